@@ -1,0 +1,163 @@
+"""The `territory-opt` command line: thin shells over plain functions.
+
+Only this module prints or exits. Typed errors become one clear message and their documented exit code
+(DESIGN.md section 8); anything else is a bug, reported as exit code 1 without a traceback unless
+TERRITORY_OPT_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import EXIT_CODES, TerritoryOptError
+
+app = typer.Typer(
+    name="territory-opt",
+    help="Design sales territories and assign reps to customers from a YAML scenario.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a command body, turning errors into a message on stderr and the documented exit code."""
+    try:
+        return action()
+    except TerritoryOptError as exc:
+        err.print(f"[bold red]error[/] ({exc.exit_code}): {exc.render()}", markup=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if os.environ.get("TERRITORY_OPT_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error[/] (1): {type(exc).__name__}: {exc}\n"
+                  "This is a bug in territory-opt; set TERRITORY_OPT_DEBUG=1 for the traceback and report it.",
+                  markup=True)
+        raise typer.Exit(1) from None
+
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Run a scenario end to end and write the output folder."""
+    from .config import load_scenario
+    from .io.write import write_outputs
+    from .pipeline import default_out_dir, run_scenario
+
+    def body() -> None:
+        loaded = load_scenario(scenario)
+        progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
+        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress)
+        target = default_out_dir(loaded, out_dir)
+        if progress:
+            progress("write")
+        write_outputs(result, target, scenario_path=scenario)
+        for finding in result.prepared.warnings:
+            err.print(f"[yellow]warning[/]: {finding}", markup=True)
+        if not quiet:
+            k = result.kpis
+            out.print(
+                f"{k['status']}: {k['n_customers']} customers, {k['n_reps']} reps; travel "
+                f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "  # type: ignore[arg-type]
+                f"(bound over {k['bound_scope']}), max workload deviation "
+                f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"  # type: ignore[arg-type]
+            )
+
+    _guarded(body)
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Load and check the scenario and every input; solve nothing; list every problem found."""
+    from .config import load_scenario
+    from .pipeline import prepare
+    from .solve.diagnose import capacity_findings
+
+    def body() -> None:
+        loaded = load_scenario(scenario)
+        prepared = prepare(loaded)
+        for finding in prepared.warnings:
+            err.print(f"[yellow]warning[/]: {finding}", markup=True)
+        short = capacity_findings(prepared.problem)
+        if short:
+            from .errors import InfeasibleError
+
+            raise InfeasibleError(short)
+        p = prepared.problem
+        out.print(f"ok: {p.n_customers} customers, {p.n_reps} reps, {len(p.team_names)} teams, "
+                  f"{p.n_needs} customer-team needs, CRS {prepared.inputs.crs.to_string()}")
+
+    _guarded(body)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the starter scenario in.")],
+    force: Annotated[bool, typer.Option(help="Write into a folder that is not empty.")] = False,
+) -> None:
+    """Write a working scenario and its sample data into DIRECTORY, to start from a copy."""
+    from .sample import write_starter
+
+    def body() -> None:
+        path = write_starter(directory, force=force)
+        out.print(f"wrote {path}; try: territory-opt run {path}")
+
+    _guarded(body)
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario's JSON Schema."""
+    from .config import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command("exit-codes")
+def exit_codes() -> None:
+    """List the exit codes and what they mean."""
+    for code, meaning in EXIT_CODES.items():
+        out.print(f"{code}  {meaning}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"territory-opt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version.")] = False,
+) -> None:
+    """Design sales territories and assign reps to customers from a YAML scenario."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,315 @@
+"""The scenario: a frozen, strictly validated description of one territory run.
+
+Every model forbids unknown keys, so a typo in the YAML is an error rather than a silently ignored setting, and
+every problem is reported at once with its location (`teams[2].covers.tiers`), not just the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError, Finding
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not path.is_absolute():
+        return Path(base) / path
+    return path
+
+
+class LayerSource(StrictModel):
+    """One input layer: a file (CSV with lon/lat, GeoJSON, GeoPackage, Parquet/GeoParquet, Shapefile)."""
+
+    path: Path = Field(description="File path, relative to the scenario file.")
+    layer: str | None = Field(None, description="Layer name inside a multi-layer file (GeoPackage).")
+    lon: str = Field("lon", description="Longitude column of a CSV or plain Parquet file (WGS84 degrees).")
+    lat: str = Field("lat", description="Latitude column of a CSV or plain Parquet file (WGS84 degrees).")
+
+    @field_validator("path")
+    @classmethod
+    def _resolve_path(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(value, info)
+
+
+def _layer_shorthand(value: Any) -> Any:
+    """Allow `customers: data/customers.csv` as well as `customers: {path: ...}`."""
+    if isinstance(value, str | Path):
+        return {"path": value}
+    return value
+
+
+class Inputs(StrictModel):
+    customers: LayerSource
+    reps: LayerSource
+    depots: LayerSource | None = None
+    routes: LayerSource | None = None
+    distributors: LayerSource | None = None
+
+    @field_validator("customers", "reps", "depots", "routes", "distributors", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _layer_shorthand(value)
+
+
+class Tiers(StrictModel):
+    """Value tiers from current and potential value: the top `shares[0]` of customers by score get `names[0]`."""
+
+    names: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=lambda: ["gold", "silver", "bronze"], min_length=1
+    )
+    method: Literal["quantile"] = "quantile"
+    shares: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
+    current_weight: NonNegativeFloat = Field(0.5, description="Weight of current_value in the tier score.")
+    potential_weight: NonNegativeFloat = Field(0.5, description="Weight of potential_value in the tier score.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Tiers:
+        problems = []
+        if len(self.shares) != len(self.names):
+            problems.append(f"shares has {len(self.shares)} values but names has {len(self.names)}")
+        elif abs(sum(self.shares) - 1.0) > 1e-6:
+            problems.append(f"shares must add up to 1 (they add up to {sum(self.shares):g})")
+        if len(set(self.names)) != len(self.names):
+            problems.append("names must be unique")
+        if self.current_weight + self.potential_weight <= 0:
+            problems.append("current_weight and potential_weight cannot both be 0")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ServiceLevel(StrictModel):
+    """How a tier is served: visits per call cycle and minutes per call."""
+
+    visits_per_cycle: NonNegativeFloat
+    call_minutes: PositiveFloat
+
+
+def _default_service() -> dict[str, ServiceLevel]:
+    return {
+        "gold": ServiceLevel(visits_per_cycle=4, call_minutes=45),
+        "silver": ServiceLevel(visits_per_cycle=2, call_minutes=30),
+        "bronze": ServiceLevel(visits_per_cycle=1, call_minutes=20),
+    }
+
+
+class Covers(StrictModel):
+    """Which customers a team covers; all conditions given must hold (an empty block covers everyone)."""
+
+    sectors: list[str] | None = Field(None, description="Customer `sector` values this team covers.")
+    tiers: list[str] | None = Field(None, description="Value tiers this team covers.")
+    key_account: bool | None = Field(None, description="Only key accounts (true) or only the others (false).")
+    columns: dict[str, list[str]] = Field(
+        default_factory=dict, description="Any other customer column and the values it must take."
+    )
+
+
+class Team(StrictModel):
+    name: str = Field(pattern=NAME_PATTERN)
+    covers: Covers = Field(default_factory=Covers)
+    exclusive: bool = Field(
+        False,
+        description="A customer this team covers is covered by no later team (carve-outs: key accounts, "
+        "inside sales). Teams are matched in the order listed.",
+    )
+    reps: list[str] | None = Field(
+        None, description="Rep ids of this team; by default the roster rows whose `team` names it."
+    )
+    call_minutes_factor: PositiveFloat = Field(
+        1.0, description="Multiplies the tier's call minutes for this team (e.g. 0.5 for phone calls)."
+    )
+    travel_weight: NonNegativeFloat = Field(
+        1.0, description="Weight of travel in the objective for this team (0 for inside sales)."
+    )
+
+
+class Rules(StrictModel):
+    balance_tolerance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.10, description="Each rep's workload stays within (1 +/- tolerance) x its target."
+    )
+    max_reps_per_customer: Annotated[int, Field(ge=1)] = Field(
+        2, description="At most this many different reps call on one customer."
+    )
+    candidate_reps: Annotated[int, Field(ge=1)] = Field(
+        8, description="Each customer considers only its k nearest reps of a team; grown when infeasible."
+    )
+    detour_factor: Annotated[float, Field(ge=1)] = Field(
+        1.3, description="Road distance = straight-line distance x this factor."
+    )
+    continuity_weight: NonNegativeFloat = Field(
+        0.0,
+        description="Cost of moving a customer away from its current rep, in visit-kilometres "
+        "(0: continuity is ignored).",
+    )
+
+
+class Solver(StrictModel):
+    time_limit_s: PositiveFloat = Field(60.0, description="Wall-clock budget of the optimiser, seconds.")
+    seed: int = Field(0, ge=0, description="Random seed; the same inputs and seed give the same outputs.")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(2, description="Solver threads.")
+
+
+class Output(StrictModel):
+    dir: Path = Field(Path("out"), description="Output folder, relative to the scenario file.")
+
+    @field_validator("dir")
+    @classmethod
+    def _resolve_dir(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(value, info)
+
+
+class Scenario(StrictModel):
+    """A whole territory run: inputs, how customers are tiered and served, teams, rules, solver, output."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    inputs: Inputs
+    crs: str | None = Field(
+        None, description="Metric CRS for distances (e.g. EPSG:2180); default: the UTM zone of the data."
+    )
+    cycle_weeks: Annotated[int, Field(ge=1, le=52)] = Field(4, description="Length of the call cycle.")
+    tiers: Tiers = Field(default_factory=Tiers)
+    service: dict[str, ServiceLevel] = Field(default_factory=_default_service)
+    teams: list[Team] = Field(min_length=1)
+    rules: Rules = Field(default_factory=Rules)
+    solver: Solver = Field(default_factory=Solver)
+    output: Output = Field(default_factory=Output)
+
+    _source_sha256: str = PrivateAttr(default="")
+
+    @field_validator("crs")
+    @classmethod
+    def _metric_crs(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError as exc:
+            raise ValueError(f"unknown CRS {value!r}") from exc
+        if not crs.is_projected:
+            raise ValueError(f"{value!r} is not a projected (metric) CRS")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        problems: list[str] = []
+        tier_names = list(self.tiers.names)
+        missing = [t for t in tier_names if t not in self.service]
+        if missing:
+            problems.append(f"service: no service level for tier(s) {', '.join(missing)}")
+        unknown = [t for t in self.service if t not in tier_names]
+        if unknown:
+            problems.append(f"service: tier(s) {', '.join(unknown)} are not in tiers.names {tier_names}")
+        seen: set[str] = set()
+        for i, team in enumerate(self.teams):
+            if team.name in seen:
+                problems.append(f"teams[{i}].name: team {team.name!r} is defined twice")
+            seen.add(team.name)
+            for tier in team.covers.tiers or []:
+                if tier not in tier_names:
+                    problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def source_sha256(self) -> str:
+        """SHA-256 of the scenario file's bytes (empty when built in Python)."""
+        return self._source_sha256
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def findings_from_validation(exc: ValidationError, source: str) -> list[Finding]:
+    """One finding per pydantic error, each with its YAML path (`teams[2].covers.tiers`)."""
+    findings = []
+    for err in exc.errors():
+        where = _location(tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p)))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (not part of the scenario schema; check the spelling)"
+        for line in message.splitlines():
+            sub = re.match(r"^([\w\[\].]+): (.*)$", line)
+            if sub and not where:
+                findings.append(Finding(sub.group(2), source=source, field=sub.group(1)))
+            else:
+                findings.append(Finding(line, source=source, field=where))
+    return findings
+
+
+def parse_scenario(data: Any, *, base_dir: Path | None = None, source: str = "<scenario>") -> Scenario:
+    """Validate a mapping as a scenario; relative paths resolve against `base_dir`."""
+    if not isinstance(data, dict):
+        raise ConfigError(Finding("the scenario must be a YAML mapping of keys to values", source=source))
+    try:
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(findings_from_validation(exc, source)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (loaded safely: no Python objects from YAML tags)."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(Finding("file not found", source=source)) from None
+    except IsADirectoryError:
+        raise ConfigError(Finding("is a folder, not a scenario file", source=source)) from None
+    except OSError as exc:
+        raise ConfigError(Finding(f"cannot read: {exc.strerror}", source=source)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(Finding(f"not UTF-8 text (byte {exc.start})", source=source)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        row = mark.line + 1 if mark is not None else None
+        raise ConfigError(Finding(f"not valid YAML: {problem}", source=source, row=row)) from None
+    scenario = parse_scenario(data, base_dir=path.resolve().parent, source=source)
+    scenario._source_sha256 = hashlib.sha256(raw).hexdigest()
+    return scenario
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario file, for editors and for `territory-opt schema`."""
+    return Scenario.model_json_schema()

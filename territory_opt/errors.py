@@ -1,0 +1,93 @@
+"""Typed errors and warnings.
+
+Library code raises these; only the CLI turns them into messages and exit codes (DESIGN.md section 8), so a
+Python caller gets a typed exception it can handle, and the terminal user one clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or warning) in a user's scenario or data, with where it was found."""
+
+    message: str
+    source: str = ""
+    row: int | None = None
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.row is not None:
+            where = f"{where}, row {self.row}" if where else f"row {self.row}"
+        if self.field:
+            where = f"{where}, field '{self.field}'" if where else f"field '{self.field}'"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class TerritoryOptError(Exception):
+    """Base of every error a user can cause; carries every finding, not just the first."""
+
+    exit_code = 1
+    headline = "error"
+
+    def __init__(self, findings: str | Finding | list[Finding]) -> None:
+        if isinstance(findings, str):
+            findings = [Finding(findings)]
+        elif isinstance(findings, Finding):
+            findings = [findings]
+        self.findings: list[Finding] = list(findings)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        if len(self.findings) == 1:
+            return f"{self.headline}: {self.findings[0]}"
+        lines = [f"{self.headline}: {len(self.findings)} problems found"]
+        lines += [f"  - {f}" for f in self.findings]
+        return "\n".join(lines)
+
+
+class ConfigError(TerritoryOptError):
+    """The scenario YAML is missing, malformed or has invalid fields."""
+
+    exit_code = 2
+    headline = "invalid scenario"
+
+
+class InputError(TerritoryOptError):
+    """An input file is missing, unreadable or holds invalid rows."""
+
+    exit_code = 2
+    headline = "invalid input"
+
+
+class InfeasibleError(TerritoryOptError):
+    """The rules cannot all hold at once; findings say what is short and by how much."""
+
+    exit_code = 3
+    headline = "infeasible"
+
+
+class SolverLimitError(TerritoryOptError):
+    """The solver's time limit ran out before any feasible answer was found."""
+
+    exit_code = 4
+    headline = "no answer within the time limit"
+
+
+class OutputError(TerritoryOptError):
+    """The output folder cannot be written (permissions, disk full)."""
+
+    exit_code = 2
+    headline = "cannot write output"
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "internal error (a bug: please report it with the command and scenario)",
+    2: "invalid scenario or input, or an output folder that cannot be written",
+    3: "infeasible: the rules cannot all hold (the message says what is short)",
+    4: "the solver's time limit ran out before a feasible answer was found",
+}

@@ -1,0 +1,479 @@
+"""Scenario inputs -> validated GeoDataFrames in one metric CRS.
+
+Every problem found in every file is collected and raised together as one `InputError`, each naming the file,
+the row (the CSV line number, or the feature number of a GIS layer) and the field, so an analyst fixes the data
+in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from ..config import LayerSource, Scenario
+from ..errors import Finding, InputError
+
+WGS84 = CRS.from_epsg(4326)
+MAX_FINDINGS_PER_FIELD = 20
+GIS_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What one layer must contain: its id column, geometry kind, and typed columns."""
+
+    name: str
+    id_column: str | None
+    geometry: str  # "point", "line" or "polygon"
+    required_text: tuple[str, ...] = ()
+    required_numbers: tuple[str, ...] = ()
+    optional_text: tuple[str, ...] = ()
+    optional_numbers: tuple[str, ...] = ()
+    optional_bools: tuple[str, ...] = ()
+    positive_numbers: tuple[str, ...] = ()
+
+
+CUSTOMERS = LayerSpec(
+    "customers",
+    "customer_id",
+    "point",
+    required_text=("sector",),
+    required_numbers=("current_value", "potential_value"),
+    optional_text=(
+        "products",
+        "payment_format",
+        "product_version",
+        "sales_approach",
+        "current_rep_id",
+        "locked_rep_id",
+    ),
+    optional_bools=("key_account",),
+)
+REPS = LayerSpec(
+    "reps",
+    "rep_id",
+    "point",
+    required_text=("team",),
+    optional_text=("products", "role", "depot_id", "distributor_id"),
+    optional_numbers=("capacity_hours",),
+    positive_numbers=("capacity_hours",),
+)
+DEPOTS = LayerSpec("depots", "depot_id", "point")
+ROUTES = LayerSpec("routes", None, "line", optional_text=("depot_id",), optional_numbers=("speed_kmh",),
+                   positive_numbers=("speed_kmh",))
+DISTRIBUTORS = LayerSpec("distributors", "distributor_id", "polygon")
+
+TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """All input layers, validated and projected to `crs` (metres); ids are strings, row order kept."""
+
+    customers: gpd.GeoDataFrame
+    reps: gpd.GeoDataFrame
+    depots: gpd.GeoDataFrame | None
+    routes: gpd.GeoDataFrame | None
+    distributors: gpd.GeoDataFrame | None
+    crs: CRS
+    warnings: tuple[Finding, ...]
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+
+class FindingLog:
+    """Collects findings, keeping at most a few per (file, field, kind) so one bad column cannot flood the report."""
+
+    def __init__(self) -> None:
+        self.errors: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self._counts: dict[tuple[str, str, str], int] = defaultdict(int)
+
+    def add(self, finding: Finding, *, kind: str = "", warning: bool = False) -> None:
+        key = (finding.source, finding.field, kind or finding.message)
+        self._counts[key] += 1
+        if self._counts[key] <= MAX_FINDINGS_PER_FIELD:
+            (self.warnings if warning else self.errors).append(finding)
+
+    def summarise_overflow(self) -> None:
+        for (source, fld, kind), count in self._counts.items():
+            if count > MAX_FINDINGS_PER_FIELD:
+                self.errors.append(
+                    Finding(f"... and {count - MAX_FINDINGS_PER_FIELD} more rows like that ({kind})",
+                            source=source, field=fld)
+                )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sniff_delimiter(path: Path) -> str:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.DataFrame | None, int]:
+    """Read a file into a (Geo)DataFrame of text columns; returns it and the row-number offset for messages."""
+    path = source.path
+    name = str(path)
+    if not path.exists():
+        log.add(Finding(f"{label} file not found", source=name))
+        return None, 0
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        log.add(Finding(f"{label} path is a folder, not a file", source=name))
+        return None, 0
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            frame = pd.read_csv(
+                path, sep=_sniff_delimiter(path), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                skipinitialspace=True,
+            )
+            return frame, 2  # header is line 1, first data row is line 2
+        if suffix in PARQUET_SUFFIXES:
+            try:
+                return gpd.read_parquet(path), 1
+            except ValueError:
+                return pd.read_parquet(path), 1
+        frame = pyogrio.read_dataframe(path, layer=source.layer)
+        return frame, 1
+    except UnicodeDecodeError as exc:
+        log.add(Finding(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=name))
+    except (pd.errors.ParserError, csv.Error) as exc:
+        log.add(Finding(f"cannot parse as CSV: {str(exc).strip()}", source=name))
+    except pd.errors.EmptyDataError:
+        log.add(Finding(f"{label} file is empty", source=name))
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        log.add(Finding(f"cannot read {label} layer: {str(exc).splitlines()[0]}", source=name))
+    except Exception as exc:  # any reader failure on a user's file is bad input, not a bug
+        log.add(Finding(f"cannot read {label} file ({type(exc).__name__}: {exc})", source=name))
+    return None, 0
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    values = series.astype(object).where(series.notna(), "")
+    return values.map(lambda v: str(v).strip()).astype(str)
+
+
+def _check_ids(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> None:
+    col = spec.id_column
+    assert col is not None
+    ids = frame[col]
+    for pos in np.flatnonzero((ids == "").to_numpy()):
+        log.add(Finding(f"{col} is empty", source=name, row=int(pos) + offset, field=col))
+    nonempty = ids[ids != ""]
+    dup = nonempty.duplicated(keep="first")
+    if dup.any():
+        first_pos = {v: i for i, v in reversed(list(enumerate(ids)))}
+        for pos in np.flatnonzero(dup.reindex(ids.index, fill_value=False).to_numpy()):
+            value = ids.iloc[pos]
+            log.add(
+                Finding(f"duplicate {col} {value!r} (first at row {first_pos[value] + offset})",
+                        source=name, row=int(pos) + offset, field=col),
+                kind="duplicate id",
+            )
+
+
+def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> pd.DataFrame:
+    """Check required columns, parse numbers and booleans; text columns become stripped strings."""
+    frame = frame.copy()
+    missing = [c for c in (spec.id_column, *spec.required_text, *spec.required_numbers) if c and c not in frame]
+    for col in missing:
+        log.add(Finding(f"required column '{col}' is missing (columns found: {', '.join(map(str, frame.columns))})",
+                        source=name, field=col))
+    for col in (spec.id_column, *spec.required_text, *spec.optional_text):
+        if col and col in frame:
+            frame[col] = _as_text(frame[col])
+    for col in (*spec.required_numbers, *spec.optional_numbers):
+        if col not in frame:
+            continue
+        raw = frame[col]
+        text = _as_text(raw)
+        numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
+        required = col in spec.required_numbers
+        for pos in np.flatnonzero(numbers.isna().to_numpy()):
+            value = text.iloc[pos]
+            if value == "" and not required:
+                continue
+            message = "value is missing" if value == "" else f"not a number: {value!r}"
+            log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} not a number")
+        bad = ~np.isfinite(numbers.fillna(0.0).to_numpy())
+        if col in spec.positive_numbers:
+            bad |= numbers.fillna(1.0).to_numpy() <= 0
+            rule = "must be a finite number > 0"
+        else:
+            bad |= numbers.fillna(0.0).to_numpy() < 0
+            rule = "must be a finite number >= 0"
+        for pos in np.flatnonzero(bad):
+            log.add(Finding(f"{rule}, got {text.iloc[pos]!r}", source=name, row=int(pos) + offset, field=col),
+                    kind=f"{col} out of range")
+        frame[col] = numbers
+    for col in spec.optional_bools:
+        if col not in frame:
+            continue
+        text = _as_text(frame[col]).str.lower()
+        is_true = text.isin(TRUE_WORDS)
+        for pos in np.flatnonzero((~is_true & ~text.isin(FALSE_WORDS)).to_numpy()):
+            log.add(Finding(f"not true/false: {frame[col].iloc[pos]!r}", source=name, row=int(pos) + offset,
+                            field=col), kind=f"{col} not bool")
+        frame[col] = is_true.to_numpy()
+    return frame
+
+
+def _points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, offset: int,
+                        log: FindingLog) -> gpd.GeoDataFrame | None:
+    missing = [c for c in (source.lon, source.lat) if c not in frame]
+    if missing:
+        for col in missing:
+            log.add(Finding(f"coordinate column '{col}' is missing (set inputs.<layer>.lon/lat if it has another "
+                            "name)", source=name, field=col))
+        return None
+    coords = {}
+    for col, limit in ((source.lon, 180.0), (source.lat, 90.0)):
+        text = _as_text(frame[col])
+        values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float).to_numpy()
+        for pos in np.flatnonzero(~np.isfinite(values)):
+            value = text.iloc[pos]
+            message = "coordinate is missing" if value in ("", "nan", "NaN") else f"not a valid coordinate: {value!r}"
+            log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} invalid")
+        out = np.abs(values) > limit
+        for pos in np.flatnonzero(out):
+            log.add(Finding(f"{values[pos]:g} is out of range [-{limit:g}, {limit:g}]", source=name,
+                            row=int(pos) + offset, field=col), kind=f"{col} out of range")
+        values = np.where(np.isfinite(values) & ~out, values, np.nan)
+        coords[col] = values
+    geometry = gpd.points_from_xy(coords[source.lon], coords[source.lat])
+    data = frame.drop(columns=[source.lon, source.lat])
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=WGS84)
+
+
+def _check_geometry(frame: gpd.GeoDataFrame, spec: LayerSpec, name: str, offset: int,
+                    log: FindingLog) -> gpd.GeoDataFrame:
+    """Geometry kind per layer; empty points are errors, invalid polygons are repaired and reported."""
+    geoms = frame.geometry.to_numpy()
+    kinds = {"point": ("Point",), "line": ("LineString", "MultiLineString"), "polygon": ("Polygon", "MultiPolygon")}
+    allowed = kinds[spec.geometry]
+    type_names = shapely.get_type_id(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if spec.geometry == "point":
+        missing |= np.isnan(shapely.get_x(np.where(type_names == 0, geoms, None)).astype(float)) & (type_names == 0)
+    for pos in np.flatnonzero(missing):
+        what = "location" if spec.geometry == "point" else "geometry"
+        log.add(Finding(f"{spec.name[:-1]} has no {what}", source=name, row=int(pos) + offset, field="geometry"),
+                kind="no geometry")
+    present = ~missing
+    actual = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    for pos in np.flatnonzero(present & ~np.isin(actual, allowed)):
+        log.add(Finding(f"geometry is a {actual[pos]}, expected {' or '.join(allowed)}", source=name,
+                        row=int(pos) + offset, field="geometry"), kind="geometry type")
+    if spec.geometry == "polygon":
+        invalid = present & ~shapely.is_valid(geoms)
+        repaired = geoms.copy()
+        for pos in np.flatnonzero(invalid):
+            reason = shapely.is_valid_reason(geoms[pos])
+            fixed = shapely.make_valid(geoms[pos])
+            polys = shapely.get_parts(fixed)
+            polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
+            repaired[pos] = shapely.union_all(polys) if polys else None
+            if repaired[pos] is None or repaired[pos].is_empty:
+                log.add(Finding(f"invalid polygon ({reason}) has no area after repair", source=name,
+                                row=int(pos) + offset, field="geometry"))
+            else:
+                log.add(Finding(f"invalid polygon repaired with make_valid ({reason})", source=name,
+                                row=int(pos) + offset, field="geometry"), warning=True, kind="repaired")
+        frame = frame.set_geometry(gpd.GeoSeries(repaired, crs=frame.crs, index=frame.index))
+    return frame
+
+
+def _haversine_km(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
+    lon, lat, lon0r, lat0r = map(np.radians, (lon, lat, lon0, lat0))
+    a = np.sin((lat - lat0r) / 2) ** 2 + np.cos(lat) * np.cos(lat0r) * np.sin((lon - lon0r) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where the customers are: a robust centre and radius used to catch stray or swapped coordinates."""
+
+    lon: float
+    lat: float
+    radius_km: float
+
+    @classmethod
+    def of(cls, lon: np.ndarray, lat: np.ndarray) -> Region | None:
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if ok.sum() < 3:
+            return None
+        lon0, lat0 = float(np.median(lon[ok])), float(np.median(lat[ok]))
+        dist = _haversine_km(lon[ok], lat[ok], lon0, lat0)
+        spread = float(np.quantile(dist, 0.95))
+        return cls(lon0, lat0, max(4.0 * spread, spread + 150.0))
+
+    def check(self, frame: gpd.GeoDataFrame, name: str, offset: int, log: FindingLog) -> None:
+        lon = shapely.get_x(frame.geometry.to_numpy()).astype(float)
+        lat = shapely.get_y(frame.geometry.to_numpy()).astype(float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        dist = np.full(len(frame), np.nan)
+        dist[ok] = _haversine_km(lon[ok], lat[ok], self.lon, self.lat)
+        swapped = np.full(len(frame), np.inf)
+        ok_swap = ok & (np.abs(lon) <= 90)
+        swapped[ok_swap] = _haversine_km(lat[ok_swap], lon[ok_swap], self.lon, self.lat)
+        for pos in np.flatnonzero(ok & (dist > self.radius_km)):
+            hint = " (lat and lon look swapped)" if swapped[pos] <= self.radius_km else ""
+            log.add(Finding(f"point ({lon[pos]:.5f}, {lat[pos]:.5f}) is {dist[pos]:.0f} km from the data's region "
+                            f"(centre {self.lon:.3f}, {self.lat:.3f}; radius {self.radius_km:.0f} km){hint}",
+                            source=name, row=int(pos) + offset, field="lon/lat"), kind="outside region")
+
+
+def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
+                hashes: dict[str, str]) -> tuple[gpd.GeoDataFrame | None, int]:
+    if source is None:
+        return None, 0
+    name = str(source.path)
+    n_errors = len(log.errors)
+    frame, offset = _read_table(source, log, spec.name)
+    if frame is None:
+        return None, 0
+    hashes[spec.name] = file_sha256(source.path)
+    if len(frame) == 0:
+        log.add(Finding(f"{spec.name} file has no rows", source=name))
+        return None, 0
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    geo = frame if isinstance(frame, gpd.GeoDataFrame) else None
+    if geo is None or geo.geometry.name not in geo or geo.geometry.isna().all() and spec.geometry == "point":
+        if spec.geometry != "point":
+            log.add(Finding(f"{spec.name} needs {spec.geometry} geometries; use GeoJSON, GeoPackage or GeoParquet",
+                            source=name))
+            return None, 0
+        base = pd.DataFrame(frame.drop(columns=[frame.geometry.name])) if geo is not None else frame
+        geo = _points_from_lonlat(base, source, name, offset, log)
+        if geo is None:
+            return None, 0
+    elif geo.crs is None:
+        log.add(Finding("layer has no CRS; assumed WGS84 (EPSG:4326)", source=name), warning=True)
+        geo = geo.set_crs(WGS84)
+    geo = _coerce_columns(geo, spec, name, offset, log)
+    if spec.id_column and spec.id_column in geo:
+        _check_ids(geo, spec, name, offset, log)
+    geo = _check_geometry(geo, spec, name, offset, log)
+    if len(log.errors) > n_errors:
+        return None, offset
+    return geo.to_crs(WGS84) if not geo.crs.equals(WGS84) else geo, offset
+
+
+def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame) -> CRS:
+    """The scenario's CRS, or the UTM zone of the customers' centroid."""
+    if scenario.crs:
+        return CRS.from_user_input(scenario.crs)
+    crs = customers_wgs84.estimate_utm_crs()
+    return crs
+
+
+def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame,
+                      depots: gpd.GeoDataFrame | None, log: FindingLog) -> None:
+    """Cross-file references: rep teams exist, referenced reps and depots exist, no team is empty."""
+    reps_name = str(scenario.inputs.reps.path)
+    cust_name = str(scenario.inputs.customers.path)
+    team_names = [t.name for t in scenario.teams]
+    rep_ids = set(reps["rep_id"])
+    explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
+    for pos, (rid, team_text) in enumerate(zip(reps["rep_id"], reps["team"], strict=True)):
+        for team in filter(None, (p.strip() for p in team_text.split(";"))):
+            if team not in team_names and rid not in explicit:
+                log.add(Finding(f"unknown team {team!r} (the scenario's teams are {', '.join(team_names)})",
+                                source=reps_name, row=pos + 2 if reps_name.endswith(".csv") else pos + 1,
+                                field="team"), kind="unknown team")
+    for i, team in enumerate(scenario.teams):
+        for rid in team.reps or []:
+            if rid not in rep_ids:
+                log.add(Finding(f"team {team.name!r} lists rep {rid!r}, which is not in {reps_name}",
+                                source="scenario", field=f"teams[{i}].reps"))
+        members = team_members(team.name, team.reps, reps)
+        if len(members) == 0:
+            log.add(Finding(f"team {team.name!r} has no reps (no row of {reps_name} has team={team.name})",
+                            source="scenario", field=f"teams[{i}]"))
+    offset = 2 if cust_name.lower().endswith((".csv", ".txt", ".tsv")) else 1
+    for col in ("current_rep_id", "locked_rep_id"):
+        if col not in customers:
+            continue
+        values = customers[col]
+        for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
+            log.add(Finding(f"rep {values.iloc[pos]!r} is not in {reps_name}", source=cust_name,
+                            row=int(pos) + offset, field=col), kind=f"{col} unknown")
+    if "depot_id" in reps and depots is not None:
+        known = set(depots["depot_id"])
+        for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):
+            log.add(Finding(f"depot {reps['depot_id'].iloc[pos]!r} is not in the depots layer", source=reps_name,
+                            row=int(pos) + 2, field="depot_id"))
+
+
+def team_members(team: str, explicit: list[str] | None, reps: pd.DataFrame) -> np.ndarray:
+    """Row positions of a team's reps: the explicit list, or reps whose `team` column names it."""
+    if explicit is not None:
+        wanted = set(explicit)
+        return np.flatnonzero(reps["rep_id"].isin(wanted).to_numpy())
+    memberships = reps["team"].map(lambda text: team in {p.strip() for p in text.split(";")})
+    return np.flatnonzero(memberships.to_numpy(dtype=bool))
+
+
+def load_inputs(scenario: Scenario) -> Inputs:
+    """Read, check and project every layer; raises InputError listing every problem found."""
+    log = FindingLog()
+    hashes: dict[str, str] = {}
+    src = scenario.inputs
+    customers, c_off = _load_layer(src.customers, CUSTOMERS, log, hashes)
+    reps, r_off = _load_layer(src.reps, REPS, log, hashes)
+    depots, d_off = _load_layer(src.depots, DEPOTS, log, hashes)
+    routes, _ = _load_layer(src.routes, ROUTES, log, hashes)
+    distributors, _ = _load_layer(src.distributors, DISTRIBUTORS, log, hashes)
+
+    if customers is not None:
+        region = Region.of(shapely.get_x(customers.geometry.to_numpy()), shapely.get_y(customers.geometry.to_numpy()))
+        if region is not None:
+            region.check(customers, str(src.customers.path), c_off, log)
+            if reps is not None:
+                region.check(reps, str(src.reps.path), r_off, log)
+            if depots is not None and src.depots is not None:
+                region.check(depots, str(src.depots.path), d_off, log)
+    if customers is not None and reps is not None:
+        _check_references(scenario, customers, reps, depots, log)
+    log.summarise_overflow()
+    if log.errors:
+        raise InputError(log.errors)
+    assert customers is not None and reps is not None
+    crs = choose_crs(scenario, customers)
+
+    def project(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        return None if frame is None else frame.to_crs(crs)
+
+    return Inputs(
+        customers=project(customers),
+        reps=project(reps),
+        depots=project(depots),
+        routes=project(routes),
+        distributors=project(distributors),
+        crs=crs,
+        warnings=tuple(log.warnings),
+        file_hashes=hashes,
+    )

@@ -1,0 +1,169 @@
+"""Results -> the output folder, atomically.
+
+Everything is written to a temporary sibling folder and renamed into place only when complete, so a reader (or
+tomorrow's run) never sees half an answer, and a failed run leaves the previous answer untouched. Files are
+written deterministically: fixed row order, fixed float rounding, sorted JSON keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ..errors import Finding, OutputError
+
+OUTPUT_FILES = (
+    "assignments.csv",
+    "reps.csv",
+    "territories.geojson",
+    "customers.geojson",
+    "warnings.csv",
+    "kpis.json",
+    "manifest.json",
+)
+CUSTOMER_PASSTHROUGH_EXCLUDE = {"geometry", "customer_index"}
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n",
+                    encoding="utf-8")
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """RFC 7946 GeoJSON in WGS84 (counter-clockwise exteriors, 7 decimals) through GDAL."""
+    pyogrio.write_dataframe(frame.to_crs(4326), path, driver="GeoJSON", layer_options={"RFC7946": "YES"})
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import ortools
+    import pyproj
+    import shapely
+
+    from .. import __version__
+
+    return {
+        "territory_opt": __version__,
+        "python": platform.python_version(),
+        "ortools": ortools.__version__,
+        "geopandas": gpd.__version__,
+        "shapely": shapely.__version__,
+        "pyogrio": pyogrio.__version__,
+        "gdal": pyogrio.__gdal_version_string__,
+        "pyproj": pyproj.__version__,
+        "pandas": pd.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _customer_layer(run: Any) -> gpd.GeoDataFrame:
+    customers = run.prepared.customers
+    assignments = run.assignments
+    wide = assignments.pivot(index="customer_index", columns="team", values="rep_id")
+    layer = customers.drop(columns=[c for c in CUSTOMER_PASSTHROUGH_EXCLUDE if c in customers and c != "geometry"])
+    reps_joined = [""] * len(customers)
+    for team in run.prepared.problem.team_names:
+        column = wide[team] if team in wide else pd.Series(dtype=object)
+        values = column.reindex(range(len(customers))).fillna("").astype(str)
+        layer[f"rep_{team}"] = values.to_numpy()
+        for i, v in enumerate(values):
+            if v:
+                reps_joined[i] = f"{reps_joined[i]};{v}" if reps_joined[i] else v
+    layer["reps"] = reps_joined
+    return layer
+
+
+def _assignment_layer(run: Any) -> pd.DataFrame:
+    customers = run.prepared.customers
+    table = run.assignments
+    extra = customers[["tier", "distributor_id", "depot_id"]].iloc[table["customer_index"].to_numpy()]
+    out = table.drop(columns=["customer_index"]).reset_index(drop=True)
+    for column in extra:
+        out[column] = extra[column].to_numpy()
+    return out
+
+
+def _warnings_table(findings: tuple[Finding, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"source": Path(f.source).name if f.source else "", "row": f.row if f.row is not None else "",
+          "field": f.field, "message": f.message} for f in findings],
+        columns=["source", "row", "field", "message"],
+    )
+
+
+def manifest(run: Any, scenario_path: Path | None) -> dict[str, Any]:
+    scenario = run.prepared.scenario
+    sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
+                                                                 "distributors")}
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "file": scenario_path.name if scenario_path else None,
+            "sha256": scenario.source_sha256 or None,
+        },
+        "inputs": {
+            name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}
+            for name, src in sources.items() if src is not None
+        },
+        "crs": run.prepared.inputs.crs.to_string(),
+        "seed": run.seed,
+        "solver": {
+            "engine": run.result.engine,
+            "status": run.result.status,
+            "objective": round(run.result.objective, 3),
+            "bound": round(run.result.bound, 3),
+            "gap": round(run.result.gap, 6),
+            "bound_scope": run.result.bound_scope,
+            "candidate_reps": run.result.candidate_reps,
+        },
+        "versions": _versions(),
+        "files": list(OUTPUT_FILES),
+        "timings": {**run.timings, "total": run.kpis.get("runtime_s")},
+    }
+
+
+def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None) -> Path:
+    """Write every output file into `out_dir`, replacing a previous run there only once all are written."""
+    out_dir = Path(out_dir)
+    parent = out_dir.parent
+    tmp = parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    old = parent / f".{out_dir.name}.old-{os.getpid()}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        write_csv(_assignment_layer(run), tmp / "assignments.csv")
+        write_csv(run.reps, tmp / "reps.csv")
+        write_geojson(run.territories, tmp / "territories.geojson")
+        write_geojson(_customer_layer(run), tmp / "customers.geojson")
+        write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
+        write_json(run.kpis, tmp / "kpis.json")
+        write_json(manifest(run, scenario_path), tmp / "manifest.json")
+        if out_dir.exists():
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old.exists():
+            shutil.rmtree(old)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out_dir.exists():
+            old.rename(out_dir)
+        raise OutputError(Finding(f"cannot write the output folder: {exc.strerror or exc}",
+                                  source=str(out_dir))) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,107 @@
+"""KPIs and hard-constraint checks recomputed from an alignment alone.
+
+This is the independent judge: it never reads a solver's own numbers (objective, candidate arcs, costs), only
+the problem's data and the rep chosen for each need, so tests can trust it to catch a solver's mistakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .problem import NO_REP, Problem
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str  # coverage, team, lock, balance, contact_cap
+    message: str
+
+
+@dataclass(frozen=True)
+class RepLoads:
+    workload_s: np.ndarray  # (R,) int64
+    n_customers: np.ndarray  # (R,) distinct customers
+    total_distance_km: np.ndarray  # (R,) sum of home-to-customer road km
+    travel_visit_km: np.ndarray  # (R,) visit-weighted road km
+
+
+def road_km(problem: Problem, assignment: np.ndarray) -> np.ndarray:
+    """Per need, straight-line km from its customer to its rep's home times the detour factor."""
+    delta = problem.customer_xy[problem.need_customer] - problem.rep_xy[assignment]
+    return np.sqrt((delta**2).sum(axis=1)) / 1000.0 * problem.detour_factor
+
+
+def rep_loads(problem: Problem, assignment: np.ndarray) -> RepLoads:
+    r = problem.n_reps
+    km = road_km(problem, assignment)
+    workload = np.zeros(r, dtype=np.int64)
+    np.add.at(workload, assignment, problem.need_workload_s)
+    pairs = np.unique(np.stack([assignment, problem.need_customer], axis=1), axis=0)
+    n_customers = np.bincount(pairs[:, 0], minlength=r)
+    return RepLoads(
+        workload_s=workload,
+        n_customers=n_customers,
+        total_distance_km=np.bincount(assignment, weights=km, minlength=r),
+        travel_visit_km=np.bincount(assignment, weights=km * problem.need_visits, minlength=r),
+    )
+
+
+def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """Every hard rule, checked from scratch; an empty list means the alignment is feasible."""
+    out: list[Violation] = []
+    assignment = np.asarray(assignment)
+    if assignment.shape != (problem.n_needs,):
+        return [Violation("coverage", f"{len(assignment)} assignments for {problem.n_needs} needs")]
+    bad = (assignment < 0) | (assignment >= problem.n_reps)
+    for i in np.flatnonzero(bad)[:20]:
+        out.append(Violation("coverage", f"need {i} (customer {problem.customer_ids[problem.need_customer[i]]}) "
+                                         "has no rep"))
+    if bad.any():
+        return out
+    wrong_team = ~problem.rep_in_team[assignment, problem.need_team]
+    for i in np.flatnonzero(wrong_team)[:20]:
+        out.append(Violation("team", f"customer {problem.customer_ids[problem.need_customer[i]]}: rep "
+                                     f"{problem.rep_ids[assignment[i]]} is not in team "
+                                     f"{problem.team_names[problem.need_team[i]]}"))
+    locked = problem.need_locked_rep != NO_REP
+    for i in np.flatnonzero(locked & (assignment != problem.need_locked_rep))[:20]:
+        out.append(Violation("lock", f"customer {problem.customer_ids[problem.need_customer[i]]} is locked to "
+                                     f"{problem.rep_ids[problem.need_locked_rep[i]]}"))
+    loads = rep_loads(problem, assignment).workload_s
+    for r in np.flatnonzero((loads < problem.rep_min_s) | (loads > problem.rep_max_s)):
+        out.append(Violation("balance", f"rep {problem.rep_ids[r]} has {loads[r] / 3600:.2f} h, outside "
+                                        f"[{problem.rep_min_s[r] / 3600:.2f}, {problem.rep_max_s[r] / 3600:.2f}] h"))
+    distinct = distinct_reps_per_customer(problem, assignment)
+    for c in np.flatnonzero(distinct > problem.max_reps_per_customer)[:20]:
+        out.append(Violation("contact_cap", f"customer {problem.customer_ids[c]} has {distinct[c]} reps, cap "
+                                            f"{problem.max_reps_per_customer}"))
+    return out
+
+
+def distinct_reps_per_customer(problem: Problem, assignment: np.ndarray) -> np.ndarray:
+    pairs = np.unique(np.stack([problem.need_customer, assignment], axis=1), axis=0)
+    return np.bincount(pairs[:, 0], minlength=problem.n_customers)
+
+
+def kpis(problem: Problem, assignment: np.ndarray) -> dict[str, float | int]:
+    """Headline numbers of an alignment, for kpis.json and for comparing engines."""
+    loads = rep_loads(problem, assignment)
+    target = problem.rep_target_s
+    active = target > 0
+    deviation = np.abs(loads.workload_s[active] - target[active]) / target[active] if active.any() else np.zeros(1)
+    moved = (problem.need_current_rep != NO_REP) & (problem.need_current_rep != assignment)
+    distinct = distinct_reps_per_customer(problem, assignment)
+    return {
+        "n_customers": int(problem.n_customers),
+        "n_reps": int(problem.n_reps),
+        "n_needs": int(problem.n_needs),
+        "travel_visit_km": float(loads.travel_visit_km.sum()),
+        "total_distance_km": float(loads.total_distance_km.sum()),
+        "max_workload_deviation": float(deviation.max(initial=0.0)),
+        "mean_workload_deviation": float(deviation.mean()) if deviation.size else 0.0,
+        "moved_customers": int(len(np.unique(problem.need_customer[moved]))),
+        "max_reps_on_a_customer": int(distinct.max(initial=0)),
+        "violations": len(check(problem, assignment)),
+    }

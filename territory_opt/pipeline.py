@@ -1,0 +1,250 @@
+"""The stages in order; the one place they meet.
+
+scenario -> load -> enrich -> segment -> problem -> solve -> territories -> write. Each stage is a plain function;
+this module wires them, times them and hands the results to `io.write`. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .config import Scenario
+from .enrich import enrich
+from .errors import Finding, InputError
+from .io.read import Inputs, load_inputs, team_members
+from .metrics import check, kpis
+from .problem import NO_REP, Problem, balance_targets
+from .segment import Coverage, build_coverage
+from .solve import Result, SolveParams, solve
+from .territories import build_territories, study_area
+
+ZERO_TRAVEL_TIE_BREAK = 1e-3
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Timings:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, progress: Progress | None = None) -> Iterator[None]:
+        if progress is not None:
+            progress(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything up to (not including) the solve: what `validate` checks."""
+
+    scenario: Scenario
+    inputs: Inputs
+    customers: gpd.GeoDataFrame
+    coverage: Coverage
+    problem: Problem
+    warnings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    prepared: Prepared
+    result: Result
+    assignments: pd.DataFrame
+    reps: pd.DataFrame
+    territories: gpd.GeoDataFrame
+    kpis: dict[str, object]
+    timings: dict[str, float]
+    seed: int
+
+
+def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
+    return {rid: i for i, rid in enumerate(rep_ids.tolist())}
+
+
+def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage: Coverage,
+                  scenario: Scenario) -> Problem:
+    """Hand the enriched GeoDataFrames over to the array-backed problem."""
+    teams = scenario.teams
+    rep_ids = reps["rep_id"].to_numpy(dtype=object)
+    rep_in_team = np.zeros((len(reps), len(teams)), dtype=bool)
+    for t, team in enumerate(teams):
+        rep_in_team[team_members(team.name, team.reps, reps), t] = True
+    nc, nt = coverage.need_customer, coverage.need_team
+    factor = np.array([t.call_minutes_factor for t in teams])[nt]
+    weight = np.array([t.travel_weight or ZERO_TRAVEL_TIE_BREAK for t in teams])[nt]
+    hours = customers["workload_hours"].to_numpy(float)[nc] * factor
+    workload_s = np.rint(hours * 3600.0).astype(np.int64)
+    index = _rep_index(rep_ids)
+    locked = _rep_column(customers, "locked_rep_id", index, nc, nt, rep_in_team, scenario, strict=True)
+    current = _rep_column(customers, "current_rep_id", index, nc, nt, rep_in_team, scenario, strict=False)
+    capacity = reps["capacity_hours"].to_numpy(float) * 3600.0 if "capacity_hours" in reps else np.full(
+        len(reps), np.nan)
+    capacity = np.where(np.isfinite(capacity), capacity, np.inf)
+    target, lo, hi = balance_targets(rep_in_team, nt, workload_s, capacity, scenario.rules.balance_tolerance)
+    return Problem(
+        customer_ids=customers["customer_id"].to_numpy(dtype=object),
+        customer_xy=np.column_stack([customers.geometry.x, customers.geometry.y]),
+        rep_ids=rep_ids,
+        rep_xy=np.column_stack([reps.geometry.x, reps.geometry.y]),
+        team_names=tuple(t.name for t in teams),
+        rep_in_team=rep_in_team,
+        need_customer=nc,
+        need_team=nt,
+        need_visits=customers["visits_per_cycle"].to_numpy(float)[nc],
+        need_workload_s=workload_s,
+        need_travel_weight=weight,
+        need_locked_rep=locked,
+        need_current_rep=current,
+        rep_target_s=target,
+        rep_min_s=lo,
+        rep_max_s=hi,
+        max_reps_per_customer=scenario.rules.max_reps_per_customer,
+        detour_factor=scenario.rules.detour_factor,
+        continuity_weight=scenario.rules.continuity_weight,
+    )
+
+
+def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc: np.ndarray, nt: np.ndarray,
+                rep_in_team: np.ndarray, scenario: Scenario, *, strict: bool) -> np.ndarray:
+    """Per need, the rep named in `column` when that rep is in the need's team; else NO_REP.
+
+    With `strict` (locks), a named rep that is in none of the customer's teams is an input error.
+    """
+    out = np.full(len(nc), NO_REP, dtype=np.int64)
+    if column not in customers:
+        return out
+    named = customers[column].to_numpy(dtype=object)
+    rep = np.array([index.get(v, NO_REP) if v else NO_REP for v in named[nc]], dtype=np.int64)
+    ok = (rep != NO_REP) & rep_in_team[np.maximum(rep, 0), nt]
+    out[ok] = rep[ok]
+    if strict:
+        has = np.array([bool(v) for v in named])
+        satisfied = np.zeros(len(customers), dtype=bool)
+        satisfied[nc[ok]] = True
+        bad = np.flatnonzero(has & ~satisfied)
+        if len(bad):
+            source = str(scenario.inputs.customers.path)
+            raise InputError([
+                Finding(f"locked rep {named[c]!r} is in none of the teams covering customer "
+                        f"{customers['customer_id'].iloc[c]!r}", source=source, row=int(c) + 2, field=column)
+                for c in bad[:20]
+            ])
+    return out
+
+
+def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None) -> Prepared:
+    """Load, enrich, segment and build the problem: everything `validate` checks, no solving."""
+    timings = timings or Timings()
+    with timings.stage("load", progress):
+        inputs = load_inputs(scenario)
+    with timings.stage("enrich", progress):
+        customers = enrich(inputs.customers, scenario, depots=inputs.depots, distributors=inputs.distributors)
+    with timings.stage("segment", progress):
+        coverage = build_coverage(customers, scenario)
+        customers["teams"] = coverage.teams_of_customers(len(customers))
+    warnings = list(inputs.warnings)
+    if len(coverage.uncovered):
+        sample = ", ".join(customers["customer_id"].iloc[coverage.uncovered[:5]])
+        warnings.append(Finding(f"{len(coverage.uncovered)} customers are covered by no team (e.g. {sample}); "
+                                "they get no rep", source="scenario", field="teams"))
+    with timings.stage("problem", progress):
+        problem = build_problem(customers, inputs.reps, coverage, scenario)
+    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings))
+
+
+def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
+                 progress: Progress | None = None) -> RunResult:
+    """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk."""
+    started = time.perf_counter()
+    timings = Timings()
+    prepared = prepare(scenario, timings, progress)
+    seed = scenario.solver.seed if seed is None else seed
+    params = SolveParams(
+        time_limit_s=time_limit_s or scenario.solver.time_limit_s,
+        workers=scenario.solver.workers,
+        candidate_reps=scenario.rules.candidate_reps,
+    )
+    problem = prepared.problem
+    with timings.stage("solve", progress):
+        result = solve(problem, params, seed=seed)
+    violations = check(problem, result.assignment)
+    if violations:  # a solver bug, never a user error: metrics is the judge
+        raise RuntimeError("solver returned an alignment breaking hard rules: "
+                           + "; ".join(v.message for v in violations[:5]))
+    with timings.stage("territories", progress):
+        assignments = assignment_table(prepared, result)
+        area = study_area(problem.customer_xy,
+                          None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
+        territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs)
+    reps = rep_table(prepared, result)
+    summary = {
+        "status": result.status,
+        "engine": result.engine,
+        "objective": round(result.objective, 3),
+        "bound": round(result.bound, 3),
+        "gap": round(result.gap, 6),
+        "bound_scope": result.bound_scope,
+        "candidate_reps": result.candidate_reps,
+        **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in kpis(problem, result.assignment).items()},
+        "n_uncovered_customers": len(prepared.coverage.uncovered),
+        "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
+        "n_warnings": len(prepared.warnings),
+        "seed": seed,
+        "runtime_s": round(time.perf_counter() - started, 3),
+    }
+    return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed)
+
+
+def assignment_table(prepared: Prepared, result: Result) -> pd.DataFrame:
+    problem = prepared.problem
+    need = np.arange(problem.n_needs)
+    rep = result.assignment
+    delta = problem.customer_xy[problem.need_customer] - problem.rep_xy[rep]
+    km = np.hypot(delta[:, 0], delta[:, 1]) * problem.detour_factor / 1000.0
+    frame = pd.DataFrame({
+        "customer_index": problem.need_customer,
+        "customer_id": problem.customer_ids[problem.need_customer],
+        "team": np.asarray(problem.team_names, dtype=object)[problem.need_team],
+        "rep_id": problem.rep_ids[rep],
+        "workload_hours": np.round(problem.need_workload_s / 3600.0, 4),
+        "distance_km": np.round(km, 3),
+    }, index=need)
+    return frame
+
+
+def rep_table(prepared: Prepared, result: Result) -> pd.DataFrame:
+    from .metrics import rep_loads
+
+    problem = prepared.problem
+    loads = rep_loads(problem, result.assignment)
+    teams = [";".join(problem.team_names[t] for t in np.flatnonzero(row)) for row in problem.rep_in_team]
+    target = problem.rep_target_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.where(target > 0, (loads.workload_s - target) / target, 0.0)
+    return pd.DataFrame({
+        "rep_id": problem.rep_ids,
+        "team": teams,
+        "workload_hours": np.round(loads.workload_s / 3600.0, 3),
+        "target_hours": np.round(target / 3600.0, 3),
+        "min_hours": np.round(problem.rep_min_s / 3600.0, 3),
+        "max_hours": np.round(problem.rep_max_s / 3600.0, 3),
+        "deviation": np.round(deviation, 4),
+        "n_customers": loads.n_customers,
+        "total_distance_km": np.round(loads.total_distance_km, 3),
+    })
+
+
+def default_out_dir(scenario: Scenario, out: Path | None) -> Path:
+    return Path(out) if out is not None else scenario.output.dir

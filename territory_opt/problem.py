@@ -1,0 +1,149 @@
+"""The frozen, array-backed assignment problem every solver and the metrics see.
+
+It is checked once when built and read-only afterwards (`replace()` gives a changed copy). Nothing in it knows
+about files, YAML or GeoDataFrames: `pipeline.build_problem` hands arrays over, so solvers and tests can build
+problems directly.
+
+Units: coordinates in metres of one metric CRS; workload in integer seconds (so balance is checked exactly, with
+no rounding argument between the solver and the judge); travel cost in visit-kilometres.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_REP = -1
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    customer_ids: np.ndarray  # (C,) str
+    customer_xy: np.ndarray  # (C, 2) metres
+    rep_ids: np.ndarray  # (R,) str
+    rep_xy: np.ndarray  # (R, 2) metres
+    team_names: tuple[str, ...]
+    rep_in_team: np.ndarray  # (R, T) bool
+    need_customer: np.ndarray  # (N,) customer index of each (customer, team) need
+    need_team: np.ndarray  # (N,) team index
+    need_visits: np.ndarray  # (N,) visits per cycle
+    need_workload_s: np.ndarray  # (N,) int64 seconds per cycle
+    need_travel_weight: np.ndarray  # (N,) weight of travel for this need's team
+    need_locked_rep: np.ndarray  # (N,) rep index or NO_REP
+    need_current_rep: np.ndarray  # (N,) rep index or NO_REP
+    rep_target_s: np.ndarray  # (R,) float seconds
+    rep_min_s: np.ndarray  # (R,) int64: lowest allowed workload
+    rep_max_s: np.ndarray  # (R,) int64: highest allowed workload
+    max_reps_per_customer: int
+    detour_factor: float = 1.0
+    continuity_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
+        checks = {
+            "customer_xy": (self.customer_xy.shape == (c, 2)),
+            "rep_xy": (self.rep_xy.shape == (r, 2)),
+            "rep_in_team": (self.rep_in_team.shape == (r, t)),
+            "need arrays": all(len(a) == n for a in (
+                self.need_team, self.need_visits, self.need_workload_s, self.need_travel_weight,
+                self.need_locked_rep, self.need_current_rep)),
+            "rep arrays": all(len(a) == r for a in (self.rep_target_s, self.rep_min_s, self.rep_max_s)),
+            "need_customer range": bool(n == 0 or (self.need_customer.min() >= 0 and self.need_customer.max() < c)),
+            "need_team range": bool(n == 0 or (self.need_team.min() >= 0 and self.need_team.max() < t)),
+            "workload >= 0": bool((self.need_workload_s >= 0).all()),
+            "min <= max": bool((self.rep_min_s <= self.rep_max_s).all()),
+            "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1,
+            "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
+        }
+        broken = [name for name, ok in checks.items() if not ok]
+        if broken:
+            raise ValueError(f"inconsistent problem: {', '.join(broken)}")
+        pairs = np.stack([self.need_customer, self.need_team], axis=1)
+        if len(np.unique(pairs, axis=0)) != n:
+            raise ValueError("inconsistent problem: a (customer, team) need appears twice")
+        for name in dataclasses.fields(self):
+            value = getattr(self, name.name)
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.rep_ids)
+
+    @property
+    def n_needs(self) -> int:
+        return len(self.need_customer)
+
+    def replace(self, **changes: object) -> Problem:
+        """A changed copy, checked again."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Road distance proxy (straight line x detour) from each need's customer to a rep's home, km."""
+        delta = self.customer_xy[self.need_customer[need]] - self.rep_xy[rep]
+        return np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
+
+    def eligible(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Whether a rep may take a need: it is in the need's team, and the lock (if any) names it."""
+        in_team = self.rep_in_team[rep, self.need_team[need]]
+        lock = self.need_locked_rep[need]
+        return in_team & ((lock == NO_REP) | (lock == rep))
+
+    def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Objective contribution of giving `need` to `rep`: visit-weighted travel plus the continuity penalty."""
+        travel = self.need_visits[need] * self.need_travel_weight[need] * self.road_km(need, rep)
+        current = self.need_current_rep[need]
+        moved = (current != NO_REP) & (current != rep)
+        return travel + self.continuity_weight * moved
+
+
+def team_components(rep_in_team: np.ndarray) -> np.ndarray:
+    """Component label per team: teams sharing a rep share a workload pool (and a balance target)."""
+    n_teams = rep_in_team.shape[1]
+    parent = list(range(n_teams))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row in rep_in_team:
+        teams = np.flatnonzero(row)
+        for other in teams[1:]:
+            parent[find(int(other))] = find(int(teams[0]))
+    return np.array([find(i) for i in range(n_teams)])
+
+
+def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workload_s: np.ndarray,
+                    capacity_s: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each rep's target, lowest and highest workload, in seconds.
+
+    A rep's target is its share of its team's workload, in proportion to its capacity (reps with no capacity
+    count as the median capacity of their team, or equal shares when nobody has one). Teams that share reps
+    pool their workload. The band is target x (1 +/- tolerance), and never above the rep's capacity.
+    """
+    n_reps = rep_in_team.shape[0]
+    comp = team_components(rep_in_team)
+    team_load = np.bincount(need_team, weights=need_workload_s.astype(float), minlength=rep_in_team.shape[1])
+    target = np.zeros(n_reps)
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        reps = np.flatnonzero(rep_in_team[:, teams].any(axis=1))
+        if len(reps) == 0:
+            continue
+        caps = capacity_s[reps].astype(float)
+        known = np.isfinite(caps)
+        weights = np.where(known, caps, np.median(caps[known]) if known.any() else 1.0)
+        target[reps] = team_load[teams].sum() * weights / weights.sum()
+    lo = np.ceil(target * (1.0 - tolerance) - 1e-9).astype(np.int64)
+    hi = np.floor(target * (1.0 + tolerance) + 1e-9).astype(np.int64)
+    hi = np.where(np.isfinite(capacity_s), np.minimum(hi, np.floor(capacity_s)), hi).astype(np.int64)
+    lo = np.minimum(lo, hi)
+    return target, lo, hi

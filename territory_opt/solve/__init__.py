@@ -1,0 +1,170 @@
+"""Solvers behind one entry point: `solve(problem, params, *, seed) -> Result`.
+
+Strategy for the exact engine (DESIGN.md section 4):
+1. counting checks prove obvious infeasibility and name what is short;
+2. the LP relaxation over every eligible arc (when it fits) gives the lower bound, proves infeasibility when it
+   has no solution, and its rounded solution warm-starts CP-SAT;
+3. CP-SAT solves the sparse model over the k nearest reps per need plus the LP's support; k doubles while the
+   sparse model is infeasible.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InfeasibleError, SolverLimitError
+from ..problem import Problem, team_components
+from .bound import solve_lp
+from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
+from .cpsat import solve_cpsat
+from .diagnose import capacity_findings, explain_lp_infeasible
+from .scaling import COST_SCALE
+
+FULL_LP_MAX_ARCS = 3_000_000
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    time_limit_s: float = 60.0
+    workers: int = 2
+    candidate_reps: int = 8
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """A solved alignment: `assignment[i]` is the rep index of need i."""
+
+    assignment: np.ndarray
+    status: str  # "optimal" or "feasible"
+    objective: float  # visit-km (+ continuity penalties)
+    bound: float  # proven lower bound, same units
+    gap: float  # (objective - bound) / objective
+    engine: str
+    bound_scope: str  # "all eligible reps" or "candidate reps"
+    candidate_reps: int  # the k finally used
+    stats: dict[str, float | int | str] = field(default_factory=dict)
+
+
+def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = x > 1e-6
+    return arcs.need[keep], arcs.rep[keep]
+
+
+def _round_lp(arcs: Arcs, x: np.ndarray, sparse: Arcs) -> np.ndarray:
+    """Per need, the sparse arc index of its largest LP value (a CP-SAT hint)."""
+    n_needs = len(arcs.start) - 1
+    best = np.full(n_needs, -1)
+    order = np.lexsort((-x, arcs.need))
+    first = order[np.searchsorted(arcs.need[order], np.arange(n_needs))]
+    best_rep = arcs.rep[first]
+    key_sparse = sparse.need.astype(np.int64) * (int(arcs.rep.max(initial=0)) + 1) + sparse.rep
+    key_best = np.arange(n_needs, dtype=np.int64) * (int(arcs.rep.max(initial=0)) + 1) + best_rep
+    pos = np.searchsorted(key_sparse, key_best)
+    found = (pos < len(key_sparse)) & (key_sparse[np.minimum(pos, len(key_sparse) - 1)] == key_best)
+    best[found] = pos[found]
+    return best
+
+
+def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.ndarray]:
+    comp = team_components(problem.rep_in_team)
+    bad = []
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        keep = np.isin(problem.need_team, teams)
+        sub = problem.replace(
+            need_customer=problem.need_customer[keep], need_team=problem.need_team[keep],
+            need_visits=problem.need_visits[keep], need_workload_s=problem.need_workload_s[keep],
+            need_travel_weight=problem.need_travel_weight[keep], need_locked_rep=problem.need_locked_rep[keep],
+            need_current_rep=problem.need_current_rep[keep])
+        reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
+        sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
+        if not solve_lp(sub, all_arcs(sub), time_limit_s=time_limit_s).feasible:
+            bad.append(teams)
+    return bad
+
+
+def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
+    """Assign every need to one rep of its team under all hard rules, minimising travel (+ continuity)."""
+    started = time.perf_counter()
+    findings = capacity_findings(problem)
+    if findings:
+        raise InfeasibleError(findings)
+    if problem.n_needs == 0:
+        return Result(np.zeros(0, np.int64), "optimal", 0.0, 0.0, 0.0, "cpsat", "all eligible reps",
+                      params.candidate_reps)
+
+    stats: dict[str, float | int | str] = {}
+    extra = None
+    hint_source: tuple[Arcs, np.ndarray] | None = None
+    bound_scope = "candidate reps"
+    lp_bound = -np.inf
+    if count_all_arcs(problem) <= FULL_LP_MAX_ARCS:
+        full = all_arcs(problem)
+        lp = solve_lp(problem, full, time_limit_s=params.time_limit_s)
+        stats["lp_seconds"] = round(lp.seconds, 3)
+        stats["lp_arcs"] = len(full)
+        if not lp.feasible:
+            if lp.status == "infeasible":
+                comps = _infeasible_components(problem, params.time_limit_s)
+                raise InfeasibleError(explain_lp_infeasible(problem, comps) or [
+                    "no assignment satisfies coverage, balance, locks and the contact cap together"])
+        else:
+            lp_bound = lp.objective
+            bound_scope = "all eligible reps"
+            extra = _lp_support(full, lp.x)
+            hint_source = (full, lp.x)
+            stats["lp_split_needs"] = int(problem.n_needs - np.sum(lp.x > 1 - 1e-6))
+
+    k = params.candidate_reps
+    max_team = int(problem.rep_in_team.sum(axis=0).max())
+    remaining = params.time_limit_s - (time.perf_counter() - started)
+    while True:
+        arcs = nearest_arcs(problem, k, extra)
+        hint = None
+        if hint_source is not None:
+            hint = _round_lp(hint_source[0], hint_source[1], arcs)
+            hint = hint if (hint >= 0).all() else None
+        outcome = solve_cpsat(problem, arcs, time_limit_s=max(remaining, 1.0), workers=params.workers, seed=seed,
+                              hint=hint, log=params.log)
+        remaining = params.time_limit_s - (time.perf_counter() - started)
+        if outcome.choice is not None:
+            break
+        if outcome.status == "infeasible" and k < max_team:
+            k = min(2 * k, max_team)
+            continue
+        if outcome.status == "infeasible":
+            raise InfeasibleError(explain_lp_infeasible(problem, _infeasible_components(problem, 60.0)) or [
+                "no assignment satisfies coverage, balance, locks and the contact cap together"])
+        raise SolverLimitError(
+            f"CP-SAT found no feasible assignment within {params.time_limit_s:g} s "
+            f"({len(arcs)} candidate arcs); raise solver.time_limit_s")
+
+    if bound_scope != "all eligible reps":
+        lp_bound = outcome.bound
+    bound = max(lp_bound, outcome.bound) if bound_scope == "candidate reps" else lp_bound
+    if outcome.status == "optimal" and bound_scope == "candidate reps":
+        bound = outcome.objective
+    objective = outcome.objective / COST_SCALE
+    bound = min(bound / COST_SCALE, objective)
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    stats.update(cpsat_status=outcome.status, cpsat_seconds=round(outcome.seconds, 3), arcs=len(arcs),
+                 cpsat_bound=round(outcome.bound / COST_SCALE, 3))
+    status = "optimal" if gap <= 1e-9 else "feasible"
+    return Result(
+        assignment=arcs.rep[outcome.choice].astype(np.int64),
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        engine="cpsat",
+        bound_scope=bound_scope,
+        candidate_reps=k,
+        stats=stats,
+    )
+
+
+__all__ = ["Result", "SolveParams", "make_arcs", "solve"]

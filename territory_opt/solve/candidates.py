@@ -1,0 +1,70 @@
+"""Candidate arcs: which (need, rep) pairs the sparse model considers.
+
+Only the k nearest eligible reps of a need's team, plus the locked rep, the current rep and any arcs a caller
+insists on (e.g. the LP relaxation's support), so the model stays small while every rule stays expressible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..problem import NO_REP, Problem
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """Sorted by (need, rep); `start[i]:start[i+1]` are need i's arcs."""
+
+    need: np.ndarray
+    rep: np.ndarray
+    start: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.need)
+
+
+def make_arcs(problem: Problem, need: np.ndarray, rep: np.ndarray) -> Arcs:
+    keep = problem.eligible(need, rep)
+    key = np.unique(need[keep].astype(np.int64) * problem.n_reps + rep[keep])
+    need_out, rep_out = key // problem.n_reps, key % problem.n_reps
+    start = np.searchsorted(need_out, np.arange(problem.n_needs + 1))
+    return Arcs(need_out, rep_out, start)
+
+
+def all_arcs(problem: Problem) -> Arcs:
+    """Every eligible arc (the full model)."""
+    need, rep = np.nonzero(problem.rep_in_team[:, problem.need_team].T)
+    return make_arcs(problem, need, rep)
+
+
+def count_all_arcs(problem: Problem) -> int:
+    team_sizes = problem.rep_in_team.sum(axis=0)
+    return int(team_sizes[problem.need_team].sum())
+
+
+def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Arcs:
+    """The k nearest reps of each need's team, plus locked, current and `extra` arcs."""
+    needs_parts, reps_parts = [], []
+    for t in range(len(problem.team_names)):
+        members = np.flatnonzero(problem.rep_in_team[:, t])
+        needs = np.flatnonzero(problem.need_team == t)
+        if len(members) == 0 or len(needs) == 0:
+            continue
+        kk = min(k, len(members))
+        _, idx = cKDTree(problem.rep_xy[members]).query(problem.customer_xy[problem.need_customer[needs]], k=kk)
+        idx = idx.reshape(len(needs), kk)
+        needs_parts.append(np.repeat(needs, kk))
+        reps_parts.append(members[idx.ravel()])
+    for column in (problem.need_locked_rep, problem.need_current_rep):
+        has = np.flatnonzero(column != NO_REP)
+        needs_parts.append(has)
+        reps_parts.append(column[has])
+    if extra is not None:
+        needs_parts.append(extra[0])
+        reps_parts.append(extra[1])
+    need = np.concatenate(needs_parts) if needs_parts else np.zeros(0, np.int64)
+    rep = np.concatenate(reps_parts) if reps_parts else np.zeros(0, np.int64)
+    return make_arcs(problem, need.astype(np.int64), rep.astype(np.int64))

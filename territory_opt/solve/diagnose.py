@@ -1,0 +1,94 @@
+"""Infeasibility diagnosis: say which team, rep or customer is short, and by how much.
+
+Cheap counting checks run before any solver; `explain_lp_infeasible` runs when the LP relaxation over all
+eligible arcs is infeasible but no count explains it (lumpy workloads against a tight band).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import Finding
+from ..problem import NO_REP, Problem, team_components
+
+MAX_LISTED = 10
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600.0:,.1f} h"
+
+
+def _team_label(problem: Problem, teams: np.ndarray) -> str:
+    names = [problem.team_names[t] for t in teams]
+    return f"team {names[0]!r}" if len(names) == 1 else f"teams {', '.join(map(repr, names))} (sharing reps)"
+
+
+def capacity_findings(problem: Problem) -> list[Finding]:
+    """Counting arguments that prove infeasibility before solving."""
+    findings: list[Finding] = []
+    comp = team_components(problem.rep_in_team)
+    team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
+                            minlength=len(problem.team_names))
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+        load = team_load[teams].sum()
+        top = problem.rep_max_s[reps].sum()
+        if load > top:
+            findings.append(Finding(
+                f"{_team_label(problem, teams)} needs {_hours(load)} of calls per cycle but its {len(reps)} reps "
+                f"can take at most {_hours(top)} within capacity and balance_tolerance: short by "
+                f"{_hours(load - top)} (add reps, raise capacity_hours or lower service levels)"))
+        # A single need too big for every rep of its team.
+        needs = np.flatnonzero(np.isin(problem.need_team, teams))
+        biggest = problem.rep_max_s[reps].max() if len(reps) else 0
+        too_big = needs[problem.need_workload_s[needs] > biggest]
+        for need in too_big[:MAX_LISTED]:
+            findings.append(Finding(
+                f"customer {problem.customer_ids[problem.need_customer[need]]!r} needs "
+                f"{_hours(problem.need_workload_s[need])} from team {problem.team_names[problem.need_team[need]]!r}, "
+                f"more than any of its reps may take ({_hours(biggest)})"))
+    locked = np.flatnonzero(problem.need_locked_rep != NO_REP)
+    locked_load = np.bincount(problem.need_locked_rep[locked], weights=problem.need_workload_s[locked],
+                              minlength=problem.n_reps)
+    for r in np.flatnonzero(locked_load > problem.rep_max_s):
+        findings.append(Finding(
+            f"rep {problem.rep_ids[r]!r} has {_hours(locked_load[r])} of locked customers, above its maximum of "
+            f"{_hours(problem.rep_max_s[r])}: short by {_hours(locked_load[r] - problem.rep_max_s[r])}"))
+    findings += contact_cap_findings(problem)
+    return findings
+
+
+def contact_cap_findings(problem: Problem) -> list[Finding]:
+    """Customers whose teams need more distinct reps than the cap allows, with no rep spanning two of them."""
+    counts = np.bincount(problem.need_customer, minlength=problem.n_customers)
+    over = np.flatnonzero(counts > problem.max_reps_per_customer)
+    bad = []
+    for c in over:
+        teams = problem.need_team[problem.need_customer == c]
+        # the fewest distinct reps is at least the number of teams no multi-team rep can merge
+        spans = problem.rep_in_team[:, teams].sum(axis=1)
+        if spans.max(initial=0) < 2:
+            bad.append(c)
+    findings = [
+        Finding(f"customer {problem.customer_ids[c]!r} must be covered by "
+                f"{int(counts[c])} teams but max_reps_per_customer is {problem.max_reps_per_customer}, and no rep "
+                "belongs to two of those teams")
+        for c in bad[:MAX_LISTED]
+    ]
+    if len(bad) > MAX_LISTED:
+        findings.append(Finding(f"... and {len(bad) - MAX_LISTED} more customers over the contact cap"))
+    return findings
+
+
+def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarray]) -> list[Finding]:
+    findings = []
+    for teams in infeasible_components:
+        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+        lo, hi = problem.rep_min_s[reps], problem.rep_max_s[reps]
+        needs = np.flatnonzero(np.isin(problem.need_team, teams))
+        findings.append(Finding(
+            f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
+            f"({_hours(lo.min())} to {_hours(hi.max())}) with the locks given; the largest customer needs "
+            f"{_hours(problem.need_workload_s[needs].max())}. Widen rules.balance_tolerance or review the locks"))
+    return findings

@@ -1,0 +1,86 @@
+"""Territory polygons from an alignment: per team, the union of its customers' Voronoi cells per rep.
+
+Within a team the Voronoi cells tile the study area, so one team's territories never overlap and together cover
+the whole area; each territory reports how many separate parts it has (1 = contiguous).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+HULL_BUFFER_M = 5_000.0
+
+
+def study_area(customer_xy: np.ndarray, distributors: gpd.GeoSeries | None = None) -> BaseGeometry:
+    """Distributor footprints when they hold every customer, else also the customers' buffered convex hull."""
+    hull = shapely.convex_hull(shapely.multipoints(customer_xy)).buffer(HULL_BUFFER_M)
+    if distributors is None or len(distributors) == 0:
+        return hull
+    footprint = shapely.union_all(distributors.to_numpy())
+    inside = shapely.contains_xy(footprint, customer_xy[:, 0], customer_xy[:, 1])
+    if inside.all():
+        return footprint
+    return shapely.union_all([footprint, hull])
+
+
+def voronoi_cells(points_xy: np.ndarray, area: BaseGeometry) -> np.ndarray:
+    """One cell per point (in input order), clipped to `area`; points must be distinct."""
+    if len(points_xy) == 1:
+        return np.array([area], dtype=object)
+    collection = shapely.voronoi_polygons(shapely.multipoints(points_xy), extend_to=area, ordered=True)
+    cells = shapely.get_parts(collection)
+    return shapely.intersection(cells, area)
+
+
+def team_territories(customer_xy: np.ndarray, owner: np.ndarray, area: BaseGeometry) -> dict[object, BaseGeometry]:
+    """Territory per owner (rep id) for one team's customers; co-located customers go to the first one's owner."""
+    rounded = np.round(customer_xy, 0)
+    _, first = np.unique(rounded, axis=0, return_index=True)
+    first = np.sort(first)
+    cells = voronoi_cells(customer_xy[first], area)
+    cell_owner = owner[first]
+    result: dict[object, BaseGeometry] = {}
+    for rep in pd.unique(owner):
+        mine = cells[cell_owner == rep]
+        geom = shapely.union_all(mine) if len(mine) else shapely.Polygon()
+        result[rep] = _polygonal(geom)
+    return result
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only areas (unions can leave slivers of lines or points along shared edges)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def n_parts(geom: BaseGeometry) -> int:
+    return 0 if geom.is_empty else int(shapely.get_num_geometries(geom))
+
+
+def build_territories(assignments: pd.DataFrame, customer_xy: np.ndarray, area: BaseGeometry,
+                      crs: object) -> gpd.GeoDataFrame:
+    """One row per (team, rep) from a table with `customer_index`, `team`, `rep_id`, `workload_hours`."""
+    rows = []
+    for team, group in assignments.groupby("team", sort=False):
+        owners = group["rep_id"].to_numpy(dtype=object)
+        shapes = team_territories(customer_xy[group["customer_index"].to_numpy()], owners, area)
+        per_rep = group.groupby("rep_id", sort=False).agg(
+            n_customers=("customer_index", "nunique"), workload_hours=("workload_hours", "sum"))
+        for rep, geom in shapes.items():
+            rows.append({
+                "team": team,
+                "rep_id": rep,
+                "n_customers": int(per_rep.loc[rep, "n_customers"]),
+                "workload_hours": round(float(per_rep.loc[rep, "workload_hours"]), 3),
+                "n_parts": n_parts(geom),
+                "geometry": geom,
+            })
+    frame = gpd.GeoDataFrame(rows, columns=["team", "rep_id", "n_customers", "workload_hours", "n_parts", "geometry"],
+                             geometry="geometry", crs=crs)
+    return frame.sort_values(["team", "rep_id"], kind="stable").reset_index(drop=True)
