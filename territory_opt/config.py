@@ -168,9 +168,16 @@ class Rules(StrictModel):
 
 
 class Solver(StrictModel):
-    time_limit_s: PositiveFloat = Field(60.0, description="Wall-clock budget of the optimiser, seconds.")
+    time_limit_s: PositiveFloat = Field(
+        60.0,
+        description="Work budget of the optimiser in CP-SAT deterministic seconds (close to wall seconds on one "
+        "core). A work budget, not a clock, keeps runs reproducible; a wall-clock safety stop ends the search at "
+        "3 x budget + 30 s on a very slow machine.",
+    )
     seed: int = Field(0, ge=0, description="Random seed; the same inputs and seed give the same outputs.")
-    workers: Annotated[int, Field(ge=1, le=64)] = Field(2, description="Solver threads.")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1, description="CP-SAT search workers; several interleave deterministically, so answers stay reproducible."
+    )
 
 
 class Output(StrictModel):

@@ -201,6 +201,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "n_uncovered_customers": len(prepared.coverage.uncovered),
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
         "n_warnings": len(prepared.warnings),
+        "solver_stats": dict(sorted(result.stats.items())),
         "seed": seed,
         "runtime_s": round(time.perf_counter() - started, 3),
     }

@@ -10,7 +10,6 @@ Strategy for the exact engine (DESIGN.md section 4):
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +28,7 @@ FULL_LP_MAX_ARCS = 3_000_000
 @dataclass(frozen=True)
 class SolveParams:
     time_limit_s: float = 60.0
-    workers: int = 2
+    workers: int = 1
     candidate_reps: int = 8
     log: bool = False
 
@@ -89,7 +88,6 @@ def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.nda
 
 def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
     """Assign every need to one rep of its team under all hard rules, minimising travel (+ continuity)."""
-    started = time.perf_counter()
     findings = capacity_findings(problem)
     if findings:
         raise InfeasibleError(findings)
@@ -121,16 +119,18 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
 
     k = params.candidate_reps
     max_team = int(problem.rep_in_team.sum(axis=0).max())
-    remaining = params.time_limit_s - (time.perf_counter() - started)
+    work_left = params.time_limit_s
+    work_used = 0.0
     while True:
         arcs = nearest_arcs(problem, k, extra)
         hint = None
         if hint_source is not None:
             hint = _round_lp(hint_source[0], hint_source[1], arcs)
             hint = hint if (hint >= 0).all() else None
-        outcome = solve_cpsat(problem, arcs, time_limit_s=max(remaining, 1.0), workers=params.workers, seed=seed,
+        outcome = solve_cpsat(problem, arcs, work_limit=max(work_left, 1.0), workers=params.workers, seed=seed,
                               hint=hint, log=params.log)
-        remaining = params.time_limit_s - (time.perf_counter() - started)
+        work_used += outcome.work
+        work_left = params.time_limit_s - work_used
         if outcome.choice is not None:
             break
         if outcome.status == "infeasible" and k < max_team:
@@ -140,18 +140,21 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
             raise InfeasibleError(explain_lp_infeasible(problem, _infeasible_components(problem, 60.0)) or [
                 "no assignment satisfies coverage, balance, locks and the contact cap together"])
         raise SolverLimitError(
-            f"CP-SAT found no feasible assignment within {params.time_limit_s:g} s "
+            f"CP-SAT found no feasible assignment within a work budget of {params.time_limit_s:g} s "
             f"({len(arcs)} candidate arcs); raise solver.time_limit_s")
 
-    if bound_scope != "all eligible reps":
-        lp_bound = outcome.bound
-    bound = max(lp_bound, outcome.bound) if bound_scope == "candidate reps" else lp_bound
-    if outcome.status == "optimal" and bound_scope == "candidate reps":
-        bound = outcome.objective
+    complete = len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
+    if complete:
+        bound_scope = "all eligible reps"
+        cpsat_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
+        lp_bound = max(lp_bound, cpsat_bound)
+    elif bound_scope == "candidate reps":  # no full LP: CP-SAT's bound holds for the candidate arcs only
+        lp_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
     objective = outcome.objective / COST_SCALE
-    bound = min(bound / COST_SCALE, objective)
+    bound = min(lp_bound / COST_SCALE, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
-    stats.update(cpsat_status=outcome.status, cpsat_seconds=round(outcome.seconds, 3), arcs=len(arcs),
+    stats.update(cpsat_status=outcome.status, cpsat_seconds=round(outcome.seconds, 3),
+                 cpsat_work=round(work_used, 3), wall_capped=int(outcome.wall_capped), arcs=len(arcs),
                  cpsat_bound=round(outcome.bound / COST_SCALE, 3))
     status = "optimal" if gap <= 1e-9 else "feasible"
     return Result(

@@ -95,11 +95,22 @@ class CpSatOutcome:
     objective: float  # scaled units
     bound: float  # scaled units, over these arcs only
     seconds: float
+    work: float  # CP-SAT's deterministic time spent (reproducible, roughly seconds)
+    wall_capped: bool  # stopped by the wall-clock safety cap: the answer may not be reproducible
 
 
-def solve_cpsat(problem: Problem, arcs: Arcs, *, time_limit_s: float, workers: int, seed: int,
+def wall_cap(work_limit: float) -> float:
+    """Wall-clock safety stop for a deterministic work budget (a slow or busy machine still ends)."""
+    return 3.0 * work_limit + 30.0
+
+
+def solve_cpsat(problem: Problem, arcs: Arcs, *, work_limit: float, workers: int, seed: int,
                 hint: np.ndarray | None = None, log: bool = False) -> CpSatOutcome:
-    """Solve over `arcs`; `hint` is a chosen arc index per need (e.g. the rounded LP)."""
+    """Solve over `arcs`; `hint` is a chosen arc index per need (e.g. the rounded LP).
+
+    The budget is CP-SAT's deterministic time, not wall time, and several workers interleave their search in
+    one deterministic order: the same problem and seed give the same answer on any machine load.
+    """
     built = build_model(problem, arcs)
     if hint is not None:
         chosen = np.zeros(len(arcs), dtype=bool)
@@ -108,8 +119,10 @@ def solve_cpsat(problem: Problem, arcs: Arcs, *, time_limit_s: float, workers: i
             built.model.add_hint(var, value)
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = float(time_limit_s)
+    params.max_deterministic_time = float(work_limit)
+    params.max_time_in_seconds = wall_cap(work_limit)
     params.num_workers = int(workers)
+    params.interleave_search = workers > 1
     params.random_seed = int(seed)
     params.log_search_progress = log
     status = solver.solve(built.model)
@@ -118,5 +131,11 @@ def solve_cpsat(problem: Problem, arcs: Arcs, *, time_limit_s: float, workers: i
         values = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=len(built.x))
         choice = np.flatnonzero(values)
         return CpSatOutcome(name, choice, float(solver.objective_value), float(solver.best_objective_bound),
-                            float(solver.wall_time))
-    return CpSatOutcome(name, None, float("nan"), float("nan"), float(solver.wall_time))
+                            float(solver.wall_time), float(solver.deterministic_time),
+                            _capped(solver, work_limit))
+    return CpSatOutcome(name, None, float("nan"), float("nan"), float(solver.wall_time),
+                        float(solver.deterministic_time), _capped(solver, work_limit))
+
+
+def _capped(solver: cp_model.CpSolver, work_limit: float) -> bool:
+    return solver.deterministic_time < work_limit and solver.wall_time >= wall_cap(work_limit) - 0.5
