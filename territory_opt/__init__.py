@@ -12,8 +12,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Scenario, load_scenario  # noqa: E402
-from .io.write import write_outputs  # noqa: E402
-from .pipeline import RunResult, prepare, run_scenario  # noqa: E402
+from .config import Scenario, load_scenario
+from .io.write import write_outputs
+from .pipeline import RunResult, prepare, run_scenario
 
 __all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "prepare", "run_scenario", "write_outputs"]

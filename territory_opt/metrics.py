@@ -101,7 +101,7 @@ def kpis(problem: Problem, assignment: np.ndarray) -> dict[str, float | int]:
         "total_distance_km": float(loads.total_distance_km.sum()),
         "max_workload_deviation": float(deviation.max(initial=0.0)),
         "mean_workload_deviation": float(deviation.mean()) if deviation.size else 0.0,
-        "moved_customers": int(len(np.unique(problem.need_customer[moved]))),
+        "moved_customers": len(np.unique(problem.need_customer[moved])),
         "max_reps_on_a_customer": int(distinct.max(initial=0)),
         "violations": len(check(problem, assignment)),
     }

@@ -361,7 +361,7 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
     geo = frame if isinstance(frame, gpd.GeoDataFrame) else None
-    if geo is None or geo.geometry.name not in geo or geo.geometry.isna().all() and spec.geometry == "point":
+    if geo is None or geo.geometry.name not in geo or (geo.geometry.isna().all() and spec.geometry == "point"):
         if spec.geometry != "point":
             log.add(Finding(f"{spec.name} needs {spec.geometry} geometries; use GeoJSON, GeoPackage or GeoParquet",
                             source=name))

@@ -3,7 +3,8 @@
 Strategy for the exact engine (DESIGN.md section 4):
 1. counting checks prove obvious infeasibility and name what is short;
 2. the LP relaxation over every eligible arc (when it fits) gives the lower bound, proves infeasibility when it
-   has no solution, and its rounded solution warm-starts CP-SAT;
+   has no solution, and its support joins CP-SAT's candidate arcs (a rounded-LP hint was measured: it slowed
+   CP-SAT down on the demo, so there is none);
 3. CP-SAT solves the sparse model over the k nearest reps per need plus the LP's support; k doubles while the
    sparse model is infeasible.
 """
@@ -53,21 +54,6 @@ def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return arcs.need[keep], arcs.rep[keep]
 
 
-def _round_lp(arcs: Arcs, x: np.ndarray, sparse: Arcs) -> np.ndarray:
-    """Per need, the sparse arc index of its largest LP value (a CP-SAT hint)."""
-    n_needs = len(arcs.start) - 1
-    best = np.full(n_needs, -1)
-    order = np.lexsort((-x, arcs.need))
-    first = order[np.searchsorted(arcs.need[order], np.arange(n_needs))]
-    best_rep = arcs.rep[first]
-    key_sparse = sparse.need.astype(np.int64) * (int(arcs.rep.max(initial=0)) + 1) + sparse.rep
-    key_best = np.arange(n_needs, dtype=np.int64) * (int(arcs.rep.max(initial=0)) + 1) + best_rep
-    pos = np.searchsorted(key_sparse, key_best)
-    found = (pos < len(key_sparse)) & (key_sparse[np.minimum(pos, len(key_sparse) - 1)] == key_best)
-    best[found] = pos[found]
-    return best
-
-
 def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.ndarray]:
     comp = team_components(problem.rep_in_team)
     bad = []
@@ -97,7 +83,6 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
 
     stats: dict[str, float | int | str] = {}
     extra = None
-    hint_source: tuple[Arcs, np.ndarray] | None = None
     bound_scope = "candidate reps"
     lp_bound = -np.inf
     if count_all_arcs(problem) <= FULL_LP_MAX_ARCS:
@@ -114,7 +99,6 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
             lp_bound = lp.objective
             bound_scope = "all eligible reps"
             extra = _lp_support(full, lp.x)
-            hint_source = (full, lp.x)
             stats["lp_split_needs"] = int(problem.n_needs - np.sum(lp.x > 1 - 1e-6))
 
     k = params.candidate_reps
@@ -123,12 +107,8 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
     work_used = 0.0
     while True:
         arcs = nearest_arcs(problem, k, extra)
-        hint = None
-        if hint_source is not None:
-            hint = _round_lp(hint_source[0], hint_source[1], arcs)
-            hint = hint if (hint >= 0).all() else None
         outcome = solve_cpsat(problem, arcs, work_limit=max(work_left, 1.0), workers=params.workers, seed=seed,
-                              hint=hint, log=params.log)
+                              log=params.log)
         work_used += outcome.work
         work_left = params.time_limit_s - work_used
         if outcome.choice is not None:

@@ -1,0 +1,164 @@
+"""End to end on the shipped demo: the outputs' contract, territories, balance, determinism, init/schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from territory_opt.cli import app
+
+from .conftest import DEMO, REPO
+
+RUNNER = CliRunner()
+OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
+                "manifest.json", "warnings.csv"}
+TIME_LIMIT = "8"  # a work budget: short, and still reproducible
+
+
+def run_demo(out: Path, *extra: str) -> Path:
+    result = RUNNER.invoke(app, ["run", str(DEMO), "--out", str(out), "--time-limit", TIME_LIMIT, *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("demo")
+    return run_demo(base / "first"), run_demo(base / "second")
+
+
+def test_writes_exactly_the_documented_files(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    assert {p.name for p in out.iterdir()} == OUTPUT_FILES
+    assert not any(p.name.startswith(".") for p in out.parent.iterdir()), "temporary folder left behind"
+
+
+def test_tables_have_the_contract_columns(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"customer_id": str})
+    assert list(assignments.columns[:5]) == ["customer_id", "team", "rep_id", "workload_hours", "distance_km"]
+    reps = pd.read_csv(out / "reps.csv")
+    assert list(reps.columns[:2]) == ["rep_id", "team"]
+    assert {"workload_hours", "target_hours", "n_customers", "total_distance_km"} <= set(reps.columns)
+    customers = pd.read_csv(REPO / "data" / "customers.csv", dtype={"customer_id": str})
+    assert set(assignments["customer_id"]) == set(customers["customer_id"])
+    assert not assignments.duplicated(["customer_id", "team"]).any()
+    kpis = json.loads((out / "kpis.json").read_text())
+    for key in ("objective", "bound", "gap", "status", "max_workload_deviation", "n_customers", "n_reps",
+                "runtime_s"):
+        assert key in kpis
+    assert kpis["n_customers"] == len(customers) and kpis["n_reps"] == 30
+    assert 0 <= kpis["bound"] <= kpis["objective"] and kpis["gap"] < 0.05
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["inputs"]) == {"customers", "reps", "depots", "routes", "distributors"}
+    assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
+    assert manifest["seed"] == 0 and "solve" in manifest["timings"]
+
+
+def test_every_rep_within_tolerance_recomputed_from_the_files(demo_runs: tuple[Path, Path]) -> None:
+    """Workloads summed from assignments.csv, judged against reps.csv's band: no solver numbers used."""
+    out, _ = demo_runs
+    assignments = pd.read_csv(out / "assignments.csv")
+    reps = pd.read_csv(out / "reps.csv").set_index("rep_id")
+    load = assignments.groupby("rep_id")["workload_hours"].sum().reindex(reps.index, fill_value=0.0)
+    tolerance = 0.10
+    rows = assignments.groupby("rep_id").size().reindex(reps.index, fill_value=0)
+    slack = rows * 5e-5 + 1e-9  # each row's workload_hours is rounded to 4 decimals
+    assert (load <= reps["target_hours"] * (1 + tolerance) + slack).all()
+    assert (load >= reps["target_hours"] * (1 - tolerance) - slack).all()
+    per_team = assignments.groupby("rep_id")["team"].unique()
+    assert all(len(t) == 1 and t[0] == reps.loc[r, "team"] for r, t in per_team.items())
+    distinct = assignments.groupby("customer_id")["rep_id"].nunique()
+    assert distinct.max() <= 2
+
+
+def test_territories_open_with_gdal_are_valid_and_never_overlap(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    info = pyogrio.read_info(out / "territories.geojson")
+    assert info["crs"] in ("EPSG:4326", "OGC:CRS84")
+    territories = pyogrio.read_dataframe(out / "territories.geojson")
+    assert list(territories.columns[:4]) == ["team", "rep_id", "n_customers", "workload_hours"]
+    assert len(territories) == 30
+    assert set(territories.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert shapely.is_valid(territories.geometry.to_numpy()).all()
+    metric = territories.to_crs("EPSG:2180")
+    for _, team in metric.groupby("team"):
+        geoms = team.geometry.to_numpy()
+        total = sum(g.area for g in geoms)
+        overlap = sum(geoms[i].intersection(geoms[j]).area for i in range(len(geoms))
+                      for j in range(i + 1, len(geoms)))
+        assert overlap <= 1e-6 * total  # coordinates are rounded to 7 decimals in GeoJSON
+
+
+def test_customers_layer_has_a_point_per_customer_and_its_reps(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    customers = pyogrio.read_dataframe(out / "customers.geojson")
+    assert len(customers) == 6000
+    assert (customers.geom_type == "Point").all()
+    assert {"customer_id", "sector", "tier", "rep_field", "rep_inside_sales"} <= set(customers.columns)
+    lon, lat = customers.geometry.x, customers.geometry.y
+    assert lon.between(15, 20).all() and lat.between(51, 54).all()
+
+
+def test_same_seed_gives_byte_identical_outputs(demo_runs: tuple[Path, Path]) -> None:
+    first, second = demo_runs
+    for name in sorted(OUTPUT_FILES - {"manifest.json", "kpis.json"}):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    kpis = [json.loads((d / "kpis.json").read_text()) for d in demo_runs]
+    for k in kpis:
+        k.pop("runtime_s")
+        k["solver_stats"] = {s: v for s, v in k["solver_stats"].items() if not s.endswith("seconds")}
+    assert kpis[0] == kpis[1]
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in demo_runs]
+    for m in manifests:
+        m.pop("timings")
+    assert manifests[0] == manifests[1]
+
+
+def test_validate_reports_without_solving(tmp_path: Path) -> None:
+    result = RUNNER.invoke(app, ["validate", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    assert "6000 customers" in result.output
+
+
+def test_schema_is_json_schema_of_the_scenario() -> None:
+    result = RUNNER.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert {"name", "inputs", "teams", "rules", "solver", "output"} <= set(schema["properties"])
+
+
+def test_init_writes_a_starter_that_validates(tmp_path: Path) -> None:
+    target = tmp_path / "starter"
+    result = RUNNER.invoke(app, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    for name in ("customers.csv", "reps.csv", "depots.geojson", "routes.geojson", "distributors.geojson"):
+        assert (target / "data" / name).read_bytes() == (REPO / "data" / name).read_bytes()
+    result = RUNNER.invoke(app, ["validate", str(target / "scenario.yaml")])
+    assert result.exit_code == 0, result.output
+    again = RUNNER.invoke(app, ["init", str(target)])
+    assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_exit_codes_are_listed() -> None:
+    result = RUNNER.invoke(app, ["exit-codes"])
+    assert result.exit_code == 0
+    assert all(str(code) in result.output for code in (0, 2, 3, 4))
+
+
+def test_rerun_replaces_the_previous_answer_atomically(tmp_path: Path, write_case) -> None:  # type: ignore[no-untyped-def]
+    scenario = write_case()
+    out = tmp_path / "result"
+    for _ in range(2):
+        result = RUNNER.invoke(app, ["run", str(scenario), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == OUTPUT_FILES
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert np.isfinite(json.loads((out / "kpis.json").read_text())["objective"])

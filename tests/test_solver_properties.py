@@ -1,0 +1,162 @@
+"""Solver invariants on random small instances, judged by `metrics.check` and by brute force, never by the solver."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from territory_opt.errors import InfeasibleError
+from territory_opt.metrics import check
+from territory_opt.problem import NO_REP, Problem, balance_targets
+from territory_opt.solve import SolveParams, solve
+
+
+@st.composite
+def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5) -> Problem:
+    """Random instances: reps in one or more teams, customers needing one or more teams, optional locks."""
+    n_teams = draw(st.integers(1, 3))
+    n_reps = draw(st.integers(n_teams, max_reps))
+    n_customers = draw(st.integers(1, max_customers))
+    membership = np.zeros((n_reps, n_teams), dtype=bool)
+    for r in range(n_reps):
+        membership[r, r % n_teams] = True  # every team has a rep
+        for t in range(n_teams):
+            if draw(st.booleans()) and draw(st.booleans()):
+                membership[r, t] = True  # some reps serve several teams
+    need_customer, need_team = [], []
+    for c in range(n_customers):
+        teams = draw(st.sets(st.integers(0, n_teams - 1), min_size=1, max_size=n_teams))
+        for t in sorted(teams):
+            need_customer.append(c)
+            need_team.append(t)
+    n = len(need_customer)
+    coords = st.floats(0, 50_000, allow_nan=False)
+    customer_xy = np.array(draw(st.lists(st.tuples(coords, coords), min_size=n_customers, max_size=n_customers)))
+    rep_xy = np.array(draw(st.lists(st.tuples(coords, coords), min_size=n_reps, max_size=n_reps)))
+    workload = np.array(draw(st.lists(st.integers(600, 7200), min_size=n, max_size=n)), dtype=np.int64)
+    visits = np.array(draw(st.lists(st.integers(1, 4), min_size=n, max_size=n)), dtype=float)
+    tolerance = draw(st.sampled_from([0.05, 0.2, 0.5, 0.9]))
+    need_team_arr = np.array(need_team, dtype=np.int64)
+    capacity = np.full(n_reps, np.inf)
+    target, lo, hi = balance_targets(membership, need_team_arr, workload, capacity, tolerance)
+    locked = np.full(n, NO_REP, dtype=np.int64)
+    for i in range(n):
+        if draw(st.integers(0, 9)) == 0:
+            members = np.flatnonzero(membership[:, need_team[i]])
+            locked[i] = int(members[draw(st.integers(0, len(members) - 1))])
+    return Problem(
+        customer_ids=np.array([f"C{c}" for c in range(n_customers)], dtype=object),
+        customer_xy=customer_xy,
+        rep_ids=np.array([f"R{r}" for r in range(n_reps)], dtype=object),
+        rep_xy=rep_xy,
+        team_names=tuple(f"T{t}" for t in range(n_teams)),
+        rep_in_team=membership,
+        need_customer=np.array(need_customer, dtype=np.int64),
+        need_team=need_team_arr,
+        need_visits=visits,
+        need_workload_s=workload,
+        need_travel_weight=np.ones(n),
+        need_locked_rep=locked,
+        need_current_rep=np.full(n, NO_REP, dtype=np.int64),
+        rep_target_s=target,
+        rep_min_s=lo,
+        rep_max_s=hi,
+        max_reps_per_customer=draw(st.integers(1, 3)),
+        detour_factor=1.3,
+    )
+
+
+def brute_force_best(problem: Problem) -> float | None:
+    """Cheapest feasible alignment by enumeration (tiny instances only); None when none is feasible."""
+    options = [np.flatnonzero(problem.rep_in_team[:, t]) for t in problem.need_team]
+    best = None
+    needs = np.arange(problem.n_needs)
+    for combo in itertools.product(*options):
+        assignment = np.array(combo, dtype=np.int64)
+        if check(problem, assignment):
+            continue
+        cost = float(problem.arc_cost(needs, assignment).sum())
+        best = cost if best is None or cost < best else best
+    return best
+
+
+def total_cost(problem: Problem, assignment: np.ndarray) -> float:
+    return float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
+
+
+PARAMS = SolveParams(time_limit_s=10, candidate_reps=2)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_every_answer_satisfies_every_hard_rule(problem: Problem) -> None:
+    try:
+        result = solve(problem, PARAMS, seed=0)
+    except InfeasibleError as exc:
+        event("infeasible")
+        assert exc.findings, "an infeasibility must say what is short"
+        return
+    event("solved")
+    assert check(problem, result.assignment) == []
+    assert result.bound <= result.objective + 1e-6
+    assert 0.0 <= result.gap <= 1.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_customers=5, max_reps=4))
+def test_matches_brute_force_on_tiny_instances(problem: Problem) -> None:
+    """Infeasible exactly when enumeration finds nothing; otherwise optimal up to cost rounding."""
+    best = brute_force_best(problem)
+    params = SolveParams(time_limit_s=10, candidate_reps=problem.n_reps)
+    event("infeasible" if best is None else "feasible")
+    if best is None:
+        with pytest.raises(InfeasibleError):
+            solve(problem, params, seed=0)
+        return
+    result = solve(problem, params, seed=0)
+    assert check(problem, result.assignment) == []
+    rounding = 0.01 * problem.n_needs  # costs are integers of 1/100 visit-km inside CP-SAT
+    assert total_cost(problem, result.assignment) <= best + rounding + 1e-6
+    assert result.bound <= best + rounding + 1e-6
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.integers(0, 3))
+def test_same_seed_same_answer(problem: Problem, seed: int) -> None:
+    try:
+        first = solve(problem, PARAMS, seed=seed)
+    except InfeasibleError:
+        return
+    second = solve(problem, PARAMS, seed=seed)
+    assert np.array_equal(first.assignment, second.assignment)
+    assert first.objective == second.objective
+
+
+def test_contact_cap_lets_one_rep_cover_several_teams() -> None:
+    """A customer needing two teams gets the rep who is in both when the cap is 1."""
+    problem = Problem(
+        customer_ids=np.array(["C0"], dtype=object),
+        customer_xy=np.array([[0.0, 0.0]]),
+        rep_ids=np.array(["A", "B", "AB"], dtype=object),
+        rep_xy=np.array([[0.0, 0.0], [0.0, 0.0], [9000.0, 0.0]]),
+        team_names=("T0", "T1"),
+        rep_in_team=np.array([[True, False], [False, True], [True, True]]),
+        need_customer=np.array([0, 0]),
+        need_team=np.array([0, 1]),
+        need_visits=np.ones(2),
+        need_workload_s=np.array([3600, 3600]),
+        need_travel_weight=np.ones(2),
+        need_locked_rep=np.full(2, NO_REP),
+        need_current_rep=np.full(2, NO_REP),
+        rep_target_s=np.zeros(3),
+        rep_min_s=np.zeros(3, dtype=np.int64),
+        rep_max_s=np.full(3, 10_000),
+        max_reps_per_customer=1,
+    )
+    result = solve(problem, SolveParams(time_limit_s=5, candidate_reps=1), seed=0)
+    assert problem.rep_ids[result.assignment].tolist() == ["AB", "AB"]
+    assert check(problem, result.assignment) == []
