@@ -1,0 +1,5 @@
+"""`python -m territory_opt` runs the CLI."""
+
+from .cli import main
+
+main()
