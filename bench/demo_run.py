@@ -66,14 +66,15 @@ def main() -> None:
           f"{platform.platform()}")
     print(f"scenario: {args.scenario.name}, {first['n_customers']} customers, {first['n_reps']} reps, "
           f"time limit {args.time_limit or 'from scenario'}, {args.runs} runs\n")
-    print("| run | wall s | cpu s | solve s | peak RSS MB | objective (visit-km) | bound | gap % | max dev % | status |")
+    print("| run | wall s | cpu s | solve s | peak RSS MB | objective (visit-km) | bound | gap % | max dev % "
+          "| status |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for i, r in enumerate(runs, 1):
         print(f"| {i} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['solve_s']:.1f} | {r['peak_rss_mb']:.0f} | "
               f"{r['objective']:,.1f} | {r['bound']:,.1f} | {r['gap_pct']:.3f} | {r['max_dev_pct']:.1f} | "
               f"{r['status']} |")
-    med = {k: statistics.median(float(r[k]) for r in runs) for k in ("wall_s", "cpu_s", "solve_s", "peak_rss_mb",
-                                                                       "gap_pct")}
+    keys = ("wall_s", "cpu_s", "solve_s", "peak_rss_mb", "gap_pct")
+    med = {k: statistics.median(float(r[k]) for r in runs) for k in keys}
     print(f"| median | {med['wall_s']:.1f} | {med['cpu_s']:.1f} | {med['solve_s']:.1f} | {med['peak_rss_mb']:.0f} "
           f"| | | {med['gap_pct']:.3f} | | |")
     same = len({(r["objective"], r["bound"]) for r in runs}) == 1

@@ -61,7 +61,9 @@ def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the scenario's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver work budget, deterministic seconds (about wall s).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Run a scenario end to end and write the output folder."""
@@ -131,10 +133,15 @@ def init(
 
 
 @app.command()
-def schema() -> None:
-    """Print the scenario's JSON Schema."""
-    from .config import scenario_json_schema
+def schema(
+    markdown: Annotated[bool, typer.Option(help="Print a Markdown table of every key instead.")] = False,
+) -> None:
+    """Print the scenario's JSON Schema (for editors), or with --markdown the reference table."""
+    from .config import scenario_json_schema, scenario_reference
 
+    if markdown:
+        sys.stdout.write(scenario_reference())
+        return
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 
 

@@ -7,6 +7,7 @@ every problem is reported at once with its location (`teams[2].covers.tiers`), n
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,7 +45,8 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
 class LayerSource(StrictModel):
     """One input layer: a file (CSV with lon/lat, GeoJSON, GeoPackage, Parquet/GeoParquet, Shapefile)."""
 
-    path: Path = Field(description="File path, relative to the scenario file.")
+    path: Path = Field(description="File path, relative to the scenario file (a bare path is shorthand for "
+                       "`{path: ...}`).")
     layer: str | None = Field(None, description="Layer name inside a multi-layer file (GeoPackage).")
     lon: str = Field("lon", description="Longitude column of a CSV or plain Parquet file (WGS84 degrees).")
     lat: str = Field("lat", description="Latitude column of a CSV or plain Parquet file (WGS84 degrees).")
@@ -63,11 +65,12 @@ def _layer_shorthand(value: Any) -> Any:
 
 
 class Inputs(StrictModel):
-    customers: LayerSource
-    reps: LayerSource
-    depots: LayerSource | None = None
-    routes: LayerSource | None = None
-    distributors: LayerSource | None = None
+    customers: LayerSource = Field(description="Outlets: customer_id, location, sector, current_value, "
+                                   "potential_value (required).")
+    reps: LayerSource = Field(description="Rep roster: rep_id, home location, team (required).")
+    depots: LayerSource | None = Field(None, description="Depot points with depot_id.")
+    routes: LayerSource | None = Field(None, description="Delivery network LineStrings (depot_id, speed_kmh).")
+    distributors: LayerSource | None = Field(None, description="Distributor footprint polygons with distributor_id.")
 
     @field_validator("customers", "reps", "depots", "routes", "distributors", mode="before")
     @classmethod
@@ -79,10 +82,14 @@ class Tiers(StrictModel):
     """Value tiers from current and potential value: the top `shares[0]` of customers by score get `names[0]`."""
 
     names: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
-        default_factory=lambda: ["gold", "silver", "bronze"], min_length=1
+        default_factory=lambda: ["gold", "silver", "bronze"], min_length=1,
+        description="Tier names, best first (default gold, silver, bronze).",
     )
-    method: Literal["quantile"] = "quantile"
-    shares: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
+    method: Literal["quantile"] = Field("quantile", description="How tiers are cut: by score quantiles.")
+    shares: list[Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=lambda: [0.2, 0.3, 0.5],
+        description="Share of customers per tier, best first; adds up to 1 (default 0.2, 0.3, 0.5).",
+    )
     current_weight: NonNegativeFloat = Field(0.5, description="Weight of current_value in the tier score.")
     potential_weight: NonNegativeFloat = Field(0.5, description="Weight of potential_value in the tier score.")
 
@@ -105,8 +112,8 @@ class Tiers(StrictModel):
 class ServiceLevel(StrictModel):
     """How a tier is served: visits per call cycle and minutes per call."""
 
-    visits_per_cycle: NonNegativeFloat
-    call_minutes: PositiveFloat
+    visits_per_cycle: NonNegativeFloat = Field(description="Visits per call cycle.")
+    call_minutes: PositiveFloat = Field(description="Minutes per call, before the team's factor.")
 
 
 def _default_service() -> dict[str, ServiceLevel]:
@@ -129,8 +136,8 @@ class Covers(StrictModel):
 
 
 class Team(StrictModel):
-    name: str = Field(pattern=NAME_PATTERN)
-    covers: Covers = Field(default_factory=Covers)
+    name: str = Field(pattern=NAME_PATTERN, description="Team name; reps.csv's `team` column refers to it.")
+    covers: Covers = Field(default_factory=Covers, description="Which customers the team must cover.")
     exclusive: bool = Field(
         False,
         description="A customer this team covers is covered by no later team (carve-outs: key accounts, "
@@ -192,19 +199,22 @@ class Output(StrictModel):
 class Scenario(StrictModel):
     """A whole territory run: inputs, how customers are tiered and served, teams, rules, solver, output."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    inputs: Inputs
+    name: str = Field(pattern=NAME_PATTERN, description="Scenario name (letters, digits, _ . -).")
+    description: str = Field("", description="Free text shown in reports.")
+    inputs: Inputs = Field(description="Input layers; paths are relative to the scenario file.")
     crs: str | None = Field(
         None, description="Metric CRS for distances (e.g. EPSG:2180); default: the UTM zone of the data."
     )
     cycle_weeks: Annotated[int, Field(ge=1, le=52)] = Field(4, description="Length of the call cycle.")
-    tiers: Tiers = Field(default_factory=Tiers)
-    service: dict[str, ServiceLevel] = Field(default_factory=_default_service)
-    teams: list[Team] = Field(min_length=1)
-    rules: Rules = Field(default_factory=Rules)
-    solver: Solver = Field(default_factory=Solver)
-    output: Output = Field(default_factory=Output)
+    tiers: Tiers = Field(default_factory=Tiers, description="Value tiers from current and potential value.")
+    service: dict[str, ServiceLevel] = Field(
+        default_factory=_default_service,
+        description="Service level per tier name: `{visits_per_cycle, call_minutes}`; workload = visits x minutes.",
+    )
+    teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
+    rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
+    solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")
+    output: Output = Field(default_factory=Output, description="Where results go.")
 
     _source_sha256: str = PrivateAttr(default="")
 
@@ -320,3 +330,52 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of the scenario file, for editors and for `territory-opt schema`."""
     return Scenario.model_json_schema()
+
+
+def scenario_reference() -> str:
+    """Every scenario key as a Markdown table, generated from the schema (the README embeds it)."""
+    schema = scenario_json_schema()
+    defs = schema.get("$defs", {})
+    rows: list[str] = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    shown: dict[int, str] = {}
+
+    def target(prop: dict[str, Any]) -> dict[str, Any] | None:
+        for option in [prop, *prop.get("anyOf", []), prop.get("items", {}), prop.get("additionalProperties") or {}]:
+            if isinstance(option, dict) and "$ref" in option:
+                return defs[option["$ref"].split("/")[-1]]
+        return None
+
+    def type_name(prop: dict[str, Any]) -> str:
+        options = prop.get("anyOf", [prop])
+        names = []
+        for o in options:
+            if "$ref" in o:
+                names.append("mapping")
+            elif o.get("type") == "array":
+                names.append("list")
+            elif o.get("type") == "object":
+                names.append("mapping")
+            elif "type" in o:
+                names.append({"number": "number", "integer": "integer", "string": "text", "boolean": "true/false",
+                              "null": "null"}[o["type"]])
+        return " or ".join(dict.fromkeys(names)) or "any"
+
+    def walk(model: dict[str, Any], prefix: str) -> None:
+        required = set(model.get("required", []))
+        for key, prop in model.get("properties", {}).items():
+            path = f"{prefix}{key}"
+            sub = target(prop)
+            suffix = "[]" if prop.get("type") == "array" and sub else ".*" if prop.get("type") == "object" else ""
+            plain_default = "default" in prop and not isinstance(prop["default"], dict | list)
+            default = "required" if key in required else (
+                "`" + json.dumps(prop["default"]) + "`" if plain_default else "")
+            meaning = " ".join(prop.get("description", sub.get("description", "") if sub else "").split())
+            if sub is not None and id(sub) in shown:  # the same structure again (input layers): say so once
+                meaning += f" Same keys as `{shown[id(sub)]}`."
+            rows.append(f"| `{path}{suffix}` | {type_name(prop)} | {default} | {meaning} |")
+            if sub is not None and id(sub) not in shown:
+                shown[id(sub)] = path
+                walk(sub, f"{path}{suffix}.")
+
+    walk(schema, "")
+    return "\n".join(rows) + "\n"

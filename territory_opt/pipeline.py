@@ -6,6 +6,7 @@ this module wires them, times them and hands the results to `io.write`. Nothing 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -248,4 +249,5 @@ def rep_table(prepared: Prepared, result: Result) -> pd.DataFrame:
 
 
 def default_out_dir(scenario: Scenario, out: Path | None) -> Path:
-    return Path(out) if out is not None else scenario.output.dir
+    """`--out` when given, else the scenario's `output.dir` (already relative to the scenario file)."""
+    return Path(os.path.normpath(Path(out) if out is not None else scenario.output.dir))

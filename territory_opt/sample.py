@@ -164,7 +164,7 @@ def _scatter(rng: np.random.Generator, towns: list[Town], town_xy: np.ndarray,
     """Outlet locations: around towns (more, and wider spread, for big towns) plus a rural share."""
     pop = np.array([t.population for t in towns], dtype=float)
     weight = pop**0.9 / (pop**0.9).sum()
-    n_rural = int(round(N_OUTLETS * RURAL_SHARE))
+    n_rural = round(N_OUTLETS * RURAL_SHARE)
     n_town = N_OUTLETS - n_rural
     town_of = rng.choice(len(towns), size=n_town, p=weight)
     spread = 600.0 + 12.0 * np.sqrt(pop[town_of])  # metres: ~1 km for a village, ~9 km for Poznań
@@ -200,7 +200,7 @@ def _customers(rng: np.random.Generator, towns: list[Town], town_of: np.ndarray)
     current[prospect] = 0.0
     key = np.zeros(N_OUTLETS, dtype=bool)
     big_formats = np.flatnonzero(np.isin(sector, ["modern_trade", "b2b"]))
-    n_key = int(round(0.02 * N_OUTLETS))
+    n_key = round(0.02 * N_OUTLETS)
     key[big_formats[np.argsort(-current[big_formats], kind="stable")[:n_key]]] = True
     premium_bias = np.clip(np.log(potential + 1) - 10.0, 0.0, 3.0) / 3.0
     version = np.where(rng.random(N_OUTLETS) < 0.15 + 0.5 * premium_bias, "premium",
@@ -412,7 +412,7 @@ fictitious.
 
 | File | Rows | Contents |
 |---|---|---|
-| `customers.csv` | one per outlet | `customer_id, name, town, lon, lat, sector, current_value, potential_value, key_account, products, product_version, payment_format, sales_approach, current_rep_id` |
+| `customers.csv` | one per outlet | id, name, town, lon/lat, sector, values, key account, micro-segment, rep |
 | `reps.csv` | one per rep | `rep_id, name, team, home_town, lon, lat, capacity_hours, depot_id` |
 | `depots.geojson` | 3 points | `depot_id, name, town` |
 | `routes.geojson` | LineStrings | `route_id, depot_id, from_town, to_town, speed_kmh` |
