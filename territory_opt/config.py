@@ -196,6 +196,34 @@ class Output(StrictModel):
         return _resolve(value, info)
 
 
+class SegmentScores(StrictModel):
+    """Weights of each segment score's inputs (each input is normalised 0..1 across segments; 0 drops it)."""
+
+    value: NonNegativeFloat = Field(0.4, description="Attractiveness: weight of the segment's total current value.")
+    potential: NonNegativeFloat = Field(0.4, description="Attractiveness: weight of its total potential value.")
+    growth: NonNegativeFloat = Field(0.2, description="Attractiveness: weight of headroom (potential - value) / "
+                                                     "potential.")
+    share_of_wallet: NonNegativeFloat = Field(1.0, description="Competitiveness: weight of value / potential.")
+    win_rate: NonNegativeFloat = Field(0.0, description="Competitiveness: weight of the mean `win_rate` column.")
+    buyer_columns: dict[str, NonNegativeFloat] = Field(
+        default_factory=dict,
+        description="Attractiveness to buyers: customer columns (e.g. satisfaction) and their weights.",
+    )
+
+
+class Segments(StrictModel):
+    """Micro-segments: customers grouped by key columns, small groups merged, each group scored."""
+
+    columns: list[str] = Field(
+        default_factory=lambda: ["product_version", "payment_format", "sales_approach"],
+        description="Key columns (the sector is always the first key); missing columns are skipped with a warning.",
+    )
+    min_size: Annotated[int, Field(ge=1)] = Field(
+        30, description="Segments smaller than this merge into the most similar larger one of the same sector."
+    )
+    scores: SegmentScores = Field(default_factory=SegmentScores, description="How segments are scored.")
+
+
 class Scenario(StrictModel):
     """A whole territory run: inputs, how customers are tiered and served, teams, rules, solver, output."""
 
@@ -212,6 +240,7 @@ class Scenario(StrictModel):
         description="Service level per tier name: `{visits_per_cycle, call_minutes}`; workload = visits x minutes.",
     )
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
+    segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")
     output: Output = Field(default_factory=Output, description="Where results go.")

@@ -17,13 +17,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .config import Scenario
+from .config import Scenario, Segments
 from .enrich import enrich
-from .errors import Finding, InputError
+from .errors import ConfigError, Finding, InputError
 from .io.read import Inputs, load_inputs, team_members
 from .metrics import check, kpis
 from .problem import NO_REP, Problem, balance_targets
 from .segment import Coverage, build_coverage
+from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
 from .territories import build_territories, study_area
 
@@ -56,6 +57,7 @@ class Prepared:
     coverage: Coverage
     problem: Problem
     warnings: tuple[Finding, ...]
+    segments: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,22 @@ def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc:
     return out
 
 
+def segment_customers(customers: pd.DataFrame, settings: Segments,
+                      warnings: list[Finding]) -> tuple[pd.Series, pd.DataFrame]:
+    """Micro-segments and their scores; key columns the data lacks are skipped, with a warning."""
+    missing = [c for c in settings.columns if c not in customers]
+    if missing:
+        warnings.append(Finding(f"segment key column(s) {', '.join(missing)} not in the customers; skipped",
+                                source="scenario", field="segments.columns"))
+    missing_buyer = [c for c in settings.scores.buyer_columns if c not in customers]
+    if missing_buyer:
+        raise ConfigError(Finding(f"customers have no column(s) {', '.join(missing_buyer)}", source="scenario",
+                                  field="segments.scores.buyer_columns"))
+    weights = ScoreWeights(**settings.scores.model_dump())
+    columns = [c for c in settings.columns if c in customers]
+    return build_segments(customers, columns, settings.min_size, weights)
+
+
 def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None) -> Prepared:
     """Load, enrich, segment and build the problem: everything `validate` checks, no solving."""
     timings = timings or Timings()
@@ -152,17 +170,19 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         inputs = load_inputs(scenario)
     with timings.stage("enrich", progress):
         customers = enrich(inputs.customers, scenario, depots=inputs.depots, distributors=inputs.distributors)
+    warnings = list(inputs.warnings)
     with timings.stage("segment", progress):
         coverage = build_coverage(customers, scenario)
         customers["teams"] = coverage.teams_of_customers(len(customers))
-    warnings = list(inputs.warnings)
+        segment_ids, segments = segment_customers(customers, scenario.segments, warnings)
+        customers["segment_id"] = segment_ids.to_numpy()
     if len(coverage.uncovered):
         sample = ", ".join(customers["customer_id"].iloc[coverage.uncovered[:5]])
         warnings.append(Finding(f"{len(coverage.uncovered)} customers are covered by no team (e.g. {sample}); "
                                 "they get no rep", source="scenario", field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
-    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings))
+    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments)
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,

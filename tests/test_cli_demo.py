@@ -18,7 +18,7 @@ from .conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
-                "manifest.json", "warnings.csv"}
+                "manifest.json", "warnings.csv", "segments.csv"}
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
@@ -62,6 +62,17 @@ def test_tables_have_the_contract_columns(demo_runs: tuple[Path, Path]) -> None:
     assert manifest["seed"] == 0 and "solve" in manifest["timings"]
 
 
+def test_segments_table_matches_the_customers(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    segments = pd.read_csv(out / "segments.csv")
+    assignments = pd.read_csv(out / "assignments.csv")
+    assert segments["segment_id"].is_unique and segments["n_customers"].sum() == 6000
+    assert (segments["n_customers"] >= 30).all()
+    assert set(assignments["segment_id"]) == set(segments["segment_id"])
+    for score in ("attractiveness", "competitiveness"):
+        assert segments[score].between(0, 100).all()
+
+
 def test_every_rep_within_tolerance_recomputed_from_the_files(demo_runs: tuple[Path, Path]) -> None:
     """Workloads summed from assignments.csv, judged against reps.csv's band: no solver numbers used."""
     out, _ = demo_runs
@@ -102,7 +113,7 @@ def test_customers_layer_has_a_point_per_customer_and_its_reps(demo_runs: tuple[
     customers = pyogrio.read_dataframe(out / "customers.geojson")
     assert len(customers) == 6000
     assert (customers.geom_type == "Point").all()
-    assert {"customer_id", "sector", "tier", "rep_field", "rep_inside_sales"} <= set(customers.columns)
+    assert {"customer_id", "sector", "tier", "segment_id", "rep_field", "rep_inside_sales"} <= set(customers.columns)
     lon, lat = customers.geometry.x, customers.geometry.y
     assert lon.between(15, 20).all() and lat.between(51, 54).all()
 

@@ -25,6 +25,7 @@ OUTPUT_FILES = (
     "reps.csv",
     "territories.geojson",
     "customers.geojson",
+    "segments.csv",
     "warnings.csv",
     "kpis.json",
     "manifest.json",
@@ -88,7 +89,7 @@ def _customer_layer(run: Any) -> gpd.GeoDataFrame:
 def _assignment_layer(run: Any) -> pd.DataFrame:
     customers = run.prepared.customers
     table = run.assignments
-    extra = customers[["tier", "distributor_id", "depot_id"]].iloc[table["customer_index"].to_numpy()]
+    extra = customers[["tier", "segment_id", "distributor_id", "depot_id"]].iloc[table["customer_index"].to_numpy()]
     out = table.drop(columns=["customer_index"]).reset_index(drop=True)
     for column in extra:
         out[column] = extra[column].to_numpy()
@@ -149,6 +150,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_csv(run.reps, tmp / "reps.csv")
         write_geojson(run.territories, tmp / "territories.geojson")
         write_geojson(_customer_layer(run), tmp / "customers.geojson")
+        write_csv(run.prepared.segments, tmp / "segments.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path), tmp / "manifest.json")
