@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from .conftest import DEMO, REPO
+from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
