@@ -167,6 +167,12 @@ class Rules(StrictModel):
     detour_factor: Annotated[float, Field(ge=1)] = Field(
         1.3, description="Road distance = straight-line distance x this factor."
     )
+    precedence: list[str] | None = Field(
+        None,
+        description="Team order applied when a customer needs more teams than max_reps_per_customer: the last "
+        "teams are dropped and their lines (and workload) go to the customer's first kept team, e.g. the key-account "
+        "rep absorbs the specialist lines. Default: the order of `teams`. Every case is listed in contact_cap.csv.",
+    )
     continuity_weight: NonNegativeFloat = Field(
         0.0,
         description="Cost of moving a customer away from its current rep, in visit-kilometres "
@@ -246,6 +252,7 @@ class Scenario(StrictModel):
     output: Output = Field(default_factory=Output, description="Where results go.")
 
     _source_sha256: str = PrivateAttr(default="")
+    _source_path: str = PrivateAttr(default="")
 
     @field_validator("crs")
     @classmethod
@@ -281,6 +288,10 @@ class Scenario(StrictModel):
             for tier in team.covers.tiers or []:
                 if tier not in tier_names:
                     problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
+        team_names = [t.name for t in self.teams]
+        for name in self.rules.precedence or []:
+            if name not in team_names:
+                problems.append(f"rules.precedence: unknown team {name!r} (teams are {team_names})")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -289,6 +300,11 @@ class Scenario(StrictModel):
     def source_sha256(self) -> str:
         """SHA-256 of the scenario file's bytes (empty when built in Python)."""
         return self._source_sha256
+
+    @property
+    def source_name(self) -> str:
+        """Where the scenario came from, for messages: its file path, or "scenario" when built in Python."""
+        return self._source_path or "scenario"
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -353,6 +369,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(Finding(f"not valid YAML: {problem}", source=source, row=row)) from None
     scenario = parse_scenario(data, base_dir=path.resolve().parent, source=source)
     scenario._source_sha256 = hashlib.sha256(raw).hexdigest()
+    scenario._source_path = source
     return scenario
 
 

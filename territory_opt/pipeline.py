@@ -22,7 +22,7 @@ from .enrich import enrich
 from .errors import ConfigError, Finding, InputError
 from .io.read import Inputs, load_inputs, team_members
 from .metrics import check, kpis
-from .problem import NO_REP, Problem, balance_targets
+from .problem import NO_REP, Problem, balance_targets, team_components
 from .segment import Coverage, build_coverage
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
@@ -76,18 +76,29 @@ def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
     return {rid: i for i, rid in enumerate(rep_ids.tolist())}
 
 
+def team_matrix(scenario: Scenario, reps: pd.DataFrame) -> np.ndarray:
+    """Reps x teams membership, from each team's explicit list or the roster's `team` column."""
+    matrix = np.zeros((len(reps), len(scenario.teams)), dtype=bool)
+    for t, team in enumerate(scenario.teams):
+        matrix[team_members(team.name, team.reps, reps), t] = True
+    return matrix
+
+
 def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage: Coverage,
                   scenario: Scenario) -> Problem:
     """Hand the enriched GeoDataFrames over to the array-backed problem."""
     teams = scenario.teams
     rep_ids = reps["rep_id"].to_numpy(dtype=object)
-    rep_in_team = np.zeros((len(reps), len(teams)), dtype=bool)
-    for t, team in enumerate(teams):
-        rep_in_team[team_members(team.name, team.reps, reps), t] = True
+    rep_in_team = team_matrix(scenario, reps)
     nc, nt = coverage.need_customer, coverage.need_team
-    factor = np.array([t.call_minutes_factor for t in teams])[nt]
+    factors = np.array([t.call_minutes_factor for t in teams])
     weight = np.array([t.travel_weight or ZERO_TRAVEL_TIE_BREAK for t in teams])[nt]
-    hours = customers["workload_hours"].to_numpy(float)[nc] * factor
+    customer_hours = customers["workload_hours"].to_numpy(float)
+    hours = customer_hours[nc] * factors[nt]
+    if len(coverage.absorbed_customer):  # absorbed lines add their calls to the absorbing team's need
+        key = nc * len(teams) + nt
+        target = np.searchsorted(key, coverage.absorbed_customer * len(teams) + coverage.absorbed_by)
+        np.add.at(hours, target, customer_hours[coverage.absorbed_customer] * factors[coverage.absorbed_team])
     workload_s = np.rint(hours * 3600.0).astype(np.int64)
     index = _rep_index(rep_ids)
     locked = _rep_column(customers, "locked_rep_id", index, nc, nt, rep_in_team, scenario, strict=True)
@@ -172,7 +183,12 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         customers = enrich(inputs.customers, scenario, depots=inputs.depots, distributors=inputs.distributors)
     warnings = list(inputs.warnings)
     with timings.stage("segment", progress):
-        coverage = build_coverage(customers, scenario)
+        coverage = build_coverage(customers, scenario, team_components(team_matrix(scenario, inputs.reps)))
+        if len(coverage.absorbed_customer):
+            n = len(np.unique(coverage.absorbed_customer))
+            warnings.append(Finding(
+                f"{n} customers need more teams than max_reps_per_customer allows; their last teams by precedence "
+                "were dropped and absorbed (listed in contact_cap.csv)", source="scenario", field="rules.precedence"))
         customers["teams"] = coverage.teams_of_customers(len(customers))
         segment_ids, segments = segment_customers(customers, scenario.segments, warnings)
         customers["segment_id"] = segment_ids.to_numpy()

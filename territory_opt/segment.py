@@ -7,7 +7,7 @@ match its `covers` block, so one customer can need a generalist and a specialist
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ class Coverage:
     need_customer: np.ndarray
     need_team: np.ndarray
     uncovered: np.ndarray  # row positions of customers no team covers
+    absorbed_customer: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    absorbed_team: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the team dropped
+    absorbed_by: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the kept team taking its lines
 
     def teams_of_customers(self, n_customers: int) -> list[str]:
         """Per customer, its teams joined with ';' (scenario order)."""
@@ -50,7 +53,45 @@ def covers_mask(customers: pd.DataFrame, covers: Covers, where: str) -> np.ndarr
     return mask
 
 
-def build_coverage(customers: pd.DataFrame, scenario: Scenario) -> Coverage:
+def precedence_order(scenario: Scenario) -> list[int]:
+    """Team indices, most important first: `rules.precedence` then any team it leaves out, in scenario order."""
+    names = [t.name for t in scenario.teams]
+    listed = [names.index(n) for n in (scenario.rules.precedence or []) if n in names]
+    return listed + [i for i in range(len(names)) if i not in listed]
+
+
+def resolve_contact_cap(stacked: np.ndarray, cap: int, order: list[int],
+                        component: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Drop the least important teams of customers needing more than `cap` reps.
+
+    Teams sharing reps (one `component`) can be served by one rep, so they count once. A dropped team's lines go
+    to the customer's most important kept team. Works per distinct pattern of teams, so it stays fast on millions
+    of customers. Returns the new matrix and (customer, dropped team, absorbing team) triples.
+    """
+    result = stacked.copy()
+    events: list[tuple[int, int, int]] = []
+    patterns, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for p, pattern in enumerate(patterns):
+        teams = [t for t in order if pattern[t]]
+        dropped: list[int] = []
+        while len({int(component[t]) for t in teams}) > cap:
+            dropped.append(teams.pop())
+        if not dropped:
+            continue
+        rows = np.flatnonzero(inverse == p)
+        result[np.ix_(rows, dropped)] = False
+        events += [(int(c), t, teams[0]) for c in rows for t in dropped]
+    events.sort()
+    return result, events
+
+
+def build_coverage(customers: pd.DataFrame, scenario: Scenario, component: np.ndarray | None = None) -> Coverage:
+    """Which teams must cover each customer: carve-outs first, then matching teams, then the contact cap.
+
+    `component` labels teams that share reps (they count as one against `max_reps_per_customer`); by default every
+    team counts on its own.
+    """
     n = len(customers)
     claimed = np.zeros(n, dtype=bool)
     masks: list[np.ndarray] = [np.zeros(n, dtype=bool)] * len(scenario.teams)
@@ -63,10 +104,17 @@ def build_coverage(customers: pd.DataFrame, scenario: Scenario) -> Coverage:
         if not team.exclusive:
             masks[i] = covers_mask(customers, team.covers, f"teams[{i}].covers") & ~claimed
     stacked = np.column_stack(masks)  # customers x teams
+    component = np.arange(len(scenario.teams)) if component is None else component
+    stacked, events = resolve_contact_cap(stacked, scenario.rules.max_reps_per_customer, precedence_order(scenario),
+                                          component)
     need_customer, need_team = np.nonzero(stacked)
+    triples = np.array(events, dtype=np.int64).reshape(-1, 3)
     return Coverage(
         teams=tuple(t.name for t in scenario.teams),
         need_customer=need_customer.astype(np.int64),
         need_team=need_team.astype(np.int64),
         uncovered=np.flatnonzero(~stacked.any(axis=1)),
+        absorbed_customer=triples[:, 0],
+        absorbed_team=triples[:, 1],
+        absorbed_by=triples[:, 2],
     )

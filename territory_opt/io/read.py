@@ -30,6 +30,11 @@ PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
+def first_row(path: Path) -> int:
+    """Row number of a layer's first record in messages: 2 in a CSV (its header is row 1), else 1 (feature 1)."""
+    return 2 if path.suffix.lower() in CSV_SUFFIXES else 1
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """What one layer must contain: its id column, geometry kind, and typed columns."""
@@ -132,6 +137,17 @@ def _sniff_delimiter(path: Path) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _gdal_reason(exc: Exception, suffix: str) -> str:
+    """GDAL's reason in a user's words: an unrecognised format says what is expected, not GDAL's driver hint."""
+    text = str(exc).splitlines()[0]
+    if "not recognized as being in a supported file format" not in text:
+        return text
+    if suffix in GIS_SUFFIXES:
+        return f"the file is not valid {suffix} data (GDAL does not recognise its contents)"
+    return (f"file type {suffix or '(no extension)'!r} is not recognised; use CSV, GeoJSON, GeoPackage, "
+            "(Geo)Parquet or Shapefile")
+
+
 def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.DataFrame | None, int]:
     """Read a file into a (Geo)DataFrame of text columns; returns it and the row-number offset for messages."""
     path = source.path
@@ -149,14 +165,14 @@ def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.Da
                 path, sep=_sniff_delimiter(path), dtype=str, keep_default_na=False, encoding="utf-8-sig",
                 skipinitialspace=True,
             )
-            return frame, 2  # header is line 1, first data row is line 2
+            return frame, first_row(path)
         if suffix in PARQUET_SUFFIXES:
             try:
-                return gpd.read_parquet(path), 1
+                return gpd.read_parquet(path), first_row(path)
             except ValueError:
-                return pd.read_parquet(path), 1
+                return pd.read_parquet(path), first_row(path)
         frame = pyogrio.read_dataframe(path, layer=source.layer)
-        return frame, 1
+        return frame, first_row(path)
     except UnicodeDecodeError as exc:
         log.add(Finding(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=name))
     except (pd.errors.ParserError, csv.Error) as exc:
@@ -164,7 +180,9 @@ def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.Da
     except pd.errors.EmptyDataError:
         log.add(Finding(f"{label} file is empty", source=name))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        log.add(Finding(f"cannot read {label} layer: {str(exc).splitlines()[0]}", source=name))
+        log.add(Finding(f"cannot read {label} layer: {_gdal_reason(exc, suffix)}", source=name))
+    except PermissionError:
+        log.add(Finding(f"cannot read {label} file: permission denied", source=name))
     except Exception as exc:  # any reader failure on a user's file is bad input, not a bug
         log.add(Finding(f"cannot read {label} file ({type(exc).__name__}: {exc})", source=name))
     return None, 0
@@ -390,11 +408,14 @@ def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame) -> CRS:
     return crs
 
 
-def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame,
+def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, reps: gpd.GeoDataFrame,
                       depots: gpd.GeoDataFrame | None, log: FindingLog) -> None:
-    """Cross-file references: rep teams exist, referenced reps and depots exist, no team is empty."""
+    """Cross-file references: rep teams exist, referenced reps and depots exist, no team is empty.
+
+    The roster's checks run even when the customers had errors (`customers` None), so both are reported at once.
+    """
     reps_name = str(scenario.inputs.reps.path)
-    cust_name = str(scenario.inputs.customers.path)
+    reps_first = first_row(scenario.inputs.reps.path)
     team_names = [t.name for t in scenario.teams]
     rep_ids = set(reps["rep_id"])
     explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
@@ -402,30 +423,32 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame, reps: gpd
         for team in filter(None, (p.strip() for p in team_text.split(";"))):
             if team not in team_names and rid not in explicit:
                 log.add(Finding(f"unknown team {team!r} (the scenario's teams are {', '.join(team_names)})",
-                                source=reps_name, row=pos + 2 if reps_name.endswith(".csv") else pos + 1,
-                                field="team"), kind="unknown team")
+                                source=reps_name, row=pos + reps_first, field="team"), kind="unknown team")
     for i, team in enumerate(scenario.teams):
         for rid in team.reps or []:
             if rid not in rep_ids:
                 log.add(Finding(f"team {team.name!r} lists rep {rid!r}, which is not in {reps_name}",
-                                source="scenario", field=f"teams[{i}].reps"))
+                                source=scenario.source_name, field=f"teams[{i}].reps"))
         members = team_members(team.name, team.reps, reps)
         if len(members) == 0:
             log.add(Finding(f"team {team.name!r} has no reps (no row of {reps_name} has team={team.name})",
-                            source="scenario", field=f"teams[{i}]"))
-    offset = 2 if cust_name.lower().endswith((".csv", ".txt", ".tsv")) else 1
+                            source=scenario.source_name, field=f"teams[{i}]"))
+    if "depot_id" in reps and depots is not None:
+        known = set(depots["depot_id"])
+        for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):
+            log.add(Finding(f"depot {reps['depot_id'].iloc[pos]!r} is not in the depots layer", source=reps_name,
+                            row=int(pos) + reps_first, field="depot_id"))
+    if customers is None:
+        return
+    cust_name = str(scenario.inputs.customers.path)
+    cust_first = first_row(scenario.inputs.customers.path)
     for col in ("current_rep_id", "locked_rep_id"):
         if col not in customers:
             continue
         values = customers[col]
         for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
             log.add(Finding(f"rep {values.iloc[pos]!r} is not in {reps_name}", source=cust_name,
-                            row=int(pos) + offset, field=col), kind=f"{col} unknown")
-    if "depot_id" in reps and depots is not None:
-        known = set(depots["depot_id"])
-        for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):
-            log.add(Finding(f"depot {reps['depot_id'].iloc[pos]!r} is not in the depots layer", source=reps_name,
-                            row=int(pos) + 2, field="depot_id"))
+                            row=int(pos) + cust_first, field=col), kind=f"{col} unknown")
 
 
 def team_members(team: str, explicit: list[str] | None, reps: pd.DataFrame) -> np.ndarray:
@@ -456,7 +479,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
                 region.check(reps, str(src.reps.path), r_off, log)
             if depots is not None and src.depots is not None:
                 region.check(depots, str(src.depots.path), d_off, log)
-    if customers is not None and reps is not None:
+    if reps is not None:
         _check_references(scenario, customers, reps, depots, log)
     log.summarise_overflow()
     if log.errors:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -26,6 +27,7 @@ OUTPUT_FILES = (
     "territories.geojson",
     "customers.geojson",
     "segments.csv",
+    "contact_cap.csv",
     "warnings.csv",
     "kpis.json",
     "manifest.json",
@@ -96,6 +98,18 @@ def _assignment_layer(run: Any) -> pd.DataFrame:
     return out
 
 
+def _contact_cap_table(run: Any) -> pd.DataFrame:
+    """Every customer whose teams were cut to the contact cap: which team was dropped, which absorbed it."""
+    coverage = run.prepared.coverage
+    ids = run.prepared.customers["customer_id"].to_numpy(dtype=object)
+    teams = np.array(coverage.teams, dtype=object)
+    return pd.DataFrame({
+        "customer_id": ids[coverage.absorbed_customer],
+        "dropped_team": teams[coverage.absorbed_team],
+        "absorbed_by": teams[coverage.absorbed_by],
+    })
+
+
 def _warnings_table(findings: tuple[Finding, ...]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"source": Path(f.source).name if f.source else "", "row": f.row if f.row is not None else "",
@@ -151,6 +165,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_geojson(run.territories, tmp / "territories.geojson")
         write_geojson(_customer_layer(run), tmp / "customers.geojson")
         write_csv(run.prepared.segments, tmp / "segments.csv")
+        write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path), tmp / "manifest.json")
