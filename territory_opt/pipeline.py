@@ -20,7 +20,7 @@ import pandas as pd
 from .config import Scenario, Segments
 from .enrich import enrich
 from .errors import ConfigError, Finding, InputError
-from .io.read import Inputs, load_inputs, team_members
+from .io.read import Inputs, first_row, load_inputs, team_members
 from .metrics import check, kpis
 from .problem import NO_REP, Problem, balance_targets, team_components
 from .segment import Coverage, build_coverage
@@ -149,25 +149,26 @@ def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc:
         satisfied[nc[ok]] = True
         bad = np.flatnonzero(has & ~satisfied)
         if len(bad):
-            source = str(scenario.inputs.customers.path)
+            source = scenario.inputs.customers.path
             raise InputError([
                 Finding(f"locked rep {named[c]!r} is in none of the teams covering customer "
-                        f"{customers['customer_id'].iloc[c]!r}", source=source, row=int(c) + 2, field=column)
+                        f"{customers['customer_id'].iloc[c]!r}", source=str(source), row=int(c) + first_row(source),
+                        field=column)
                 for c in bad[:20]
             ])
     return out
 
 
-def segment_customers(customers: pd.DataFrame, settings: Segments,
-                      warnings: list[Finding]) -> tuple[pd.Series, pd.DataFrame]:
+def segment_customers(customers: pd.DataFrame, settings: Segments, warnings: list[Finding],
+                      source: str = "scenario") -> tuple[pd.Series, pd.DataFrame]:
     """Micro-segments and their scores; key columns the data lacks are skipped, with a warning."""
     missing = [c for c in settings.columns if c not in customers]
     if missing:
         warnings.append(Finding(f"segment key column(s) {', '.join(missing)} not in the customers; skipped",
-                                source="scenario", field="segments.columns"))
+                                source=source, field="segments.columns"))
     missing_buyer = [c for c in settings.scores.buyer_columns if c not in customers]
     if missing_buyer:
-        raise ConfigError(Finding(f"customers have no column(s) {', '.join(missing_buyer)}", source="scenario",
+        raise ConfigError(Finding(f"customers have no column(s) {', '.join(missing_buyer)}", source=source,
                                   field="segments.scores.buyer_columns"))
     weights = ScoreWeights(**settings.scores.model_dump())
     columns = [c for c in settings.columns if c in customers]
@@ -188,14 +189,15 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
             n = len(np.unique(coverage.absorbed_customer))
             warnings.append(Finding(
                 f"{n} customers need more teams than max_reps_per_customer allows; their last teams by precedence "
-                "were dropped and absorbed (listed in contact_cap.csv)", source="scenario", field="rules.precedence"))
+                "were dropped and absorbed (listed in contact_cap.csv)", source=scenario.source_name,
+                field="rules.precedence"))
         customers["teams"] = coverage.teams_of_customers(len(customers))
-        segment_ids, segments = segment_customers(customers, scenario.segments, warnings)
+        segment_ids, segments = segment_customers(customers, scenario.segments, warnings, scenario.source_name)
         customers["segment_id"] = segment_ids.to_numpy()
     if len(coverage.uncovered):
         sample = ", ".join(customers["customer_id"].iloc[coverage.uncovered[:5]])
         warnings.append(Finding(f"{len(coverage.uncovered)} customers are covered by no team (e.g. {sample}); "
-                                "they get no rep", source="scenario", field="teams"))
+                                "they get no rep", source=scenario.source_name, field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
     return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments)

@@ -39,6 +39,11 @@ class Problem:
     max_reps_per_customer: int
     detour_factor: float = 1.0
     continuity_weight: float = 0.0
+    # Hard boundaries: per kind (e.g. "distributor"), every rep's needs of that kind lie in one zone.
+    zone_kinds: tuple[str, ...] = ()
+    zone_names: tuple[tuple[str, ...], ...] = ()  # per kind, the zone names (index = zone id)
+    need_zone: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (K, N); -1: free
+    rep_zone: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (K, R); -1: free
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -56,6 +61,8 @@ class Problem:
             "min <= max": bool((self.rep_min_s <= self.rep_max_s).all()),
             "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1,
             "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
+            "zones": (len(self.zone_names) == len(self.zone_kinds)
+                      and self._zone_shape_ok(len(self.zone_kinds), n, r)),
         }
         broken = [name for name, ok in checks.items() if not ok]
         if broken:
@@ -67,6 +74,18 @@ class Problem:
             value = getattr(self, name.name)
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
+
+    def _zone_shape_ok(self, k: int, n: int, r: int) -> bool:
+        if k == 0:
+            return self.need_zone.size == 0 and self.rep_zone.size == 0
+        if self.need_zone.shape != (k, n) or self.rep_zone.shape != (k, r):
+            return False
+        sizes = np.array([len(names) for names in self.zone_names])[:, None]
+        return bool((self.need_zone < sizes).all() and (self.rep_zone < sizes).all())
+
+    @property
+    def n_zone_kinds(self) -> int:
+        return len(self.zone_kinds)
 
     @property
     def n_customers(self) -> int:
@@ -90,10 +109,15 @@ class Problem:
         return np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
 
     def eligible(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-        """Whether a rep may take a need: it is in the need's team, and the lock (if any) names it."""
+        """Whether a rep may take a need: it is in the need's team, the lock (if any) names it, and a rep pinned to
+        a zone only takes needs of that zone."""
         in_team = self.rep_in_team[rep, self.need_team[need]]
         lock = self.need_locked_rep[need]
-        return in_team & ((lock == NO_REP) | (lock == rep))
+        ok = in_team & ((lock == NO_REP) | (lock == rep))
+        for k in range(self.n_zone_kinds):  # a rep pinned to a zone takes only that zone's needs
+            zone, pin = self.need_zone[k, need], self.rep_zone[k, rep]
+            ok &= (zone < 0) | (pin < 0) | (zone == pin)
+        return ok
 
     def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Objective contribution of giving `need` to `rep`: visit-weighted travel plus the continuity penalty."""

@@ -36,7 +36,7 @@ class Coverage:
         return [";".join(n) for n in names]
 
 
-def covers_mask(customers: pd.DataFrame, covers: Covers, where: str) -> np.ndarray:
+def covers_mask(customers: pd.DataFrame, covers: Covers, where: str, source: str = "scenario") -> np.ndarray:
     """Customers matching every condition of a `covers` block."""
     mask = np.ones(len(customers), dtype=bool)
     if covers.sectors is not None:
@@ -47,7 +47,7 @@ def covers_mask(customers: pd.DataFrame, covers: Covers, where: str) -> np.ndarr
         mask &= customers["key_account"].to_numpy(dtype=bool) == covers.key_account
     for column, values in covers.columns.items():
         if column not in customers:
-            raise ConfigError(Finding(f"customers have no column {column!r}", source="scenario",
+            raise ConfigError(Finding(f"customers have no column {column!r}", source=source,
                                       field=f"{where}.columns"))
         mask &= customers[column].astype(str).isin([str(v) for v in values]).to_numpy()
     return mask
@@ -97,12 +97,12 @@ def build_coverage(customers: pd.DataFrame, scenario: Scenario, component: np.nd
     masks: list[np.ndarray] = [np.zeros(n, dtype=bool)] * len(scenario.teams)
     for i, team in enumerate(scenario.teams):
         if team.exclusive:
-            mask = covers_mask(customers, team.covers, f"teams[{i}].covers") & ~claimed
+            mask = covers_mask(customers, team.covers, f"teams[{i}].covers", scenario.source_name) & ~claimed
             masks[i] = mask
             claimed |= mask
     for i, team in enumerate(scenario.teams):
         if not team.exclusive:
-            masks[i] = covers_mask(customers, team.covers, f"teams[{i}].covers") & ~claimed
+            masks[i] = covers_mask(customers, team.covers, f"teams[{i}].covers", scenario.source_name) & ~claimed
     stacked = np.column_stack(masks)  # customers x teams
     component = np.arange(len(scenario.teams)) if component is None else component
     stacked, events = resolve_contact_cap(stacked, scenario.rules.max_reps_per_customer, precedence_order(scenario),

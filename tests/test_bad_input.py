@@ -54,11 +54,11 @@ def assert_reported(output: str, file: str, row: int | None = None, field: str |
         f"no line names {file!r}, row {row}, field {field!r}:\n{output}")
 
 
-def fail(scenario: Path, code: int = 2, commands: tuple[str, ...] = BOTH, out: Path | None = None) -> list[str]:
-    """Run each command, check the exit code, the absence of a traceback and of any output; return the outputs."""
+def fail(scenario: Path, code: int = 2, out: Path | None = None) -> list[str]:
+    """Run `validate` and `run`: check the exit code, no traceback and no output folder; return both outputs."""
     out = out or scenario.parent / "out"
     outputs = []
-    for command in commands:
+    for command in BOTH:
         exit_code, output = invoke(command, scenario)
         assert exit_code == code, f"{command}: exit {exit_code}, expected {code}:\n{output}"
         assert "Traceback" not in output, output
@@ -84,15 +84,17 @@ def test_missing_customers_file(write_case: CaseWriter) -> None:
         assert "not found" in output
 
 
-def test_unreadable_customers_file(write_case: CaseWriter) -> None:
+@pytest.mark.parametrize("name", ["customers.csv", "scenario.yaml"])
+def test_unreadable_file(write_case: CaseWriter, name: str) -> None:
     scenario = write_case()
-    path = scenario.parent / "customers.csv"
+    path = scenario.parent / name
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
             pytest.skip("running as a user (root) who can read a chmod 000 file")
         for output in fail(scenario):
-            assert_reported(output, "customers.csv")
+            assert_reported(output, name)
+            assert "readable" in output or "permission denied" in output
     finally:
         path.chmod(0o644)
 
@@ -119,18 +121,19 @@ def test_scenario_file_missing(tmp_path: Path) -> None:
         assert "not found" in output
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("customers.csv", bytes(range(256)) * 8),
-    ("customers.geojson", b"this is not JSON {{{"),
-    ("customers.xyz", b"customer_id,lon,lat\nC1,16.9,52.4\n"),
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("customers.csv", bytes(range(256)) * 8, "not UTF-8"),
+    ("customers.geojson", b"this is not JSON {{{", "not valid .geojson"),
+    ("customers.xyz", b"customer_id,lon,lat\nC1,16.9,52.4\n", "'.xyz' is not recognised"),
 ], ids=["binary-csv", "geojson-not-json", "unknown-extension"])
-def test_wrong_file_format(write_case: CaseWriter, name: str, content: bytes) -> None:
+def test_wrong_file_format(write_case: CaseWriter, name: str, content: bytes, words: str) -> None:
     scenario_dict = tiny_scenario_dict()
     scenario_dict["inputs"]["customers"] = name
     scenario = write_case(scenario=scenario_dict)
     (scenario.parent / name).write_bytes(content)
     for output in fail(scenario):
         assert_reported(output, name)
+        assert words in output and "<DRIVER>" not in output
 
 
 # --- columns and values ------------------------------------------------------------------------------------------
