@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -149,6 +150,11 @@ class Team(StrictModel):
     call_minutes_factor: PositiveFloat = Field(
         1.0, description="Multiplies the tier's call minutes for this team (e.g. 0.5 for phone calls)."
     )
+    boundaries: list[Literal["distributor", "depot"]] | None = Field(
+        None,
+        description="Hard boundaries this team's territories never cross (default: rules.boundaries). A rep with "
+        "a `distributor_id`/`depot_id` in the roster is pinned to that area; the model places the others.",
+    )
     travel_weight: NonNegativeFloat = Field(
         1.0, description="Weight of travel in the objective for this team (0 for inside sales)."
     )
@@ -167,6 +173,11 @@ class Rules(StrictModel):
     detour_factor: Annotated[float, Field(ge=1)] = Field(
         1.3, description="Road distance = straight-line distance x this factor."
     )
+    boundaries: list[Literal["distributor", "depot"]] = Field(
+        default_factory=list,
+        description="Hard boundaries no territory crosses: each rep works within one distributor footprint and/or "
+        "one depot's area (teams may override).",
+    )
     precedence: list[str] | None = Field(
         None,
         description="Team order applied when a customer needs more teams than max_reps_per_customer: the last "
@@ -178,6 +189,58 @@ class Rules(StrictModel):
         description="Cost of moving a customer away from its current rep, in visit-kilometres "
         "(0: continuity is ignored).",
     )
+
+
+def _default_bands() -> dict[str, float | None]:
+    return {"near": 25.0, "mid": 60.0, "far": None}
+
+
+class Logistics(StrictModel):
+    """The logistical shoulder: each customer's distance and time from its serving depot along the route network."""
+
+    snap_tolerance_m: NonNegativeFloat = Field(
+        50.0, description="A route line ending this close to another line is joined to it by a straight edge of the "
+        "gap (digitising gaps); 0 joins nothing."
+    )
+    default_speed_kmh: PositiveFloat = Field(
+        60.0, description="Speed on route lines without `speed_kmh`, and on the road distance estimated as straight "
+        "line x `rules.detour_factor` (no routes, or a customer whose part of the network reaches no depot)."
+    )
+    leg_speed_kmh: PositiveFloat = Field(
+        30.0, description="Speed on the straight legs from a depot or customer to its nearest network point."
+    )
+    bands: dict[Annotated[str, Field(pattern=NAME_PATTERN)], PositiveFloat | None] = Field(
+        default_factory=_default_bands,
+        description="Shoulder bands in order, name: upper edge in km; a shoulder on an edge falls in the next band, "
+        "the last band has no edge (null). Default `{near: 25, mid: 60, far: null}`: near < 25 km <= mid < 60 km <= "
+        "far.",
+    )
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing_edges(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        if not value:
+            raise ValueError("give at least one band")
+        names, edges = list(value), list(value.values())
+        if edges[-1] is not None:
+            raise ValueError(f"the last band ({names[-1]}) is unbounded: give it null, not {edges[-1]:g}")
+        problems = [f"band {name} has no upper edge (only the last band may be null)"
+                    for name, edge in zip(names[:-1], edges[:-1], strict=True) if edge is None]
+        bounded = [(n, e) for n, e in zip(names[:-1], edges[:-1], strict=True) if e is not None]
+        problems += [f"upper edges must increase: {b} ({eb:g} km) is not above {a} ({ea:g} km)"
+                     for (a, ea), (b, eb) in pairwise(bounded) if eb <= ea]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @property
+    def band_names(self) -> list[str]:
+        return list(self.bands)
+
+    @property
+    def band_upper_km(self) -> list[float]:
+        """Upper edges of every band but the last (which is unbounded)."""
+        return [float(e) for e in list(self.bands.values())[:-1] if e is not None]
 
 
 class Solver(StrictModel):
@@ -248,6 +311,8 @@ class Scenario(StrictModel):
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
+    logistics: Logistics = Field(default_factory=Logistics,
+                                 description="Depot shoulders along the route network, and their bands.")
     solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")
     output: Output = Field(default_factory=Output, description="Where results go.")
 

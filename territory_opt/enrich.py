@@ -1,4 +1,4 @@
-"""Customer enrichment: value tier, service level and workload, distributor footprint, nearest depot.
+"""Customer enrichment: value tier, service level and workload, distributor footprint, serving depot and shoulder.
 
 Pure functions of the loaded inputs and the scenario: nothing here reads files or knows about solvers.
 """
@@ -9,7 +9,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .config import Scenario, Tiers
+from .config import Logistics, Scenario, Tiers
+from .errors import Finding
+from .geo import customer_shoulders, route_network, shoulder_bands
+
+FALLBACK_EXAMPLES = 5
 
 
 def tier_scores(current: np.ndarray, potential: np.ndarray, tiers: Tiers) -> np.ndarray:
@@ -34,8 +38,13 @@ def assign_tiers(customer_ids: np.ndarray, current: np.ndarray, potential: np.nd
 
 
 def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDataFrame | None = None,
-           distributors: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Add `tier`, `visits_per_cycle`, `call_minutes`, `workload_hours`, `distributor_id`, `depot_id`, `depot_km`."""
+           routes: gpd.GeoDataFrame | None = None, distributors: gpd.GeoDataFrame | None = None,
+           warnings: list[Finding] | None = None) -> gpd.GeoDataFrame:
+    """Add `tier`, `visits_per_cycle`, `call_minutes`, `workload_hours`, `distributor_id` and the shoulder columns.
+
+    The shoulder columns are `depot_id`, `shoulder_km`, `shoulder_min`, `shoulder_band` (see `_shoulders`); any
+    fallback worth a look is appended to `warnings`.
+    """
     out = customers.copy()
     if "key_account" not in out:
         out["key_account"] = False
@@ -47,9 +56,8 @@ def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDa
     out["call_minutes"] = out["tier"].map({t: s.call_minutes for t, s in levels.items()}).astype(float)
     out["workload_hours"] = out["visits_per_cycle"] * out["call_minutes"] / 60.0
     out["distributor_id"] = _distributor_of(out, distributors)
-    depot_id, depot_km = _nearest_depot(out, depots, scenario.rules.detour_factor)
-    out["depot_id"] = depot_id
-    out["depot_km"] = depot_km
+    for column, values in _shoulders(out, depots, routes, scenario, warnings).items():
+        out[column] = values
     return out
 
 
@@ -66,16 +74,49 @@ def _distributor_of(customers: gpd.GeoDataFrame, distributors: gpd.GeoDataFrame 
     return result.astype(str)
 
 
-def _nearest_depot(customers: gpd.GeoDataFrame, depots: gpd.GeoDataFrame | None,
-                   detour: float) -> tuple[pd.Series, pd.Series]:
-    if depots is None or len(depots) == 0:
-        return (pd.Series("", index=customers.index, dtype=str),
-                pd.Series(np.nan, index=customers.index, dtype=float))
-    from scipy.spatial import cKDTree
+def _xy(frame: gpd.GeoDataFrame | None) -> np.ndarray:
+    if frame is None or len(frame) == 0:
+        return np.zeros((0, 2))
+    return np.column_stack([frame.geometry.x, frame.geometry.y])
 
-    depot_xy = np.column_stack([depots.geometry.x, depots.geometry.y])
-    cust_xy = np.column_stack([customers.geometry.x, customers.geometry.y])
-    dist, idx = cKDTree(depot_xy).query(cust_xy, k=1)
-    ids = depots["depot_id"].to_numpy(dtype=object)[idx]
-    return (pd.Series(ids, index=customers.index, dtype=str),
-            pd.Series(np.round(dist * detour / 1000.0, 3), index=customers.index))
+
+def _shoulders(customers: gpd.GeoDataFrame, depots: gpd.GeoDataFrame | None, routes: gpd.GeoDataFrame | None,
+               scenario: Scenario, warnings: list[Finding] | None) -> dict[str, pd.Series]:
+    """Serving depot, shoulder (km, minutes) and band per customer; no depots: no shoulder (NaN, '').
+
+    Along the route network when there is one, else straight line x `rules.detour_factor`. Customers whose part of
+    the network reaches no depot fall back to the straight line too, and a warning says how many.
+    """
+    logistics: Logistics = scenario.logistics
+    network = None
+    if routes is not None and len(routes) and depots is not None and len(depots):
+        network = route_network(routes, default_speed_kmh=logistics.default_speed_kmh,
+                                snap_tolerance_m=logistics.snap_tolerance_m)
+    result = customer_shoulders(_xy(customers), _xy(depots), network, detour_factor=scenario.rules.detour_factor,
+                                leg_speed_kmh=logistics.leg_speed_kmh, road_speed_kmh=logistics.default_speed_kmh)
+    depot_ids = np.full(len(customers), "", dtype=object)
+    has = result.depot >= 0
+    if depots is not None:
+        depot_ids[has] = depots["depot_id"].to_numpy(dtype=object)[result.depot[has]]
+    km = np.round(result.km, 3)
+    if warnings is not None and result.fallback.any():
+        warnings.append(_fallback_warning(customers, result.fallback, scenario))
+    index = customers.index
+    return {
+        "depot_id": pd.Series(depot_ids, index=index, dtype=str),
+        "shoulder_km": pd.Series(km, index=index, dtype=float),
+        "shoulder_min": pd.Series(np.round(result.minutes, 2), index=index, dtype=float),
+        "shoulder_band": pd.Series(shoulder_bands(km, logistics.band_names, logistics.band_upper_km), index=index,
+                                   dtype=str),
+    }
+
+
+def _fallback_warning(customers: gpd.GeoDataFrame, fallback: np.ndarray, scenario: Scenario) -> Finding:
+    ids = customers["customer_id"].to_numpy(dtype=object)[fallback]
+    sample = ", ".join(str(i) for i in ids[:FALLBACK_EXAMPLES])
+    more = ", ..." if len(ids) > FALLBACK_EXAMPLES else ""
+    source = str(scenario.inputs.routes.path) if scenario.inputs.routes is not None else "routes"
+    noun = "customer lies" if len(ids) == 1 else "customers lie"
+    return Finding(f"{len(ids)} {noun} by a part of the route network that reaches no depot (e.g. {sample}"
+                   f"{more}); their shoulder is the straight line to the nearest depot x rules.detour_factor "
+                   f"({scenario.rules.detour_factor:g})", source=source, field="geometry")

@@ -91,7 +91,8 @@ def _customer_layer(run: Any) -> gpd.GeoDataFrame:
 def _assignment_layer(run: Any) -> pd.DataFrame:
     customers = run.prepared.customers
     table = run.assignments
-    extra = customers[["tier", "segment_id", "distributor_id", "depot_id"]].iloc[table["customer_index"].to_numpy()]
+    columns = ["tier", "segment_id", "distributor_id", "depot_id", "shoulder_km", "shoulder_band"]
+    extra = customers[columns].iloc[table["customer_index"].to_numpy()]
     out = table.drop(columns=["customer_index"]).reset_index(drop=True)
     for column in extra:
         out[column] = extra[column].to_numpy()
