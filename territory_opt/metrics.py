@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .problem import NO_REP, Problem
 
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # coverage, team, lock, balance, contact_cap
+    rule: str  # coverage, team, lock, balance, contact_cap, boundary
     message: str
 
 
@@ -77,7 +78,36 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     for c in np.flatnonzero(distinct > problem.max_reps_per_customer)[:20]:
         out.append(Violation("contact_cap", f"customer {problem.customer_ids[c]} has {distinct[c]} reps, cap "
                                             f"{problem.max_reps_per_customer}"))
+    out += boundary_violations(problem, assignment)
     return out
+
+
+def boundary_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """Per boundary kind: a rep's needs lie in one zone, and in its pinned zone when it has one."""
+    out: list[Violation] = []
+    for k, kind in enumerate(problem.zone_kinds):
+        zone = problem.need_zone[k]
+        bound = zone >= 0
+        pairs = np.unique(np.stack([assignment[bound], zone[bound]], axis=1), axis=0)
+        zones_per_rep = np.bincount(pairs[:, 0], minlength=problem.n_reps)
+        for r in np.flatnonzero(zones_per_rep > 1)[:20]:
+            names = [problem.zone_names[k][z] for z in pairs[pairs[:, 0] == r, 1]]
+            out.append(Violation("boundary", f"rep {problem.rep_ids[r]} crosses the {kind} boundary: "
+                                             f"{', '.join(names)}"))
+        pin = problem.rep_zone[k, pairs[:, 0]]
+        for r, z in pairs[(pin >= 0) & (pin != pairs[:, 1])][:20].tolist():
+            out.append(Violation("boundary", f"rep {problem.rep_ids[r]} is pinned to {kind} "
+                                             f"{problem.zone_names[k][problem.rep_zone[k, r]]} but serves "
+                                             f"{problem.zone_names[k][z]}"))
+    return out
+
+
+def reps_crossing(assignments: pd.DataFrame, column: str, teams: list[str] | None = None) -> pd.Series:
+    """From an assignments table alone: reps whose customers span several values of `column` (e.g. the
+    distributor), with those values; empty when no territory crosses that boundary."""
+    table = assignments if teams is None else assignments[assignments["team"].isin(teams)]
+    spans = table.groupby("rep_id")[column].agg(lambda v: sorted(set(v.astype(str))))
+    return spans[spans.map(len) > 1]
 
 
 def distinct_reps_per_customer(problem: Problem, assignment: np.ndarray) -> np.ndarray:

@@ -107,6 +107,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         len(reps), np.nan)
     capacity = np.where(np.isfinite(capacity), capacity, np.inf)
     target, lo, hi = balance_targets(rep_in_team, nt, workload_s, capacity, scenario.rules.balance_tolerance)
+    kinds, zone_names, need_zone, rep_zone = build_zones(customers, reps, coverage, scenario)
     return Problem(
         customer_ids=customers["customer_id"].to_numpy(dtype=object),
         customer_xy=np.column_stack([customers.geometry.x, customers.geometry.y]),
@@ -127,7 +128,41 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         max_reps_per_customer=scenario.rules.max_reps_per_customer,
         detour_factor=scenario.rules.detour_factor,
         continuity_weight=scenario.rules.continuity_weight,
+        zone_kinds=kinds,
+        zone_names=zone_names,
+        need_zone=need_zone,
+        rep_zone=rep_zone,
     )
+
+
+ZONE_COLUMNS = {"distributor": "distributor_id", "depot": "depot_id"}
+
+
+def build_zones(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
+                ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], np.ndarray, np.ndarray]:
+    """Hard-boundary zones per kind: each need's zone (-1 when its team ignores the kind or the customer lies in
+    no zone) and each rep's pinned zone from the roster (-1: the model chooses)."""
+    per_team = [t.boundaries if t.boundaries is not None else scenario.rules.boundaries for t in scenario.teams]
+    kinds = tuple(k for k in ZONE_COLUMNS if any(k in b for b in per_team))
+    nc, nt = coverage.need_customer, coverage.need_team
+    names_out, need_rows, rep_rows = [], [], []
+    for kind in kinds:
+        column = ZONE_COLUMNS[kind]
+        values = customers[column].astype(str).to_numpy(dtype=object) if column in customers else np.full(
+            len(customers), "", dtype=object)
+        pins = reps[column].fillna("").astype(str).to_numpy(dtype=object) if column in reps else np.full(
+            len(reps), "", dtype=object)
+        names = tuple(sorted({v for v in values if v} | {p for p in pins if p}))
+        index = {name: i for i, name in enumerate(names)}
+        respects = np.array([kind in b for b in per_team])[nt]
+        zone = np.array([index.get(v, -1) for v in values[nc]], dtype=np.int64)
+        need_rows.append(np.where(respects, zone, -1))
+        rep_rows.append(np.array([index.get(p, -1) for p in pins], dtype=np.int64))
+        names_out.append(names)
+    n_kinds = len(kinds)
+    need_zone = np.vstack(need_rows) if n_kinds else np.zeros((0, 0), np.int64)
+    rep_zone = np.vstack(rep_rows) if n_kinds else np.zeros((0, 0), np.int64)
+    return kinds, tuple(names_out), need_zone, rep_zone
 
 
 def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc: np.ndarray, nt: np.ndarray,
@@ -180,9 +215,10 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
     timings = timings or Timings()
     with timings.stage("load", progress):
         inputs = load_inputs(scenario)
-    with timings.stage("enrich", progress):
-        customers = enrich(inputs.customers, scenario, depots=inputs.depots, distributors=inputs.distributors)
     warnings = list(inputs.warnings)
+    with timings.stage("enrich", progress):
+        customers = enrich(inputs.customers, scenario, depots=inputs.depots, routes=inputs.routes,
+                           distributors=inputs.distributors, warnings=warnings)
     with timings.stage("segment", progress):
         coverage = build_coverage(customers, scenario, team_components(team_matrix(scenario, inputs.reps)))
         if len(coverage.absorbed_customer):

@@ -42,40 +42,96 @@ def _cap_pairs(problem: Problem, arcs: Arcs) -> tuple[np.ndarray, np.ndarray]:
     return pair_of_arc, pairs // problem.n_reps
 
 
-def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:
-    n_arcs, n_needs, n_reps = len(arcs), problem.n_needs, problem.n_reps
-    weight = problem.need_workload_s[arcs.need].astype(float)
+class _SparseLp:
+    """Rows and extra columns added block by block (one block per constraint family), then solved by GLOP."""
+
+    def __init__(self, n_arcs: int) -> None:
+        self.n_cols = n_arcs
+        self.n_rows = 0
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+
+    def new_columns(self, n: int) -> int:
+        """Add `n` columns in [0, 1] with zero cost; returns the first one's index."""
+        first = self.n_cols
+        self.n_cols += n
+        return first
+
+    def add(self, row: np.ndarray, col: np.ndarray, val: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Rows numbered 0..len(lower)-1 within the block."""
+        self.rows.append(self.n_rows + row)
+        self.cols.append(col)
+        self.vals.append(val)
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.n_rows += len(lower)
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix((np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+                             shape=(self.n_rows, self.n_cols))
+
+
+def _coverage_and_balance(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
+    n_arcs, n_needs = len(arcs), problem.n_needs
+    lp.add(arcs.need, np.arange(n_arcs), np.ones(n_arcs), np.ones(n_needs), np.ones(n_needs))
+    lp.add(arcs.rep, np.arange(n_arcs), problem.need_workload_s[arcs.need].astype(float),
+           problem.rep_min_s.astype(float), problem.rep_max_s.astype(float))
+
+
+def _link(lp: _SparseLp, arcs_idx: np.ndarray, groups: np.ndarray) -> int:
+    """x[arc] <= y[group] for each listed arc; returns the first y column."""
+    n_groups = int(groups.max(initial=-1)) + 1
+    first = lp.new_columns(n_groups)
+    n = len(arcs_idx)
+    lp.add(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([arcs_idx, first + groups]),
+           np.concatenate([np.ones(n), -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
+    return first
+
+
+def _contact_cap(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
+    """y[customer, rep] >= x of its arcs; sum over reps of y <= cap, for customers above the cap."""
     pair_of_arc, pair_customer = _cap_pairs(problem, arcs)
-    n_pairs = len(pair_customer)
     capped_arcs = np.flatnonzero(pair_of_arc >= 0)
-    n_cap_rows = len(np.unique(pair_customer))
-
-    # rows: coverage (needs), balance (reps), link x <= y (capped arcs), cap (capped customers)
-    rows = [arcs.need, n_needs + arcs.rep]
-    cols = [np.arange(n_arcs), np.arange(n_arcs)]
-    vals = [np.ones(n_arcs), weight]
-    link0 = n_needs + n_reps
-    rows += [link0 + np.arange(len(capped_arcs)), link0 + np.arange(len(capped_arcs))]
-    cols += [capped_arcs, n_arcs + pair_of_arc[capped_arcs]]
-    vals += [np.ones(len(capped_arcs)), -np.ones(len(capped_arcs))]
-    cap0 = link0 + len(capped_arcs)
+    if len(capped_arcs) == 0:
+        return
+    first = _link(lp, capped_arcs, pair_of_arc[capped_arcs])
     _, cap_row = np.unique(pair_customer, return_inverse=True)
-    rows.append(cap0 + cap_row)
-    cols.append(n_arcs + np.arange(n_pairs))
-    vals.append(np.ones(n_pairs))
-    n_rows = cap0 + n_cap_rows
-    matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(n_rows, n_arcs + n_pairs))
-    lower = np.concatenate([np.ones(n_needs), problem.rep_min_s.astype(float), np.full(len(capped_arcs), -np.inf),
-                            np.full(n_cap_rows, -np.inf)])
-    upper = np.concatenate([np.ones(n_needs), problem.rep_max_s.astype(float), np.zeros(len(capped_arcs)),
-                            np.full(n_cap_rows, float(problem.max_reps_per_customer))])
-    objective = np.concatenate([arc_costs(problem, arcs).astype(float), np.zeros(n_pairs)])
+    n_cap = int(cap_row.max()) + 1
+    lp.add(cap_row, first + np.arange(len(pair_customer)), np.ones(len(pair_customer)), np.full(n_cap, -np.inf),
+           np.full(n_cap, float(problem.max_reps_per_customer)))
 
+
+def _zones(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
+    """Per boundary kind: y[rep, zone] >= x of its arcs in that zone; sum over zones of y <= 1, for free reps."""
+    for k in range(problem.n_zone_kinds):
+        zone = problem.need_zone[k, arcs.need]
+        free = np.flatnonzero((zone >= 0) & (problem.rep_zone[k, arcs.rep] < 0))
+        if len(free) == 0:
+            continue
+        pairs, group = np.unique(arcs.rep[free] * len(problem.zone_names[k]) + zone[free], return_inverse=True)
+        first = _link(lp, free, group.reshape(-1))
+        pair_rep = pairs // len(problem.zone_names[k])
+        reps, row = np.unique(pair_rep, return_inverse=True)
+        lp.add(row.reshape(-1), first + np.arange(len(pairs)), np.ones(len(pairs)), np.full(len(reps), -np.inf),
+               np.ones(len(reps)))
+
+
+def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:
+    """The relaxation of the same model CP-SAT solves (coverage, balance, contact cap, zones) over `arcs`."""
+    n_arcs = len(arcs)
     started = time.perf_counter()
+    lp = _SparseLp(n_arcs)
+    _coverage_and_balance(lp, problem, arcs)
+    _contact_cap(lp, problem, arcs)
+    _zones(lp, problem, arcs)
+    objective = np.concatenate([arc_costs(problem, arcs).astype(float), np.zeros(lp.n_cols - n_arcs)])
     model = mb.Model()
     model.helper.fill_model_from_sparse_data(
-        np.zeros(n_arcs + n_pairs), np.ones(n_arcs + n_pairs), objective, lower, upper, matrix
+        np.zeros(lp.n_cols), np.ones(lp.n_cols), objective, np.concatenate(lp.lower), np.concatenate(lp.upper),
+        lp.matrix(),
     )
     solver = mb.Solver("glop")
     solver.set_time_limit_in_seconds(time_limit_s)

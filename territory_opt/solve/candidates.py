@@ -41,17 +41,40 @@ def all_arcs(problem: Problem) -> Arcs:
 
 
 def count_all_arcs(problem: Problem) -> int:
-    team_sizes = problem.rep_in_team.sum(axis=0)
-    return int(team_sizes[problem.need_team].sum())
+    """How many arcs the full model has (before locks), without building them."""
+    if problem.n_zone_kinds == 0:
+        team_sizes = problem.rep_in_team.sum(axis=0)
+        return int(team_sizes[problem.need_team].sum())
+    return sum(len(needs) * len(_group_members(problem, key)) for key, needs in _need_groups(problem).items())
+
+
+def _need_groups(problem: Problem) -> dict[tuple[int, ...], np.ndarray]:
+    """Needs grouped by team and zone per boundary kind: one group shares the same set of eligible reps."""
+    keys = np.vstack([problem.need_team[None, :], problem.need_zone]) if problem.n_zone_kinds else \
+        problem.need_team[None, :]
+    unique, inverse = np.unique(keys.T, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(unique) + 1))
+    return {tuple(int(v) for v in unique[g]): order[bounds[g]:bounds[g + 1]] for g in range(len(unique))}
+
+
+def _group_members(problem: Problem, key: tuple[int, ...]) -> np.ndarray:
+    """Reps of the group's team whose zone pins (if any) allow the group's zones."""
+    ok = problem.rep_in_team[:, key[0]].copy()
+    for k, zone in enumerate(key[1:]):
+        if zone >= 0:
+            pin = problem.rep_zone[k]
+            ok &= (pin < 0) | (pin == zone)
+    return np.flatnonzero(ok)
 
 
 def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Arcs:
-    """The k nearest reps of each need's team, plus locked, current and `extra` arcs."""
+    """The k nearest eligible reps of each need's team (zone pins respected), plus locked, current, `extra` arcs."""
     needs_parts, reps_parts = [], []
-    for t in range(len(problem.team_names)):
-        members = np.flatnonzero(problem.rep_in_team[:, t])
-        needs = np.flatnonzero(problem.need_team == t)
-        if len(members) == 0 or len(needs) == 0:
+    for key, needs in _need_groups(problem).items():
+        members = _group_members(problem, key)
+        if len(members) == 0:
             continue
         kk = min(k, len(members))
         _, idx = cKDTree(problem.rep_xy[members]).query(problem.customer_xy[problem.need_customer[needs]], k=kk)

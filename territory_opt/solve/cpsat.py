@@ -69,6 +69,31 @@ def add_contact_cap(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: li
     return len(by_customer)
 
 
+def add_zones(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
+    """Hard boundaries: per boundary kind, each free rep picks one zone and takes needs of that zone only.
+
+    Pinned reps need nothing here: their other-zone arcs are not eligible, so they never exist.
+    """
+    count = 0
+    for k in range(problem.n_zone_kinds):
+        zone = problem.need_zone[k, arcs.need]
+        free = (zone >= 0) & (problem.rep_zone[k, arcs.rep] < 0)
+        chosen: dict[tuple[int, int], cp_model.IntVar] = {}
+        for i in np.flatnonzero(free).tolist():
+            key = (int(arcs.rep[i]), int(zone[i]))
+            if key not in chosen:
+                chosen[key] = model.new_bool_var(f"zone{k}_{key[0]}_{key[1]}")
+            model.add_implication(x[i], chosen[key])
+        per_rep: dict[int, list[cp_model.IntVar]] = {}
+        for (rep, _), var in chosen.items():
+            per_rep.setdefault(rep, []).append(var)
+        for variables in per_rep.values():
+            if len(variables) > 1:
+                model.add_at_most_one(variables)
+                count += 1
+    return count
+
+
 def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> np.ndarray:
     """Minimise visit-weighted travel plus the continuity penalty; returns the integer arc costs."""
     costs = arc_costs(problem, arcs)
@@ -83,6 +108,7 @@ def build_model(problem: Problem, arcs: Arcs) -> CpSatModel:
         "coverage": add_coverage(model, arcs, x),
         "balance": add_balance(model, problem, arcs, x),
         "contact_cap": add_contact_cap(model, problem, arcs, x),
+        "zones": add_zones(model, problem, arcs, x),
     }
     add_objective(model, problem, arcs, x)
     return CpSatModel(model, x, added)

@@ -56,6 +56,31 @@ def capacity_findings(problem: Problem) -> list[Finding]:
             f"rep {problem.rep_ids[r]!r} has {_hours(locked_load[r])} of locked customers, above its maximum of "
             f"{_hours(problem.rep_max_s[r])}: short by {_hours(locked_load[r] - problem.rep_max_s[r])}"))
     findings += contact_cap_findings(problem)
+    findings += zone_findings(problem)
+    return findings
+
+
+def zone_findings(problem: Problem) -> list[Finding]:
+    """Per boundary kind, team and zone: the zone's workload against every rep who may work there."""
+    findings: list[Finding] = []
+    for k, kind in enumerate(problem.zone_kinds):
+        zone = problem.need_zone[k]
+        for t, team in enumerate(problem.team_names):
+            needs = np.flatnonzero((problem.need_team == t) & (zone >= 0))
+            if len(needs) == 0:
+                continue
+            load = np.bincount(zone[needs], weights=problem.need_workload_s[needs].astype(float),
+                               minlength=len(problem.zone_names[k]))
+            members = np.flatnonzero(problem.rep_in_team[:, t])
+            pins = problem.rep_zone[k, members]
+            free_top = problem.rep_max_s[members[pins < 0]].sum()
+            for z in np.flatnonzero(load > 0):
+                top = problem.rep_max_s[members[pins == z]].sum() + free_top
+                if load[z] > top:
+                    findings.append(Finding(
+                        f"{kind} {problem.zone_names[k][z]!r} needs {_hours(load[z])} from team {team!r} but the "
+                        f"reps who may work there can take at most {_hours(top)}: short by {_hours(load[z] - top)} "
+                        f"(pin more reps to it, leave reps unpinned, or widen rules.balance_tolerance)"))
     return findings
 
 
