@@ -17,11 +17,13 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverLimitError
 from ..problem import Problem, team_components
-from .bound import solve_lp
+from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
-from .scaling import COST_SCALE
+from .repair import repair
+from .scaling import COST_SCALE, arc_costs
+from .zones import PlacementFailed, has_free_reps, place_reps
 
 FULL_LP_MAX_ARCS = 3_000_000
 
@@ -64,12 +66,27 @@ def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.nda
             need_customer=problem.need_customer[keep], need_team=problem.need_team[keep],
             need_visits=problem.need_visits[keep], need_workload_s=problem.need_workload_s[keep],
             need_travel_weight=problem.need_travel_weight[keep], need_locked_rep=problem.need_locked_rep[keep],
-            need_current_rep=problem.need_current_rep[keep])
+            need_current_rep=problem.need_current_rep[keep],
+            need_zone=problem.need_zone[:, keep] if problem.n_zone_kinds else problem.need_zone)
         reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
         sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
         if not solve_lp(sub, all_arcs(sub), time_limit_s=time_limit_s).feasible:
             bad.append(teams)
     return bad
+
+
+def _without_zones(problem: Problem) -> Problem:
+    empty = np.zeros((0, 0), np.int64)
+    return problem.replace(zone_kinds=(), zone_names=(), need_zone=empty, rep_zone=empty)
+
+
+def _lp_or_raise(problem: Problem, arcs: Arcs, time_limit_s: float) -> LpResult:
+    lp = solve_lp(problem, arcs, time_limit_s=time_limit_s)
+    if lp.status == "infeasible":
+        comps = _infeasible_components(problem, time_limit_s)
+        raise InfeasibleError(explain_lp_infeasible(problem, comps) or [
+            "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
+    return lp
 
 
 def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
@@ -80,74 +97,116 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
     if problem.n_needs == 0:
         return Result(np.zeros(0, np.int64), "optimal", 0.0, 0.0, 0.0, "cpsat", "all eligible reps",
                       params.candidate_reps)
-
     stats: dict[str, float | int | str] = {}
-    extra = None
-    bound_scope = "candidate reps"
-    lp_bound = -np.inf
-    if count_all_arcs(problem) <= FULL_LP_MAX_ARCS:
-        full = all_arcs(problem)
-        lp = solve_lp(problem, full, time_limit_s=params.time_limit_s)
-        stats["lp_seconds"] = round(lp.seconds, 3)
-        stats["lp_arcs"] = len(full)
-        if not lp.feasible:
-            if lp.status == "infeasible":
-                comps = _infeasible_components(problem, params.time_limit_s)
-                raise InfeasibleError(explain_lp_infeasible(problem, comps) or [
-                    "no assignment satisfies coverage, balance, locks and the contact cap together"])
-        else:
-            lp_bound = lp.objective
-            bound_scope = "all eligible reps"
+    fits_lp = count_all_arcs(problem) <= FULL_LP_MAX_ARCS
+    lp_bound, bound_scope = -np.inf, "candidate reps"
+    working = problem
+    if has_free_reps(problem):
+        if fits_lp:  # boundaries relaxed: a valid bound whatever zones the reps end up in
+            relaxed = _without_zones(problem)
+            lp = _lp_or_raise(relaxed, all_arcs(relaxed), params.time_limit_s)
+            lp_bound, bound_scope = lp.objective, "all eligible reps, zone placement relaxed"
+        try:
+            working = place_reps(problem, seed=seed)
+            stats["zones_placed"] = int((working.rep_zone != problem.rep_zone).any(axis=0).sum())
+            return _solve_working(working, problem, params, seed, lp_bound, bound_scope, stats)
+        except (PlacementFailed, InfeasibleError, SolverLimitError) as exc:
+            if isinstance(exc, InfeasibleError) and working is problem:
+                raise  # the placement itself proved it: no zone choice can work
+            # the placement's counting argument can pass while the pinned problem fails on lumpy workloads:
+            # the full model, with the zone choice inside, decides
+            stats["zone_placement_fallback"] = 1
+    return _solve_working(problem, problem, params, seed, lp_bound, bound_scope, stats)
+
+
+def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed: int, lp_bound: float,
+                   bound_scope: str, stats: dict[str, float | int | str]) -> Result:
+    """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
+    stats = dict(stats)
+    extra, start = None, None
+    if count_all_arcs(working) <= FULL_LP_MAX_ARCS:
+        full = all_arcs(working)
+        lp = _lp_or_raise(working, full, params.time_limit_s)
+        stats.update(lp_seconds=round(lp.seconds, 3), lp_arcs=len(full))
+        if lp.feasible:
+            if working is problem:
+                lp_bound, bound_scope = lp.objective, "all eligible reps"
+            else:
+                stats["bound_given_zones"] = round(lp.objective / COST_SCALE, 3)
             extra = _lp_support(full, lp.x)
-            stats["lp_split_needs"] = int(problem.n_needs - np.sum(lp.x > 1 - 1e-6))
+            stats["lp_split_needs"] = int(working.n_needs - np.sum(lp.x > 1 - 1e-6))
+        start = repair(working, full, lp.x if lp.feasible else None)
+        stats["repair_found"] = int(start is not None)
+        if start is not None:
+            hint_arcs = (np.arange(working.n_needs), start)
+            extra = hint_arcs if extra is None else (np.concatenate([extra[0], hint_arcs[0]]),
+                                                     np.concatenate([extra[1], hint_arcs[1]]))
 
     k = params.candidate_reps
-    max_team = int(problem.rep_in_team.sum(axis=0).max())
+    max_team = int(working.rep_in_team.sum(axis=0).max())
     work_left = params.time_limit_s
     work_used = 0.0
     while True:
-        arcs = nearest_arcs(problem, k, extra)
-        outcome = solve_cpsat(problem, arcs, work_limit=max(work_left, 1.0), workers=params.workers, seed=seed,
-                              log=params.log)
+        arcs = nearest_arcs(working, k, extra)
+        hint = None if start is None else _arc_positions(arcs, start)
+        outcome = solve_cpsat(working, arcs, work_limit=max(work_left, 1.0), workers=params.workers, seed=seed,
+                              hint=hint, log=params.log)
         work_used += outcome.work
         work_left = params.time_limit_s - work_used
         if outcome.choice is not None:
+            break
+        if start is not None:  # CP-SAT ran out of budget but the repaired start is feasible
             break
         if outcome.status == "infeasible" and k < max_team:
             k = min(2 * k, max_team)
             continue
         if outcome.status == "infeasible":
-            raise InfeasibleError(explain_lp_infeasible(problem, _infeasible_components(problem, 60.0)) or [
-                "no assignment satisfies coverage, balance, locks and the contact cap together"])
+            raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, 60.0)) or [
+                "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
         raise SolverLimitError(
             f"CP-SAT found no feasible assignment within a work budget of {params.time_limit_s:g} s "
             f"({len(arcs)} candidate arcs); raise solver.time_limit_s")
 
-    complete = len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
-    if complete:
-        bound_scope = "all eligible reps"
+    if outcome.choice is not None:
+        assignment = arcs.rep[outcome.choice].astype(np.int64)
+        objective_scaled, engine = outcome.objective, "cpsat"
+    else:
+        assignment = np.asarray(start, dtype=np.int64)
+        objective_scaled, engine = float(arc_costs(working, make_arcs(working, np.arange(working.n_needs),
+                                                                      assignment)).sum()), "repair"
+    complete = working is problem and len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
+    if complete and outcome.choice is not None:
         cpsat_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
-        lp_bound = max(lp_bound, cpsat_bound)
-    elif bound_scope == "candidate reps":  # no full LP: CP-SAT's bound holds for the candidate arcs only
+        lp_bound, bound_scope = max(lp_bound, cpsat_bound), "all eligible reps"
+    elif bound_scope == "candidate reps" and outcome.choice is not None:
         lp_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
-    objective = outcome.objective / COST_SCALE
-    bound = min(lp_bound / COST_SCALE, objective)
+    objective = objective_scaled / COST_SCALE
+    bound = min(lp_bound / COST_SCALE, objective) if np.isfinite(lp_bound) else 0.0
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
     stats.update(cpsat_status=outcome.status, cpsat_seconds=round(outcome.seconds, 3),
                  cpsat_work=round(work_used, 3), wall_capped=int(outcome.wall_capped), arcs=len(arcs),
-                 cpsat_bound=round(outcome.bound / COST_SCALE, 3))
-    status = "optimal" if gap <= 1e-9 else "feasible"
+                 cpsat_bound=round(outcome.bound / COST_SCALE, 3) if np.isfinite(outcome.bound) else "none")
     return Result(
-        assignment=arcs.rep[outcome.choice].astype(np.int64),
-        status=status,
+        assignment=assignment,
+        status="optimal" if gap <= 1e-9 else "feasible",
         objective=objective,
         bound=bound,
         gap=gap,
-        engine="cpsat",
+        engine=engine,
         bound_scope=bound_scope,
         candidate_reps=k,
         stats=stats,
     )
+
+
+def _arc_positions(arcs: Arcs, assignment: np.ndarray) -> np.ndarray | None:
+    """Per need, the index of its arc to `assignment`'s rep (None if some arc is missing)."""
+    n_reps = int(max(arcs.rep.max(initial=0), assignment.max(initial=0))) + 1
+    key = arcs.need.astype(np.int64) * n_reps + arcs.rep
+    wanted = np.arange(len(assignment), dtype=np.int64) * n_reps + assignment
+    pos = np.searchsorted(key, wanted)
+    found = (pos < len(key)) & (key[np.minimum(pos, len(key) - 1)] == wanted)
+    return pos if found.all() else None
 
 
 __all__ = ["Result", "SolveParams", "make_arcs", "solve"]
