@@ -17,13 +17,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .advice import product_line_advice
 from .config import Scenario, Segments
 from .enrich import enrich
 from .errors import ConfigError, Finding, InputError
+from .footprints import overlap_findings, resolve_outside
 from .io.read import Inputs, first_row, load_inputs, team_members
 from .metrics import check, kpis
 from .problem import NO_REP, Problem, balance_targets, team_components
-from .segment import Coverage, build_coverage
+from .segment import Coverage, build_coverage, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
 from .territories import build_territories, study_area
@@ -58,6 +60,7 @@ class Prepared:
     problem: Problem
     warnings: tuple[Finding, ...]
     segments: pd.DataFrame
+    advice: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,33 @@ def segment_customers(customers: pd.DataFrame, settings: Segments, warnings: lis
     return build_segments(customers, columns, settings.min_size, weights)
 
 
+def advice_table(customers: pd.DataFrame, reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Specialist-or-generalist advice per product line (empty without a `products` column).
+
+    The reps carrying a line are the roster rows listing it in `products` when the roster has that column; else
+    the generalist field force (reps of teams that are not carve-outs). Customers of tiers a phone team covers
+    (travel_weight 0) count as inside-sales work, not field visits.
+    """
+    if "products" not in customers:
+        return pd.DataFrame(columns=["product_line", "recommendation", "reason"])
+    generalists = [t for t in scenario.teams if not t.exclusive]
+    field_reps = len(np.unique(np.concatenate(
+        [team_members(t.name, t.reps, reps) for t in generalists] or [np.zeros(0, np.int64)])))
+    reps_per_line = None
+    if "products" in reps:
+        lines = reps["products"].fillna("").astype(str).str.split(";").explode().str.strip()
+        reps_per_line = lines[lines != ""].value_counts().to_dict()
+    inside_tiers = sorted({tier for t in scenario.teams if t.travel_weight == 0 for block in t.covers
+                           for tier in (block.tiers or [])})
+    table = customers[["customer_id", "products", "sector", "visits_per_cycle", "workload_hours", "tier"]
+                      + (["buyer_roles"] if "buyer_roles" in customers else [])]
+    lines_sold = set(table["products"].fillna("").str.split(";").explode().str.strip()) - {""}
+    known = reps_per_line if reps_per_line and lines_sold <= set(reps_per_line) else None
+    advice = product_line_advice(pd.DataFrame(table), reps_per_line=known, cycle_weeks=scenario.cycle_weeks,
+                                 field_reps=max(field_reps, 1), inside_tiers=inside_tiers)
+    return advice.round(4)
+
+
 def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None) -> Prepared:
     """Load, enrich, segment and build the problem: everything `validate` checks, no solving."""
     timings = timings or Timings()
@@ -220,6 +250,16 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         customers = enrich(inputs.customers, scenario, depots=inputs.depots, routes=inputs.routes,
                            distributors=inputs.distributors, warnings=warnings)
     with timings.stage("segment", progress):
+        if inputs.distributors is not None:
+            footprints = str(scenario.inputs.distributors.path) if scenario.inputs.distributors else "distributors"
+            warnings += overlap_findings(inputs.distributors, footprints)
+            customers, outside = resolve_outside(customers, inputs.distributors, scenario.rules.outside_footprint,
+                                                 str(scenario.inputs.customers.path),
+                                                 first_row(scenario.inputs.customers.path))
+            warnings += outside
+        customers = mark_key_accounts(customers, scenario.key_accounts)
+        segment_ids, segments = segment_customers(customers, scenario.segments, warnings, scenario.source_name)
+        customers["segment_id"] = segment_ids.to_numpy()
         coverage = build_coverage(customers, scenario, team_components(team_matrix(scenario, inputs.reps)))
         if len(coverage.absorbed_customer):
             n = len(np.unique(coverage.absorbed_customer))
@@ -228,15 +268,14 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                 "were dropped and absorbed (listed in contact_cap.csv)", source=scenario.source_name,
                 field="rules.precedence"))
         customers["teams"] = coverage.teams_of_customers(len(customers))
-        segment_ids, segments = segment_customers(customers, scenario.segments, warnings, scenario.source_name)
-        customers["segment_id"] = segment_ids.to_numpy()
     if len(coverage.uncovered):
         sample = ", ".join(customers["customer_id"].iloc[coverage.uncovered[:5]])
         warnings.append(Finding(f"{len(coverage.uncovered)} customers are covered by no team (e.g. {sample}); "
                                 "they get no rep", source=scenario.source_name, field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
-    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments)
+    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments,
+                    advice_table(customers, inputs.reps, scenario))
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,

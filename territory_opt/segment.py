@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import Covers, Scenario
+from .config import Covers, KeyAccounts, Scenario, Team
 from .errors import ConfigError, Finding
 
 
@@ -45,12 +45,54 @@ def covers_mask(customers: pd.DataFrame, covers: Covers, where: str, source: str
         mask &= customers["tier"].isin(covers.tiers).to_numpy()
     if covers.key_account is not None:
         mask &= customers["key_account"].to_numpy(dtype=bool) == covers.key_account
+    for field_name, column in (("channels", "channel"), ("shoulder_bands", "shoulder_band"),
+                               ("distributors", "distributor_id")):
+        wanted = getattr(covers, field_name)
+        if wanted is None:
+            continue
+        if column not in customers:
+            raise ConfigError(Finding(f"customers have no {column!r} (needed by covers.{field_name})", source=source,
+                                      field=f"{where}.{field_name}"))
+        mask &= customers[column].astype(str).isin([str(v) for v in wanted]).to_numpy()
     for column, values in covers.columns.items():
         if column not in customers:
             raise ConfigError(Finding(f"customers have no column {column!r}", source=source,
                                       field=f"{where}.columns"))
         mask &= customers[column].astype(str).isin([str(v) for v in values]).to_numpy()
     return mask
+
+
+def team_mask(customers: pd.DataFrame, team: Team, index: int, source: str) -> np.ndarray:
+    """Customers matching any of a team's `covers` blocks."""
+    mask = np.zeros(len(customers), dtype=bool)
+    for b, block in enumerate(team.covers):
+        mask |= covers_mask(customers, block, f"teams[{index}].covers[{b}]", source)
+    return mask
+
+
+def mark_key_accounts(customers: pd.DataFrame, settings: KeyAccounts) -> pd.DataFrame:
+    """`key_account` (bool) and `key_account_reason` (flag, top_n, product; '' for the others), carved out first.
+
+    The top N by current value break ties on customer id, so the same data always marks the same customers.
+    """
+    out = customers.copy()
+    n = len(out)
+    reason = np.full(n, "", dtype=object)
+    if settings.flag and settings.flag in out:
+        flagged = out[settings.flag].astype(str).str.lower().isin(["true", "1", "yes", "y", "t"]).to_numpy()
+        reason[flagged] = "flag"
+    if settings.top_n_by_value:
+        order = np.lexsort((out["customer_id"].to_numpy(dtype=str), -out["current_value"].to_numpy(float)))
+        top = order[: settings.top_n_by_value]
+        reason[top] = np.where(reason[top] == "", "top_n", reason[top])
+    if settings.products and "products" in out:
+        lines = out["products"].fillna("").astype(str).str.split(";")
+        wanted = set(settings.products)
+        buys = np.array([bool(wanted.intersection(p.strip() for p in row)) for row in lines], dtype=bool)
+        reason[buys & (reason == "")] = "product"
+    out["key_account"] = reason != ""
+    out["key_account_reason"] = reason
+    return out
 
 
 def precedence_order(scenario: Scenario) -> list[int]:
@@ -97,12 +139,12 @@ def build_coverage(customers: pd.DataFrame, scenario: Scenario, component: np.nd
     masks: list[np.ndarray] = [np.zeros(n, dtype=bool)] * len(scenario.teams)
     for i, team in enumerate(scenario.teams):
         if team.exclusive:
-            mask = covers_mask(customers, team.covers, f"teams[{i}].covers", scenario.source_name) & ~claimed
+            mask = team_mask(customers, team, i, scenario.source_name) & ~claimed
             masks[i] = mask
             claimed |= mask
     for i, team in enumerate(scenario.teams):
         if not team.exclusive:
-            masks[i] = covers_mask(customers, team.covers, f"teams[{i}].covers", scenario.source_name) & ~claimed
+            masks[i] = team_mask(customers, team, i, scenario.source_name) & ~claimed
     stacked = np.column_stack(masks)  # customers x teams
     component = np.arange(len(scenario.teams)) if component is None else component
     stacked, events = resolve_contact_cap(stacked, scenario.rules.max_reps_per_customer, precedence_order(scenario),

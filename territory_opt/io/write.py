@@ -27,6 +27,7 @@ OUTPUT_FILES = (
     "territories.geojson",
     "customers.geojson",
     "segments.csv",
+    "advice.csv",
     "contact_cap.csv",
     "warnings.csv",
     "kpis.json",
@@ -166,6 +167,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_geojson(run.territories, tmp / "territories.geojson")
         write_geojson(_customer_layer(run), tmp / "customers.geojson")
         write_csv(run.prepared.segments, tmp / "segments.csv")
+        write_csv(run.prepared.advice, tmp / "advice.csv")
         write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_json(run.kpis, tmp / "kpis.json")

@@ -18,7 +18,7 @@ from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
-                "manifest.json", "warnings.csv", "segments.csv", "contact_cap.csv"}
+                "manifest.json", "warnings.csv", "segments.csv", "contact_cap.csv", "advice.csv"}
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
