@@ -131,6 +131,11 @@ class Covers(StrictModel):
     sectors: list[str] | None = Field(None, description="Customer `sector` values this team covers.")
     tiers: list[str] | None = Field(None, description="Value tiers this team covers.")
     key_account: bool | None = Field(None, description="Only key accounts (true) or only the others (false).")
+    channels: list[Literal["field", "inside"]] | None = Field(
+        None, description="Service channel from the tier's policy (`inside` for phone/remote selling)."
+    )
+    shoulder_bands: list[str] | None = Field(None, description="Logistical shoulder bands (e.g. `[far]`).")
+    distributors: list[str] | None = Field(None, description="Distributor footprints (`distributor_id` values).")
     columns: dict[str, list[str]] = Field(
         default_factory=dict, description="Any other customer column and the values it must take."
     )
@@ -138,7 +143,16 @@ class Covers(StrictModel):
 
 class Team(StrictModel):
     name: str = Field(pattern=NAME_PATTERN, description="Team name; reps.csv's `team` column refers to it.")
-    covers: Covers = Field(default_factory=Covers, description="Which customers the team must cover.")
+    covers: list[Covers] = Field(
+        default_factory=lambda: [Covers()],
+        description="Which customers the team must cover: one block, or a list of blocks of which any may match "
+        "(e.g. the bottom tier or the far shoulder).",
+    )
+
+    @field_validator("covers", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict | Covers) else value
     exclusive: bool = Field(
         False,
         description="A customer this team covers is covered by no later team (carve-outs: key accounts, "
@@ -177,6 +191,11 @@ class Rules(StrictModel):
         default_factory=list,
         description="Hard boundaries no territory crosses: each rep works within one distributor footprint and/or "
         "one depot's area (teams may override).",
+    )
+    outside_footprint: Literal["nearest", "inside", "error"] = Field(
+        "nearest",
+        description="Customers outside every distributor footprint: served through the nearest footprint, sent to "
+        "the inside channel, or refused as an input error.",
     )
     precedence: list[str] | None = Field(
         None,
@@ -280,6 +299,18 @@ class SegmentScores(StrictModel):
     )
 
 
+class KeyAccounts(StrictModel):
+    """Who counts as a key account (carved out to the key-account/project team by `covers: {key_account: true}`)."""
+
+    flag: str | None = Field("key_account", description="Boolean customer column marking key accounts (if present).")
+    top_n_by_value: Annotated[int, Field(ge=0)] = Field(
+        0, description="Also the N customers with the highest current value."
+    )
+    products: list[str] = Field(
+        default_factory=list, description="Also customers buying any of these product lines (novelties, projects)."
+    )
+
+
 class Segments(StrictModel):
     """Micro-segments: customers grouped by key columns, small groups merged, each group scored."""
 
@@ -309,6 +340,7 @@ class Scenario(StrictModel):
         description="Service level per tier name: `{visits_per_cycle, call_minutes}`; workload = visits x minutes.",
     )
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
+    key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     logistics: Logistics = Field(default_factory=Logistics,
@@ -350,9 +382,10 @@ class Scenario(StrictModel):
             if team.name in seen:
                 problems.append(f"teams[{i}].name: team {team.name!r} is defined twice")
             seen.add(team.name)
-            for tier in team.covers.tiers or []:
-                if tier not in tier_names:
-                    problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
+            for block in team.covers:
+                for tier in block.tiers or []:
+                    if tier not in tier_names:
+                        problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
         team_names = [t.name for t in self.teams]
         for name in self.rules.precedence or []:
             if name not in team_names:
