@@ -54,3 +54,29 @@ def test_overlay_beyond_the_cap_is_absorbed_and_reported(write_case: Callable[..
     plain = assignments[(assignments["team"] == "field") & (assignments["tier"] == tier)
                         & ~assignments["customer_id"].isin(horeca)]["workload_hours"].iloc[0]
     assert field[one] == 2 * plain  # the field rep makes the HoReCa calls too
+
+
+def test_key_accounts_by_flag_top_n_and_product() -> None:
+    from territory_opt.config import KeyAccounts
+    from territory_opt.segment import mark_key_accounts
+
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e"],
+        "key_account": [True, False, False, False, False],
+        "current_value": [1.0, 900.0, 900.0, 5.0, 1.0],
+        "products": ["core", "core", "core", "core;launch", ""],
+    })
+    marked = mark_key_accounts(customers, KeyAccounts(top_n_by_value=1, products=["launch"]))
+    assert marked["key_account_reason"].tolist() == ["flag", "top_n", "", "product", ""]  # tie on value: id b first
+    assert marked["key_account"].tolist() == [True, True, False, True, False]
+
+
+def test_covers_blocks_match_any() -> None:
+    from territory_opt.config import parse_scenario
+    from territory_opt.segment import team_mask
+
+    scenario = parse_scenario({**tiny_scenario_dict(), "teams": [
+        {"name": "inside", "covers": [{"tiers": ["bronze"]}, {"shoulder_bands": ["far"]}]}]})
+    customers = pd.DataFrame({"tier": ["gold", "bronze", "gold"], "shoulder_band": ["far", "near", "near"],
+                              "key_account": [False] * 3, "sector": ["x"] * 3})
+    assert team_mask(customers, scenario.teams[0], 0, "s").tolist() == [True, True, False]
