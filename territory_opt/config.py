@@ -79,28 +79,52 @@ class Inputs(StrictModel):
         return _layer_shorthand(value)
 
 
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class Tiers(StrictModel):
-    """Value tiers from current and potential value: the top `shares[0]` of customers by score get `names[0]`."""
+    """Value tiers, best first, cut from one weighted score per customer.
+
+    The score is `current_weight x current_value + potential_weight x potential_value`: it is what every method
+    cuts, so "tiers by a weighted score" is a choice of weights, not a method. `quantile` cuts it by rank (the top
+    `shares[0]` of customers get `names[0]`...), `thresholds` by fixed score edges (a score >= `thresholds[0]` gets
+    `names[0]`...): quantiles keep tier sizes fixed as values move, thresholds keep the bar fixed.
+    """
 
     names: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
         default_factory=lambda: ["gold", "silver", "bronze"], min_length=1,
         description="Tier names, best first (default gold, silver, bronze).",
     )
-    method: Literal["quantile"] = Field("quantile", description="How tiers are cut: by score quantiles.")
+    method: Literal["quantile", "thresholds"] = Field(
+        "quantile",
+        description="How the weighted tier score is cut: `quantile` (by rank, see `shares`) or `thresholds` (by fixed "
+        "score edges, see `thresholds`). Both cut the same score (`current_weight`, `potential_weight`). A tier the "
+        "rule leaves empty is a warning.",
+    )
     shares: list[Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=lambda: [0.2, 0.3, 0.5],
-        description="Share of customers per tier, best first; adds up to 1 (default 0.2, 0.3, 0.5).",
+        description="Method quantile: share of customers per tier, best first; adds up to 1 (default 0.2, 0.3, "
+        "0.5). Ties in score break on customer_id.",
+    )
+    thresholds: list[FiniteFloat] | None = Field(
+        None,
+        description="Method thresholds: the lowest score of each tier but the last, best first and decreasing, one "
+        "fewer than names. `[50000, 10000]`: score >= 50000 is gold, >= 10000 silver, the rest bronze.",
     )
     current_weight: NonNegativeFloat = Field(0.5, description="Weight of current_value in the tier score.")
     potential_weight: NonNegativeFloat = Field(0.5, description="Weight of potential_value in the tier score.")
 
+    @field_validator("method", mode="before")
+    @classmethod
+    def _score_is_not_a_method(cls, value: Any) -> Any:
+        if value == "score":
+            raise ValueError("`score` is not a method: every method cuts the weighted score (current_weight, "
+                             "potential_weight); choose quantile or thresholds")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Tiers:
-        problems = []
-        if len(self.shares) != len(self.names):
-            problems.append(f"shares has {len(self.shares)} values but names has {len(self.names)}")
-        elif abs(sum(self.shares) - 1.0) > 1e-6:
-            problems.append(f"shares must add up to 1 (they add up to {sum(self.shares):g})")
+        problems = self._share_problems() if self.method == "quantile" else self._threshold_problems()
         if len(set(self.names)) != len(self.names):
             problems.append("names must be unique")
         if self.current_weight + self.potential_weight <= 0:
@@ -109,12 +133,71 @@ class Tiers(StrictModel):
             raise ValueError("; ".join(problems))
         return self
 
+    def _share_problems(self) -> list[str]:
+        if self.thresholds is not None:
+            return ["thresholds apply to method thresholds only (method is quantile, which uses shares)"]
+        if len(self.shares) != len(self.names):
+            return [f"shares has {len(self.shares)} values but names has {len(self.names)}"]
+        if abs(sum(self.shares) - 1.0) > 1e-6:
+            return [f"shares must add up to 1 (they add up to {sum(self.shares):g})"]
+        return []
+
+    def _threshold_problems(self) -> list[str]:
+        problems = []
+        if "shares" in self.model_fields_set:
+            problems.append("shares apply to method quantile only (method is thresholds)")
+        if self.thresholds is None:
+            return [*problems, f"method thresholds needs `thresholds`: {len(self.names) - 1} decreasing score "
+                    "edge(s), one fewer than names"]
+        if len(self.thresholds) != len(self.names) - 1:
+            problems.append(f"thresholds has {len(self.thresholds)} values but names has {len(self.names)}: give "
+                            "one fewer threshold than names (the last tier has no lower edge)")
+        problems += [f"thresholds must decrease (best tier first): {b:g} is not below {a:g}"
+                     for a, b in pairwise(self.thresholds) if b >= a]
+        return problems
+
+
+Channel = Literal["field", "inside"]
+
+
+class SectorService(StrictModel):
+    """A tier's service for the customers of one sector: each value given replaces the tier's."""
+
+    visits_per_cycle: NonNegativeFloat | None = Field(None, description="Visits per call cycle in this sector.")
+    call_minutes: PositiveFloat | None = Field(None, description="Minutes per call in this sector.")
+    channel: Channel | None = Field(None, description="`field` or `inside` in this sector.")
+
 
 class ServiceLevel(StrictModel):
-    """How a tier is served: visits per call cycle and minutes per call."""
+    """How a tier is served: visits per call cycle, minutes per call, channel, and per-sector exceptions."""
 
     visits_per_cycle: NonNegativeFloat = Field(description="Visits per call cycle.")
     call_minutes: PositiveFloat = Field(description="Minutes per call, before the team's factor.")
+    channel: Channel = Field(
+        "field", description="`field` (visited) or `inside` (served remotely, e.g. by a team with `covers: {columns: "
+        "{channel: [inside]}}`). Each customer gets a `channel` column and a `channel_reason` (tier, min_order, "
+        "far_shoulder or empty)."
+    )
+    min_order_value: NonNegativeFloat | None = Field(
+        None, description="Customers whose current_value per visit, current_value / (visits_per_cycle x 52 / "
+        "cycle_weeks), is below this are served by the inside channel (channel_reason `min_order`); null: no minimum."
+    )
+    by_sector: dict[str, SectorService] = Field(
+        default_factory=dict, description="Per customer `sector`: `{visits_per_cycle, call_minutes, channel}` "
+        "replacing this tier's values (any subset); a sector no customer has is a warning."
+    )
+
+
+class ServiceRaise(StrictModel):
+    """More visits for the customers of segments that score well; applied after segmentation."""
+
+    score: Literal["attractiveness", "competitiveness", "buyer_attractiveness"] = Field(
+        description="Segment score the rule reads (0..100, as in segments.csv)."
+    )
+    at_least: Annotated[float, Field(ge=0, le=100)] = Field(description="Lowest score that earns the raise.")
+    extra_visits: PositiveFloat = Field(
+        description="Visits per cycle added to each customer of such a segment; rules that hold add up."
+    )
 
 
 def _default_service() -> dict[str, ServiceLevel]:
@@ -234,6 +317,10 @@ class Logistics(StrictModel):
         "the last band has no edge (null). Default `{near: 25, mid: 60, far: null}`: near < 25 km <= mid < 60 km <= "
         "far.",
     )
+    inside_beyond_km: PositiveFloat | None = Field(
+        None, description="Customers whose shoulder_km exceeds this are served by the inside channel "
+        "(channel_reason `far_shoulder`); null: no limit. Needs depots (without them no customer has a shoulder)."
+    )
 
     @field_validator("bands")
     @classmethod
@@ -324,6 +411,34 @@ class Segments(StrictModel):
     scores: SegmentScores = Field(default_factory=SegmentScores, description="How segments are scored.")
 
 
+def _is_generalist(team: Team) -> bool:
+    return all(block == Covers() for block in team.covers)
+
+
+def _strategy_problems(strategy: str | None, teams: list[Team]) -> list[str]:
+    """The team structure a strategy implies; one message per mismatch."""
+    field = [t for t in teams if not t.exclusive]
+    generalists = [t.name for t in field if _is_generalist(t)]
+    specialists = [t for t in field if not _is_generalist(t)]
+    if strategy == "geographic" and (len(field) != 1 or not generalists):
+        return [f"strategy geographic: expected one generalist field team, found {[t.name for t in field]}"]
+    if strategy == "hybrid" and (len(generalists) != 1 or not specialists):
+        return [f"strategy hybrid: expected one generalist team plus specialist overlays, found generalists "
+                f"{generalists} and specialists {[t.name for t in specialists]}"]
+    if strategy == "sector":
+        problems = [f"strategy sector: team {t.name!r} must cover a list of sectors (and nothing else)"
+                    for t in field if any(b.sectors is None for b in t.covers)]
+        seen: dict[str, str] = {}
+        for team in field:
+            for sector in (s for b in team.covers for s in (b.sectors or [])):
+                if sector in seen and seen[sector] != team.name:
+                    problems.append(f"strategy sector: sector {sector!r} is covered by both {seen[sector]!r} "
+                                    f"and {team.name!r}")
+                seen[sector] = team.name
+        return problems
+    return []
+
+
 class Scenario(StrictModel):
     """A whole territory run: inputs, how customers are tiered and served, teams, rules, solver, output."""
 
@@ -337,7 +452,22 @@ class Scenario(StrictModel):
     tiers: Tiers = Field(default_factory=Tiers, description="Value tiers from current and potential value.")
     service: dict[str, ServiceLevel] = Field(
         default_factory=_default_service,
-        description="Service level per tier name: `{visits_per_cycle, call_minutes}`; workload = visits x minutes.",
+        description="Service policy per tier name: visits, minutes per call, channel, minimum order value, sector "
+        "exceptions; workload hours = visits_per_cycle x call_minutes / 60. Order: tiers, then this policy (channel "
+        "inside by the tier, then min_order_value, then logistics.inside_beyond_km), then segments, then "
+        "service_raises.",
+    )
+    service_raises: list[ServiceRaise] = Field(
+        default_factory=list,
+        description="Score rules applied after segmentation, e.g. `{score: attractiveness, at_least: 70, "
+        "extra_visits: 1}`: each customer of a segment scoring at least that gets the extra visits (and workload); "
+        "tier and channel stay. Default: none.",
+    )
+    strategy: Literal["geographic", "sector", "hybrid"] | None = Field(
+        None,
+        description="How the field is organised, checked against `teams`: geographic = one generalist team split by "
+        "area; sector = one team per sector ('direction'), each across the whole area, sectors not shared; hybrid "
+        "= one generalist team plus specialist overlay teams. Carve-out (exclusive) teams are allowed in all.",
     )
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
     key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
@@ -377,6 +507,9 @@ class Scenario(StrictModel):
         unknown = [t for t in self.service if t not in tier_names]
         if unknown:
             problems.append(f"service: tier(s) {', '.join(unknown)} are not in tiers.names {tier_names}")
+        problems += [f"service_raises[{i}].score: buyer_attractiveness needs segments.scores.buyer_columns (without "
+                     "them no segment has that score)" for i, r in enumerate(self.service_raises)
+                     if r.score == "buyer_attractiveness" and not self.segments.scores.buyer_columns]
         seen: set[str] = set()
         for i, team in enumerate(self.teams):
             if team.name in seen:
@@ -386,6 +519,7 @@ class Scenario(StrictModel):
                 for tier in block.tiers or []:
                     if tier not in tier_names:
                         problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
+        problems += _strategy_problems(self.strategy, self.teams)
         team_names = [t.name for t in self.teams]
         for name in self.rules.precedence or []:
             if name not in team_names:

@@ -315,6 +315,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "n_uncovered_customers": len(prepared.coverage.uncovered),
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
         "n_warnings": len(prepared.warnings),
+        "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
+                            if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),
         "seed": seed,
         "runtime_s": round(time.perf_counter() - started, 3),

@@ -68,6 +68,7 @@ service:                # per call cycle
   gold: {{visits_per_cycle: 2, call_minutes: 40}}
   silver: {{visits_per_cycle: 1, call_minutes: 30}}
   bronze: {{visits_per_cycle: 1, call_minutes: 20}}
+strategy: hybrid        # a generalist field team plus a HoReCa specialist overlay
 teams:                  # matched in order; exclusive teams carve their customers out first
   - name: key_accounts
     exclusive: true

@@ -1,0 +1,61 @@
+"""The strategy scenarios on the sample data: the playbook's rules hold, judged from the output files alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from territory_opt.cli import app
+from territory_opt.metrics import reps_crossing
+
+from ..conftest import REPO
+
+CONFIGS = REPO / "configs"
+
+
+def run_config(name: str, base: Path) -> Path:
+    out = base / "out"
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / f"{name}.yaml"), "--out", str(out), "--time-limit", "5"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def geographic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_config("geographic", tmp_path_factory.mktemp("geographic"))
+
+
+@pytest.fixture(scope="module")
+def sector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_config("sector", tmp_path_factory.mktemp("sector"))
+
+
+@pytest.mark.parametrize("name", ["geographic", "sector"])
+def test_carve_outs_and_contact_cap_hold(name: str, request: pytest.FixtureRequest) -> None:
+    out: Path = request.getfixturevalue(name)
+    assignments = pd.read_csv(out / "assignments.csv")
+    customers = pd.read_csv(REPO / "data" / "customers.csv")
+    key_ids = set(customers.loc[customers["key_account"], "customer_id"])
+    of_key = assignments[assignments["customer_id"].isin(key_ids)]
+    assert set(of_key["team"]) == {"key_accounts"} and set(of_key["customer_id"]) == key_ids
+    bronze = assignments[(assignments["tier"] == "bronze") & ~assignments["customer_id"].isin(key_ids)]
+    assert set(bronze["team"]) == {"inside_sales"}
+    assert set(assignments.loc[assignments["team"] == "inside_sales", "tier"]) == {"bronze"}
+    assert assignments.groupby("customer_id")["rep_id"].nunique().max() <= 2
+
+
+def test_geographic_territories_never_cross_a_distributor(geographic: Path) -> None:
+    assignments = pd.read_csv(geographic / "assignments.csv")
+    assert reps_crossing(assignments, "distributor_id", ["field"]).empty
+    assert assignments.loc[assignments["team"] == "field", "rep_id"].nunique() == 23
+
+
+def test_sector_teams_own_their_sectors(sector: Path) -> None:
+    assignments = pd.read_csv(sector / "assignments.csv")
+    customers = pd.read_csv(REPO / "data" / "customers.csv")[["customer_id", "sector"]]
+    field = assignments[~assignments["team"].isin(["key_accounts", "inside_sales"])].merge(customers)
+    mismatched = field[(field["team"] != field["sector"])]
+    assert mismatched.empty
