@@ -274,8 +274,9 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                                 "they get no rep", source=scenario.source_name, field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
-    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments,
-                    advice_table(customers, inputs.reps, scenario))
+    with timings.stage("advice", progress):
+        advice = advice_table(customers, inputs.reps, scenario)
+    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments, advice)
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
