@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from .conftest import CUSTOMER_COLUMNS, CaseWriter, tiny_customers, tiny_reps, tiny_scenario_dict, write_csv
+from ..conftest import CUSTOMER_COLUMNS, CaseWriter, tiny_customers, tiny_reps, tiny_scenario_dict, write_csv
 
 RUNNER = CliRunner()
 BOTH = ("validate", "run")
