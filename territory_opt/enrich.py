@@ -116,7 +116,7 @@ def _tier_sector_service(ranks: np.ndarray, sectors: np.ndarray | None, scenario
     of exceptions. A sector exception no customer can use is a warning: most likely a typo.
     """
     levels = [scenario.service[name] for name in scenario.tiers.names]
-    codes, known = _sector_codes(sectors, any(lv.by_sector for lv in levels))
+    codes, known = _sector_codes(sectors, len(ranks), any(lv.by_sector for lv in levels))
     shape = (len(levels), len(known) + 1)  # the last column: customers without a sector
     visits, minutes, inside = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)
     findings = []
@@ -137,10 +137,10 @@ def _tier_sector_service(ranks: np.ndarray, sectors: np.ndarray | None, scenario
     return visits[ranks, codes], minutes[ranks, codes], inside[ranks, codes], findings
 
 
-def _sector_codes(sectors: np.ndarray | None, needed: bool) -> tuple[np.ndarray, dict[str, int]]:
+def _sector_codes(sectors: np.ndarray | None, n: int, needed: bool) -> tuple[np.ndarray, dict[str, int]]:
     """Integer code per customer's sector and the code of each sector name; missing sectors get the last code."""
     if sectors is None or not needed:
-        return np.zeros(0 if sectors is None else len(sectors), dtype=np.intp), {}
+        return np.zeros(n, dtype=np.intp), {}
     codes, uniques = pd.factorize(sectors)
     known = {str(s): j for j, s in enumerate(uniques)}
     return np.where(codes < 0, len(known), codes), known

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .advice import product_line_advice
 from .config import Scenario, Segments
-from .enrich import enrich
+from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError
 from .footprints import overlap_findings, resolve_outside
 from .io.read import Inputs, first_row, load_inputs, team_members
@@ -260,6 +260,10 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         customers = mark_key_accounts(customers, scenario.key_accounts)
         segment_ids, segments = segment_customers(customers, scenario.segments, warnings, scenario.source_name)
         customers["segment_id"] = segment_ids.to_numpy()
+        customers, n_raised = apply_service_raises(customers, segments, scenario.service_raises)
+        if n_raised:
+            warnings.append(Finding(f"{n_raised} customers get extra visits from service_raises (segment scores)",
+                                    source=scenario.source_name, field="service_raises"))
         coverage = build_coverage(customers, scenario, team_components(team_matrix(scenario, inputs.reps)))
         if len(coverage.absorbed_customer):
             n = len(np.unique(coverage.absorbed_customer))
