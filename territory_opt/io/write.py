@@ -92,7 +92,7 @@ def _customer_layer(run: Any) -> gpd.GeoDataFrame:
 def _assignment_layer(run: Any) -> pd.DataFrame:
     customers = run.prepared.customers
     table = run.assignments
-    columns = ["tier", "segment_id", "distributor_id", "depot_id", "shoulder_km", "shoulder_band"]
+    columns = ["tier", "segment_id", "distributor_id", "depot_id", "shoulder_km", "shoulder_band", "teams"]
     extra = customers[columns].iloc[table["customer_index"].to_numpy()]
     out = table.drop(columns=["customer_index"]).reset_index(drop=True)
     for column in extra:
