@@ -247,6 +247,11 @@ class Team(StrictModel):
     call_minutes_factor: PositiveFloat = Field(
         1.0, description="Multiplies the tier's call minutes for this team (e.g. 0.5 for phone calls)."
     )
+    products: list[str] | None = Field(
+        None,
+        description="Product lines this team sells. With it, a rep may serve a customer only if the rep's `products` "
+        "(roster column; blank = every line) include each of these lines the customer buys (skills).",
+    )
     boundaries: list[Literal["distributor", "depot"]] | None = Field(
         None,
         description="Hard boundaries this team's territories never cross (default: rules.boundaries). A rep with "
@@ -274,6 +279,11 @@ class Rules(StrictModel):
         default_factory=list,
         description="Hard boundaries no territory crosses: each rep works within one distributor footprint and/or "
         "one depot's area (teams may override).",
+    )
+    max_moved_customers: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="Continuity as a hard rule: at most this many (customer, team) pairs may leave their "
+        "`current_rep_id` (null: no limit; see continuity_weight for the soft version).",
     )
     outside_footprint: Literal["nearest", "inside", "error"] = Field(
         "nearest",

@@ -16,7 +16,7 @@ from .problem import NO_REP, Problem
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # coverage, team, lock, balance, contact_cap, boundary
+    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity
     message: str
 
 
@@ -79,6 +79,30 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
         out.append(Violation("contact_cap", f"customer {problem.customer_ids[c]} has {distinct[c]} reps, cap "
                                             f"{problem.max_reps_per_customer}"))
     out += boundary_violations(problem, assignment)
+    out += skill_and_exclusion_violations(problem, assignment)
+    current = problem.need_current_rep
+    moved = int(((current != NO_REP) & (current != assignment)).sum())
+    if problem.max_moved is not None and moved > problem.max_moved:
+        out.append(Violation("continuity", f"{moved} customer-team needs moved, more than max_moved_customers "
+                                           f"{problem.max_moved}"))
+    return out
+
+
+def skill_and_exclusion_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A rep carrying fewer product lines than the need requires, or a pair the data excludes."""
+    out: list[Violation] = []
+    needs = np.arange(problem.n_needs)
+    if problem.need_skills is not None and problem.rep_skills is not None:
+        missing = problem.need_skills & ~problem.rep_skills[assignment]
+        for i in np.flatnonzero(missing)[:20]:
+            lines = [name for b, name in enumerate(problem.skill_names) if missing[i] >> b & 1]
+            out.append(Violation("skills", f"customer {problem.customer_ids[problem.need_customer[i]]}: rep "
+                                           f"{problem.rep_ids[assignment[i]]} does not carry {', '.join(lines)}"))
+    if len(problem.excluded):
+        hit = np.isin(needs.astype(np.int64) * problem.n_reps + assignment, problem.excluded)
+        for i in np.flatnonzero(hit)[:20]:
+            out.append(Violation("exclusion", f"customer {problem.customer_ids[problem.need_customer[i]]} must "
+                                              f"never get rep {problem.rep_ids[assignment[i]]}"))
     return out
 
 

@@ -111,6 +111,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
     capacity = np.where(np.isfinite(capacity), capacity, np.inf)
     target, lo, hi = balance_targets(rep_in_team, nt, workload_s, capacity, scenario.rules.balance_tolerance)
     kinds, zone_names, need_zone, rep_zone = build_zones(customers, reps, coverage, scenario)
+    skill_names, need_skills, rep_skills = build_skills(customers, reps, coverage, scenario)
     return Problem(
         customer_ids=customers["customer_id"].to_numpy(dtype=object),
         customer_xy=np.column_stack([customers.geometry.x, customers.geometry.y]),
@@ -131,11 +132,67 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         max_reps_per_customer=scenario.rules.max_reps_per_customer,
         detour_factor=scenario.rules.detour_factor,
         continuity_weight=scenario.rules.continuity_weight,
+        need_skills=need_skills,
+        rep_skills=rep_skills,
+        skill_names=skill_names,
+        excluded=build_exclusions(customers, rep_ids, coverage, scenario),
+        max_moved=scenario.rules.max_moved_customers,
         zone_kinds=kinds,
         zone_names=zone_names,
         need_zone=need_zone,
         rep_zone=rep_zone,
     )
+
+
+def _lines(text: object) -> set[str]:
+    return {p.strip() for p in str(text or "").split(";") if p.strip()}
+
+
+def build_skills(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
+                 ) -> tuple[tuple[str, ...], np.ndarray | None, np.ndarray | None]:
+    """Bit masks of product lines: per need, the lines of its team's `products` the customer buys; per rep, the
+    lines in its roster `products` (blank: every line). None when no team declares products."""
+    names = tuple(sorted({line for t in scenario.teams for line in (t.products or [])}))
+    if not names:
+        return (), None, None
+    if len(names) > 62:
+        raise ConfigError(Finding(f"{len(names)} product lines in teams[].products; at most 62 are supported",
+                                  source=scenario.source_name, field="teams.products"))
+    bit = {name: 1 << i for i, name in enumerate(names)}
+    team_mask = np.array([sum(bit[line] for line in (t.products or [])) for t in scenario.teams], dtype=np.int64)
+    bought = customers["products"] if "products" in customers else pd.Series("", index=customers.index)
+    masks = {text: sum(bit[line] for line in _lines(text) if line in bit) for text in pd.unique(bought)}
+    customer_mask = bought.map(masks).to_numpy(dtype=np.int64)
+    need_skills = customer_mask[coverage.need_customer] & team_mask[coverage.need_team]
+    everything = sum(bit.values())
+    carried = reps["products"] if "products" in reps else pd.Series("", index=reps.index)
+    rep_skills = np.array([sum(bit[line] for line in _lines(text) if line in bit) if _lines(text) else everything
+                           for text in carried], dtype=np.int64)
+    return names, need_skills, rep_skills
+
+
+def build_exclusions(customers: pd.DataFrame, rep_ids: np.ndarray, coverage: Coverage,
+                     scenario: Scenario) -> np.ndarray:
+    """Sorted keys need * R + rep for every need whose customer lists the rep in `excluded_rep_ids`."""
+    if "excluded_rep_ids" not in customers:
+        return np.zeros(0, np.int64)
+    index = _rep_index(rep_ids)
+    listed = customers["excluded_rep_ids"].to_numpy(dtype=object)
+    keys = []
+    source = scenario.inputs.customers.path
+    unknown = []
+    with_exclusions = np.flatnonzero(customers["excluded_rep_ids"].astype(str).str.strip().to_numpy() != "")
+    for need in np.flatnonzero(np.isin(coverage.need_customer, with_exclusions)).tolist():
+        customer = int(coverage.need_customer[need])
+        for rep in _lines(listed[customer]):
+            if rep not in index:
+                unknown.append(Finding(f"rep {rep!r} is not in the roster", source=str(source),
+                                       row=customer + first_row(source), field="excluded_rep_ids"))
+                continue
+            keys.append(need * len(rep_ids) + index[rep])
+    if unknown:
+        raise InputError(unknown[:20])
+    return np.unique(np.array(keys, dtype=np.int64))
 
 
 ZONE_COLUMNS = {"distributor": "distributor_id", "depot": "depot_id"}

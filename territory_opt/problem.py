@@ -44,6 +44,14 @@ class Problem:
     zone_names: tuple[tuple[str, ...], ...] = ()  # per kind, the zone names (index = zone id)
     need_zone: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (K, N); -1: free
     rep_zone: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (K, R); -1: free
+    # Skills: bit b set = product line b. A rep takes a need only if it carries every line the need requires.
+    need_skills: np.ndarray | None = None  # (N,) int64 bit masks; None: no skill rule
+    rep_skills: np.ndarray | None = None  # (R,) int64 bit masks
+    skill_names: tuple[str, ...] = ()
+    # "Never this rep": sorted keys need * R + rep of excluded pairs.
+    excluded: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    # Continuity as a hard rule: at most this many (customer, team) needs leave their current rep; None: no limit.
+    max_moved: int | None = None
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -61,6 +69,10 @@ class Problem:
             "min <= max": bool((self.rep_min_s <= self.rep_max_s).all()),
             "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1,
             "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
+            "skills": (self.need_skills is None) == (self.rep_skills is None) and (
+                self.need_skills is None or (len(self.need_skills) == n and len(self.rep_skills) == r)),
+            "excluded sorted": bool(len(self.excluded) == 0 or (np.diff(self.excluded) > 0).all()),
+            "max_moved >= 0": self.max_moved is None or self.max_moved >= 0,
             "zones": (len(self.zone_names) == len(self.zone_kinds)
                       and self._zone_shape_ok(len(self.zone_kinds), n, r)),
         }
@@ -103,20 +115,41 @@ class Problem:
         """A changed copy, checked again."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+    def subset_needs(self, keep: np.ndarray) -> Problem:
+        """The same problem with only the needs where `keep` is true (every per-need array filtered together)."""
+        keep = np.asarray(keep, dtype=bool)
+        new_index = np.cumsum(keep) - 1
+        ex_need, ex_rep = self.excluded // max(self.n_reps, 1), self.excluded % max(self.n_reps, 1)
+        kept = keep[ex_need] if len(self.excluded) else np.zeros(0, dtype=bool)
+        return self.replace(
+            need_customer=self.need_customer[keep], need_team=self.need_team[keep],
+            need_visits=self.need_visits[keep], need_workload_s=self.need_workload_s[keep],
+            need_travel_weight=self.need_travel_weight[keep], need_locked_rep=self.need_locked_rep[keep],
+            need_current_rep=self.need_current_rep[keep],
+            need_zone=self.need_zone[:, keep] if self.n_zone_kinds else self.need_zone,
+            need_skills=None if self.need_skills is None else self.need_skills[keep],
+            excluded=np.sort(new_index[ex_need[kept]] * self.n_reps + ex_rep[kept]).astype(np.int64),
+        )
+
     def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Road distance proxy (straight line x detour) from each need's customer to a rep's home, km."""
         delta = self.customer_xy[self.need_customer[need]] - self.rep_xy[rep]
         return np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
 
     def eligible(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-        """Whether a rep may take a need: it is in the need's team, the lock (if any) names it, and a rep pinned to
-        a zone only takes needs of that zone."""
+        """Whether a rep may take a need: it is in the need's team, the lock (if any) names it, a rep pinned to a
+        zone only takes needs of that zone, it carries the product lines the need requires, and the pair is not
+        excluded."""
         in_team = self.rep_in_team[rep, self.need_team[need]]
         lock = self.need_locked_rep[need]
         ok = in_team & ((lock == NO_REP) | (lock == rep))
         for k in range(self.n_zone_kinds):  # a rep pinned to a zone takes only that zone's needs
             zone, pin = self.need_zone[k, need], self.rep_zone[k, rep]
             ok &= (zone < 0) | (pin < 0) | (zone == pin)
+        if self.need_skills is not None and self.rep_skills is not None:
+            ok &= (self.need_skills[need] & ~self.rep_skills[rep]) == 0
+        if len(self.excluded):
+            ok &= ~np.isin(need.astype(np.int64) * self.n_reps + rep, self.excluded)
         return ok
 
     def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:

@@ -17,12 +17,14 @@ from territory_opt.solve.zones import has_free_reps
 
 
 @st.composite
-def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones: bool = True) -> Problem:
-    """Random instances: reps in one or more teams, customers needing one or more teams, optional locks, optional
-    hard-boundary zones (some teams bound, some reps pinned)."""
+def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones: bool = True,
+             rules: bool = True) -> Problem:
+    """Random instances: reps in one or more teams, customers needing one or more teams, optional locks,
+    hard-boundary zones (some teams bound, some reps pinned), skills, exclusions, current reps with a soft
+    continuity cost and a hard cap on moves."""
     n_teams = draw(st.integers(1, 3))
     n_reps = draw(st.integers(n_teams, max_reps))
-    n_customers = draw(st.integers(1, max_customers))
+    n_customers = draw(st.integers(min(n_reps, max_customers), max_customers))  # mostly enough work for everyone
     membership = np.zeros((n_reps, n_teams), dtype=bool)
     for r in range(n_reps):
         membership[r, r % n_teams] = True  # every team has a rep
@@ -41,7 +43,7 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
     rep_xy = np.array(draw(st.lists(st.tuples(coords, coords), min_size=n_reps, max_size=n_reps)))
     workload = np.array(draw(st.lists(st.integers(600, 7200), min_size=n, max_size=n)), dtype=np.int64)
     visits = np.array(draw(st.lists(st.integers(1, 4), min_size=n, max_size=n)), dtype=float)
-    tolerance = draw(st.sampled_from([0.05, 0.2, 0.5, 0.9]))
+    tolerance = draw(st.sampled_from([0.05, 0.3, 0.6, 0.9, 0.9]))
     need_team_arr = np.array(need_team, dtype=np.int64)
     capacity = np.full(n_reps, np.inf)
     target, lo, hi = balance_targets(membership, need_team_arr, workload, capacity, tolerance)
@@ -59,6 +61,21 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         customer_zone = [draw(st.integers(0, len(names[k]) - 1)) for _ in range(n_customers)]
         need_zone[k] = [customer_zone[c] if respects[t] else -1 for c, t in zip(need_customer, need_team, strict=True)]
         rep_zone[k] = [draw(st.integers(-1, len(names[k]) - 1)) if draw(st.booleans()) else -1 for _ in range(n_reps)]
+    skills = draw(st.integers(0, 2)) == 0 if rules else False
+    need_skills = np.array([draw(st.sampled_from([0, 0, 1, 2, 3])) for _ in range(n)], dtype=np.int64) \
+        if skills else None
+    rep_skills = np.array([draw(st.sampled_from([1, 2, 3, 3, 3])) for _ in range(n_reps)], dtype=np.int64) \
+        if skills else None
+    current = np.full(n, NO_REP, dtype=np.int64)
+    excluded: list[int] = []
+    if rules:
+        for i in range(n):
+            members = np.flatnonzero(membership[:, need_team[i]])
+            if draw(st.integers(0, 2)) == 0:
+                current[i] = int(members[draw(st.integers(0, len(members) - 1))])
+            if draw(st.integers(0, 9)) == 0:
+                excluded.append(i * n_reps + int(members[draw(st.integers(0, len(members) - 1))]))
+    max_moved = draw(st.sampled_from([None, None, None, 0, 1, 3])) if rules else None
     return Problem(
         customer_ids=np.array([f"C{c}" for c in range(n_customers)], dtype=object),
         customer_xy=customer_xy,
@@ -72,7 +89,7 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         need_workload_s=workload,
         need_travel_weight=np.ones(n),
         need_locked_rep=locked,
-        need_current_rep=np.full(n, NO_REP, dtype=np.int64),
+        need_current_rep=current,
         rep_target_s=target,
         rep_min_s=lo,
         rep_max_s=hi,
@@ -82,6 +99,12 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         zone_names=names,
         need_zone=need_zone if n_kinds else np.zeros((0, 0), np.int64),
         rep_zone=rep_zone if n_kinds else np.zeros((0, 0), np.int64),
+        need_skills=need_skills,
+        rep_skills=rep_skills,
+        skill_names=("a", "b") if skills else (),
+        excluded=np.unique(np.array(excluded, dtype=np.int64)),
+        max_moved=max_moved,
+        continuity_weight=float(draw(st.sampled_from([0.0, 5.0]))) if rules else 0.0,
     )
 
 
@@ -106,7 +129,7 @@ def total_cost(problem: Problem, assignment: np.ndarray) -> float:
 PARAMS = SolveParams(time_limit_s=10, candidate_reps=2)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_every_answer_satisfies_every_hard_rule(problem: Problem) -> None:
     try:
@@ -121,7 +144,7 @@ def test_every_answer_satisfies_every_hard_rule(problem: Problem) -> None:
     assert 0.0 <= result.gap <= 1.0
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(max_customers=5, max_reps=4))
 def test_matches_brute_force_on_tiny_instances(problem: Problem) -> None:
     """Infeasible exactly when enumeration finds nothing; otherwise optimal up to cost rounding."""

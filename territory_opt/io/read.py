@@ -63,6 +63,7 @@ CUSTOMERS = LayerSpec(
         "sales_approach",
         "current_rep_id",
         "locked_rep_id",
+        "excluded_rep_ids",
     ),
     optional_bools=("key_account",),
 )

@@ -62,12 +62,7 @@ def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.nda
     for label in np.unique(comp):
         teams = np.flatnonzero(comp == label)
         keep = np.isin(problem.need_team, teams)
-        sub = problem.replace(
-            need_customer=problem.need_customer[keep], need_team=problem.need_team[keep],
-            need_visits=problem.need_visits[keep], need_workload_s=problem.need_workload_s[keep],
-            need_travel_weight=problem.need_travel_weight[keep], need_locked_rep=problem.need_locked_rep[keep],
-            need_current_rep=problem.need_current_rep[keep],
-            need_zone=problem.need_zone[:, keep] if problem.n_zone_kinds else problem.need_zone)
+        sub = problem.subset_needs(keep)
         reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
         sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
         if not solve_lp(sub, all_arcs(sub), time_limit_s=time_limit_s).feasible:

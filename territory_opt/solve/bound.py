@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
-from ..problem import Problem
+from ..problem import NO_REP, Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers
 
@@ -119,6 +119,15 @@ def _zones(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
                np.ones(len(reps)))
 
 
+def _max_moved(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
+    if problem.max_moved is None:
+        return
+    current = problem.need_current_rep[arcs.need]
+    moving = np.flatnonzero((current != NO_REP) & (arcs.rep != current))
+    lp.add(np.zeros(len(moving), np.int64), moving, np.ones(len(moving)), np.array([-np.inf]),
+           np.array([float(problem.max_moved)]))
+
+
 def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:
     """The relaxation of the same model CP-SAT solves (coverage, balance, contact cap, zones) over `arcs`."""
     n_arcs = len(arcs)
@@ -127,6 +136,7 @@ def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpR
     _coverage_and_balance(lp, problem, arcs)
     _contact_cap(lp, problem, arcs)
     _zones(lp, problem, arcs)
+    _max_moved(lp, problem, arcs)
     objective = np.concatenate([arc_costs(problem, arcs).astype(float), np.zeros(lp.n_cols - n_arcs)])
     model = mb.Model()
     model.helper.fill_model_from_sparse_data(

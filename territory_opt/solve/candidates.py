@@ -42,16 +42,19 @@ def all_arcs(problem: Problem) -> Arcs:
 
 def count_all_arcs(problem: Problem) -> int:
     """How many arcs the full model has (before locks), without building them."""
-    if problem.n_zone_kinds == 0:
+    if problem.n_zone_kinds == 0 and problem.need_skills is None:
         team_sizes = problem.rep_in_team.sum(axis=0)
         return int(team_sizes[problem.need_team].sum())
-    return sum(len(needs) * len(_group_members(problem, key)) for key, needs in _need_groups(problem).items())
+    return sum(len(needs) * len(group_members(problem, key)) for key, needs in need_groups(problem).items())
 
 
-def _need_groups(problem: Problem) -> dict[tuple[int, ...], np.ndarray]:
-    """Needs grouped by team and zone per boundary kind: one group shares the same set of eligible reps."""
-    keys = np.vstack([problem.need_team[None, :], problem.need_zone]) if problem.n_zone_kinds else \
-        problem.need_team[None, :]
+def need_groups(problem: Problem) -> dict[tuple[int, ...], np.ndarray]:
+    """Needs grouped by team, required skills and zone per boundary kind: a group shares its eligible reps."""
+    skills = problem.need_skills if problem.need_skills is not None else np.zeros(problem.n_needs, np.int64)
+    rows = [problem.need_team[None, :], skills[None, :]]
+    if problem.n_zone_kinds:
+        rows.append(problem.need_zone)
+    keys = np.vstack(rows)
     unique, inverse = np.unique(keys.T, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
@@ -59,10 +62,12 @@ def _need_groups(problem: Problem) -> dict[tuple[int, ...], np.ndarray]:
     return {tuple(int(v) for v in unique[g]): order[bounds[g]:bounds[g + 1]] for g in range(len(unique))}
 
 
-def _group_members(problem: Problem, key: tuple[int, ...]) -> np.ndarray:
+def group_members(problem: Problem, key: tuple[int, ...]) -> np.ndarray:
     """Reps of the group's team whose zone pins (if any) allow the group's zones."""
     ok = problem.rep_in_team[:, key[0]].copy()
-    for k, zone in enumerate(key[1:]):
+    if problem.rep_skills is not None:
+        ok &= (key[1] & ~problem.rep_skills) == 0
+    for k, zone in enumerate(key[2:]):
         if zone >= 0:
             pin = problem.rep_zone[k]
             ok &= (pin < 0) | (pin == zone)
@@ -72,8 +77,8 @@ def _group_members(problem: Problem, key: tuple[int, ...]) -> np.ndarray:
 def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Arcs:
     """The k nearest eligible reps of each need's team (zone pins respected), plus locked, current, `extra` arcs."""
     needs_parts, reps_parts = [], []
-    for key, needs in _need_groups(problem).items():
-        members = _group_members(problem, key)
+    for key, needs in need_groups(problem).items():
+        members = group_members(problem, key)
         if len(members) == 0:
             continue
         kk = min(k, len(members))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..problem import Problem
+from ..problem import NO_REP, Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers
 
@@ -94,6 +94,16 @@ def add_zones(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_
     return count
 
 
+def add_max_moved(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
+    """Continuity as a hard rule: at most `max_moved` needs leave their current rep."""
+    if problem.max_moved is None:
+        return 0
+    current = problem.need_current_rep[arcs.need]
+    moving = np.flatnonzero((current != NO_REP) & (arcs.rep != current))
+    model.add(sum(x[i] for i in moving.tolist()) <= problem.max_moved)
+    return 1
+
+
 def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> np.ndarray:
     """Minimise visit-weighted travel plus the continuity penalty; returns the integer arc costs."""
     costs = arc_costs(problem, arcs)
@@ -109,6 +119,7 @@ def build_model(problem: Problem, arcs: Arcs) -> CpSatModel:
         "balance": add_balance(model, problem, arcs, x),
         "contact_cap": add_contact_cap(model, problem, arcs, x),
         "zones": add_zones(model, problem, arcs, x),
+        "max_moved": add_max_moved(model, problem, arcs, x),
     }
     add_objective(model, problem, arcs, x)
     return CpSatModel(model, x, added)

@@ -57,6 +57,7 @@ def capacity_findings(problem: Problem) -> list[Finding]:
             f"{_hours(problem.rep_max_s[r])}: short by {_hours(locked_load[r] - problem.rep_max_s[r])}"))
     findings += contact_cap_findings(problem)
     findings += zone_findings(problem)
+    findings += orphan_findings(problem)
     return findings
 
 
@@ -116,4 +117,34 @@ def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarr
             f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
             f"({_hours(lo.min())} to {_hours(hi.max())}) with the locks given; the largest customer needs "
             f"{_hours(problem.need_workload_s[needs].max())}. Widen rules.balance_tolerance or review the locks"))
+    return findings
+
+
+def orphan_findings(problem: Problem) -> list[Finding]:
+    """Needs no rep may take at all: nobody in the team carries the lines, or every one is excluded or elsewhere.
+
+    Only needs that can be orphans are checked one by one (those of a group without members, with a lock, or with
+    exclusions), so this stays fast on a million needs.
+    """
+    from .candidates import group_members, need_groups
+
+    suspects: list[tuple[int, np.ndarray]] = []
+    excluded_needs = set((problem.excluded // max(problem.n_reps, 1)).tolist())
+    locked = problem.need_locked_rep != NO_REP
+    for key, needs in need_groups(problem).items():
+        members = group_members(problem, key)
+        check = needs if len(members) == 0 else needs[locked[needs] | np.isin(needs, list(excluded_needs))]
+        suspects += [(int(n), members) for n in check.tolist()]
+    findings: list[Finding] = []
+    for need, members in suspects:
+        if len(members) and problem.eligible(np.full(len(members), need), members).any():
+            continue
+        lines = [name for b, name in enumerate(problem.skill_names)
+                 if problem.need_skills is not None and problem.need_skills[need] >> b & 1]
+        why = f" (no rep of the team carries {', '.join(lines)})" if lines and len(members) == 0 else ""
+        findings.append(Finding(
+            f"customer {problem.customer_ids[problem.need_customer[need]]!r} has no rep of team "
+            f"{problem.team_names[problem.need_team[need]]!r} allowed to serve it{why}"))
+        if len(findings) >= MAX_LISTED:
+            break
     return findings
