@@ -115,9 +115,26 @@ def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarr
         needs = np.flatnonzero(np.isin(problem.need_team, teams))
         findings.append(Finding(
             f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
-            f"({_hours(lo.min())} to {_hours(hi.max())}) with the locks given; the largest customer needs "
-            f"{_hours(problem.need_workload_s[needs].max())}. Widen rules.balance_tolerance or review the locks"))
+            f"({_hours(lo.min())} to {_hours(hi.max())}) under {_rules_in_play(problem, needs)}; the largest "
+            f"customer needs {_hours(problem.need_workload_s[needs].max())}. Widen rules.balance_tolerance or "
+            "relax those rules"))
     return findings
+
+
+def _rules_in_play(problem: Problem, needs: np.ndarray) -> str:
+    """The restricting rules this part of the problem actually uses, named as in the scenario."""
+    rules = []
+    if (problem.need_locked_rep[needs] != NO_REP).any():
+        rules.append("locked_rep_id")
+    if problem.need_skills is not None and problem.need_skills[needs].any():
+        rules.append("skills (teams[].products)")
+    if len(problem.excluded):
+        rules.append("excluded_rep_ids")
+    if problem.max_moved is not None:
+        rules.append(f"rules.max_moved_customers = {problem.max_moved}")
+    if problem.n_zone_kinds and (problem.need_zone[:, needs] >= 0).any():
+        rules.append("boundaries")
+    return "the rules given (" + ", ".join(rules) + ")" if rules else "the rules given"
 
 
 def orphan_findings(problem: Problem) -> list[Finding]:

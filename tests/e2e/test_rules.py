@@ -1,0 +1,93 @@
+"""Assignment rules from the scenario and the data, end to end: skills, exclusions, hard continuity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from territory_opt.cli import app
+
+from ..conftest import CUSTOMER_COLUMNS, REP_COLUMNS, tiny_customers, tiny_reps, tiny_scenario_dict
+
+RUNNER = CliRunner()
+
+
+def run(path: Path) -> tuple[int, str, Path]:
+    out = path.parent / "out"
+    result = RUNNER.invoke(app, ["run", str(path), "--out", str(out)])
+    return result.exit_code, result.output, out
+
+
+def test_only_reps_carrying_a_line_serve_its_buyers(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for i, row in enumerate(customers):
+        row["products"] = "core;wine" if i % 3 == 0 else "core"
+    reps = tiny_reps()
+    reps[0]["products"], reps[1]["products"], reps[2]["products"] = "core;wine", "core", "core;wine"
+    scenario = tiny_scenario_dict()
+    scenario["teams"][1]["products"] = ["core", "wine"]
+    scenario["rules"]["balance_tolerance"] = 0.9
+    path = write_case(customers=customers, reps=reps, scenario=scenario,
+                      customer_columns=[*CUSTOMER_COLUMNS, "products"], rep_columns=[*REP_COLUMNS, "products"])
+    code, output, out = run(path)
+    assert code == 0, output
+    assignments = pd.read_csv(out / "assignments.csv").merge(
+        pd.read_csv(path.parent / "customers.csv")[["customer_id", "products"]])
+    wine = assignments[(assignments["team"] == "field") & assignments["products"].str.contains("wine")]
+    assert len(wine) > 0 and set(wine["rep_id"]) <= {"F1", "F3"}
+
+
+def test_no_rep_carrying_a_line_is_infeasible_and_named(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    customers[5]["products"] = "core;caviar"
+    scenario = tiny_scenario_dict()
+    scenario["teams"][1]["products"] = ["core", "caviar"]
+    reps = [dict(r, products="core") for r in tiny_reps()]
+    path = write_case(customers=customers, reps=reps, scenario=scenario,
+                      customer_columns=[*CUSTOMER_COLUMNS, "products"], rep_columns=[*REP_COLUMNS, "products"])
+    code, output, _ = run(path)
+    assert code == 3 and "C006" in output and "caviar" in output
+
+
+def test_never_this_rep(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for row in customers:
+        row["excluded_rep_ids"] = "F1" if row["lon"] < 16.9 else ""
+    path = write_case(customers=customers, customer_columns=[*CUSTOMER_COLUMNS, "excluded_rep_ids"])
+    code, output, out = run(path)
+    assert code == 0, output
+    assignments = pd.read_csv(out / "assignments.csv")
+    barred = {c["customer_id"] for c in customers if c["excluded_rep_ids"]}
+    assert barred and not ((assignments["rep_id"] == "F1") & assignments["customer_id"].isin(barred)).any()
+
+
+def test_unknown_excluded_rep_is_an_input_error(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for row in customers:
+        row["excluded_rep_ids"] = ""
+    customers[3]["excluded_rep_ids"] = "F1;NOBODY"
+    path = write_case(customers=customers, customer_columns=[*CUSTOMER_COLUMNS, "excluded_rep_ids"])
+    code, output, _ = run(path)
+    assert code == 2 and "row 5" in output and "excluded_rep_ids" in output and "NOBODY" in output
+
+
+def test_hard_continuity_limits_moves(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for i, row in enumerate(customers):
+        row["current_rep_id"] = "F1" if i % 2 else "F2"  # deliberately scattered: moving would save travel
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["max_moved_customers"] = 3
+    path = write_case(customers=customers, scenario=scenario)
+    code, output, _ = run(path)  # F3 has no current customers: 3 moves cannot bring it to its band
+    assert code == 3 and "rules.max_moved_customers = 3" in output
+    scenario["rules"]["max_moved_customers"] = 14
+    path = write_case(customers=customers, scenario=scenario)
+    code, output, out = run(path)
+    assert code == 0, output
+    assignments = pd.read_csv(out / "assignments.csv")
+    field = assignments[assignments["team"] == "field"].merge(
+        pd.read_csv(path.parent / "customers.csv")[["customer_id", "current_rep_id"]])
+    assert (field["rep_id"] != field["current_rep_id"]).sum() <= 14
