@@ -136,6 +136,9 @@ class CpSatOutcome:
     wall_capped: bool  # stopped by the wall-clock safety cap: the answer may not be reproducible
 
 
+LINEARIZE_MAX_ARCS = 60_000
+
+
 def wall_cap(work_limit: float) -> float:
     """Wall-clock safety stop for a deterministic work budget (a slow or busy machine still ends)."""
     return 3.0 * work_limit + 30.0
@@ -160,6 +163,9 @@ def solve_cpsat(problem: Problem, arcs: Arcs, *, work_limit: float, workers: int
     params.max_time_in_seconds = wall_cap(work_limit)
     params.num_workers = int(workers)
     params.interleave_search = workers > 1
+    # CP-SAT's LP relaxation helps on small models (demo, 39k arcs: 0.05 % vs 0.2 % gap at 30 s) but at 100k arcs
+    # it made each deterministic second cost 4 wall seconds for the same answer (docs/benchmarks.md)
+    params.linearization_level = 1 if len(arcs) <= LINEARIZE_MAX_ARCS else 0
     params.random_seed = int(seed)
     params.log_search_progress = log
     status = solver.solve(built.model)

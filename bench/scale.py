@@ -1,0 +1,114 @@
+"""The whole CLI run at scale, rebalance mode with two overlapping teams and the contact cap.
+
+    python bench/scale.py [--sizes 10000:50,100000:300] [--time-limit 60]
+
+For each size N:R the sample market is replicated to N outlets (small random offsets, new ids), and R reps are
+placed at k-means centres of the outlets: 80 % generalists (team `field`), 20 % HoReCa specialists (team `horeca`,
+an overlay on HoReCa outlets), so HoReCa outlets need two reps and the contact cap (2) binds where reps could
+double up. Balance +/-10 %, k = 8. Each size runs once in a fresh process; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.vq import kmeans2
+
+REPO = Path(__file__).resolve().parents[1]
+
+SCENARIO = """\
+name: scale
+inputs:
+  customers: customers.csv
+  reps: reps.csv
+crs: "EPSG:2180"
+tiers: {{shares: [0.2, 0.3, 0.5], current_weight: 0.6, potential_weight: 0.4}}
+service:
+  gold: {{visits_per_cycle: 2, call_minutes: 40}}
+  silver: {{visits_per_cycle: 1, call_minutes: 30}}
+  bronze: {{visits_per_cycle: 1, call_minutes: 20}}
+teams:
+  - name: field
+  - name: horeca
+    covers: {{sectors: [horeca]}}
+rules: {{balance_tolerance: 0.10, max_reps_per_customer: 2, candidate_reps: 8}}
+solver: {{time_limit_s: {time_limit}, seed: 0}}
+output: {{dir: out}}
+"""
+
+
+def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> None:
+    base = pd.read_csv(REPO / "data" / "customers.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    out = base.iloc[rng.integers(0, len(base), size=n_customers)].reset_index(drop=True)
+    out["customer_id"] = [f"X{i:07d}" for i in range(n_customers)]
+    out["lon"] = (out["lon"].astype(float) + rng.normal(0, 0.004, n_customers)).round(6)
+    out["lat"] = (out["lat"].astype(float) + rng.normal(0, 0.003, n_customers)).round(6)
+    out["current_rep_id"] = ""
+    out["key_account"] = "false"
+    out.to_csv(folder / "customers.csv", index=False)
+    xy = out[["lon", "lat"]].to_numpy(float) * np.array([0.61, 1.0])  # rough equal-area at 52 N
+    n_horeca = max(1, round(0.2 * n_reps))
+    field, _ = kmeans2(xy, n_reps - n_horeca, minit="++", rng=rng)
+    horeca, _ = kmeans2(xy[out["sector"].to_numpy() == "horeca"], n_horeca, minit="++", rng=rng)
+    rows = [{"rep_id": f"F{i:04d}", "team": "field", "lon": x / 0.61, "lat": y} for i, (x, y) in enumerate(field)]
+    rows += [{"rep_id": f"H{i:04d}", "team": "horeca", "lon": x / 0.61, "lat": y} for i, (x, y) in enumerate(horeca)]
+    pd.DataFrame(rows).round(6).to_csv(folder / "reps.csv", index=False)
+
+
+def run_case(folder: Path, time_limit: float) -> dict[str, float | str]:
+    scenario = folder / "scale.yaml"
+    scenario.write_text(SCENARIO.format(time_limit=time_limit))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"],
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        return {"wall_s": wall, "status": f"exit {done.returncode}: {done.stdout.strip()[-200:]}"}
+    kpis = json.loads((folder / "out" / "kpis.json").read_text())
+    timings = json.loads((folder / "out" / "manifest.json").read_text())["timings"]
+    return {"wall_s": wall, "peak_mb": after.ru_maxrss / 1024.0, "solve_s": timings["solve"],
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
+            "status": kpis["status"], "engine": kpis["engine"], "needs": kpis["n_needs"],
+            "objective": kpis["objective"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000:50,100000:300")
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"work budget {args.time_limit:g} s\n")
+    print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
+          "| status |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for size in args.sizes.split(","):
+        n, r = (int(v) for v in size.split(":"))
+        with tempfile.TemporaryDirectory() as tmp:
+            make_case(Path(tmp), n, r)
+            res = run_case(Path(tmp), args.time_limit)
+        if "gap_pct" not in res:
+            print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
+            continue
+        print(f"| {n:,} | {r} | {res['needs']:,} | {res['wall_s']:.1f} | {res['solve_s']:.1f} | "
+              f"{res['peak_mb']:.0f} | {res['objective']:,.0f} | {res['gap_pct']:.3f} | {res['max_dev_pct']:.1f} | "
+              f"{res['engine']} | {res['status']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
