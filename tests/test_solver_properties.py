@@ -200,3 +200,47 @@ def test_contact_cap_lets_one_rep_cover_several_teams() -> None:
     result = solve(problem, SolveParams(time_limit_s=5, candidate_reps=1), seed=0)
     assert problem.rep_ids[result.assignment].tolist() == ["AB", "AB"]
     assert check(problem, result.assignment) == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(zones=False))
+def test_large_engine_answers_satisfy_every_rule(problem: Problem) -> None:
+    """The large engine (LP rounding, repair, local search) may fail to find an answer, never return a bad one."""
+    from territory_opt.errors import SolverLimitError
+    from territory_opt.solve import _solve_large
+
+    try:
+        result = _solve_large(problem, PARAMS, {})
+    except SolverLimitError:
+        event("large engine found nothing")
+        return
+    event("large engine answered")
+    assert check(problem, result.assignment) == []
+    assert result.bound <= result.objective + 1e-6
+
+
+def test_large_engine_is_close_to_the_exact_one() -> None:
+    """On 600 customers and 12 reps the local search ends within a few per cent of CP-SAT's optimum."""
+    from territory_opt.solve import _solve_large
+
+    rng = np.random.default_rng(5)
+    n, r = 600, 12
+    rep_in_team = np.ones((r, 1), dtype=bool)
+    workload = rng.integers(600, 3600, size=n).astype(np.int64)
+    target, lo, hi = balance_targets(rep_in_team, np.zeros(n, np.int64), workload, np.full(r, np.inf), 0.1)
+    problem = Problem(
+        customer_ids=np.array([f"C{i}" for i in range(n)], dtype=object),
+        customer_xy=rng.uniform(0, 100_000, size=(n, 2)),
+        rep_ids=np.array([f"R{i}" for i in range(r)], dtype=object),
+        rep_xy=rng.uniform(0, 100_000, size=(r, 2)),
+        team_names=("field",), rep_in_team=rep_in_team,
+        need_customer=np.arange(n), need_team=np.zeros(n, np.int64), need_visits=np.ones(n),
+        need_workload_s=workload, need_travel_weight=np.ones(n), need_locked_rep=np.full(n, NO_REP),
+        need_current_rep=np.full(n, NO_REP), rep_target_s=target, rep_min_s=lo, rep_max_s=hi,
+        max_reps_per_customer=1,
+    )
+    params = SolveParams(time_limit_s=10, candidate_reps=6)
+    large = _solve_large(problem, params, {})
+    exact = solve(problem, params, seed=0)
+    assert check(problem, large.assignment) == [] and large.engine == "large"
+    assert large.objective <= 1.05 * exact.objective

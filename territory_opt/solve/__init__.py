@@ -16,16 +16,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError, SolverLimitError
+from ..metrics import check
 from ..problem import Problem, team_components
 from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
+from .large import improve
 from .repair import repair
 from .scaling import COST_SCALE, arc_costs
 from .zones import PlacementFailed, has_free_reps, place_reps
 
 FULL_LP_MAX_ARCS = 3_000_000
+LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
                    bound_scope: str, stats: dict[str, float | int | str]) -> Result:
     """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
     stats = dict(stats)
+    max_team = int(working.rep_in_team.sum(axis=0).max())
+    if working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS and not has_free_reps(working):
+        return _solve_large(working, params, stats)
     extra, start = None, None
     if count_all_arcs(working) <= FULL_LP_MAX_ARCS:
         full = all_arcs(working)
@@ -192,6 +198,36 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
         candidate_reps=k,
         stats=stats,
     )
+
+
+def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str]) -> Result:
+    """LP over the k nearest eligible reps, rounded and repaired, then improved by local search (`large.py`).
+
+    The bound is the LP over those candidate arcs (a proven bound for that candidate set); k doubles while the LP
+    or the repair fails.
+    """
+    k = params.candidate_reps
+    max_team = int(problem.rep_in_team.sum(axis=0).max())
+    while True:
+        arcs = nearest_arcs(problem, k)
+        lp = solve_lp(problem, arcs, time_limit_s=params.time_limit_s)
+        start = repair(problem, arcs, lp.x) if lp.feasible else None
+        if start is not None or k >= max_team:
+            break
+        k = min(2 * k, max_team)
+    stats.update(lp_seconds=round(lp.seconds, 3), lp_arcs=len(arcs), lp_status=lp.status,
+                 repair_found=int(start is not None))
+    if start is None:
+        raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps "
+                               f"({len(arcs)} arcs; LP {lp.status}); check capacity and balance_tolerance")
+    improved = improve(problem, arcs, start)
+    assignment = improved if not check(problem, improved) else start
+    objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
+    bound = min(lp.objective / COST_SCALE, objective) if lp.feasible else 0.0
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    stats["arcs"] = len(arcs)
+    return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,
+                  bound=bound, gap=gap, engine="large", bound_scope="candidate reps", candidate_reps=k, stats=stats)
 
 
 def _arc_positions(arcs: Arcs, assignment: np.ndarray) -> np.ndarray | None:
