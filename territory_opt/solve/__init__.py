@@ -22,12 +22,13 @@ from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
-from .large import improve
+from .large import flow_relaxation, improve
 from .repair import repair
 from .scaling import COST_SCALE, arc_costs
 from .zones import PlacementFailed, has_free_reps, place_reps
 
 FULL_LP_MAX_ARCS = 3_000_000
+SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shifts only
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 
 
@@ -201,29 +202,32 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
 
 
 def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str]) -> Result:
-    """LP over the k nearest eligible reps, rounded and repaired, then improved by local search (`large.py`).
-
-    The bound is the LP over those candidate arcs (a proven bound for that candidate set); k doubles while the LP
-    or the repair fails.
+    """Min-cost-flow relaxation over the k nearest eligible reps, rounded and repaired, then improved by local search
+    (`large.py`). The bound is the flow relaxation over those candidate arcs (proven for that candidate set); k
+    doubles while the relaxation or the repair fails.
     """
     k = params.candidate_reps
     max_team = int(problem.rep_in_team.sum(axis=0).max())
+    margin = 2 * int(problem.need_workload_s.max(initial=0))
     while True:
         arcs = nearest_arcs(problem, k)
-        lp = solve_lp(problem, arcs, time_limit_s=params.time_limit_s)
-        start = repair(problem, arcs, lp.x) if lp.feasible else None
+        relaxed = flow_relaxation(problem, arcs)  # the bound (margin 0)
+        start = None
+        if relaxed.feasible:
+            shrunk = flow_relaxation(problem, arcs, margin)  # rounding lands inside the bands
+            x = shrunk.x if shrunk.feasible else relaxed.x
+            start = repair(problem, arcs, x, allow_swaps=problem.n_needs <= SWAP_MAX_NEEDS)
         if start is not None or k >= max_team:
             break
         k = min(2 * k, max_team)
-    stats.update(lp_seconds=round(lp.seconds, 3), lp_arcs=len(arcs), lp_status=lp.status,
-                 repair_found=int(start is not None))
+    stats.update(flow_arcs=len(arcs), flow_feasible=int(relaxed.feasible), repair_found=int(start is not None))
     if start is None:
         raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps "
-                               f"({len(arcs)} arcs; LP {lp.status}); check capacity and balance_tolerance")
+                               f"({len(arcs)} arcs); check capacity and balance_tolerance")
     improved = improve(problem, arcs, start)
     assignment = improved if not check(problem, improved) else start
     objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
-    bound = min(lp.objective / COST_SCALE, objective) if lp.feasible else 0.0
+    bound = min(relaxed.bound, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
     stats["arcs"] = len(arcs)
     return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,

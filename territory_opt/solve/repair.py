@@ -181,7 +181,7 @@ def _best_swap(state: _State, rep: int, over: bool) -> tuple[int, int, int, int]
 
 
 def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_moves: int = 20_000,
-           ) -> np.ndarray | None:
+           allow_swaps: bool = True) -> np.ndarray | None:
     """A feasible alignment over `arcs`, or None when rounding and local search cannot find one."""
     if problem.n_needs == 0:
         return np.zeros(0, np.int64)
@@ -208,7 +208,7 @@ def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_
             _move(state, *shift)
             stuck.clear()
             continue
-        swap = _best_swap(state, rep, over)
+        swap = _best_swap(state, rep, over) if allow_swaps else None
         if swap is not None:
             n1, b, n2, a = swap
             _move(state, n1, b)
