@@ -21,7 +21,7 @@ from ..problem import NO_REP, Problem
 from .candidates import Arcs
 from .scaling import capped_customers
 
-FLOW_COST_SCALE = 10_000.0  # integer cost per second of workload = floor(visit-km / seconds x this)
+FLOW_COST_SCALE = 1_000_000.0  # integer cost per second of workload = floor(visit-km / seconds x this)
 
 
 @dataclass(frozen=True)
