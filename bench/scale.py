@@ -60,8 +60,10 @@ def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> Non
     out.to_csv(folder / "customers.csv", index=False)
     xy = out[["lon", "lat"]].to_numpy(float) * np.array([0.61, 1.0])  # rough equal-area at 52 N
     n_horeca = max(1, round(0.2 * n_reps))
-    field, _ = kmeans2(xy, n_reps - n_horeca, minit="++", rng=rng)
-    horeca, _ = kmeans2(xy[out["sector"].to_numpy() == "horeca"], n_horeca, minit="++", rng=rng)
+    sample = rng.choice(n_customers, size=min(n_customers, 50 * n_reps), replace=False)  # k-means on a sample
+    field, _ = kmeans2(xy[sample], n_reps - n_horeca, minit="++", rng=rng)
+    is_horeca = out["sector"].to_numpy()[sample] == "horeca"
+    horeca, _ = kmeans2(xy[sample][is_horeca], n_horeca, minit="++", rng=rng)
     rows = [{"rep_id": f"F{i:04d}", "team": "field", "lon": x / 0.61, "lat": y} for i, (x, y) in enumerate(field)]
     rows += [{"rep_id": f"H{i:04d}", "team": "horeca", "lon": x / 0.61, "lat": y} for i, (x, y) in enumerate(horeca)]
     pd.DataFrame(rows).round(6).to_csv(folder / "reps.csv", index=False)
