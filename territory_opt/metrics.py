@@ -38,7 +38,7 @@ def rep_loads(problem: Problem, assignment: np.ndarray) -> RepLoads:
     r = problem.n_reps
     km = road_km(problem, assignment)
     workload = np.zeros(r, dtype=np.int64)
-    np.add.at(workload, assignment, problem.need_workload_s)
+    np.add.at(workload, assignment, problem.workload(np.arange(problem.n_needs), assignment))
     pairs = np.unique(np.stack([assignment, problem.need_customer], axis=1), axis=0)
     n_customers = np.bincount(pairs[:, 0], minlength=r)
     return RepLoads(
@@ -70,10 +70,7 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     for i in np.flatnonzero(locked & (assignment != problem.need_locked_rep))[:20]:
         out.append(Violation("lock", f"customer {problem.customer_ids[problem.need_customer[i]]} is locked to "
                                      f"{problem.rep_ids[problem.need_locked_rep[i]]}"))
-    loads = rep_loads(problem, assignment).workload_s
-    for r in np.flatnonzero((loads < problem.rep_min_s) | (loads > problem.rep_max_s)):
-        out.append(Violation("balance", f"rep {problem.rep_ids[r]} has {loads[r] / 3600:.2f} h, outside "
-                                        f"[{problem.rep_min_s[r] / 3600:.2f}, {problem.rep_max_s[r] / 3600:.2f}] h"))
+    out += balance_violations(problem, assignment)
     distinct = distinct_reps_per_customer(problem, assignment)
     for c in np.flatnonzero(distinct > problem.max_reps_per_customer)[:20]:
         out.append(Violation("contact_cap", f"customer {problem.customer_ids[c]} has {distinct[c]} reps, cap "
@@ -85,6 +82,28 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     if problem.max_moved is not None and moved > problem.max_moved:
         out.append(Violation("continuity", f"{moved} customer-team needs moved, more than max_moved_customers "
                                            f"{problem.max_moved}"))
+    return out
+
+
+def metric_totals(problem: Problem, assignment: np.ndarray) -> np.ndarray:
+    """(Q, R) each rep's total of every balanced metric (workload in seconds first)."""
+    amounts = problem.amounts(np.arange(problem.n_needs), assignment)
+    return np.vstack([np.bincount(assignment, weights=row, minlength=problem.n_reps) for row in amounts]).astype(
+        np.int64)
+
+
+def balance_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A rep whose workload, or any other balanced metric, is outside its band."""
+    out: list[Violation] = []
+    totals, lowest, highest = metric_totals(problem, assignment), problem.band_min, problem.band_max
+    for q, name in enumerate(problem.balance_names):
+        for r in np.flatnonzero((totals[q] < lowest[q]) | (totals[q] > highest[q]))[:20]:
+            if q == 0:
+                out.append(Violation("balance", f"rep {problem.rep_ids[r]} has {totals[q, r] / 3600:.2f} h, "
+                                                f"outside [{lowest[q, r] / 3600:.2f}, {highest[q, r] / 3600:.2f}] h"))
+            else:
+                out.append(Violation("balance", f"rep {problem.rep_ids[r]} has {name} {totals[q, r]:,}, outside "
+                                                f"[{lowest[q, r]:,}, {highest[q, r]:,}]"))
     return out
 
 
@@ -158,4 +177,19 @@ def kpis(problem: Problem, assignment: np.ndarray) -> dict[str, float | int]:
         "moved_customers": len(np.unique(problem.need_customer[moved])),
         "max_reps_on_a_customer": int(distinct.max(initial=0)),
         "violations": len(check(problem, assignment)),
+        **metric_deviations(problem, assignment),
     }
+
+
+def metric_deviations(problem: Problem, assignment: np.ndarray) -> dict[str, float]:
+    """Largest relative deviation of each extra balanced metric from its band's middle (the rep's target)."""
+    if not problem.metric_names:
+        return {}
+    totals = metric_totals(problem, assignment)[1:]
+    middle = (problem.rep_metric_min + problem.rep_metric_max) / 2.0
+    out = {}
+    for q, name in enumerate(problem.metric_names):
+        active = middle[q] > 0
+        dev = np.abs(totals[q, active] - middle[q, active]) / middle[q, active]
+        out[f"max_{name}_deviation"] = float(dev.max(initial=0.0))
+    return out

@@ -52,6 +52,16 @@ class Problem:
     excluded: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
     # Continuity as a hard rule: at most this many (customer, team) needs leave their current rep; None: no limit.
     max_moved: int | None = None
+    # More balance metrics (e.g. value, accounts), each with its own band: per metric a need's amount and every
+    # rep's lowest and highest total. Workload (above) is always metric 0.
+    metric_names: tuple[str, ...] = ()
+    need_metric: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (M, N)
+    rep_metric_min: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (M, R)
+    rep_metric_max: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))  # (M, R)
+    # Per-arc data, dense (needs x reps), for models where a need's workload or cost depends on the rep (the
+    # generalised assignment benchmarks; drive time from each rep's home). None: derived from the arrays above.
+    arc_workload_s: np.ndarray | None = None  # (N, R) int64, replaces need_workload_s
+    arc_travel: np.ndarray | None = None  # (N, R) float, replaces visits x travel weight x road km
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -75,6 +85,9 @@ class Problem:
             "max_moved >= 0": self.max_moved is None or self.max_moved >= 0,
             "zones": (len(self.zone_names) == len(self.zone_kinds)
                       and self._zone_shape_ok(len(self.zone_kinds), n, r)),
+            "metrics": self._metric_shape_ok(n, r),
+            "arc tables": all(a is None or a.shape == (n, r) for a in (self.arc_workload_s, self.arc_travel)),
+            "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
         }
         broken = [name for name, ok in checks.items() if not ok]
         if broken:
@@ -94,6 +107,48 @@ class Problem:
             return False
         sizes = np.array([len(names) for names in self.zone_names])[:, None]
         return bool((self.need_zone < sizes).all() and (self.rep_zone < sizes).all())
+
+    def _metric_shape_ok(self, n: int, r: int) -> bool:
+        m = len(self.metric_names)
+        if m == 0:
+            return self.need_metric.size == 0 and self.rep_metric_min.size == 0 and self.rep_metric_max.size == 0
+        return (self.need_metric.shape == (m, n) and self.rep_metric_min.shape == (m, r)
+                and self.rep_metric_max.shape == (m, r) and bool((self.rep_metric_min <= self.rep_metric_max).all()))
+
+    @property
+    def balance_names(self) -> tuple[str, ...]:
+        """The balanced metrics: workload first, then the extra ones."""
+        return ("workload", *self.metric_names)
+
+    @property
+    def band_min(self) -> np.ndarray:
+        """(Q, R) lowest allowed total per balanced metric and rep."""
+        return np.vstack([self.rep_min_s[None, :], self.rep_metric_min.reshape(-1, self.n_reps)])
+
+    @property
+    def band_max(self) -> np.ndarray:
+        """(Q, R) highest allowed total per balanced metric and rep."""
+        return np.vstack([self.rep_max_s[None, :], self.rep_metric_max.reshape(-1, self.n_reps)])
+
+    def workload(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Seconds per cycle `rep` spends on `need` (the same for every rep unless arc workloads are given)."""
+        if self.arc_workload_s is not None:
+            return self.arc_workload_s[need, rep]
+        return self.need_workload_s[need]
+
+    def amounts(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """(Q, len(need)) int64: what giving each need to its rep adds to every balanced metric."""
+        rows = [np.asarray(self.workload(need, rep), dtype=np.int64)[None, :]]
+        if self.metric_names:
+            rows.append(self.need_metric[:, need].astype(np.int64))
+        return np.vstack(rows)
+
+    @property
+    def min_workload_s(self) -> np.ndarray:
+        """(N,) the least workload each need can cost (for counting arguments that must stay valid)."""
+        if self.arc_workload_s is not None:
+            return self.arc_workload_s.min(axis=1)
+        return self.need_workload_s
 
     @property
     def n_zone_kinds(self) -> int:
@@ -129,6 +184,9 @@ class Problem:
             need_zone=self.need_zone[:, keep] if self.n_zone_kinds else self.need_zone,
             need_skills=None if self.need_skills is None else self.need_skills[keep],
             excluded=np.sort(new_index[ex_need[kept]] * self.n_reps + ex_rep[kept]).astype(np.int64),
+            need_metric=self.need_metric[:, keep] if self.metric_names else self.need_metric,
+            arc_workload_s=None if self.arc_workload_s is None else self.arc_workload_s[keep],
+            arc_travel=None if self.arc_travel is None else self.arc_travel[keep],
         )
 
     def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
@@ -154,7 +212,10 @@ class Problem:
 
     def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Objective contribution of giving `need` to `rep`: visit-weighted travel plus the continuity penalty."""
-        travel = self.need_visits[need] * self.need_travel_weight[need] * self.road_km(need, rep)
+        if self.arc_travel is not None:
+            travel = self.arc_travel[need, rep]
+        else:
+            travel = self.need_visits[need] * self.need_travel_weight[need] * self.road_km(need, rep)
         current = self.need_current_rep[need]
         moved = (current != NO_REP) & (current != rep)
         return travel + self.continuity_weight * moved

@@ -21,7 +21,7 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
              rules: bool = True) -> Problem:
     """Random instances: reps in one or more teams, customers needing one or more teams, optional locks,
     hard-boundary zones (some teams bound, some reps pinned), skills, exclusions, current reps with a soft
-    continuity cost and a hard cap on moves."""
+    continuity cost and a hard cap on moves, value and account balance, and workloads that depend on the rep."""
     n_teams = draw(st.integers(1, 3))
     n_reps = draw(st.integers(n_teams, max_reps))
     n_customers = draw(st.integers(min(n_reps, max_customers), max_customers))  # mostly enough work for everyone
@@ -76,6 +76,20 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
             if draw(st.integers(0, 9)) == 0:
                 excluded.append(i * n_reps + int(members[draw(st.integers(0, len(members) - 1))]))
     max_moved = draw(st.sampled_from([None, None, None, 0, 1, 3])) if rules else None
+    metric_names: tuple[str, ...] = ()
+    need_metric = rep_metric_min = rep_metric_max = np.zeros((0, 0), np.int64)
+    if rules and draw(st.integers(0, 3)) == 0:  # balance value and accounts too, each with its own tolerance
+        metric_names = ("value", "accounts")
+        value = np.array(draw(st.lists(st.integers(1, 100), min_size=n, max_size=n)), dtype=np.int64)
+        need_metric = np.vstack([value, np.ones(n, dtype=np.int64)])
+        bands = [balance_targets(membership, need_team_arr, row, capacity, draw(st.sampled_from([0.3, 0.6, 0.9])))
+                 for row in need_metric]
+        rep_metric_min = np.vstack([b[1] for b in bands])
+        rep_metric_max = np.vstack([b[2] for b in bands])
+    arc_workload = None
+    if rules and draw(st.integers(0, 3)) == 0:  # workload depends on the rep (e.g. drive time from its home)
+        drive = np.array(draw(st.lists(st.integers(0, 1800), min_size=n * n_reps, max_size=n * n_reps)))
+        arc_workload = workload[:, None] + drive.reshape(n, n_reps).astype(np.int64)
     return Problem(
         customer_ids=np.array([f"C{c}" for c in range(n_customers)], dtype=object),
         customer_xy=customer_xy,
@@ -105,6 +119,11 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         excluded=np.unique(np.array(excluded, dtype=np.int64)),
         max_moved=max_moved,
         continuity_weight=float(draw(st.sampled_from([0.0, 5.0]))) if rules else 0.0,
+        metric_names=metric_names,
+        need_metric=need_metric,
+        rep_metric_min=rep_metric_min,
+        rep_metric_max=rep_metric_max,
+        arc_workload_s=arc_workload,
     )
 
 

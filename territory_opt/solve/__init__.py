@@ -123,7 +123,8 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
     """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
     stats = dict(stats)
     max_team = int(working.rep_in_team.sum(axis=0).max())
-    if working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS and not has_free_reps(working):
+    large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS
+    if large and not has_free_reps(working) and working.arc_workload_s is None:
         return _solve_large(working, params, stats)
     extra, start = None, None
     if count_all_arcs(working) <= FULL_LP_MAX_ARCS:

@@ -77,8 +77,10 @@ class _SparseLp:
 def _coverage_and_balance(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
     n_arcs, n_needs = len(arcs), problem.n_needs
     lp.add(arcs.need, np.arange(n_arcs), np.ones(n_arcs), np.ones(n_needs), np.ones(n_needs))
-    lp.add(arcs.rep, np.arange(n_arcs), problem.need_workload_s[arcs.need].astype(float),
-           problem.rep_min_s.astype(float), problem.rep_max_s.astype(float))
+    amounts = problem.amounts(arcs.need, arcs.rep).astype(float)
+    lowest, highest = problem.band_min.astype(float), problem.band_max.astype(float)
+    for q in range(len(amounts)):
+        lp.add(arcs.rep, np.arange(n_arcs), amounts[q], lowest[q], highest[q])
 
 
 def _link(lp: _SparseLp, arcs_idx: np.ndarray, groups: np.ndarray) -> int:

@@ -82,8 +82,12 @@ def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] 
         if len(members) == 0:
             continue
         kk = min(k, len(members))
-        _, idx = cKDTree(problem.rep_xy[members]).query(problem.customer_xy[problem.need_customer[needs]], k=kk)
-        idx = idx.reshape(len(needs), kk)
+        if problem.arc_travel is not None:  # "nearest" = cheapest by the given arc costs
+            table = problem.arc_travel[np.ix_(needs, members)]
+            idx = np.argsort(table, axis=1, kind="stable")[:, :kk]
+        else:
+            _, idx = cKDTree(problem.rep_xy[members]).query(problem.customer_xy[problem.need_customer[needs]], k=kk)
+            idx = idx.reshape(len(needs), kk)
         needs_parts.append(np.repeat(needs, kk))
         reps_parts.append(members[idx.ravel()])
     for column in (problem.need_locked_rep, problem.need_current_rep):

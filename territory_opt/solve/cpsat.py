@@ -35,16 +35,18 @@ def add_coverage(model: cp_model.CpModel, arcs: Arcs, x: list[cp_model.IntVar]) 
 
 
 def add_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Each rep's workload stays within its band [rep_min_s, rep_max_s]."""
+    """Each rep's total of every balanced metric (workload, then e.g. value) stays within its band."""
     order = np.argsort(arcs.rep, kind="stable")
     bounds = np.searchsorted(arcs.rep[order], np.arange(problem.n_reps + 1))
-    weight = problem.need_workload_s[arcs.need]
+    amounts = problem.amounts(arcs.need, arcs.rep)
+    lowest, highest = problem.band_min, problem.band_max
     count = 0
-    for r in range(problem.n_reps):
-        members = order[bounds[r]:bounds[r + 1]]
-        expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], weight[members].tolist())
-        model.add_linear_constraint(expr, int(problem.rep_min_s[r]), int(problem.rep_max_s[r]))
-        count += 1
+    for q in range(len(amounts)):
+        for r in range(problem.n_reps):
+            members = order[bounds[r]:bounds[r + 1]]
+            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], amounts[q, members].tolist())
+            model.add_linear_constraint(expr, int(lowest[q, r]), int(highest[q, r]))
+            count += 1
     return count
 
 

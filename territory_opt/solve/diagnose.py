@@ -27,7 +27,7 @@ def capacity_findings(problem: Problem) -> list[Finding]:
     """Counting arguments that prove infeasibility before solving."""
     findings: list[Finding] = []
     comp = team_components(problem.rep_in_team)
-    team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
+    team_load = np.bincount(problem.need_team, weights=problem.min_workload_s.astype(float),
                             minlength=len(problem.team_names))
     for label in np.unique(comp):
         teams = np.flatnonzero(comp == label)
@@ -42,14 +42,14 @@ def capacity_findings(problem: Problem) -> list[Finding]:
         # A single need too big for every rep of its team.
         needs = np.flatnonzero(np.isin(problem.need_team, teams))
         biggest = problem.rep_max_s[reps].max() if len(reps) else 0
-        too_big = needs[problem.need_workload_s[needs] > biggest]
+        too_big = needs[problem.min_workload_s[needs] > biggest]
         for need in too_big[:MAX_LISTED]:
             findings.append(Finding(
                 f"customer {problem.customer_ids[problem.need_customer[need]]!r} needs "
-                f"{_hours(problem.need_workload_s[need])} from team {problem.team_names[problem.need_team[need]]!r}, "
+                f"{_hours(problem.min_workload_s[need])} from team {problem.team_names[problem.need_team[need]]!r}, "
                 f"more than any of its reps may take ({_hours(biggest)})"))
     locked = np.flatnonzero(problem.need_locked_rep != NO_REP)
-    locked_load = np.bincount(problem.need_locked_rep[locked], weights=problem.need_workload_s[locked],
+    locked_load = np.bincount(problem.need_locked_rep[locked], weights=problem.min_workload_s[locked],
                               minlength=problem.n_reps)
     for r in np.flatnonzero(locked_load > problem.rep_max_s):
         findings.append(Finding(
@@ -70,7 +70,7 @@ def zone_findings(problem: Problem) -> list[Finding]:
             needs = np.flatnonzero((problem.need_team == t) & (zone >= 0))
             if len(needs) == 0:
                 continue
-            load = np.bincount(zone[needs], weights=problem.need_workload_s[needs].astype(float),
+            load = np.bincount(zone[needs], weights=problem.min_workload_s[needs].astype(float),
                                minlength=len(problem.zone_names[k]))
             members = np.flatnonzero(problem.rep_in_team[:, t])
             pins = problem.rep_zone[k, members]
@@ -116,7 +116,7 @@ def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarr
         findings.append(Finding(
             f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
             f"({_hours(lo.min())} to {_hours(hi.max())}) under {_rules_in_play(problem, needs)}; the largest "
-            f"customer needs {_hours(problem.need_workload_s[needs].max())}. Widen rules.balance_tolerance or "
+            f"customer needs {_hours(problem.min_workload_s[needs].max())}. Widen rules.balance_tolerance or "
             "relax those rules"))
     return findings
 

@@ -72,7 +72,10 @@ def flow_relaxation(problem: Problem, arcs: Arcs, margin_s: int = 0) -> FlowRela
 def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes: int = 8) -> np.ndarray:
     """Cost-reducing shifts over `arcs`, keeping every hard rule; returns the improved alignment."""
     assign = np.asarray(assignment, dtype=np.int64).copy()
-    load = np.bincount(assign, weights=problem.need_workload_s, minlength=problem.n_reps).astype(np.int64)
+    everyone = np.arange(problem.n_needs)
+    amounts = problem.amounts(everyone, assign)
+    load = np.vstack([np.bincount(assign, weights=row, minlength=problem.n_reps) for row in amounts]).astype(np.int64)
+    low, high = problem.band_min, problem.band_max
     cost = problem.arc_cost(arcs.need, arcs.rep)
     capped = set(capped_customers(problem).tolist())
     current = problem.need_current_rep
@@ -91,8 +94,9 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
             source = int(assign[need])
             if need in done or target == source:
                 continue
-            w = int(problem.need_workload_s[need])
-            if load[source] - w < problem.rep_min_s[source] or load[target] + w > problem.rep_max_s[target]:
+            out_of = problem.amounts(np.array([need]), np.array([source]))[:, 0]
+            into = problem.amounts(np.array([need]), np.array([target]))[:, 0]
+            if (load[:, source] - out_of < low[:, source]).any() or (load[:, target] + into > high[:, target]).any():
                 continue
             if not _cap_ok(problem, assign, need, target, capped):
                 continue
@@ -101,8 +105,8 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
             if problem.max_moved is not None and moved - was_moved + now_moved > problem.max_moved:
                 continue
             assign[need] = target
-            load[source] -= w
-            load[target] += w
+            load[:, source] -= out_of
+            load[:, target] += into
             moved += int(now_moved) - int(was_moved)
             done.add(need)
             changed += 1

@@ -29,13 +29,17 @@ class _State:
     arcs: Arcs
     cost: np.ndarray  # per arc
     assign: np.ndarray  # rep per need
-    load: np.ndarray  # per rep, seconds
+    load: np.ndarray  # (Q, R) per balanced metric and rep (workload in seconds first)
     zone: np.ndarray  # (K, R) zone of each rep per kind, -1 while unset
     capped: set[int]  # customers where the contact cap can bind
+    low: np.ndarray  # (Q, R) band
+    high: np.ndarray  # (Q, R) band
+    scale: np.ndarray  # (Q, 1) per metric, so violations of different units add up comparably
 
     def violation(self, rep: np.ndarray, load: np.ndarray) -> np.ndarray:
-        p = self.problem
-        return np.maximum(load - p.rep_max_s[rep], 0) + np.maximum(p.rep_min_s[rep] - load, 0)
+        """Total band violation of `rep` at `load` ((Q, len(rep))), each metric relative to its typical band."""
+        excess = np.maximum(load - self.high[:, rep], 0) + np.maximum(self.low[:, rep] - load, 0)
+        return (excess / self.scale).sum(axis=0)
 
 
 def _initial(problem: Problem, arcs: Arcs, cost: np.ndarray, lp_x: np.ndarray | None) -> np.ndarray:
@@ -64,7 +68,7 @@ def _settle_zones(state: _State) -> None:
         bound = np.flatnonzero(z >= 0)
         n_zones = len(p.zone_names[k])
         work = np.zeros((p.n_reps, max(n_zones, 1)))
-        np.add.at(work, (state.assign[bound], z[bound]), p.need_workload_s[bound])
+        np.add.at(work, (state.assign[bound], z[bound]), p.workload(bound, state.assign[bound]))
         pinned = p.rep_zone[k]
         chosen = np.where(work.sum(axis=1) > 0, np.argmax(work, axis=1), -1)
         state.zone[k] = np.where(pinned >= 0, pinned, chosen)
@@ -83,9 +87,9 @@ def _settle_zones(state: _State) -> None:
 
 def _move(state: _State, need: int, target: int) -> None:
     p = state.problem
-    w = p.need_workload_s[need]
-    state.load[state.assign[need]] -= w
-    state.load[target] += w
+    source = int(state.assign[need])
+    state.load[:, source] -= p.amounts(np.array([need]), np.array([source]))[:, 0]
+    state.load[:, target] += p.amounts(np.array([need]), np.array([target]))[:, 0]
     state.assign[need] = target
     for k in range(p.n_zone_kinds):
         if p.need_zone[k, need] >= 0 and state.zone[k, target] < 0:
@@ -131,9 +135,10 @@ def _best_shift(state: _State, rep: int, over: bool, arcs_by_rep: np.ndarray,
     need, source, target = need[keep], source[keep], target[keep]
     if len(need) == 0:
         return None
-    w = p.need_workload_s[need]
-    before = state.violation(source, state.load[source]) + state.violation(target, state.load[target])
-    after = state.violation(source, state.load[source] - w) + state.violation(target, state.load[target] + w)
+    out_of, into = p.amounts(need, source), p.amounts(need, target)
+    before = state.violation(source, state.load[:, source]) + state.violation(target, state.load[:, target])
+    after = (state.violation(source, state.load[:, source] - out_of)
+             + state.violation(target, state.load[:, target] + into))
     gain = after - before
     extra = _arc_cost(state, need, target) - _arc_cost(state, need, source)
     for i in np.lexsort((target, need, extra, gain)):
@@ -144,8 +149,8 @@ def _best_shift(state: _State, rep: int, over: bool, arcs_by_rep: np.ndarray,
     return None
 
 
-def _best_swap(state: _State, rep: int, over: bool) -> tuple[int, int, int, int] | None:
-    """Swap one need of `rep` with one need of another rep so that `rep` moves towards its band."""
+def _best_swap(state: _State, rep: int) -> tuple[int, int, int, int] | None:
+    """Swap one need of `rep` with one need of another rep b, the pair that most reduces the violation of both."""
     p, arcs = state.problem, state.arcs
     mine = np.flatnonzero((state.assign == rep) & (p.need_locked_rep == NO_REP))
     best: tuple[float, float, int, int, int, int] | None = None
@@ -160,24 +165,39 @@ def _best_swap(state: _State, rep: int, over: bool) -> tuple[int, int, int, int]
             theirs = theirs[can_come & _zone_ok(state, theirs, np.full(len(theirs), rep))]
             if len(theirs) == 0:
                 continue
-            moved = p.need_workload_s[n1] - p.need_workload_s[theirs]  # what `rep` loses and b gains
-            theirs = theirs[moved > 0] if over else theirs[moved < 0]
-            before = state.violation(np.array([rep, b]), state.load[[rep, b]]).sum()
-            for n2 in theirs.tolist():
-                d = p.need_workload_s[n1] - p.need_workload_s[n2]
-                after = state.violation(np.array([rep, b]), state.load[[rep, b]] + np.array([-d, d])).sum()
-                gain = float(after - before)
-                if gain >= 0:
-                    continue
-                cost = float(_arc_cost(state, np.array([n1, n2]), np.array([b, rep])).sum()
-                             - _arc_cost(state, np.array([n1, n2]), np.array([rep, b])).sum())
-                candidate = (gain, cost, n1, b, n2, rep)
+            m = len(theirs)
+            pair = np.array([rep, b])
+            before = state.violation(pair, state.load[:, pair]).sum()
+            n1_out = p.amounts(np.array([n1]), np.array([rep]))
+            n1_in = p.amounts(np.array([n1]), np.array([b]))
+            rep_after = state.load[:, [rep]] - n1_out + p.amounts(theirs, np.full(m, rep))
+            b_after = state.load[:, [b]] + n1_in - p.amounts(theirs, np.full(m, b))
+            gain = (state.violation(np.full(m, rep), rep_after) + state.violation(np.full(m, b), b_after)) - before
+            cost = (_arc_cost(state, np.full(m, n1), np.full(m, b)) + _arc_cost(state, theirs, np.full(m, rep))
+                    - _arc_cost(state, np.full(m, n1), np.full(m, rep)) - _arc_cost(state, theirs, np.full(m, b)))
+            for i in np.flatnonzero(gain < 0).tolist():
+                candidate = (float(gain[i]), float(cost[i]), n1, b, int(theirs[i]), rep)
                 if best is None or candidate < best:
                     best = candidate
     if best is None:
         return None
     _, _, n1, b, n2, a = best
     return n1, b, n2, a
+
+
+def _totals(problem: Problem, assign: np.ndarray) -> np.ndarray:
+    amounts = problem.amounts(np.arange(problem.n_needs), assign)
+    return np.vstack([np.bincount(assign, weights=row, minlength=problem.n_reps) for row in amounts]).astype(np.int64)
+
+
+def _scales(high: np.ndarray) -> np.ndarray:
+    """Per metric, the median finite band top (at least 1): one unit of violation is one typical rep's total."""
+    out = np.ones((len(high), 1))
+    for q, row in enumerate(high):
+        finite = row[(row > 0) & (row < np.iinfo(np.int64).max // 4)]
+        if len(finite):
+            out[q, 0] = max(float(np.median(finite)), 1.0)
+    return out
 
 
 def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_moves: int = 20_000,
@@ -189,9 +209,10 @@ def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_
         return None
     cost = problem.arc_cost(arcs.need, arcs.rep)
     assign = _initial(problem, arcs, cost, lp_x)
-    load = np.bincount(assign, weights=problem.need_workload_s, minlength=problem.n_reps).astype(np.int64)
     zone = np.full((problem.n_zone_kinds, problem.n_reps), -1, dtype=np.int64)
-    state = _State(problem, arcs, cost, assign, load, zone, set(capped_customers(problem).tolist()))
+    low, high = problem.band_min, problem.band_max
+    state = _State(problem, arcs, cost, assign, _totals(problem, assign), zone,
+                   set(capped_customers(problem).tolist()), low, high, _scales(high))
     _settle_zones(state)
     arcs_by_rep = np.argsort(arcs.rep, kind="stable")
     rep_bounds = np.searchsorted(arcs.rep[arcs_by_rep], np.arange(problem.n_reps + 1))
@@ -202,13 +223,18 @@ def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_
         rep = int(np.argmax(viol))
         if viol[rep] <= 0:
             break
-        over = bool(state.load[rep] > problem.rep_max_s[rep])
-        shift = _best_shift(state, rep, over, arcs_by_rep, rep_bounds)
+        shift = None
+        over = bool((state.load[:, rep] > high[:, rep]).any())
+        under = bool((state.load[:, rep] < low[:, rep]).any())
+        for direction in ([True] if over else []) + ([False] if under else []):
+            shift = _best_shift(state, rep, direction, arcs_by_rep, rep_bounds)
+            if shift is not None:
+                break
         if shift is not None:
             _move(state, *shift)
             stuck.clear()
             continue
-        swap = _best_swap(state, rep, over) if allow_swaps else None
+        swap = _best_swap(state, rep) if allow_swaps else None
         if swap is not None:
             n1, b, n2, a = swap
             _move(state, n1, b)

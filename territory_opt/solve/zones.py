@@ -66,7 +66,7 @@ def place_reps(problem: Problem, *, seed: int, work_limit: float = 10.0) -> Prob
     centre = np.zeros((len(keys), 2))
     for z in range(len(keys)):
         mine = need_key == z
-        w = problem.need_workload_s[mine].astype(float)
+        w = problem.min_workload_s[mine].astype(float)
         centre[z] = (problem.customer_xy[problem.need_customer[mine]] * w[:, None]).sum(axis=0) / max(w.sum(), 1.0)
     for r in range(problem.n_reps):
         teams = np.flatnonzero(problem.rep_in_team[r])
@@ -95,7 +95,7 @@ def place_reps(problem: Problem, *, seed: int, work_limit: float = 10.0) -> Prob
     for label in labels.tolist():
         teams = np.flatnonzero(comp == label)
         needs = np.isin(problem.need_team, teams) & (need_key >= 0)
-        load = np.bincount(need_key[needs], weights=problem.need_workload_s[needs].astype(float),
+        load = np.bincount(need_key[needs], weights=problem.min_workload_s[needs].astype(float),
                            minlength=len(keys))
         reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
         for z in np.flatnonzero(load > 0).tolist():
@@ -135,7 +135,7 @@ def _placement_findings(problem: Problem, keys: np.ndarray, need_key: np.ndarray
     for label in np.unique(comp).tolist():
         teams = np.flatnonzero(comp == label)
         needs = np.isin(problem.need_team, teams) & (need_key >= 0)
-        load = np.bincount(need_key[needs], weights=problem.need_workload_s[needs].astype(float),
+        load = np.bincount(need_key[needs], weights=problem.min_workload_s[needs].astype(float),
                            minlength=len(keys))
         reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
         lo, hi = float(np.median(problem.rep_min_s[reps])), float(np.median(problem.rep_max_s[reps]))
