@@ -263,8 +263,15 @@ class Team(StrictModel):
 
 
 class Rules(StrictModel):
-    balance_tolerance: Annotated[float, Field(ge=0, lt=1)] = Field(
-        0.10, description="Each rep's workload stays within (1 +/- tolerance) x its target."
+    balance_tolerance: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        0.10, description="Each rep's workload stays within (1 +/- tolerance) x its target (null: workload is only "
+        "held under capacity_hours)."
+    )
+    balance_metrics: dict[Literal["value", "potential", "accounts"], Annotated[float, Field(ge=0, lt=1)]] = Field(
+        default_factory=dict,
+        description="More metrics to balance, each with its own tolerance, e.g. `{value: 0.2, accounts: 0.25}`: "
+        "each rep's total current_value, potential_value or number of accounts (customer-team pairs) stays within "
+        "(1 +/- tolerance) x its share (shares follow capacity_hours like workload).",
     )
     max_reps_per_customer: Annotated[int, Field(ge=1)] = Field(
         2, description="At most this many different reps call on one customer."

@@ -87,6 +87,32 @@ def team_matrix(scenario: Scenario, reps: pd.DataFrame) -> np.ndarray:
     return matrix
 
 
+METRIC_COLUMNS = {"value": "current_value", "potential": "potential_value"}
+
+
+def build_metric_bands(customers: gpd.GeoDataFrame, coverage: Coverage, rep_in_team: np.ndarray,
+                       capacity_s: np.ndarray, scenario: Scenario
+                       ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """`rules.balance_metrics`: per metric, each need's amount (a customer's value counts for each team that covers
+    it) and each rep's band around its capacity-weighted share."""
+    empty = np.zeros((0, 0), np.int64)
+    wanted = scenario.rules.balance_metrics
+    if not wanted:
+        return (), empty, empty, empty
+    nc, nt = coverage.need_customer, coverage.need_team
+    amounts, lows, highs = [], [], []
+    for name, tolerance in wanted.items():
+        if name == "accounts":
+            amount = np.ones(len(nc), dtype=np.int64)
+        else:
+            amount = np.rint(customers[METRIC_COLUMNS[name]].to_numpy(float)[nc]).astype(np.int64)
+        _, lo, hi = balance_targets(rep_in_team, nt, amount, capacity_s, tolerance, clip_to_capacity=False)
+        amounts.append(amount)
+        lows.append(lo)
+        highs.append(hi)
+    return tuple(wanted), np.vstack(amounts), np.vstack(lows), np.vstack(highs)
+
+
 def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage: Coverage,
                   scenario: Scenario) -> Problem:
     """Hand the enriched GeoDataFrames over to the array-backed problem."""
@@ -110,6 +136,8 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         len(reps), np.nan)
     capacity = np.where(np.isfinite(capacity), capacity, np.inf)
     target, lo, hi = balance_targets(rep_in_team, nt, workload_s, capacity, scenario.rules.balance_tolerance)
+    metric_names, need_metric, metric_lo, metric_hi = build_metric_bands(customers, coverage, rep_in_team,
+                                                                         capacity, scenario)
     kinds, zone_names, need_zone, rep_zone = build_zones(customers, reps, coverage, scenario)
     skill_names, need_skills, rep_skills = build_skills(customers, reps, coverage, scenario)
     return Problem(
@@ -137,6 +165,10 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         skill_names=skill_names,
         excluded=build_exclusions(customers, rep_ids, coverage, scenario),
         max_moved=scenario.rules.max_moved_customers,
+        metric_names=metric_names,
+        need_metric=need_metric,
+        rep_metric_min=metric_lo,
+        rep_metric_max=metric_hi,
         zone_kinds=kinds,
         zone_names=zone_names,
         need_zone=need_zone,
@@ -422,7 +454,23 @@ def rep_table(prepared: Prepared, result: Result) -> pd.DataFrame:
         "deviation": np.round(deviation, 4),
         "n_customers": loads.n_customers,
         "total_distance_km": np.round(loads.total_distance_km, 3),
+        **_metric_columns(problem, result.assignment),
     })
+
+
+def _metric_columns(problem: Problem, assignment: np.ndarray) -> dict[str, np.ndarray]:
+    """Per extra balanced metric: each rep's total and its band."""
+    from .metrics import metric_totals
+
+    if not problem.metric_names:
+        return {}
+    totals = metric_totals(problem, assignment)[1:]
+    out = {}
+    for q, name in enumerate(problem.metric_names):
+        out[name] = totals[q]
+        out[f"{name}_min"] = problem.rep_metric_min[q]
+        out[f"{name}_max"] = problem.rep_metric_max[q]
+    return out
 
 
 def default_out_dir(scenario: Scenario, out: Path | None) -> Path:

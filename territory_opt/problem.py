@@ -240,12 +240,15 @@ def team_components(rep_in_team: np.ndarray) -> np.ndarray:
 
 
 def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workload_s: np.ndarray,
-                    capacity_s: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each rep's target, lowest and highest workload, in seconds.
+                    capacity_s: np.ndarray, tolerance: float | None,
+                    clip_to_capacity: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each rep's target, lowest and highest workload, in seconds (or of any other per-need amount).
 
     A rep's target is its share of its team's workload, in proportion to its capacity (reps with no capacity
     count as the median capacity of their team, or equal shares when nobody has one). Teams that share reps
-    pool their workload. The band is target x (1 +/- tolerance), and never above the rep's capacity.
+    pool their workload. The band is target x (1 +/- tolerance), and never above the rep's capacity unless
+    `clip_to_capacity` is off (amounts other than workload). Tolerance None: no band, only the capacity (or the
+    whole team's amount, which never binds).
     """
     n_reps = rep_in_team.shape[0]
     comp = team_components(rep_in_team)
@@ -260,8 +263,13 @@ def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workloa
         known = np.isfinite(caps)
         weights = np.where(known, caps, np.median(caps[known]) if known.any() else 1.0)
         target[reps] = team_load[teams].sum() * weights / weights.sum()
-    lo = np.ceil(target * (1.0 - tolerance) - 1e-9).astype(np.int64)
-    hi = np.floor(target * (1.0 + tolerance) + 1e-9).astype(np.int64)
-    hi = np.where(np.isfinite(capacity_s), np.minimum(hi, np.floor(capacity_s)), hi).astype(np.int64)
+    if tolerance is None:
+        lo = np.zeros(n_reps, dtype=np.int64)
+        hi = np.full(n_reps, int(np.sum(need_workload_s)), dtype=np.int64)
+    else:
+        lo = np.ceil(target * (1.0 - tolerance) - 1e-9).astype(np.int64)
+        hi = np.floor(target * (1.0 + tolerance) + 1e-9).astype(np.int64)
+    if clip_to_capacity:
+        hi = np.where(np.isfinite(capacity_s), np.minimum(hi, np.floor(capacity_s)), hi).astype(np.int64)
     lo = np.minimum(lo, hi)
     return target, lo, hi

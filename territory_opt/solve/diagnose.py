@@ -55,6 +55,7 @@ def capacity_findings(problem: Problem) -> list[Finding]:
         findings.append(Finding(
             f"rep {problem.rep_ids[r]!r} has {_hours(locked_load[r])} of locked customers, above its maximum of "
             f"{_hours(problem.rep_max_s[r])}: short by {_hours(locked_load[r] - problem.rep_max_s[r])}"))
+    findings += metric_findings(problem)
     findings += contact_cap_findings(problem)
     findings += zone_findings(problem)
     findings += orphan_findings(problem)
@@ -107,6 +108,33 @@ def contact_cap_findings(problem: Problem) -> list[Finding]:
     return findings
 
 
+def metric_findings(problem: Problem) -> list[Finding]:
+    """Per extra balanced metric and group of teams sharing reps: the total fits between the reps' bands."""
+    findings: list[Finding] = []
+    comp = team_components(problem.rep_in_team)
+    for q, name in enumerate(problem.metric_names):
+        totals = np.bincount(problem.need_team, weights=problem.need_metric[q].astype(float),
+                             minlength=len(problem.team_names))
+        for label in np.unique(comp):
+            teams = np.flatnonzero(comp == label)
+            reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+            total = totals[teams].sum()
+            low, high = problem.rep_metric_min[q, reps].sum(), problem.rep_metric_max[q, reps].sum()
+            if total > high or total < low:
+                findings.append(Finding(
+                    f"{_team_label(problem, teams)}: its customers' {name} is {total:,.0f} but its {len(reps)} "
+                    f"reps' bands allow {low:,} to {high:,} (rules.balance_metrics.{name})"))
+            needs = np.flatnonzero(np.isin(problem.need_team, teams))
+            biggest = problem.rep_metric_max[q, reps].max() if len(reps) else 0
+            for need in needs[problem.need_metric[q, needs] > biggest][:MAX_LISTED]:
+                findings.append(Finding(
+                    f"customer {problem.customer_ids[problem.need_customer[need]]!r} alone has {name} "
+                    f"{problem.need_metric[q, need]:,}, more than any rep of "
+                    f"{problem.team_names[problem.need_team[need]]!r} may hold ({biggest:,}; "
+                    f"rules.balance_metrics.{name})"))
+    return findings
+
+
 def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarray]) -> list[Finding]:
     findings = []
     for teams in infeasible_components:
@@ -116,8 +144,8 @@ def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarr
         findings.append(Finding(
             f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
             f"({_hours(lo.min())} to {_hours(hi.max())}) under {_rules_in_play(problem, needs)}; the largest "
-            f"customer needs {_hours(problem.min_workload_s[needs].max())}. Widen rules.balance_tolerance or "
-            "relax those rules"))
+            f"customer needs {_hours(problem.min_workload_s[needs].max())}. Widen rules.balance_tolerance"
+            f"{''.join(f', rules.balance_metrics.{m}' for m in problem.metric_names)} or relax those rules"))
     return findings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,3 +92,42 @@ def test_hard_continuity_limits_moves(write_case: Callable[..., Path]) -> None:
     field = assignments[assignments["team"] == "field"].merge(
         pd.read_csv(path.parent / "customers.csv")[["customer_id", "current_rep_id"]])
     assert (field["rep_id"] != field["current_rep_id"]).sum() <= 14
+
+
+def test_value_and_account_balance_hold_with_their_own_tolerances(write_case: Callable[..., Path]) -> None:
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["balance_tolerance"] = 0.5
+    scenario["rules"]["balance_metrics"] = {"value": 0.25, "accounts": 0.2}
+    path = write_case(scenario=scenario)
+    code, output, out = run(path)
+    assert code == 0, output
+    reps = pd.read_csv(out / "reps.csv")
+    for name in ("value", "accounts"):
+        assert ((reps[name] >= reps[f"{name}_min"]) & (reps[name] <= reps[f"{name}_max"])).all()
+    # the judge's numbers come from the data alone: each rep's value is the sum over its own customers
+    assignments = pd.read_csv(out / "assignments.csv")
+    values = pd.read_csv(path.parent / "customers.csv")[["customer_id", "current_value"]]
+    per_rep = assignments.merge(values).groupby("rep_id")["current_value"].sum().round()
+    assert per_rep.to_dict() == reps.set_index("rep_id")["value"].loc[per_rep.index].astype(float).to_dict()
+    counts = assignments.groupby("rep_id").size()
+    assert counts.to_dict() == reps.set_index("rep_id")["accounts"].loc[counts.index].to_dict()
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["max_value_deviation"] <= 0.25 + 1e-9 and kpis["max_accounts_deviation"] <= 0.2 + 0.05
+
+
+def test_value_band_no_one_can_meet_is_infeasible_and_named(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    customers[1]["current_value"] = 10_000_000  # one account worth more than any rep's value band
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["balance_metrics"] = {"value": 0.1}
+    code, output, out = run(write_case(customers=customers, scenario=scenario))
+    assert code == 3 and "C002" in output and "balance_metrics.value" in output and not out.exists()
+
+
+def test_workload_balance_can_be_switched_off(write_case: Callable[..., Path]) -> None:
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["balance_tolerance"] = None
+    code, output, out = run(write_case(scenario=scenario))
+    assert code == 0, output
+    reps = pd.read_csv(out / "reps.csv")
+    assert (reps["min_hours"] == 0).all()
