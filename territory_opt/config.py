@@ -262,6 +262,13 @@ class Team(StrictModel):
     )
 
 
+class CapOverride(StrictModel):
+    """A contact cap for the customers one `covers` block selects."""
+
+    covers: Covers = Field(description="Which customers (same conditions as a team's `covers`).")
+    max_reps: Annotated[int, Field(ge=1)] = Field(description="At most this many different reps call on them.")
+
+
 class Rules(StrictModel):
     balance_tolerance: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         0.10, description="Each rep's workload stays within (1 +/- tolerance) x its target (null: workload is only "
@@ -275,6 +282,11 @@ class Rules(StrictModel):
     )
     max_reps_per_customer: Annotated[int, Field(ge=1)] = Field(
         2, description="At most this many different reps call on one customer."
+    )
+    max_reps_overrides: list[CapOverride] = Field(
+        default_factory=list,
+        description="Other contact caps for some customers, e.g. `[{covers: {sectors: [horeca]}, max_reps: 1}]`; "
+        "the first matching entry wins, and a customer's own `max_reps` column wins over all.",
     )
     candidate_reps: Annotated[int, Field(ge=1)] = Field(
         8, description="Each customer considers only its k nearest reps of a team; grown when infeasible."

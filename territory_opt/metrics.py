@@ -72,9 +72,10 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
                                      f"{problem.rep_ids[problem.need_locked_rep[i]]}"))
     out += balance_violations(problem, assignment)
     distinct = distinct_reps_per_customer(problem, assignment)
-    for c in np.flatnonzero(distinct > problem.max_reps_per_customer)[:20]:
+    caps = problem.customer_caps
+    for c in np.flatnonzero(distinct > caps)[:20]:
         out.append(Violation("contact_cap", f"customer {problem.customer_ids[c]} has {distinct[c]} reps, cap "
-                                            f"{problem.max_reps_per_customer}"))
+                                            f"{caps[c]}"))
     out += boundary_violations(problem, assignment)
     out += skill_and_exclusion_violations(problem, assignment)
     current = problem.need_current_rep

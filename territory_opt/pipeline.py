@@ -25,7 +25,7 @@ from .footprints import overlap_findings, resolve_outside
 from .io.read import Inputs, first_row, load_inputs, team_members
 from .metrics import check, kpis
 from .problem import NO_REP, Problem, balance_targets, team_components
-from .segment import Coverage, build_coverage, mark_key_accounts
+from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
 from .territories import build_territories, study_area
@@ -158,6 +158,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         rep_min_s=lo,
         rep_max_s=hi,
         max_reps_per_customer=scenario.rules.max_reps_per_customer,
+        customer_max_reps=contact_caps(customers, scenario),
         detour_factor=scenario.rules.detour_factor,
         continuity_weight=scenario.rules.continuity_weight,
         need_skills=need_skills,

@@ -11,6 +11,7 @@ no rounding argument between the solver and the judge); travel cost in visit-kil
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ class Problem:
     rep_target_s: np.ndarray  # (R,) float seconds
     rep_min_s: np.ndarray  # (R,) int64: lowest allowed workload
     rep_max_s: np.ndarray  # (R,) int64: highest allowed workload
-    max_reps_per_customer: int
+    max_reps_per_customer: int  # the scenario-wide contact cap
     detour_factor: float = 1.0
     continuity_weight: float = 0.0
     # Hard boundaries: per kind (e.g. "distributor"), every rep's needs of that kind lie in one zone.
@@ -62,6 +63,8 @@ class Problem:
     # generalised assignment benchmarks; drive time from each rep's home). None: derived from the arrays above.
     arc_workload_s: np.ndarray | None = None  # (N, R) int64, replaces need_workload_s
     arc_travel: np.ndarray | None = None  # (N, R) float, replaces visits x travel weight x road km
+    # Contact cap per customer where it differs from the scenario-wide one (overrides by segment or column).
+    customer_max_reps: np.ndarray | None = None  # (C,) int64 >= 1
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -77,7 +80,9 @@ class Problem:
             "need_team range": bool(n == 0 or (self.need_team.min() >= 0 and self.need_team.max() < t)),
             "workload >= 0": bool((self.need_workload_s >= 0).all()),
             "min <= max": bool((self.rep_min_s <= self.rep_max_s).all()),
-            "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1,
+            "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1 and (
+                self.customer_max_reps is None or (self.customer_max_reps.shape == (c,)
+                                                   and bool((self.customer_max_reps >= 1).all()))),
             "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
             "skills": (self.need_skills is None) == (self.rep_skills is None) and (
                 self.need_skills is None or (len(self.need_skills) == n and len(self.rep_skills) == r)),
@@ -114,6 +119,13 @@ class Problem:
             return self.need_metric.size == 0 and self.rep_metric_min.size == 0 and self.rep_metric_max.size == 0
         return (self.need_metric.shape == (m, n) and self.rep_metric_min.shape == (m, r)
                 and self.rep_metric_max.shape == (m, r) and bool((self.rep_metric_min <= self.rep_metric_max).all()))
+
+    @functools.cached_property
+    def customer_caps(self) -> np.ndarray:
+        """(C,) the contact cap of every customer."""
+        if self.customer_max_reps is not None:
+            return self.customer_max_reps
+        return np.full(self.n_customers, self.max_reps_per_customer, dtype=np.int64)
 
     @property
     def balance_names(self) -> tuple[str, ...]:

@@ -102,22 +102,39 @@ def precedence_order(scenario: Scenario) -> list[int]:
     return listed + [i for i in range(len(names)) if i not in listed]
 
 
-def resolve_contact_cap(stacked: np.ndarray, cap: int, order: list[int],
+def contact_caps(customers: pd.DataFrame, scenario: Scenario) -> np.ndarray:
+    """Each customer's contact cap: its own `max_reps`, else the first matching `rules.max_reps_overrides` entry,
+    else `rules.max_reps_per_customer`."""
+    caps = np.full(len(customers), scenario.rules.max_reps_per_customer, dtype=np.int64)
+    overrides = scenario.rules.max_reps_overrides
+    for i in reversed(range(len(overrides))):  # the first match wins: apply it last
+        mask = covers_mask(customers, overrides[i].covers, f"rules.max_reps_overrides[{i}].covers",
+                           scenario.source_name)
+        caps[mask] = overrides[i].max_reps
+    if "max_reps" in customers:
+        own = customers["max_reps"].to_numpy(float)
+        caps = np.where(np.isnan(own), caps, np.nan_to_num(own, nan=1.0)).astype(np.int64)
+    return caps
+
+
+def resolve_contact_cap(stacked: np.ndarray, cap: np.ndarray, order: list[int],
                         component: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """Drop the least important teams of customers needing more than `cap` reps.
+    """Drop the least important teams of customers needing more than their cap of reps.
 
     Teams sharing reps (one `component`) can be served by one rep, so they count once. A dropped team's lines go
-    to the customer's most important kept team. Works per distinct pattern of teams, so it stays fast on millions
-    of customers. Returns the new matrix and (customer, dropped team, absorbing team) triples.
+    to the customer's most important kept team. Works per distinct pattern of teams and cap, so it stays fast on
+    millions of customers. Returns the new matrix and (customer, dropped team, absorbing team) triples.
     """
     result = stacked.copy()
     events: list[tuple[int, int, int]] = []
-    patterns, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    keyed = np.column_stack([stacked.astype(np.int64), np.broadcast_to(cap, (len(stacked),))])
+    patterns, inverse = np.unique(keyed, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    for p, pattern in enumerate(patterns):
+    for p, row in enumerate(patterns):
+        pattern, limit = row[:-1].astype(bool), int(row[-1])
         teams = [t for t in order if pattern[t]]
         dropped: list[int] = []
-        while len({int(component[t]) for t in teams}) > cap:
+        while len({int(component[t]) for t in teams}) > limit:
             dropped.append(teams.pop())
         if not dropped:
             continue
@@ -147,7 +164,7 @@ def build_coverage(customers: pd.DataFrame, scenario: Scenario, component: np.nd
             masks[i] = team_mask(customers, team, i, scenario.source_name) & ~claimed
     stacked = np.column_stack(masks)  # customers x teams
     component = np.arange(len(scenario.teams)) if component is None else component
-    stacked, events = resolve_contact_cap(stacked, scenario.rules.max_reps_per_customer, precedence_order(scenario),
+    stacked, events = resolve_contact_cap(stacked, contact_caps(customers, scenario), precedence_order(scenario),
                                           component)
     need_customer, need_team = np.nonzero(stacked)
     triples = np.array(events, dtype=np.int64).reshape(-1, 3)

@@ -21,7 +21,8 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
              rules: bool = True) -> Problem:
     """Random instances: reps in one or more teams, customers needing one or more teams, optional locks,
     hard-boundary zones (some teams bound, some reps pinned), skills, exclusions, current reps with a soft
-    continuity cost and a hard cap on moves, value and account balance, and workloads that depend on the rep."""
+    continuity cost and a hard cap on moves, value and account balance, workloads that depend on the rep, and
+    per-customer contact caps."""
     n_teams = draw(st.integers(1, 3))
     n_reps = draw(st.integers(n_teams, max_reps))
     n_customers = draw(st.integers(min(n_reps, max_customers), max_customers))  # mostly enough work for everyone
@@ -124,6 +125,8 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         rep_metric_min=rep_metric_min,
         rep_metric_max=rep_metric_max,
         arc_workload_s=arc_workload,
+        customer_max_reps=np.array(draw(st.lists(st.integers(1, 3), min_size=n_customers, max_size=n_customers)),
+                                   dtype=np.int64) if rules and draw(st.integers(0, 3)) == 0 else None,
     )
 
 

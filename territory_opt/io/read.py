@@ -48,6 +48,7 @@ class LayerSpec:
     optional_numbers: tuple[str, ...] = ()
     optional_bools: tuple[str, ...] = ()
     positive_numbers: tuple[str, ...] = ()
+    whole_numbers: tuple[str, ...] = ()
 
 
 CUSTOMERS = LayerSpec(
@@ -65,7 +66,10 @@ CUSTOMERS = LayerSpec(
         "locked_rep_id",
         "excluded_rep_ids",
     ),
+    optional_numbers=("max_reps",),
     optional_bools=("key_account",),
+    positive_numbers=("max_reps",),
+    whole_numbers=("max_reps",),
 )
 REPS = LayerSpec(
     "reps",
@@ -243,6 +247,11 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int
         else:
             bad |= numbers.fillna(0.0).to_numpy() < 0
             rule = "must be a finite number >= 0"
+        if col in spec.whole_numbers:
+            filled = numbers.fillna(1.0).to_numpy()
+            fraction = np.isfinite(filled) & (filled != np.round(filled))
+            bad |= fraction
+            rule = rule.replace("number", "whole number")
         for pos in np.flatnonzero(bad):
             log.add(Finding(f"{rule}, got {text.iloc[pos]!r}", source=name, row=int(pos) + offset, field=col),
                     kind=f"{col} out of range")

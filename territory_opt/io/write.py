@@ -109,6 +109,7 @@ def _contact_cap_table(run: Any) -> pd.DataFrame:
         "customer_id": ids[coverage.absorbed_customer],
         "dropped_team": teams[coverage.absorbed_team],
         "absorbed_by": teams[coverage.absorbed_by],
+        "max_reps": run.prepared.problem.customer_caps[coverage.absorbed_customer],
     })
 
 

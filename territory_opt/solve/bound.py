@@ -100,10 +100,10 @@ def _contact_cap(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
     if len(capped_arcs) == 0:
         return
     first = _link(lp, capped_arcs, pair_of_arc[capped_arcs])
-    _, cap_row = np.unique(pair_customer, return_inverse=True)
-    n_cap = int(cap_row.max()) + 1
-    lp.add(cap_row, first + np.arange(len(pair_customer)), np.ones(len(pair_customer)), np.full(n_cap, -np.inf),
-           np.full(n_cap, float(problem.max_reps_per_customer)))
+    customers, cap_row = np.unique(pair_customer, return_inverse=True)
+    n_cap = len(customers)
+    lp.add(cap_row.reshape(-1), first + np.arange(len(pair_customer)), np.ones(len(pair_customer)),
+           np.full(n_cap, -np.inf), problem.customer_caps[customers].astype(float))
 
 
 def _zones(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:

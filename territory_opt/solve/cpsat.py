@@ -60,6 +60,7 @@ def add_contact_cap(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: li
         c = int(problem.need_customer[need])
         if c in capped:
             by_customer.setdefault(c, {}).setdefault(rep, []).append(i)
+    caps = problem.customer_caps
     for c, reps in by_customer.items():
         uses = []
         for rep, arc_ids in reps.items():
@@ -67,7 +68,7 @@ def add_contact_cap(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: li
             for i in arc_ids:
                 model.add_implication(x[i], y)
             uses.append(y)
-        model.add(sum(uses) <= problem.max_reps_per_customer)
+        model.add(sum(uses) <= int(caps[c]))
     return len(by_customer)
 
 

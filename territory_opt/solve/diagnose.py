@@ -89,7 +89,8 @@ def zone_findings(problem: Problem) -> list[Finding]:
 def contact_cap_findings(problem: Problem) -> list[Finding]:
     """Customers whose teams need more distinct reps than the cap allows, with no rep spanning two of them."""
     counts = np.bincount(problem.need_customer, minlength=problem.n_customers)
-    over = np.flatnonzero(counts > problem.max_reps_per_customer)
+    caps = problem.customer_caps
+    over = np.flatnonzero(counts > caps)
     bad = []
     for c in over:
         teams = problem.need_team[problem.need_customer == c]
@@ -99,7 +100,7 @@ def contact_cap_findings(problem: Problem) -> list[Finding]:
             bad.append(c)
     findings = [
         Finding(f"customer {problem.customer_ids[c]!r} must be covered by "
-                f"{int(counts[c])} teams but max_reps_per_customer is {problem.max_reps_per_customer}, and no rep "
+                f"{int(counts[c])} teams but its contact cap is {int(caps[c])}, and no rep "
                 "belongs to two of those teams")
         for c in bad[:MAX_LISTED]
     ]

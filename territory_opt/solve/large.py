@@ -121,4 +121,4 @@ def _cap_ok(problem: Problem, assign: np.ndarray, need: int, target: int, capped
         return True
     others = np.flatnonzero(problem.need_customer == customer)
     reps = {int(assign[o]) for o in others if o != need} | {target}
-    return len(reps) <= problem.max_reps_per_customer
+    return len(reps) <= problem.customer_caps[customer]

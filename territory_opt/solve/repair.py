@@ -103,7 +103,7 @@ def _cap_ok(state: _State, need: int, target: int) -> bool:
         return True
     others = np.flatnonzero(p.need_customer == customer)
     reps = {int(state.assign[o]) for o in others if o != need} | {target}
-    return len(reps) <= p.max_reps_per_customer
+    return len(reps) <= p.customer_caps[customer]
 
 
 def _arc_cost(state: _State, need: np.ndarray, rep: np.ndarray) -> np.ndarray:

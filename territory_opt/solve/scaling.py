@@ -18,4 +18,4 @@ def arc_costs(problem: Problem, arcs: Arcs) -> np.ndarray:
 def capped_customers(problem: Problem) -> np.ndarray:
     """Customers with more needs than the contact cap: only they need the distinct-reps constraint."""
     counts = np.bincount(problem.need_customer, minlength=problem.n_customers)
-    return np.flatnonzero(counts > problem.max_reps_per_customer)
+    return np.flatnonzero(counts > problem.customer_caps)

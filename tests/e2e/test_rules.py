@@ -131,3 +131,37 @@ def test_workload_balance_can_be_switched_off(write_case: Callable[..., Path]) -
     assert code == 0, output
     reps = pd.read_csv(out / "reps.csv")
     assert (reps["min_hours"] == 0).all()
+
+
+def test_contact_cap_per_segment_and_per_customer(write_case: Callable[..., Path]) -> None:
+    """HoReCa customers (an override) and one customer (its own column) take one rep; the rest keep two."""
+    customers = tiny_customers()
+    for row in customers:
+        row["max_reps"] = ""
+    customers[3]["max_reps"] = 1  # a B2B customer
+    reps = [*tiny_reps(), {"rep_id": "H1", "team": "horeca", "lon": 16.9, "lat": 52.4, "capacity_hours": 40}]
+    scenario = tiny_scenario_dict()
+    scenario["teams"].append({"name": "horeca", "covers": {}})
+    scenario["rules"].update(balance_tolerance=0.9, max_reps_per_customer=2,
+                             max_reps_overrides=[{"covers": {"sectors": ["horeca"]}, "max_reps": 1}])
+    path = write_case(customers=customers, reps=reps, scenario=scenario,
+                      customer_columns=[*CUSTOMER_COLUMNS, "max_reps"])
+    code, output, out = run(path)
+    assert code == 0, output
+    per_customer = pd.read_csv(out / "assignments.csv").groupby("customer_id")["rep_id"].nunique()
+    sectors = {row["customer_id"]: row["sector"] for row in customers}
+    for customer_id, n_reps in per_customer.items():
+        limit = 1 if sectors[customer_id] == "horeca" or customer_id == "C004" else 2
+        assert n_reps <= limit, customer_id
+    assert per_customer.max() == 2  # others do get two reps
+    dropped = pd.read_csv(out / "contact_cap.csv")
+    assert "C004" in set(dropped["customer_id"]) and set(dropped["max_reps"]) == {1}
+
+
+def test_a_fractional_contact_cap_is_an_input_error(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for row in customers:
+        row["max_reps"] = ""
+    customers[2]["max_reps"] = 1.5
+    code, output, out = run(write_case(customers=customers, customer_columns=[*CUSTOMER_COLUMNS, "max_reps"]))
+    assert code == 2 and "max_reps" in output and "row 4" in output and not out.exists()
