@@ -304,6 +304,11 @@ class Rules(StrictModel):
         description="Continuity as a hard rule: at most this many (customer, team) pairs may leave their "
         "`current_rep_id` (null: no limit; see continuity_weight for the soft version).",
     )
+    max_moved_value: NonNegativeFloat | None = Field(
+        None,
+        description="Continuity by value, as a hard rule: the (customer, team) pairs that leave their "
+        "`current_rep_id` hold at most this much current_value in total (null: no limit).",
+    )
     outside_footprint: Literal["nearest", "inside", "error"] = Field(
         "nearest",
         description="Customers outside every distributor footprint: served through the nearest footprint, sent to "

@@ -83,6 +83,11 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     if problem.max_moved is not None and moved > problem.max_moved:
         out.append(Violation("continuity", f"{moved} customer-team needs moved, more than max_moved_customers "
                                            f"{problem.max_moved}"))
+    if problem.max_moved_value is not None and problem.need_value is not None:
+        moved_value = int(problem.need_value[(current != NO_REP) & (current != assignment)].sum())
+        if moved_value > problem.max_moved_value:
+            out.append(Violation("continuity", f"moved customers hold {moved_value:,} of value, more than "
+                                               f"max_moved_value {problem.max_moved_value:,}"))
     return out
 
 

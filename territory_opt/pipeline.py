@@ -166,6 +166,8 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         skill_names=skill_names,
         excluded=build_exclusions(customers, rep_ids, coverage, scenario),
         max_moved=scenario.rules.max_moved_customers,
+        max_moved_value=None if scenario.rules.max_moved_value is None else int(scenario.rules.max_moved_value),
+        need_value=np.rint(customers["current_value"].to_numpy(float)[nc]).astype(np.int64),
         metric_names=metric_names,
         need_metric=need_metric,
         rep_metric_min=metric_lo,

@@ -53,6 +53,9 @@ class Problem:
     excluded: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
     # Continuity as a hard rule: at most this many (customer, team) needs leave their current rep; None: no limit.
     max_moved: int | None = None
+    # ... and by value: the moved needs' `need_value` sums to at most this; None: no limit.
+    max_moved_value: int | None = None
+    need_value: np.ndarray | None = None  # (N,) int64, e.g. the customer's current value
     # More balance metrics (e.g. value, accounts), each with its own band: per metric a need's amount and every
     # rep's lowest and highest total. Workload (above) is always metric 0.
     metric_names: tuple[str, ...] = ()
@@ -88,6 +91,8 @@ class Problem:
                 self.need_skills is None or (len(self.need_skills) == n and len(self.rep_skills) == r)),
             "excluded sorted": bool(len(self.excluded) == 0 or (np.diff(self.excluded) > 0).all()),
             "max_moved >= 0": self.max_moved is None or self.max_moved >= 0,
+            "max_moved_value": self.max_moved_value is None or (
+                self.max_moved_value >= 0 and self.need_value is not None and len(self.need_value) == n),
             "zones": (len(self.zone_names) == len(self.zone_kinds)
                       and self._zone_shape_ok(len(self.zone_kinds), n, r)),
             "metrics": self._metric_shape_ok(n, r),
@@ -119,6 +124,11 @@ class Problem:
             return self.need_metric.size == 0 and self.rep_metric_min.size == 0 and self.rep_metric_max.size == 0
         return (self.need_metric.shape == (m, n) and self.rep_metric_min.shape == (m, r)
                 and self.rep_metric_max.shape == (m, r) and bool((self.rep_metric_min <= self.rep_metric_max).all()))
+
+    def moving(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Whether giving `need` to `rep` moves it away from its current rep."""
+        current = self.need_current_rep[need]
+        return (current != NO_REP) & (current != rep)
 
     @functools.cached_property
     def customer_caps(self) -> np.ndarray:
@@ -199,6 +209,7 @@ class Problem:
             need_metric=self.need_metric[:, keep] if self.metric_names else self.need_metric,
             arc_workload_s=None if self.arc_workload_s is None else self.arc_workload_s[keep],
             arc_travel=None if self.arc_travel is None else self.arc_travel[keep],
+            need_value=None if self.need_value is None else self.need_value[keep],
         )
 
     def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:

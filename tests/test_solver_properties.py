@@ -125,6 +125,8 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         rep_metric_min=rep_metric_min,
         rep_metric_max=rep_metric_max,
         arc_workload_s=arc_workload,
+        max_moved_value=draw(st.sampled_from([None, None, 0, 50, 150])) if rules else None,
+        need_value=np.array(draw(st.lists(st.integers(1, 60), min_size=n, max_size=n)), dtype=np.int64),
         customer_max_reps=np.array(draw(st.lists(st.integers(1, 3), min_size=n_customers, max_size=n_customers)),
                                    dtype=np.int64) if rules and draw(st.integers(0, 3)) == 0 else None,
     )

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
-from ..problem import NO_REP, Problem
+from ..problem import Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers
 
@@ -122,12 +122,13 @@ def _zones(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
 
 
 def _max_moved(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
-    if problem.max_moved is None:
-        return
-    current = problem.need_current_rep[arcs.need]
-    moving = np.flatnonzero((current != NO_REP) & (arcs.rep != current))
-    lp.add(np.zeros(len(moving), np.int64), moving, np.ones(len(moving)), np.array([-np.inf]),
-           np.array([float(problem.max_moved)]))
+    moving = np.flatnonzero(problem.moving(arcs.need, arcs.rep))
+    if problem.max_moved is not None:
+        lp.add(np.zeros(len(moving), np.int64), moving, np.ones(len(moving)), np.array([-np.inf]),
+               np.array([float(problem.max_moved)]))
+    if problem.max_moved_value is not None and problem.need_value is not None:
+        lp.add(np.zeros(len(moving), np.int64), moving, problem.need_value[arcs.need[moving]].astype(float),
+               np.array([-np.inf]), np.array([float(problem.max_moved_value)]))
 
 
 def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:

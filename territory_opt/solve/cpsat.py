@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..problem import NO_REP, Problem
+from ..problem import Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers
 
@@ -98,13 +98,19 @@ def add_zones(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_
 
 
 def add_max_moved(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Continuity as a hard rule: at most `max_moved` needs leave their current rep."""
-    if problem.max_moved is None:
-        return 0
-    current = problem.need_current_rep[arcs.need]
-    moving = np.flatnonzero((current != NO_REP) & (arcs.rep != current))
-    model.add(sum(x[i] for i in moving.tolist()) <= problem.max_moved)
-    return 1
+    """Continuity as a hard rule: at most `max_moved` needs, and `max_moved_value` of value, leave their current
+    rep."""
+    moving = np.flatnonzero(problem.moving(arcs.need, arcs.rep))
+    count = 0
+    if problem.max_moved is not None:
+        model.add(sum(x[i] for i in moving.tolist()) <= problem.max_moved)
+        count += 1
+    if problem.max_moved_value is not None and problem.need_value is not None:
+        values = problem.need_value[arcs.need[moving]].tolist()
+        model.add(cp_model.LinearExpr.weighted_sum([x[i] for i in moving.tolist()], values)
+                  <= problem.max_moved_value)
+        count += 1
+    return count
 
 
 def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> np.ndarray:

@@ -161,6 +161,8 @@ def _rules_in_play(problem: Problem, needs: np.ndarray) -> str:
         rules.append("excluded_rep_ids")
     if problem.max_moved is not None:
         rules.append(f"rules.max_moved_customers = {problem.max_moved}")
+    if problem.max_moved_value is not None:
+        rules.append(f"rules.max_moved_value = {problem.max_moved_value:,}")
     if problem.n_zone_kinds and (problem.need_zone[:, needs] >= 0).any():
         rules.append("boundaries")
     return "the rules given (" + ", ".join(rules) + ")" if rules else "the rules given"

@@ -80,6 +80,8 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
     capped = set(capped_customers(problem).tolist())
     current = problem.need_current_rep
     moved = int(((current != NO_REP) & (current != assign)).sum())
+    moved_value = 0 if problem.need_value is None else int(problem.need_value[(current != NO_REP)
+                                                                               & (current != assign)].sum())
     for _ in range(max_passes):
         own_cost = problem.arc_cost(np.arange(problem.n_needs), assign)
         saving = own_cost[arcs.need] - cost
@@ -104,10 +106,15 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
             now_moved = current[need] != NO_REP and current[need] != target
             if problem.max_moved is not None and moved - was_moved + now_moved > problem.max_moved:
                 continue
+            if problem.max_moved_value is not None and problem.need_value is not None and now_moved > was_moved \
+                    and moved_value + problem.need_value[need] > problem.max_moved_value:
+                continue
             assign[need] = target
             load[:, source] -= out_of
             load[:, target] += into
             moved += int(now_moved) - int(was_moved)
+            if problem.need_value is not None:
+                moved_value += (int(now_moved) - int(was_moved)) * int(problem.need_value[need])
             done.add(need)
             changed += 1
         if changed == 0:

@@ -165,3 +165,22 @@ def test_a_fractional_contact_cap_is_an_input_error(write_case: Callable[..., Pa
     customers[2]["max_reps"] = 1.5
     code, output, out = run(write_case(customers=customers, customer_columns=[*CUSTOMER_COLUMNS, "max_reps"]))
     assert code == 2 and "max_reps" in output and "row 4" in output and not out.exists()
+
+
+def test_hard_continuity_by_value(write_case: Callable[..., Path]) -> None:
+    """Moves are allowed, but the customers who move hold little value in total."""
+    customers = tiny_customers()
+    for i, row in enumerate(customers):
+        row["current_rep_id"] = "F1" if i % 2 else "F2"
+    scenario = tiny_scenario_dict()
+    scenario["rules"].update(balance_tolerance=0.3, max_moved_value=150_000)
+    path = write_case(customers=customers, scenario=scenario)
+    code, output, out = run(path)
+    assert code == 0, output
+    field = pd.read_csv(out / "assignments.csv").query("team == 'field'").merge(
+        pd.read_csv(path.parent / "customers.csv")[["customer_id", "current_rep_id", "current_value"]])
+    moved = field[field["rep_id"] != field["current_rep_id"]]
+    assert len(moved) > 0 and moved["current_value"].sum() <= 150_000
+    scenario["rules"]["max_moved_value"] = 0  # F3 must get work, so something has to move
+    code, output, out = run(write_case(customers=customers, scenario=scenario))
+    assert code == 3 and "max_moved_value = 0" in output
