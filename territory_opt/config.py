@@ -309,6 +309,12 @@ class Rules(StrictModel):
         description="Continuity by value, as a hard rule: the (customer, team) pairs that leave their "
         "`current_rep_id` hold at most this much current_value in total (null: no limit).",
     )
+    contiguity_weight: NonNegativeFloat = Field(
+        0.0,
+        description="Soft contiguity: a customer whose neighbours mostly belong to another rep of the team moves "
+        "to that rep when it costs at most this many visit-kilometres and every hard rule still holds "
+        "(0: off). territories.geojson gives each territory's parts, kpis.json how many have several.",
+    )
     outside_footprint: Literal["nearest", "inside", "error"] = Field(
         "nearest",
         description="Customers outside every distributor footprint: served through the nearest footprint, sent to "

@@ -386,6 +386,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         time_limit_s=time_limit_s or scenario.solver.time_limit_s,
         workers=scenario.solver.workers,
         candidate_reps=scenario.rules.candidate_reps,
+        contiguity_weight=scenario.rules.contiguity_weight,
     )
     problem = prepared.problem
     with timings.stage("solve", progress):

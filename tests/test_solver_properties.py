@@ -188,6 +188,22 @@ def test_matches_brute_force_on_tiny_instances(problem: Problem) -> None:
     assert result.bound <= best + rounding + 1e-6
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_customers=20), st.sampled_from([1.0, 10.0, 1000.0]))
+def test_contiguity_moves_keep_every_hard_rule(problem: Problem, weight: float) -> None:
+    """The soft contiguity pass may trade travel for compactness, never a hard rule; its cost is bounded."""
+    try:
+        plain = solve(problem, PARAMS, seed=0)
+    except InfeasibleError:
+        return
+    result = solve(problem, SolveParams(time_limit_s=10, candidate_reps=2, contiguity_weight=weight), seed=0)
+    assert check(problem, result.assignment) == []
+    moves = int(result.stats.get("contiguity_moves", 0))
+    event(f"contiguity moves: {min(moves, 3)}")
+    assert result.objective <= plain.objective + moves * weight + 0.01 * problem.n_needs + 1e-6
+    assert result.bound <= result.objective + 1e-6
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(), st.integers(0, 3))
 def test_same_seed_same_answer(problem: Problem, seed: int) -> None:

@@ -20,6 +20,7 @@ from ..metrics import check
 from ..problem import Problem, team_components
 from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
+from .contiguity import reduce_enclaves
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
@@ -38,6 +39,7 @@ class SolveParams:
     workers: int = 1
     candidate_reps: int = 8
     log: bool = False
+    contiguity_weight: float = 0.0  # visit-km a move may cost to remove an enclave (contiguity.py); 0: off
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def _infeasible_components(problem: Problem, time_limit_s: float) -> list[np.nda
         sub = problem.subset_needs(keep)
         reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
         sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
+        if sub.metric_names:
+            sub = sub.replace(rep_metric_min=np.where(reps_outside[None, :], 0, sub.rep_metric_min))
         if not solve_lp(sub, all_arcs(sub), time_limit_s=time_limit_s).feasible:
             bad.append(teams)
     return bad
@@ -177,6 +181,7 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
         assignment = np.asarray(start, dtype=np.int64)
         objective_scaled, engine = float(arc_costs(working, make_arcs(working, np.arange(working.n_needs),
                                                                       assignment)).sum()), "repair"
+    assignment, objective_scaled = _contiguous(problem, assignment, objective_scaled, params, stats)
     complete = working is problem and len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
     if complete and outcome.choice is not None:
         cpsat_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
@@ -227,12 +232,30 @@ def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float |
                                f"({len(arcs)} arcs); check capacity and balance_tolerance")
     improved = improve(problem, arcs, start)
     assignment = improved if not check(problem, improved) else start
+    assignment, _ = _contiguous(problem, assignment, 0.0, params, stats)
     objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
     bound = min(relaxed.bound, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
     stats["arcs"] = len(arcs)
     return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,
                   bound=bound, gap=gap, engine="large", bound_scope="candidate reps", candidate_reps=k, stats=stats)
+
+
+def _contiguous(problem: Problem, assignment: np.ndarray, objective_scaled: float, params: SolveParams,
+                stats: dict[str, float | int | str]) -> tuple[np.ndarray, float]:
+    """Apply the soft contiguity post-pass; the objective (scaled units) is recomputed when anything moved."""
+    if params.contiguity_weight <= 0:
+        return assignment, objective_scaled
+    moved, n_moves = reduce_enclaves(problem, assignment, params.contiguity_weight)
+    if n_moves == 0 or check(problem, moved):
+        stats["contiguity_moves"] = 0
+        return assignment, objective_scaled
+    everyone = np.arange(problem.n_needs)
+    before = float(arc_costs(problem, make_arcs(problem, everyone, assignment)).sum())
+    after = float(arc_costs(problem, make_arcs(problem, everyone, moved)).sum())
+    stats["contiguity_moves"] = n_moves
+    stats["contiguity_cost"] = round((after - before) / COST_SCALE, 3)
+    return moved, after
 
 
 def _arc_positions(arcs: Arcs, assignment: np.ndarray) -> np.ndarray | None:

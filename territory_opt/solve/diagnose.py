@@ -145,7 +145,7 @@ def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarr
         findings.append(Finding(
             f"{_team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
             f"({_hours(lo.min())} to {_hours(hi.max())}) under {_rules_in_play(problem, needs)}; the largest "
-            f"customer needs {_hours(problem.min_workload_s[needs].max())}. Widen rules.balance_tolerance"
+            f"customer needs {_hours(problem.min_workload_s[needs].max(initial=0))}. Widen rules.balance_tolerance"
             f"{''.join(f', rules.balance_metrics.{m}' for m in problem.metric_names)} or relax those rules"))
     return findings
 
