@@ -40,6 +40,7 @@ class SolveParams:
     candidate_reps: int = 8
     log: bool = False
     contiguity_weight: float = 0.0  # visit-km a move may cost to remove an enclave (contiguity.py); 0: off
+    engine: str = "auto"  # "auto": by size; "large": the flow heuristic whenever it applies (fast, looser bound)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
     """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
     stats = dict(stats)
     max_team = int(working.rep_in_team.sum(axis=0).max())
-    large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS
+    large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS or params.engine == "large"
     if large and not has_free_reps(working) and working.arc_workload_s is None:
         return _solve_large(working, params, stats)
     extra, start = None, None
