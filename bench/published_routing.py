@@ -1,0 +1,262 @@
+"""The routing core (OR-Tools via `solve_vrp`) and PyVRP side by side on Solomon VRPTW and Uchoa X CVRP instances.
+
+    python bench/published_routing.py [--set solomon|x|all] [--only C101,R201] [--time-limit 30 | --time-limits 5,30]
+                                      [--solvers ortools,pyvrp] [--ortools-metaheuristic GUIDED_LOCAL_SEARCH]
+                                      [--data ../shared/bench] [--seed 0]
+
+Distances follow each set's published rule so values compare with the best-known solutions (BKS): Solomon arcs are
+Euclidean truncated to one decimal (scaled by 10 to integers; travel time = distance, service and windows scaled
+alike, the file's fleet size, distance objective as in OPTIMA.tsv, not vehicles first); X arcs are nearest-integer
+Euclidean, with a fleet of k + max(2, k // 10) vehicles (the BKS uses at most k + 2). Each solver gets the same
+integer matrices and the same wall-clock limit, one instance at a time in this process, and every answer goes
+through `check_solution`. OR-Tools runs with `solve_vrp`'s defaults (local cheapest insertion, then ruin-and-recreate
+iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise. PyVRP is an optional
+peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from territory_opt.routing.vrp import VrpInstance, VrpSolution, check_solution, route_schedule, solve_vrp
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+SETS = {"solomon": "vrptw_solomon", "x": "cvrp_x"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark instance: the solver-neutral model, its coordinates and how to print its values."""
+
+    name: str
+    instance: VrpInstance
+    xy: np.ndarray
+    bks: float
+    scale: int  # integer objective / scale = published value
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One solver's answer on one instance."""
+
+    value: float
+    vehicles: int
+    seconds: float
+    valid: bool
+
+
+def read_optima(folder: Path) -> dict[str, float]:
+    """Instance name -> best-known value from OPTIMA.tsv."""
+    out = {}
+    for line in (folder / "OPTIMA.tsv").read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[0]:
+            out[fields[0]] = float(fields[1])
+    return out
+
+
+def read_solomon(path: Path, bks: float) -> Case:
+    """A Solomon file as a VRPTW with times and distances in tenths (truncated Euclidean per arc)."""
+    lines = path.read_text().splitlines()
+    fleet, capacity = (int(v) for v in lines[4].split())
+    rows = np.array([[int(v) for v in line.split()] for line in lines[9:] if line.strip()], dtype=np.int64)
+    xy = rows[:, 1:3]
+    diff = xy[:, None, :] - xy[None, :, :]
+    squared = (diff**2).sum(axis=2)
+    # floor(10 * sqrt(s)) computed exactly as isqrt(100 * s): float rounding cannot flip a truncation
+    dist = np.vectorize(math.isqrt, otypes=[np.int64])(100 * squared)
+    instance = VrpInstance(
+        duration=dist, distance=dist, service=10 * rows[:, 6], window_open=10 * rows[:, 4],
+        window_close=10 * rows[:, 5], demand=rows[:, 3], vehicle_capacity=capacity, n_vehicles=fleet,
+        max_route_duration=None, horizon=10 * int(rows[0, 5]))
+    return Case(path.stem, instance, xy, bks, 10)
+
+
+def read_x(path: Path, bks: float) -> Case:
+    """A VRPLIB CVRP file (depot = node 1) with nearest-integer Euclidean distances and a fleet of k plus slack."""
+    header: dict[str, str] = {}
+    coords: list[list[int]] = []
+    demand: list[int] = []
+    section = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line == "EOF":
+            continue
+        if line.endswith("SECTION"):
+            section = line
+            continue
+        if ":" in line and not line[0].isdigit():
+            key, value = line.split(":", 1)
+            header[key.strip()] = value.strip()
+            continue
+        values = [int(float(v)) for v in line.split()]
+        if section == "NODE_COORD_SECTION":
+            coords.append(values[1:3])
+        elif section == "DEMAND_SECTION":
+            demand.append(values[1])
+    xy = np.array(coords, dtype=np.int64)
+    diff = (xy[:, None, :] - xy[None, :, :]).astype(float)
+    dist = np.floor(np.sqrt((diff**2).sum(axis=2)) + 0.5).astype(np.int64)
+    k = int(path.stem.rsplit("-k", 1)[1])
+    instance = VrpInstance(
+        duration=dist, distance=dist, service=np.zeros(len(xy), dtype=np.int64), window_open=None, window_close=None,
+        demand=np.array(demand, dtype=np.int64), vehicle_capacity=int(header["CAPACITY"]),
+        n_vehicles=k + max(2, k // 10), max_route_duration=None, horizon=int(dist.sum()))
+    return Case(path.stem, instance, xy, bks, 1)
+
+
+def load_cases(folder: Path, kind: str, only: set[str] | None) -> list[Case]:
+    """Every instance of a set with a BKS, in OPTIMA.tsv order, optionally filtered by name."""
+    optima = read_optima(folder)
+    cases = []
+    for name, bks in optima.items():
+        if only and name not in only:
+            continue
+        if kind == "solomon":
+            cases.append(read_solomon(folder / f"{name}.txt", bks))
+        else:
+            cases.append(read_x(folder / f"{name}.vrp", bks))
+    return cases
+
+
+ORTOOLS_SETUP: dict[str, str] = {}  # --ortools-first / --ortools-metaheuristic; empty = solve_vrp's defaults
+
+
+def run_ortools(case: Case, time_limit: float, seed: int) -> Outcome:
+    """The routing core as the product calls it (its default search set-up unless overridden on the command line)."""
+    solution = solve_vrp(case.instance, time_limit_s=time_limit, seed=seed, **ORTOOLS_SETUP)
+    valid = not check_solution(case.instance, solution)
+    return Outcome(solution.objective / case.scale, solution.n_vehicles_used, solution.seconds, valid)
+
+
+def run_pyvrp(case: Case, time_limit: float, seed: int) -> Outcome:
+    """PyVRP's hybrid genetic search on the same integer matrices, windows, demand and fleet."""
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    inst = case.instance
+    opens, closes = inst.opens(), inst.closes()
+    model = Model()
+    locations = [model.add_location(int(x), int(y)) for x, y in case.xy]
+    depot = model.add_depot(locations[0], tw_early=int(opens[0]), tw_late=int(closes[0]))
+    demand = inst.demand if inst.demand is not None else np.zeros(inst.n_locations, dtype=np.int64)
+    for node in range(1, inst.n_locations):
+        model.add_client(locations[node], delivery=[int(demand[node])], service_duration=int(inst.service[node]),
+                         tw_early=int(opens[node]), tw_late=int(closes[node]))
+    capacity = [int(inst.vehicle_capacity)] if inst.vehicle_capacity is not None else [int(demand.sum())]
+    model.add_vehicle_type(num_available=int(inst.n_vehicles), capacity=capacity, start_depot=depot,
+                           end_depot=depot, tw_early=int(opens[0]), tw_late=int(inst.horizon))
+    for a in range(inst.n_locations):
+        for b in range(inst.n_locations):
+            if a != b:
+                model.add_edge(locations[a], locations[b], distance=int(inst.cost[a, b]),
+                               duration=int(inst.duration[a, b]))
+    started = time.perf_counter()
+    result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False, collect_stats=False)
+    seconds = time.perf_counter() - started
+    # client activities are numbered among clients; the single depot is location 0, so location = index + 1
+    routes = tuple(tuple(int(a.idx) + 1 for a in route if a.is_client()) for route in result.best.routes())
+    arrival = []
+    for route in routes:
+        schedule = route_schedule(inst, route)
+        arrival.append(tuple(schedule[1]) if schedule else ())
+    objective = sum(int(r.distance()) for r in result.best.routes())
+    solution = VrpSolution(routes, tuple(arrival), (), objective, len(routes), "pyvrp", seconds)
+    valid = result.is_feasible() and not check_solution(inst, solution)
+    return Outcome(objective / case.scale, len(routes), seconds, valid)
+
+
+def gap(value: float, bks: float) -> float:
+    """Percentage above the best-known value."""
+    return (value - bks) / bks * 100
+
+
+def print_table(title: str, cases: list[Case], results: dict[str, dict[str, Outcome]]) -> None:
+    """One markdown table: an instance per row, both solvers side by side."""
+    print(f"\n### {title}\n")
+    print("| instance | BKS | OR-Tools | gap % | veh | s | PyVRP | gap % | veh | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        cells = [case.name, f"{case.bks:g}"]
+        for solver in ("ortools", "pyvrp"):
+            out = results[solver].get(case.name)
+            if out is None:
+                cells += ["-", "-", "-", "-"]
+                continue
+            mark = "" if out.valid else " (invalid)"
+            cells += [f"{out.value:.{1 if case.scale == 10 else 0}f}{mark}", f"{gap(out.value, case.bks):.2f}",
+                      str(out.vehicles), f"{out.seconds:.1f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+def mean_gap(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
+    """Mean gap % over the instances solved validly, with the count when some are missing or invalid."""
+    gaps = [gap(outcomes[c.name].value, c.bks) for c in cases if c.name in outcomes and outcomes[c.name].valid]
+    if not gaps:
+        return "-"
+    note = "" if len(gaps) == len(cases) else f" ({len(gaps)}/{len(cases)} valid)"
+    return f"{sum(gaps) / len(gaps):.2f}{note}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--set", choices=["solomon", "x", "all"], default="all")
+    parser.add_argument("--only", default="", help="comma-separated instance names, e.g. C101,R201,X-n101-k25")
+    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--time-limits", default="", help="comma-separated limits, e.g. 5,30 (overrides --time-limit)")
+    parser.add_argument("--solvers", default="ortools,pyvrp", help="comma-separated: ortools, pyvrp")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ortools-first", default="", help="first-solution strategy (default: solve_vrp's)")
+    parser.add_argument("--ortools-metaheuristic", default="", help="e.g. GUIDED_LOCAL_SEARCH (default: solve_vrp's)")
+    args = parser.parse_args()
+    if args.ortools_first:
+        ORTOOLS_SETUP["first_solution"] = args.ortools_first
+    if args.ortools_metaheuristic:
+        ORTOOLS_SETUP["metaheuristic"] = args.ortools_metaheuristic
+    limits = [float(v) for v in args.time_limits.split(",") if v] or [args.time_limit]
+    only = {v.strip() for v in args.only.split(",") if v.strip()} or None
+    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    runners = {"ortools": run_ortools, "pyvrp": run_pyvrp}
+    kinds = list(SETS) if args.set == "all" else [args.set]
+
+    setup = ", ".join(f"{k}={v}" for k, v in ORTOOLS_SETUP.items()) or "solve_vrp defaults"
+    versions = f"OR-Tools {version('ortools')} ({setup})"
+    if "pyvrp" in solvers:
+        versions += f", PyVRP {version('pyvrp')}"
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}, {versions}; "
+          f"time limits {', '.join(f'{t:g}' for t in limits)} s per instance and solver; seed {args.seed}")
+    summary: list[tuple[str, float, str, str]] = []
+    for kind in kinds:
+        cases = load_cases(args.data / SETS[kind], kind, only)
+        if not cases:
+            continue
+        for limit in limits:
+            results: dict[str, dict[str, Outcome]] = {"ortools": {}, "pyvrp": {}}
+            for case in cases:
+                for solver in solvers:
+                    out = runners[solver](case, limit, args.seed)
+                    results[solver][case.name] = out
+                    print(f"{kind} {limit:g}s {case.name} {solver}: {out.value:g} "
+                          f"({gap(out.value, case.bks):+.2f}%, {out.vehicles} veh, {out.seconds:.1f} s"
+                          f"{'' if out.valid else ', INVALID'})", file=sys.stderr, flush=True)
+            print_table(f"{kind}, {limit:g} s per instance", cases, results)
+            summary.append((kind, limit, mean_gap(cases, results["ortools"]), mean_gap(cases, results["pyvrp"])))
+    print("\n### Summary: mean gap % to BKS\n")
+    print("| set | time limit s | OR-Tools | PyVRP |")
+    print("|---|---|---|---|")
+    for kind, limit, ort, pyv in summary:
+        print(f"| {kind} | {limit:g} | {ort} | {pyv} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Call-cycle routing: every rep's visits on days of the cycle, each day a route from home and back.
+
+1. `routing.days` puts every required visit on a (week, day): weekday sectors around the rep's home, visits spread
+   evenly over the weeks;
+2. each day is routed with OR-Tools (`routing.vrp`): one vehicle from the rep's home, service = the call, the
+   working day (minus the break) as the route's span limit, customers' opening hours as time windows;
+3. a visit the day cannot hold is moved to the day of the same week with the most time left, re-routed there, and
+   reported as unplanned only when no day of its week takes it.
+
+Reps are independent, so they are planned in parallel processes when `workers > 1`; results come back in rep order,
+and each day's search stops on a count of solutions (not a clock), so plans are reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+
+from .problem import Problem
+from .routing.days import Visit, spread_visits, weekday_sectors
+from .routing.vrp import VrpInstance, route_schedule, solve_vrp
+
+DROP_PENALTY = 10**9  # a dropped visit costs more than any route travels
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    weeks: int = 4
+    days: int = 5
+    day_s: int = 9 * 3600  # from leaving home to coming back, break included
+    break_s: int = 30 * 60
+    speed_kmh: float = 50.0
+    detour_factor: float = 1.3
+    metaheuristic: str = "GREEDY_DESCENT"  # stops by itself at a local optimum: fast and reproducible
+    solution_limit: int = 500
+    time_limit_s: float = 5.0  # safety cap per day route
+
+
+@dataclass(frozen=True)
+class DayRoute:
+    week: int
+    day: int
+    needs: tuple[int, ...]  # problem need indices in visiting order
+    arrive_s: tuple[int, ...]  # start of each call, seconds after the day starts
+    depart_s: tuple[int, ...]
+    leave_s: int  # leaving home
+    back_s: int  # back home
+    drive_s: int
+    call_s: int
+    path_xy: np.ndarray  # (len(needs) + 2, 2) home, stops, home
+
+
+@dataclass(frozen=True)
+class RepPlan:
+    rep: int
+    days: tuple[DayRoute, ...]
+    unplanned: tuple[int, ...] = ()  # need index of each visit no day could take (repeated per visit)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def drive_s(self) -> int:
+        return sum(d.drive_s for d in self.days)
+
+    @property
+    def call_s(self) -> int:
+        return sum(d.call_s for d in self.days)
+
+
+@dataclass(frozen=True)
+class RepInput:
+    """Everything one rep's planning needs (plain arrays, so it pickles cheaply to a worker process)."""
+
+    rep: int
+    home: np.ndarray  # (2,)
+    needs: np.ndarray  # (n,) problem need indices
+    xy: np.ndarray  # (n, 2)
+    visits: np.ndarray  # (n,) per cycle
+    call_s: np.ndarray  # (n,) seconds per call
+    window_open: np.ndarray | None  # (n,) seconds after the day starts
+    window_close: np.ndarray | None
+
+
+def travel_seconds(points: np.ndarray, settings: RoutingSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(duration s, distance m) between all points: straight line x detour factor at the average speed."""
+    delta = points[:, None, :] - points[None, :, :]
+    metres = np.hypot(delta[..., 0], delta[..., 1]) * settings.detour_factor
+    seconds = metres / (settings.speed_kmh / 3.6)
+    return np.rint(seconds).astype(np.int64), np.rint(metres).astype(np.int64)
+
+
+def _route_day(rep: RepInput, members: list[int], settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
+    """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
+    if not members:
+        return None, []
+    idx = np.array(members)
+    points = np.vstack([rep.home[None, :], rep.xy[idx]])
+    duration, distance = travel_seconds(points, settings)
+    service = np.concatenate([[0], rep.call_s[idx]]).astype(np.int64)
+    opens = closes = None
+    if rep.window_open is not None and rep.window_close is not None:
+        opens = np.concatenate([[0], rep.window_open[idx]]).astype(np.int64)
+        closes = np.concatenate([[settings.day_s], rep.window_close[idx]]).astype(np.int64)
+    instance = VrpInstance(duration=duration, distance=distance, service=service, window_open=opens,
+                           window_close=closes, demand=None, vehicle_capacity=None, n_vehicles=1,
+                           max_route_duration=settings.day_s - settings.break_s, horizon=settings.day_s,
+                           allow_dropping=True, drop_penalty=DROP_PENALTY)
+    solution = solve_vrp(instance, time_limit_s=settings.time_limit_s, metaheuristic=settings.metaheuristic,
+                         solution_limit=settings.solution_limit)
+    dropped = [members[i - 1] for i in solution.dropped]
+    if not solution.routes:
+        return None, dropped
+    order = tuple(solution.routes[0])
+    timed = route_schedule(instance, order)  # the shortest day for this sequence: no avoidable waiting
+    leave, arrive, back = timed if timed is not None else (0, list(solution.arrival[0]), settings.day_s)
+    path = [0, *order, 0]
+    drive = int(sum(duration[a, b] for a, b in itertools.pairwise(path)))
+    depart = [a + int(service[i]) for a, i in zip(arrive, order, strict=True)]
+    return DayRoute(0, 0, tuple(int(rep.needs[members[i - 1]]) for i in order), tuple(arrive), tuple(depart), leave,
+                    back, drive, int(service.sum()), points[path]), dropped
+
+
+def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
+    """The whole cycle of one rep (see the module docstring)."""
+    weekly = rep.visits * rep.call_s / settings.weeks
+    weekday = weekday_sectors(rep.xy, rep.home, weekly, settings.days)
+    visits: list[Visit] = spread_visits(rep.visits, rep.call_s.astype(float), weekday, settings.weeks, settings.days)
+    by_day: dict[tuple[int, int], list[int]] = {}
+    for v in visits:
+        by_day.setdefault((v.week, v.day), []).append(v.customer)
+    routes: dict[tuple[int, int], DayRoute | None] = {}
+    pending: list[tuple[int, int]] = []  # (week, customer) visits a day dropped
+    for key in sorted(by_day):
+        route, dropped = _route_day(rep, by_day[key], settings)
+        routes[key] = route
+        by_day[key] = [m for m in by_day[key] if m not in dropped]
+        pending += [(key[0], m) for m in dropped]
+    unplanned: list[int] = []
+    moved = 0
+    for week, member in pending:
+        placed = False
+        for day in _days_by_slack(routes, week, settings):
+            if member in by_day.get((week, day), []):
+                continue  # one call per customer and day
+            route = routes.get((week, day))
+            used = 0 if route is None else route.back_s - route.leave_s
+            if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
+                break  # days come by slack: no later day has room either
+            trial = [*by_day.get((week, day), []), member]
+            route, dropped = _route_day(rep, trial, settings)
+            if not dropped:
+                by_day[(week, day)], routes[(week, day)] = trial, route
+                placed, moved = True, moved + 1
+                break
+        if not placed:
+            unplanned.append(int(rep.needs[member]))
+    days = tuple(_stamped(routes[key], key) for key in sorted(routes) if routes[key] is not None)
+    return RepPlan(rep.rep, days, tuple(unplanned), {"visits": len(visits), "moved_to_other_day": moved})
+
+
+def _days_by_slack(routes: dict[tuple[int, int], DayRoute | None], week: int, settings: RoutingSettings) -> list[int]:
+    def used(day: int) -> int:
+        route = routes.get((week, day))
+        return 0 if route is None else route.back_s - route.leave_s
+
+    return sorted(range(settings.days), key=lambda day: (used(day), day))
+
+
+def _stamped(route: DayRoute | None, key: tuple[int, int]) -> DayRoute:
+    assert route is not None
+    return DayRoute(key[0], key[1], route.needs, route.arrive_s, route.depart_s, route.leave_s, route.back_s,
+                    route.drive_s, route.call_s, route.path_xy)
+
+
+def rep_inputs(problem: Problem, assignment: np.ndarray, window_open: np.ndarray | None = None,
+               window_close: np.ndarray | None = None, routed: np.ndarray | None = None) -> list[RepInput]:
+    """One input per rep with needs to visit: its customers, visits and call length (workload / visits). Needs
+    outside `routed` (e.g. inside sales, served by phone) are not visited."""
+    out = []
+    visits = np.maximum(np.rint(problem.need_visits).astype(np.int64), 0)
+    if routed is not None:
+        visits = np.where(routed, visits, 0)
+    call_s = np.where(visits > 0, problem.need_workload_s / np.maximum(visits, 1), 0).round().astype(np.int64)
+    for rep in range(problem.n_reps):
+        needs = np.flatnonzero((assignment == rep) & (visits > 0))
+        if len(needs) == 0:
+            continue
+        customers = problem.need_customer[needs]
+        out.append(RepInput(
+            rep=rep, home=problem.rep_xy[rep], needs=needs, xy=problem.customer_xy[customers], visits=visits[needs],
+            call_s=call_s[needs],
+            window_open=None if window_open is None else window_open[customers],
+            window_close=None if window_close is None else window_close[customers]))
+    return out
+
+
+def plan_routes(problem: Problem, assignment: np.ndarray, settings: RoutingSettings, *, workers: int = 1,
+                window_open: np.ndarray | None = None, window_close: np.ndarray | None = None,
+                routed: np.ndarray | None = None) -> list[RepPlan]:
+    """Every rep's cycle; in `workers` processes (spawned, so safe with OR-Tools' threads), results in rep order."""
+    inputs = rep_inputs(problem, assignment, window_open, window_close, routed)
+    if workers <= 1 or len(inputs) <= 1:
+        return [plan_rep(item, settings) for item in inputs]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        chunk = max(1, len(inputs) // (4 * workers))
+        return list(pool.map(plan_rep, inputs, [settings] * len(inputs), chunksize=chunk))
+
+
+@dataclass(frozen=True)
+class RoutingOutcome:
+    plans: list[RepPlan]
+    problem: Problem  # the problem the final assignment was solved on (call bands net of drive time)
+    assignment: np.ndarray
+    rounds: list[dict[str, float | int]]  # per round: work spread before re-assigning
+
+
+def rep_drive(plans: list[RepPlan], n_reps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(drive s, call s) per rep from its plan (zeros for reps without one)."""
+    drive, calls = np.zeros(n_reps), np.zeros(n_reps)
+    for plan in plans:
+        drive[plan.rep], calls[plan.rep] = plan.drive_s, plan.call_s
+    return drive, calls
+
+
+def _all_calls(problem: Problem, assignment: np.ndarray) -> np.ndarray:
+    """Call seconds per rep, visited or not (inside sales works by phone, still work)."""
+    return np.bincount(assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
+
+
+def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: RoutingSettings, *,
+                       resolve: Callable[[Problem], np.ndarray], tolerance: float | None, rounds: int,
+                       threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
+                       window_close: np.ndarray | None = None, routed: np.ndarray | None = None) -> RoutingOutcome:
+    """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
+    until no rep's drive changes by more than `threshold` of its work. `resolve` solves a problem to an assignment."""
+    from .routing.feedback import drive_adjusted, work_spread, work_targets
+
+    plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
+                        window_close=window_close, routed=routed)
+    drive, calls = rep_drive(plans, problem.n_reps)
+    calls = _all_calls(problem, assignment)
+    history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive, work_targets(problem, drive))}]
+    working = problem
+    for round_no in range(1, rounds + 1):
+        working = drive_adjusted(problem, drive, tolerance)
+        assignment = resolve(working)
+        plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
+                            window_close=window_close, routed=routed)
+        new_drive, _ = rep_drive(plans, problem.n_reps)
+        calls = _all_calls(problem, assignment)
+        change = np.abs(new_drive - drive) / np.maximum(calls + new_drive, 1.0)
+        drive = new_drive
+        history.append({"round": round_no, **work_spread(calls, drive, work_targets(problem, drive)),
+                        "max_drive_change": round(float(change.max(initial=0.0)), 4)})
+        if change.max(initial=0.0) <= threshold:
+            break
+    return RoutingOutcome(plans, working, assignment, history)

@@ -1,0 +1,57 @@
+"""Balance on real hours: each rep's measured drive time taken out of the call hours its band allows.
+
+A rep's work is its calls plus its driving. After routing, the work of each group of teams sharing reps is
+re-divided in proportion to the reps' original targets (capacity shares), and each rep's band for *calls* becomes
+that share x (1 +/- tolerance) minus its own drive time. The assignment is then solved again, so a rep with long
+drives gets fewer calls. Drive time changes when territories change, so the pipeline repeats assign -> route ->
+re-assign until no rep's drive time moves by more than a threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problem import Problem, team_components
+
+
+def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None) -> Problem:
+    """The same problem with call bands = (share of calls + drive) x (1 +/- tolerance) - own drive."""
+    drive = np.asarray(drive_s, dtype=float)
+    comp = team_components(problem.rep_in_team)
+    team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
+                            minlength=len(problem.team_names))
+    target = problem.rep_target_s.astype(float).copy()
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+        if len(reps) == 0:
+            continue
+        weights = problem.rep_target_s[reps].astype(float)
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(reps), 1.0 / len(reps))
+        target[reps] = (team_load[teams].sum() + drive[reps].sum()) * weights
+    if tolerance is None:
+        lo = np.zeros(problem.n_reps, dtype=np.int64)
+        hi = problem.rep_max_s - np.rint(drive).astype(np.int64)
+    else:
+        lo = np.ceil(target * (1 - tolerance) - drive - 1e-9).astype(np.int64)
+        hi = np.floor(target * (1 + tolerance) - drive + 1e-9).astype(np.int64)
+    hi = np.maximum(hi, 0)
+    lo = np.clip(lo, 0, hi)
+    return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
+
+
+def work_spread(call_s: np.ndarray, drive_s: np.ndarray, target_s: np.ndarray) -> dict[str, float]:
+    """Work (calls + drive) against each rep's share of its teams' work: the spread a manager sees."""
+    work = np.asarray(call_s, dtype=float) + np.asarray(drive_s, dtype=float)
+    active = target_s > 0
+    if not active.any():
+        return {"max_deviation": 0.0, "mean_deviation": 0.0, "drive_share": 0.0}
+    deviation = np.abs(work[active] - target_s[active]) / target_s[active]
+    return {"max_deviation": round(float(deviation.max()), 4), "mean_deviation": round(float(deviation.mean()), 4),
+            "drive_share": round(float(np.sum(drive_s) / max(work.sum(), 1e-9)), 4)}
+
+
+def work_targets(problem: Problem, drive_s: np.ndarray) -> np.ndarray:
+    """Each rep's share of its teams' calls plus drive, in seconds (the target of real hours)."""
+    adjusted = drive_adjusted(problem, drive_s, 0.0)
+    return adjusted.rep_target_s + np.asarray(drive_s, dtype=float)
