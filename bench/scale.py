@@ -1,11 +1,12 @@
 """The whole CLI run at scale, rebalance mode with two overlapping teams and the contact cap.
 
-    python bench/scale.py [--sizes 10000:50,100000:300] [--time-limit 60]
+    python bench/scale.py [--sizes 10000:50,100000:300] [--time-limit 60] [--routing-rounds 0]
 
 For each size N:R the sample market is replicated to N outlets (small random offsets, new ids), and R reps are
 placed at k-means centres of the outlets: 80 % generalists (team `field`), 20 % HoReCa specialists (team `horeca`,
 an overlay on HoReCa outlets), so HoReCa outlets need two reps and the contact cap (2) binds where reps could
-double up. Balance +/-10 %, k = 8. Each size runs once in a fresh process; nothing is asserted.
+double up. Balance +/-10 %, k = 8. With `--routing-rounds` every rep's 4-week cycle is also routed (2 processes).
+Each size runs once in a fresh process; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ teams:
 rules: {{balance_tolerance: 0.10, max_reps_per_customer: 2, candidate_reps: 8}}
 solver: {{time_limit_s: {time_limit}, seed: 0}}
 output: {{dir: out}}
-"""
+{routing}"""
+ROUTING = "routing: {{enabled: true, rebalance_rounds: {rounds}, workers: {workers}}}\n"
 
 
 def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> None:
@@ -69,9 +71,9 @@ def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> Non
     pd.DataFrame(rows).round(6).to_csv(folder / "reps.csv", index=False)
 
 
-def run_case(folder: Path, time_limit: float) -> dict[str, float | str]:
+def run_case(folder: Path, time_limit: float, routing: str = "") -> dict[str, float | str]:
     scenario = folder / "scale.yaml"
-    scenario.write_text(SCENARIO.format(time_limit=time_limit))
+    scenario.write_text(SCENARIO.format(time_limit=time_limit, routing=routing))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"],
@@ -86,14 +88,22 @@ def run_case(folder: Path, time_limit: float) -> dict[str, float | str]:
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
             "status": kpis["status"], "engine": kpis["engine"], "needs": kpis["n_needs"],
-            "objective": kpis["objective"]}
+            "objective": kpis["objective"], "routing_s": timings.get("routing", 0.0),
+            "drive_share": (kpis["routing"] or {}).get("drive_share", 0.0),
+            "unplanned": (kpis["routing"] or {}).get("unplanned_visits", 0),
+            "days": (kpis["routing"] or {}).get("days_routed", 0)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000:50,100000:300")
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--routing-rounds", type=int, default=None,
+                        help="route every rep's cycle too, with this many real-hours rounds (0: route once)")
+    parser.add_argument("--routing-workers", type=int, default=2)
     args = parser.parse_args()
+    routing = "" if args.routing_rounds is None else ROUTING.format(rounds=args.routing_rounds,
+                                                                    workers=args.routing_workers)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"work budget {args.time_limit:g} s\n")
     print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
@@ -103,13 +113,16 @@ def main() -> None:
         n, r = (int(v) for v in size.split(":"))
         with tempfile.TemporaryDirectory() as tmp:
             make_case(Path(tmp), n, r)
-            res = run_case(Path(tmp), args.time_limit)
+            res = run_case(Path(tmp), args.time_limit, routing)
         if "gap_pct" not in res:
             print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
             continue
         print(f"| {n:,} | {r} | {res['needs']:,} | {res['wall_s']:.1f} | {res['solve_s']:.1f} | "
               f"{res['peak_mb']:.0f} | {res['objective']:,.0f} | {res['gap_pct']:.3f} | {res['max_dev_pct']:.1f} | "
               f"{res['engine']} | {res['status']} |", flush=True)
+        if routing:
+            print(f"|  | routing: {res['routing_s']:.1f} s, {res['days']:,} day routes, drive share "
+                  f"{100 * res['drive_share']:.1f} %, {res['unplanned']:,} unplanned visits |", flush=True)
 
 
 if __name__ == "__main__":

@@ -337,6 +337,29 @@ def _default_bands() -> dict[str, float | None]:
     return {"near": 25.0, "mid": 60.0, "far": None}
 
 
+class Routing(StrictModel):
+    """Call-cycle routing: each rep's visits planned on days and routed from home, drive time fed back into balance."""
+
+    enabled: bool = Field(False, description="Plan routes (routes.geojson, schedule.csv, drive hours in reps.csv).")
+    days_per_week: Annotated[int, Field(ge=1, le=7)] = Field(5, description="Working days per week of the cycle.")
+    day_start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                           description="When a working day starts (HH:MM): schedule.csv times and opening hours.")
+    day_hours: Annotated[float, Field(gt=0, le=24)] = Field(
+        9.0, description="From leaving home to being back, break included.")
+    break_minutes: Annotated[float, Field(ge=0)] = Field(30.0, description="Break time inside each working day.")
+    speed_kmh: PositiveFloat | None = Field(
+        None, description="Average road speed between calls (straight line x rules.detour_factor at this speed); "
+        "default: logistics.default_speed_kmh.")
+    rebalance_rounds: Annotated[int, Field(ge=0, le=10)] = Field(
+        2, description="Rounds of assign -> route -> re-assign with each rep's measured drive time in its workload "
+        "(0: route once, balance on call hours only).")
+    rebalance_threshold: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.02, description="Stop the rounds once no rep's drive time changes by more than this share of its work.")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Processes routing reps in parallel.")
+    solution_limit: Annotated[int, Field(ge=1)] = Field(
+        500, description="Improving moves per day route (a count, not a clock, so plans are reproducible).")
+
+
 class Logistics(StrictModel):
     """The logistical shoulder: each customer's distance and time from its serving depot along the route network."""
 
@@ -503,6 +526,14 @@ class Scenario(StrictModel):
         "extra_visits: 1}`: each customer of a segment scoring at least that gets the extra visits (and workload); "
         "tier and channel stay. Default: none.",
     )
+    mode: Literal["rebalance", "design"] = Field(
+        "rebalance",
+        description="rebalance: reps keep their homes and customers are assigned to them. design: territory "
+        "centres are chosen too: per team a p-median over its customers, then rounds of assigning under every rule "
+        "and moving each rep to the best home among its own customers, while travel falls (up to "
+        "solver.time_limit_s); reps.csv gives each rep's suggested home and how far it moved, and customers are "
+        "then assigned as in rebalance.",
+    )
     strategy: Literal["geographic", "sector", "hybrid"] | None = Field(
         None,
         description="How the field is organised, checked against `teams`: geographic = one generalist team split by "
@@ -513,6 +544,7 @@ class Scenario(StrictModel):
     key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
+    routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
     logistics: Logistics = Field(default_factory=Logistics,
                                  description="Depot shoulders along the route network, and their bands.")
     solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")

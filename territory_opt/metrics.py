@@ -199,3 +199,51 @@ def metric_deviations(problem: Problem, assignment: np.ndarray) -> dict[str, flo
         dev = np.abs(totals[q, active] - middle[q, active]) / middle[q, active]
         out[f"max_{name}_deviation"] = float(dev.max(initial=0.0))
     return out
+
+
+def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, settings: object,
+                        window_open: np.ndarray | None = None, window_close: np.ndarray | None = None,
+                        routed: np.ndarray | None = None) -> list[Violation]:
+    """The call plan, checked from scratch: every required visit planned (or listed as unplanned) by the need's own
+    rep, at most one call per need and day, days within their length, calls inside opening hours, and each arrival
+    reachable from the previous stop (straight line x detour at the routing speed)."""
+    from .route import travel_seconds
+
+    out: list[Violation] = []
+    planned = np.zeros(problem.n_needs, dtype=np.int64)
+    limit = settings.day_s - settings.break_s  # type: ignore[attr-defined]
+    for plan in plans:
+        np.add.at(planned, np.array(plan.unplanned, dtype=np.int64), 1)
+        for day in plan.days:
+            needs = np.array(day.needs, dtype=np.int64)
+            np.add.at(planned, needs, 1)
+            where = f"rep {problem.rep_ids[plan.rep]} week {day.week + 1} day {day.day + 1}"
+            if (assignment[needs] != plan.rep).any():
+                out.append(Violation("schedule", f"{where}: calls on customers of another rep"))
+            if len(np.unique(needs)) < len(needs):
+                out.append(Violation("schedule", f"{where}: a customer is called twice the same day"))
+            if day.back_s - day.leave_s > limit or day.leave_s < 0 or day.back_s > settings.day_s:  # type: ignore
+                out.append(Violation("schedule", f"{where}: the day lasts {(day.back_s - day.leave_s) / 3600:.2f} h, "
+                                                 f"more than {limit / 3600:.2f} h"))
+            points = np.vstack([problem.rep_xy[plan.rep], problem.customer_xy[problem.need_customer[needs]]])
+            duration, _ = travel_seconds(points, settings)  # type: ignore[arg-type]
+            clock, prev = day.leave_s, 0
+            for i, (arrive, depart) in enumerate(zip(day.arrive_s, day.depart_s, strict=True)):
+                if arrive < clock + duration[prev, i + 1] - 1:
+                    out.append(Violation("schedule", f"{where}: stop {i + 1} reached too early for the drive"))
+                customer = problem.need_customer[needs[i]]
+                if window_open is not None and window_close is not None and not (
+                        window_open[customer] <= arrive <= window_close[customer]):
+                    out.append(Violation("schedule", f"{where}: customer {problem.customer_ids[customer]} called "
+                                                     "outside its opening hours"))
+                clock, prev = depart, i + 1
+            if day.needs and day.back_s < clock + duration[prev, 0] - 1:
+                out.append(Violation("schedule", f"{where}: back home before the drive allows"))
+    required = np.rint(problem.need_visits).astype(np.int64)
+    if routed is not None:
+        required = np.where(routed, required, 0)
+    for need in np.flatnonzero(planned != required)[:20]:
+        out.append(Violation("schedule", f"customer {problem.customer_ids[problem.need_customer[need]]} "
+                                         f"({problem.team_names[problem.need_team[need]]}): {planned[need]} visits "
+                                         f"planned or listed, {required[need]} required"))
+    return out

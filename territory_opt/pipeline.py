@@ -6,6 +6,7 @@ this module wires them, times them and hands the results to `io.write`. Nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -23,11 +24,13 @@ from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError
 from .footprints import overlap_findings, resolve_outside
 from .io.read import Inputs, first_row, load_inputs, team_members
-from .metrics import check, kpis
+from .metrics import check, kpis, schedule_violations
 from .problem import NO_REP, Problem, balance_targets, team_components
+from .route import RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
 from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
+from .solve.centres import design_homes
 from .territories import build_territories, study_area
 
 ZERO_TRAVEL_TIE_BREAK = 1e-3
@@ -73,6 +76,7 @@ class RunResult:
     kpis: dict[str, object]
     timings: dict[str, float]
     seed: int
+    routing: RoutingOutcome | None = None
 
 
 def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
@@ -388,10 +392,26 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         candidate_reps=scenario.rules.candidate_reps,
         contiguity_weight=scenario.rules.contiguity_weight,
     )
+    design, homes_before = None, prepared.problem.rep_xy
+    if scenario.mode == "design":
+        with timings.stage("design", progress):
+            design = design_homes(prepared.problem, time_limit_s=params.time_limit_s, seed=seed,
+                                  candidate_reps=params.candidate_reps)
+        prepared = dataclasses.replace(prepared, problem=prepared.problem.replace(rep_xy=design.rep_xy))
     problem = prepared.problem
     with timings.stage("solve", progress):
         result = solve(problem, params, seed=seed)
+    routing = None
+    if scenario.routing.enabled:
+        with timings.stage("routing", progress):
+            routing, result = route_cycle(prepared, result, params, seed)
+        prepared = dataclasses.replace(prepared, problem=routing.problem)
+        problem = prepared.problem
     violations = check(problem, result.assignment)
+    if routing is not None:
+        window_open, window_close = opening_windows(prepared)
+        violations += schedule_violations(problem, result.assignment, routing.plans, routing_settings(scenario),
+                                          window_open, window_close, routed_needs(prepared))
     if violations:  # a solver bug, never a user error: metrics is the judge
         raise RuntimeError("solver returned an alignment breaking hard rules: "
                            + "; ".join(v.message for v in violations[:5]))
@@ -401,7 +421,18 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
                           None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
         territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs)
     reps = rep_table(prepared, result)
+    if routing is not None:
+        drive, _ = rep_drive(routing.plans, problem.n_reps)
+        calls = np.bincount(result.assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
+        reps["drive_hours"] = np.round(drive / 3600.0, 3)
+        reps["work_hours"] = np.round((drive + calls) / 3600.0, 3)
+    if design is not None:
+        home = gpd.GeoSeries(gpd.points_from_xy(design.rep_xy[:, 0], design.rep_xy[:, 1]),
+                             crs=prepared.inputs.crs).to_crs(4326)
+        reps["home_lon"], reps["home_lat"] = np.round(home.x.to_numpy(), 6), np.round(home.y.to_numpy(), 6)
+        reps["home_moved_km"] = np.round(design.moved_km(homes_before), 3)
     summary = {
+        "mode": scenario.mode,
         "status": result.status,
         "engine": result.engine,
         "objective": round(result.objective, 3),
@@ -416,10 +447,79 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
                             if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),
+        "routing": None if routing is None else routing_summary(routing),
+        "design": None if design is None else {
+            "teams": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in dataclasses.asdict(t).items()}
+                      for t in design.teams],
+            "rounds": design.rounds,
+            "reps_moved": int((design.moved_km(homes_before) > 0.001).sum()),
+        },
         "seed": seed,
         "runtime_s": round(time.perf_counter() - started, 3),
     }
-    return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed)
+    return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing)
+
+
+def routing_settings(scenario: Scenario) -> RoutingSettings:
+    options = scenario.routing
+    return RoutingSettings(
+        weeks=scenario.cycle_weeks, days=options.days_per_week, day_s=round(options.day_hours * 3600),
+        break_s=round(options.break_minutes * 60),
+        speed_kmh=options.speed_kmh or scenario.logistics.default_speed_kmh,
+        detour_factor=scenario.rules.detour_factor, solution_limit=options.solution_limit)
+
+
+def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Customers' opening hours in seconds after the day starts (the whole day where none is given)."""
+    customers, options = prepared.customers, prepared.scenario.routing
+    if "open_time" not in customers and "close_time" not in customers:
+        return None, None
+    start = int(options.day_start[:2]) * 60 + int(options.day_start[3:])
+    day_s = round(options.day_hours * 3600)
+    opens = customers["open_time"].to_numpy(float) if "open_time" in customers else np.full(len(customers), np.nan)
+    closes = customers["close_time"].to_numpy(float) if "close_time" in customers else np.full(len(customers),
+                                                                                                   np.nan)
+    open_s = np.where(np.isfinite(opens), (opens - start) * 60, 0).clip(0, day_s)
+    close_s = np.where(np.isfinite(closes), (closes - start) * 60, day_s).clip(0, day_s)
+    return open_s.astype(np.int64), close_s.astype(np.int64)
+
+
+def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: int) -> tuple[RoutingOutcome, Result]:
+    """Route every rep's cycle and re-balance on real hours (`route.plan_with_feedback`)."""
+    scenario = prepared.scenario
+    results = [result]
+
+    def resolve(problem: Problem) -> np.ndarray:
+        results.append(solve(problem, params, seed=seed))
+        return results[-1].assignment
+
+    window_open, window_close = opening_windows(prepared)
+    outcome = plan_with_feedback(
+        prepared.problem, result.assignment, routing_settings(scenario), resolve=resolve,
+        tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
+        threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
+        window_open=window_open, window_close=window_close, routed=routed_needs(prepared))
+    return outcome, results[-1]
+
+
+def routed_needs(prepared: Prepared) -> np.ndarray:
+    """Needs reps drive to: those of teams with travel (a team with travel_weight 0 sells by phone)."""
+    remote = np.array([t.travel_weight == 0 for t in prepared.scenario.teams])
+    return ~remote[prepared.problem.need_team]
+
+
+def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
+    drive, _ = rep_drive(outcome.plans, outcome.problem.n_reps)
+    calls = np.bincount(outcome.assignment, weights=outcome.problem.need_workload_s,
+                        minlength=outcome.problem.n_reps)
+    return {
+        "drive_hours": round(float(drive.sum()) / 3600.0, 2),
+        "call_hours": round(float(calls.sum()) / 3600.0, 2),
+        "drive_share": round(float(drive.sum() / max(drive.sum() + calls.sum(), 1.0)), 4),
+        "days_routed": sum(len(p.days) for p in outcome.plans),
+        "unplanned_visits": sum(len(p.unplanned) for p in outcome.plans),
+        "rounds": outcome.rounds,
+    }
 
 
 def assignment_table(prepared: Prepared, result: Result) -> pd.DataFrame:

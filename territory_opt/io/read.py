@@ -49,6 +49,7 @@ class LayerSpec:
     optional_bools: tuple[str, ...] = ()
     positive_numbers: tuple[str, ...] = ()
     whole_numbers: tuple[str, ...] = ()
+    optional_times: tuple[str, ...] = ()  # "HH:MM" clock times, read as minutes after midnight (NaN: blank)
 
 
 CUSTOMERS = LayerSpec(
@@ -68,6 +69,7 @@ CUSTOMERS = LayerSpec(
     ),
     optional_numbers=("max_reps",),
     optional_bools=("key_account",),
+    optional_times=("open_time", "close_time"),
     positive_numbers=("max_reps",),
     whole_numbers=("max_reps",),
 )
@@ -256,6 +258,22 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int
             log.add(Finding(f"{rule}, got {text.iloc[pos]!r}", source=name, row=int(pos) + offset, field=col),
                     kind=f"{col} out of range")
         frame[col] = numbers
+    for col in spec.optional_times:
+        if col not in frame:
+            continue
+        text = _as_text(frame[col])
+        parts = text.str.extract(r"^(\d{1,2}):(\d{2})$")
+        hours, minutes = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
+        valid = (hours <= 23) & (minutes <= 59)
+        for pos in np.flatnonzero((~valid & (text != "")).to_numpy()):
+            log.add(Finding(f"not a clock time HH:MM: {text.iloc[pos]!r}", source=name, row=int(pos) + offset,
+                            field=col), kind=f"{col} not a time")
+        frame[col] = (hours * 60 + minutes).where(valid).astype(float)
+    if len(spec.optional_times) == 2 and all(c in frame for c in spec.optional_times):
+        opens, closes = (frame[c].to_numpy(float) for c in spec.optional_times)
+        for pos in np.flatnonzero(np.isfinite(opens) & np.isfinite(closes) & (opens >= closes)):
+            log.add(Finding(f"{spec.optional_times[0]} must be before {spec.optional_times[1]}", source=name,
+                            row=int(pos) + offset, field=spec.optional_times[1]), kind="opening hours reversed")
     for col in spec.optional_bools:
         if col not in frame:
             continue

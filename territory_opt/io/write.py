@@ -33,6 +33,7 @@ OUTPUT_FILES = (
     "kpis.json",
     "manifest.json",
 )
+ROUTING_FILES = ("routes.geojson", "schedule.csv", "unplanned_visits.csv")  # only when routing is enabled
 CUSTOMER_PASSTHROUGH_EXCLUDE = {"geometry", "customer_index"}
 
 
@@ -113,6 +114,49 @@ def _contact_cap_table(run: Any) -> pd.DataFrame:
     })
 
 
+def _clock(seconds: int, start: str) -> str:
+    minutes = int(start[:2]) * 60 + int(start[3:]) + round(seconds / 60.0)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _schedule_table(run: Any) -> pd.DataFrame:
+    """One row per call: rep, week, day, order, customer, team, arrival and departure (clock times)."""
+    problem, start = run.prepared.problem, run.prepared.scenario.routing.day_start
+    rows = []
+    for plan in run.routing.plans:
+        for day in plan.days:
+            for seq, (need, arrive, depart) in enumerate(zip(day.needs, day.arrive_s, day.depart_s, strict=True)):
+                rows.append((problem.rep_ids[plan.rep], day.week + 1, day.day + 1, seq + 1,
+                             problem.customer_ids[problem.need_customer[need]],
+                             problem.team_names[problem.need_team[need]], _clock(arrive, start), _clock(depart, start)))
+    return pd.DataFrame(rows, columns=["rep_id", "week", "day", "seq", "customer_id", "team", "arrive", "depart"])
+
+
+def _routes_layer(run: Any) -> gpd.GeoDataFrame:
+    """A LineString per rep and day: home, the calls in order, home."""
+    import shapely
+
+    problem = run.prepared.problem
+    rows = [{"rep_id": problem.rep_ids[plan.rep], "week": day.week + 1, "day": day.day + 1, "n_calls": len(day.needs),
+             "drive_min": round(day.drive_s / 60.0, 1), "work_min": round((day.back_s - day.leave_s) / 60.0, 1),
+             "geometry": shapely.LineString(day.path_xy)}
+            for plan in run.routing.plans for day in plan.days]
+    columns = ["rep_id", "week", "day", "n_calls", "drive_min", "work_min", "geometry"]
+    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=run.prepared.inputs.crs)
+
+
+def _unplanned_table(run: Any) -> pd.DataFrame:
+    """Visits no day of their week could hold: reported, never dropped silently."""
+    problem = run.prepared.problem
+    counts: dict[tuple[int, int], int] = {}
+    for plan in run.routing.plans:
+        for need in plan.unplanned:
+            counts[(plan.rep, need)] = counts.get((plan.rep, need), 0) + 1
+    rows = [(problem.rep_ids[rep], problem.customer_ids[problem.need_customer[need]],
+             problem.team_names[problem.need_team[need]], n) for (rep, need), n in sorted(counts.items())]
+    return pd.DataFrame(rows, columns=["rep_id", "customer_id", "team", "visits_unplanned"])
+
+
 def _warnings_table(findings: tuple[Finding, ...]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"source": Path(f.source).name if f.source else "", "row": f.row if f.row is not None else "",
@@ -171,6 +215,10 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_csv(run.prepared.advice, tmp / "advice.csv")
         write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
+        if getattr(run, "routing", None) is not None:
+            write_geojson(_routes_layer(run), tmp / "routes.geojson")
+            write_csv(_schedule_table(run), tmp / "schedule.csv")
+            write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path), tmp / "manifest.json")
         if out_dir.exists():

@@ -184,3 +184,21 @@ def test_hard_continuity_by_value(write_case: Callable[..., Path]) -> None:
     scenario["rules"]["max_moved_value"] = 0  # F3 must get work, so something has to move
     code, output, out = run(write_case(customers=customers, scenario=scenario))
     assert code == 3 and "max_moved_value = 0" in output
+
+
+def test_design_mode_suggests_homes_and_keeps_every_rule(write_case: Callable[..., Path]) -> None:
+    scenario = tiny_scenario_dict()
+    scenario["mode"] = "design"
+    path = write_case(scenario=scenario)
+    code, output, out = run(path)
+    assert code == 0, output
+    reps = pd.read_csv(out / "reps.csv")
+    assert {"home_lon", "home_lat", "home_moved_km"} <= set(reps.columns)
+    assert reps["home_lon"].between(16.6, 17.3).all() and reps["home_lat"].between(52.2, 52.6).all()
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["mode"] == "design" and kpis["violations"] == 0 and kpis["design"]["rounds"]
+    scenario["mode"] = "rebalance"
+    code, output, base = run(write_case(scenario=scenario))
+    assert code == 0, output
+    baseline = json.loads((base / "kpis.json").read_text())
+    assert kpis["objective"] <= baseline["objective"] * 1.02  # centres chosen for the customers: no worse

@@ -1,0 +1,88 @@
+"""Call-cycle routing end to end on the tiny case: every visit planned once per requirement, days within their
+length, opening hours kept, drive time in reps.csv, and the outputs reproducible."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from territory_opt.cli import app
+
+from ..conftest import CUSTOMER_COLUMNS, tiny_customers, tiny_scenario_dict
+
+RUNNER = CliRunner()
+
+
+def routed_scenario() -> dict:
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["balance_tolerance"] = 0.3
+    scenario["routing"] = {"enabled": True, "day_hours": 9, "break_minutes": 30, "rebalance_rounds": 1}
+    return scenario
+
+
+def run(path: Path) -> tuple[int, str, Path]:
+    out = path.parent / "out"
+    result = RUNNER.invoke(app, ["run", str(path), "--out", str(out)])
+    return result.exit_code, result.output, out
+
+
+def test_every_visit_planned_within_days_and_hours(write_case: Callable[..., Path]) -> None:
+    customers = tiny_customers()
+    for i, row in enumerate(customers):
+        row["open_time"], row["close_time"] = ("10:00", "14:00") if i % 5 == 0 else ("", "")
+    path = write_case(customers=customers, scenario=routed_scenario(),
+                      customer_columns=[*CUSTOMER_COLUMNS, "open_time", "close_time"])
+    code, output, out = run(path)
+    assert code == 0, output
+    schedule = pd.read_csv(out / "schedule.csv", dtype={"arrive": str, "depart": str})
+    unplanned = pd.read_csv(out / "unplanned_visits.csv")
+    assignments = pd.read_csv(out / "assignments.csv")
+    customers_out = assignments[["customer_id", "team", "rep_id"]]
+    enriched = gpd.read_file(out / "customers.geojson")[["customer_id", "visits_per_cycle"]]
+    planned = schedule.groupby(["customer_id", "team"]).size().rename("planned").reset_index()
+    merged = customers_out.merge(enriched).merge(planned, how="left").fillna({"planned": 0})
+    missing = unplanned.groupby(["customer_id", "team"])["visits_unplanned"].sum().rename("unplanned").reset_index()
+    merged = merged.merge(missing, how="left").fillna({"unplanned": 0})
+    assert ((merged["planned"] + merged["unplanned"]) == merged["visits_per_cycle"]).all()
+    # the rep on the schedule is the assigned rep
+    assert schedule.merge(assignments[["customer_id", "team", "rep_id"]], on=["customer_id", "team"],
+                          suffixes=("", "_assigned")).eval("rep_id == rep_id_assigned").all()
+    windowed = {row["customer_id"] for i, row in enumerate(customers) if i % 5 == 0}
+    calls = schedule[schedule["customer_id"].isin(windowed)]
+    assert ((calls["arrive"] >= "10:00") & (calls["arrive"] <= "14:00")).all()
+    routes = gpd.read_file(out / "routes.geojson")
+    assert (routes["work_min"] <= 8.5 * 60 + 1e-6).all() and (routes["n_calls"] > 0).all()
+    reps = pd.read_csv(out / "reps.csv")
+    active = reps["workload_hours"] > 0
+    assert (reps.loc[active, "drive_hours"] > 0).all()
+    assert (reps["work_hours"] >= reps["drive_hours"]).all()
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["routing"]["rounds"][0]["round"] == 0 and 0 < kpis["routing"]["drive_share"] < 1
+
+
+def test_routing_outputs_are_reproducible(write_case: Callable[..., Path]) -> None:
+    path = write_case(scenario=routed_scenario())
+    first = run(path)
+    assert first[0] == 0, first[1]
+    kept = {name: (first[2] / name).read_bytes() for name in ("schedule.csv", "routes.geojson", "reps.csv")}
+    second = run(path)
+    assert second[0] == 0
+    for name, content in kept.items():
+        assert (second[2] / name).read_bytes() == content, name
+
+
+@pytest.mark.parametrize("value", ["25:00", "noon"])
+def test_bad_opening_hours_are_input_errors(write_case: Callable[..., Path], value: str) -> None:
+    customers = tiny_customers()
+    for row in customers:
+        row["open_time"] = ""
+    customers[6]["open_time"] = value
+    code, output, out = run(write_case(customers=customers, scenario=routed_scenario(),
+                                       customer_columns=[*CUSTOMER_COLUMNS, "open_time"]))
+    assert code == 2 and "open_time" in output and "row 8" in output and not out.exists()
