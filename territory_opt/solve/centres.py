@@ -2,21 +2,21 @@
 
 Per team (in scenario order; a rep in several teams is placed by its first team) two starts are built: the
 p-median of the team's customers (`design.py`, with its own proven bound; p = the team's reps, weight = visits x
-travel weight) and weighted k-means centres snapped to customers. Each is matched to today's homes by least total
-distance and assigned once under every rule; the better start then goes through location-allocation rounds:
-assign every customer under all rules (balance, boundaries, skills, locks, contact cap) with the fast flow engine,
-move each rep to the best home among its own customers (the 1-median), repeat while travel falls by more than
-0.1 %. The final homes are the reps' suggested homes; the run then assigns with them as in rebalance mode (full
-engine and budget). The unbalanced p-median alone is a poor start once balance is imposed (measured: 60 % above
-the final answer on a 2,000-customer instance), hence the k-means start.
+travel weight) and k-means centres weighted by workload (the balanced quantity), snapped to customers. Each is
+matched to today's homes by least total distance and assigned once under every rule; the better start then goes
+through location-allocation rounds: assign every customer under all rules (balance, boundaries, skills, locks,
+contact cap) with the fast flow engine, move each rep to the best home among its own customers (the 1-median),
+repeat while travel falls by more than 0.1 %. The final homes are the reps' suggested homes; the run then assigns
+with them as in rebalance mode (full engine and budget). The unbalanced p-median alone is a poor start once
+balance is imposed (measured: 60 % above the final answer on a 2,000-customer instance), hence the k-means start.
+
+Large teams are aggregated before the p-median: customers snap to a grid whose cells hold their weighted mean
+location, total weight and demand, and candidate sites are the demand points nearest the cells of a coarser
+grid. Zone pins and other hard rules are not part of the p-median: the assignment rounds enforce them.
 
 Why not a balanced p-median solved whole: with hard size bands CP-SAT found answers 17-47 % above the plain
 p-median on the demo's field team (2,443 points x 373 sites, 15 s), while the alternation reaches balance through
 the same engine the nightly run trusts, so every rule holds at every round.
-
-Large teams are aggregated before the p-median: customers snap to a grid whose cells hold their weighted mean
-location, total weight and demand, and candidate sites are the demand points nearest the cells of a coarser
-grid. Zone pins and other hard rules are not part of the p-median: the rebalance that follows enforces them.
 """
 
 from __future__ import annotations
@@ -174,9 +174,9 @@ def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: in
         _place(problem, reps[:len(centres)], centres, pmedian_xy)
         needs = np.flatnonzero(problem.need_team == team)
         xy = problem.customer_xy[problem.need_customer[needs]]
-        weight = problem.need_visits[needs] * np.maximum(problem.need_travel_weight[needs], 1e-3)
-        points, point_weight, _ = aggregate(xy, weight, np.zeros(len(needs), np.int64), MAX_POINTS)
-        means = weighted_kmeans(points, point_weight, min(len(reps), len(points)), seed)
+        load = problem.min_workload_s[needs].astype(float)  # the balanced quantity: clusters of similar work
+        points, point_load, _ = aggregate(xy, load, np.zeros(len(needs), np.int64), MAX_POINTS)
+        means = weighted_kmeans(points, point_load, min(len(reps), len(points)), seed)
         _place(problem, reps[:len(means)], points[cKDTree(points).query(means)[1]], kmeans_xy)
         designed[reps] = True
         teams.append(report)
