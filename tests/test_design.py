@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territory_opt.errors import InfeasibleError
+from territory_opt.solve import design as engine
 from territory_opt.solve.design import DesignProblem, design_objective, design_violations, solve_design
 
 FAST = 0.2  # work seconds: tiny instances settle long before
@@ -286,10 +287,70 @@ def test_rules_hold_and_bound_is_valid(problem: DesignProblem) -> None:
     assert result.objective == pytest.approx(optimum, abs=1e-6)  # tiny: CP-SAT proves it
 
 
+def best_assignment(problem: DesignProblem, centres: np.ndarray) -> float:
+    """Brute force over every assignment to these centres (inf if none meets the rules)."""
+    rows = np.arange(problem.n_customers)
+    choice = centres[all_assignments(problem.n_customers, len(centres))]
+    cost = (problem.weight * problem.distance[rows, choice]).sum(axis=1)
+    sizes = np.stack([(problem.loads * (choice == s)).sum(axis=1) for s in centres], axis=1)
+    ok = np.ones(len(choice), dtype=bool)
+    if problem.site_capacity is not None:
+        ok &= (sizes <= problem.site_capacity[centres]).all(axis=1)
+    if problem.size_bounds is not None:
+        ok &= ((sizes >= problem.size_bounds[0]) & (sizes <= problem.size_bounds[1])).all(axis=1)
+    if problem.has_balance:
+        cost = cost + problem.balance_penalty * np.abs(sizes - problem.size_target).sum(axis=1)
+    return float(cost[ok].min()) if ok.any() else np.inf
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(design_problems(rules=True), st.data())
+def test_flow_assignment_to_fixed_centres(problem: DesignProblem, data: st.DataObject) -> None:
+    """Equal demands: the min-cost flow (convex penalty, size floors) finds the best assignment to given centres.
+    Unequal demands: the rounded transportation relaxation, when it answers, keeps every rule."""
+    centres = np.array(sorted(data.draw(st.sets(st.integers(0, problem.n_sites - 1), min_size=problem.p,
+                                                max_size=problem.p))))
+    cost = problem.weight[:, None] * problem.distance
+    scaling = engine._scaling(problem, cost)
+    units = engine._units(cost, scaling)
+    optimum = best_assignment(problem, centres)
+    if engine._uniform_load(problem) is not None:
+        assignment = engine._assign_flow(problem, units, scaling, centres)
+        assert (assignment is None) == (not np.isfinite(optimum))
+        if assignment is not None:
+            assert design_violations(problem, centres, assignment) == []
+            assert design_objective(problem, centres, assignment) == pytest.approx(optimum, rel=1e-6, abs=1e-4)
+    else:
+        assignment = engine._assign_transport(problem, units, scaling, centres)
+        if assignment is not None:
+            assert design_violations(problem, centres, assignment) == []
+            assert design_objective(problem, centres, assignment) >= optimum - 1e-9
+
+
+def test_region_lns_keeps_rules_and_never_worsens() -> None:
+    distance = random_plane(50, 30, seed=5)
+    problem = DesignProblem(distance=distance, weight=np.ones(50), p=5, demand=np.arange(50) % 4 + 1,
+                            site_capacity=np.full(30, 30), size_target=25.0, balance_penalty=0.02)
+    cost = problem.weight[:, None] * problem.distance
+    scaling = engine._scaling(problem, cost)
+    units = engine._units(cost, scaling)
+    centres = np.arange(0, 30, 6)
+    assignment = engine._assign_greedy(problem, units, centres)
+    assert design_violations(problem, centres, assignment) == []
+    start = engine._Answer(centres, assignment, design_objective(problem, centres, assignment))
+    budget = engine._Budget(1.0)
+    better, stats = engine._region_lns(problem, start, budget, np.random.default_rng(0), 1.0, units, scaling)
+    assert design_violations(problem, better.centres, better.assignment) == []
+    assert better.objective == pytest.approx(design_objective(problem, better.centres, better.assignment))
+    assert better.objective <= start.objective
+    assert stats["lns_improvements"] > 0
+
+
 # --- determinism -----------------------------------------------------------------------------------------------
 
 
 def random_plane(n_customers: int, n_sites: int, seed: int) -> np.ndarray:
+    """Customers and sites scattered on the unit square."""
     rng = np.random.default_rng(seed)
     customers, sites = rng.random((n_customers, 2)), rng.random((n_sites, 2))
     return np.sqrt(((customers[:, None, :] - sites[None, :, :]) ** 2).sum(axis=2))

@@ -33,7 +33,7 @@ CPSAT_CALL_S = 0.02  # work seconds charged per CP-SAT call on top of its determ
 STEP_OVERHEAD_CELLS = 3.0e4  # what one step's Python and numpy call overhead costs, in cells (about 50 us)
 BLOCK_CELLS = 1 << 22  # customers are processed in blocks of about this many cells, so memory stays bounded
 FULL_MODEL_MAX_ARCS = 250_000  # above this CP-SAT sees each customer's k nearest sites only
-UNCAP_CPSAT_MAX_ARCS = 40_000  # uncapacitated instances up to this many (customer, site) pairs try CP-SAT on a gap
+UNCAP_CPSAT_MAX_ARCS = 12_000  # uncapacitated instances up to this many (customer, site) pairs try CP-SAT on a gap
 SPARSE_START_K = 16  # first k for the sparse model; doubled while the sparse model is infeasible
 HEURISTIC_SHARE = 0.05  # share of the budget the CP-SAT engines give the uncapacitated local search
 BOUND_SHARE = 0.03  # the uncapacitated Lagrangian bound (a fallback when CP-SAT's bound is weaker)
@@ -50,6 +50,7 @@ FLOW_MAX_ARCS = 2_000_000
 FLOW_NEAREST = 10  # the flow search lets each customer use its 10 cheapest centres
 FLOW_SWAP_SITES = 6  # sites tried per centre in the flow search
 FLOW_CELLS_PER_ARC = 80.0  # a min-cost flow's cost per arc, in cells (measured about 150 ns per arc)
+FLOW_MAX_STALL = 400  # the flow search stops after this many kicks in a row that found nothing better
 FLOW_SEARCH_SHARE = 0.4  # the flow-judged swap search (equal demands only); the LNS gets less then
 OPTIMAL_GAP = 1e-9
 EPS = 1e-9
@@ -101,7 +102,7 @@ class DesignProblem:
                 raise ValueError(f"site_capacity must be ({n_sites},) integers >= 0")
             object.__setattr__(self, "site_capacity", capacity)
         if self.size_bounds is not None:
-            bounds = tuple(self.size_bounds)
+            bounds = tuple(self.size_bounds) if isinstance(self.size_bounds, tuple | list) else ()
             if len(bounds) != 2 or not all(isinstance(b, int | np.integer) and not isinstance(b, bool)
                                            for b in bounds):
                 raise ValueError(f"size_bounds must be two integers (lo, hi), got {self.size_bounds!r}")
@@ -110,16 +111,19 @@ class DesignProblem:
                 raise ValueError(f"size_bounds must satisfy 0 <= lo <= hi, got {(lo, hi)}")
             object.__setattr__(self, "size_bounds", (lo, hi))
         if self.size_target is not None:
-            target = float(self.size_target)
+            target = _number(self.size_target, "size_target")
             if not math.isfinite(target) or target < 0:
                 raise ValueError(f"size_target must be finite and >= 0, got {self.size_target!r}")
             object.__setattr__(self, "size_target", target)
-        penalty = float(self.balance_penalty)
+        penalty = _number(self.balance_penalty, "balance_penalty")
         if not math.isfinite(penalty) or penalty < 0:
             raise ValueError(f"balance_penalty must be finite and >= 0, got {self.balance_penalty!r}")
         if penalty > 0 and self.size_target is None:
             raise ValueError("balance_penalty > 0 needs a size_target")
         object.__setattr__(self, "balance_penalty", penalty)
+        loads = self.demand if self.demand is not None else np.ones(n_customers, dtype=np.int64)
+        loads.flags.writeable = False
+        object.__setattr__(self, "_loads", loads)
 
     @property
     def n_customers(self) -> int:
@@ -132,7 +136,7 @@ class DesignProblem:
     @property
     def loads(self) -> np.ndarray:
         """Demand counted against capacity and size rules (one per customer when none is given)."""
-        return self.demand if self.demand is not None else np.ones(self.n_customers, dtype=np.int64)
+        return self._loads  # type: ignore[attr-defined]
 
     @property
     def has_balance(self) -> bool:
@@ -150,6 +154,12 @@ def _frozen(values: object, dtype: type, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be numeric: {exc}") from exc
     array.flags.writeable = False
     return array
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _integers(values: object, name: str) -> np.ndarray:
@@ -184,9 +194,17 @@ def _served(problem: DesignProblem, centres: np.ndarray, assignment: np.ndarray)
 
 
 def design_objective(problem: DesignProblem, centres: np.ndarray, assignment: np.ndarray) -> float:
-    """The objective recomputed from the answer alone: weighted distance plus the balance penalty per centre."""
+    """The objective recomputed from the answer alone: weighted distance plus the balance penalty per centre.
+
+    It does not check the rules (that is `design_violations`); it only needs site indices in range.
+    """
     centres = np.asarray(centres, dtype=np.int64)
     assignment = np.asarray(assignment, dtype=np.int64)
+    if assignment.shape != (problem.n_customers,) or centres.ndim != 1:
+        raise ValueError("assignment must give one site per customer and centres must be a list of sites")
+    both = np.r_[assignment, centres]
+    if ((both < 0) | (both >= problem.n_sites)).any():
+        raise ValueError("site indices must be in [0, n_sites)")
     rows = np.arange(problem.n_customers)
     total = float(np.sum(problem.weight * problem.distance[rows, assignment]))
     if problem.has_balance:
@@ -230,7 +248,7 @@ def design_violations(problem: DesignProblem, centres: np.ndarray, assignment: n
 
 def design_wall_cap(work_s: float) -> float:
     """Wall-clock safety stop for a work budget: generous, so that only a very busy machine ever meets it."""
-    return 5.0 * work_s + 60.0
+    return 10.0 * work_s + 60.0
 
 
 class _Budget:
@@ -350,29 +368,21 @@ def _local_search(cost: np.ndarray, state: _Open, budget: _Budget) -> _Open:
     return state
 
 
-def _greedy(cost: np.ndarray, p: int, budget: _Budget, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Add sites one by one, each the best saving (or, with `rng`, one of the few best: a randomised start)."""
+def _greedy(cost: np.ndarray, p: int, budget: _Budget) -> np.ndarray:
+    """Add sites one by one, each the one that lowers the total cost most (the classic greedy start)."""
     n_customers, n_sites = cost.shape
-    chosen: list[int] = []
-    current = np.full(n_customers, np.inf)
+    current = np.full(n_customers, np.inf)  # min(cost, inf) = cost: the first pick is the best single site
     is_open = np.zeros(n_sites, dtype=bool)
     for _ in range(p):
-        if np.isinf(current).any():
-            totals = np.where(np.isinf(current)[:, None], 0.0, np.minimum(cost, current[:, None])).sum(axis=0)
-            totals += cost[np.isinf(current)].sum(axis=0)
-        else:
-            totals = np.minimum(cost, current[:, None]).sum(axis=0)
+        totals = np.zeros(n_sites)
+        for block in _blocks(n_customers, n_sites):
+            totals += np.minimum(cost[block], current[block, None]).sum(axis=0)
         budget.pay_cells(2.0 * cost.size)
         totals[is_open] = np.inf
-        if rng is None:
-            site = int(np.argmin(totals))
-        else:
-            few = np.argsort(totals, kind="stable")[:min(3, n_sites - len(chosen))]
-            site = int(few[rng.integers(len(few))])
-        chosen.append(site)
+        site = int(np.argmin(totals))
         is_open[site] = True
         current = np.minimum(current, cost[:, site])
-    return np.array(sorted(chosen), dtype=np.int64)
+    return np.flatnonzero(is_open)
 
 
 def _shake(state: _Open, n_sites: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -887,6 +897,69 @@ def _assign_flow(problem: DesignProblem, units: np.ndarray, scaling: _Scaling, c
     return assignment
 
 
+def _assign_transport(problem: DesignProblem, units: np.ndarray, scaling: _Scaling, centres: np.ndarray,
+                      nearest: int | None = None) -> np.ndarray | None:
+    """Unequal demands: the transportation relaxation (a customer's demand may split) as a min-cost flow in demand
+    units, then every split customer goes whole to a centre with room, largest share first. A good assignment,
+    not always the best; None when the rounding finds no room or the flow would be too large."""
+    loads = problem.loads
+    n, p = problem.n_customers, len(centres)
+    sub = units[:, centres]
+    k = p if nearest is None else min(nearest, p)
+    near = np.argpartition(sub, k - 1, axis=1)[:, :k] if k < p else np.tile(np.arange(p), (n, 1))
+    active = np.flatnonzero(loads > 0)
+    cust, cent = np.repeat(active, k), near[active].ravel()
+    demand = loads[cust]
+    room = np.minimum(_site_room(problem)[centres], np.bincount(cent, weights=demand, minlength=p).astype(np.int64))
+    lo, total = _floor(problem), int(loads.sum())
+    if room.sum() < total or (room < lo).any() or int(room.sum()) + len(cust) > FLOW_MAX_ARCS:
+        return None
+    resolution = 64.0  # unit costs are cost per demand unit, kept to 1/64 of an objective unit
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(cust.astype(np.int32), (n + cent).astype(np.int32), demand,
+                                              np.rint(sub[cust, cent] * resolution / demand).astype(np.int64))
+    size = np.concatenate([np.arange(1, int(r) + 1) for r in room])
+    owner = np.repeat(np.arange(p), room)
+    marginal = np.zeros(len(size))
+    if problem.has_balance:
+        a = problem.balance_penalty * scaling.scale * resolution
+        marginal = a * (np.abs(size - problem.size_target) - np.abs(size - 1 - problem.size_target))
+    marginal = np.rint(marginal).astype(np.int64)
+    floors = size <= lo
+    if floors.any():
+        big = 2 * (int(np.abs(sub).max() * resolution) + 2 * int(np.abs(marginal).max()) + 1)
+        marginal = marginal - big * floors
+    flow.add_arcs_with_capacity_and_unit_cost((n + owner).astype(np.int32), np.full(len(size), n + p, dtype=np.int32),
+                                              np.ones(len(size), dtype=np.int64), marginal)
+    supplies = np.zeros(n + p + 1, dtype=np.int64)
+    supplies[:n] = loads
+    supplies[n + p] = -total
+    flow.set_nodes_supplies(np.arange(n + p + 1, dtype=np.int32), supplies)
+    if flow.solve() != flow.OPTIMAL:
+        return None
+    share = flow.flows(np.arange(len(cust), dtype=np.int32)).reshape(len(active), k)
+    slot = np.full(n, -1, dtype=np.int64)
+    idle = loads == 0
+    slot[idle] = np.argmin(sub[idle], axis=1)
+    whole = share == loads[active][:, None]
+    has_whole = whole.any(axis=1)
+    slot[active[has_whole]] = near[active[has_whole], np.argmax(whole[has_whole], axis=1)]
+    served = np.bincount(slot[slot >= 0], weights=loads[slot >= 0], minlength=p).astype(np.int64)
+    limit = _site_room(problem)[centres]
+    split = np.flatnonzero(~has_whole)
+    for i in split[np.argsort(-loads[active[split]], kind="stable")].tolist():
+        c = int(active[i])
+        options = near[c][np.lexsort((sub[c, near[c]], -share[i]))]
+        fits = options[served[options] + loads[c] <= limit[options]]
+        if not len(fits):
+            return None
+        slot[c] = int(fits[0])
+        served[slot[c]] += loads[c]
+    if (served < lo).any():
+        return None
+    return centres[slot]
+
+
 def _relocate(problem: DesignProblem, cost: np.ndarray, answer: _Answer) -> np.ndarray:
     """Move each centre to the site that serves its own customers most cheaply (sizes, so penalties, unchanged).
 
@@ -931,16 +1004,19 @@ def _group_scores(problem: DesignProblem, cost: np.ndarray, answer: _Answer, slo
 
 def _flow_search(problem: DesignProblem, cost: np.ndarray, units: np.ndarray, scaling: _Scaling,
                  centres: np.ndarray, budget: _Budget, rng: np.random.Generator) -> tuple[_Answer | None, dict]:
-    """Equal demands only: a centre-swap local search in which every centre set is judged by its best assignment
-    (a min-cost flow over each customer's nearest centres), alternated with moving each centre to its group's
-    cheapest site. Swaps try, for one centre at a time, the sites that serve its group best."""
+    """A centre-swap local search in which every centre set is judged by an assignment found by a min-cost flow
+    over each customer's nearest centres (the best one when demands are equal, a rounded transportation relaxation
+    otherwise), alternated with moving each centre to its group's cheapest site. Swaps try, for one centre at a
+    time, the sites that serve its group best; at a local optimum, k centres are kicked and the descent restarts."""
     p = problem.p
-    arcs_per_flow = problem.n_customers * (min(p, FLOW_NEAREST) + 2)
+    uniform = _uniform_load(problem) is not None
+    arcs_per_flow = problem.n_customers * (min(p, FLOW_NEAREST) + 2) + (0 if uniform else int(problem.loads.sum()))
 
     def judge(sites: np.ndarray) -> _Answer | None:
         sites = np.sort(sites)
         budget.pay_cells(FLOW_CELLS_PER_ARC * arcs_per_flow)
-        assignment = _assign_flow(problem, units, scaling, sites, nearest=FLOW_NEAREST)
+        assign = _assign_flow if uniform else _assign_transport
+        assignment = assign(problem, units, scaling, sites, nearest=FLOW_NEAREST)
         if assignment is None or design_violations(problem, sites, assignment):
             return None
         return _Answer(sites, assignment, design_objective(problem, sites, assignment))
@@ -985,8 +1061,10 @@ def _flow_search(problem: DesignProblem, cost: np.ndarray, units: np.ndarray, sc
     if start is None:
         return None, {}
     best = descend(start)
-    k = 1
-    while not budget.exhausted() and problem.n_sites > p:
+    k = stall = 0
+    stall_limit = min(FLOW_MAX_STALL, math.comb(problem.n_sites, p))  # tiny instances run out of new sets quickly
+    while not budget.exhausted() and problem.n_sites > p and stall < stall_limit:
+        k = k % 3 + 1
         # a local optimum: kick k centres to random nearby free sites and descend again (kept only if better)
         sites = best.centres.copy()
         for slot in rng.choice(p, size=min(k, p), replace=False).tolist():
@@ -1000,15 +1078,15 @@ def _flow_search(problem: DesignProblem, cost: np.ndarray, units: np.ndarray, sc
         trial = judge(sites)
         trial = descend(trial) if trial is not None else None
         if better(trial, best):
-            best, k = trial, 1
+            best, k, stall = trial, 0, 0
         else:
-            k = k % 3 + 1
+            stall += 1
     exact = _assign_flow(problem, units, scaling, best.centres)
     if exact is not None and not design_violations(problem, best.centres, exact):
         objective = design_objective(problem, best.centres, exact)
         if objective < best.objective:
             best = _Answer(best.centres, exact, objective)
-    return best, {"flow_evaluations": evaluations, "flow_swaps": swaps, "flow_kicks": kicks,
+    return best, {"flow_evaluations": evaluations, "flow_swaps": swaps, "flow_kicks": kicks, "flow_stall": stall,
                   "flow_search": round(best.objective, 6)}
 
 
@@ -1142,8 +1220,9 @@ def _distance_bound(cost: np.ndarray, p: int, upper: float, budget: _Budget) -> 
 
 
 def _solve_cpsat(problem: DesignProblem, budget: _Budget, seed: int, workers: int) -> DesignResult:
-    """Heuristic start (uncapacitated centres; with equal demands a flow-judged swap search), CP-SAT on the whole
-    model (a first answer and bound), region LNS, then CP-SAT again hinted with the best answer."""
+    """Uncapacitated centres re-assigned under the rules; CP-SAT on the whole model (often optimal at once on small
+    instances, else a first answer and bound); the flow-judged swap search; region LNS; CP-SAT again, hinted with
+    the best answer."""
     findings = _counting_findings(problem)
     if findings:
         raise InfeasibleError(findings)
@@ -1159,42 +1238,36 @@ def _solve_cpsat(problem: DesignProblem, budget: _Budget, seed: int, workers: in
     budget.settle(child)
     assignment = _assign_flow(problem, units, scaling, state.sites)
     if assignment is None:
+        assignment = _assign_transport(problem, units, scaling, state.sites)
+    if assignment is None:
         assignment = _assign_greedy(problem, units, state.sites)
     best: _Answer | None = None
     if not design_violations(problem, state.sites, assignment):
         best = _Answer(state.sites, assignment, design_objective(problem, state.sites, assignment))
         stats["heuristic"] = round(best.objective, 6)
-    if _uniform_load(problem) is not None:
-        child = budget.child(total * FLOW_SEARCH_SHARE)
-        found, flow_stats = _flow_search(problem, cost, units, scaling, state.sites, child, rng)
-        budget.settle(child)
-        stats.update(flow_stats)
-        if found is not None and (best is None or found.objective < best.objective):
-            best = found
-    hint = (best.centres, best.assignment) if best is not None else (state.sites, assignment)
     child = budget.child(total * BOUND_SHARE)
-    distance_bound = _distance_bound(cost, problem.p, best.objective if best else float(state.objective * 2), child)
+    distance_bound = _distance_bound(cost, problem.p, best.objective if best else 2.0 * state.objective + 1.0, child)
     budget.settle(child)
+    stats["distance_bound"] = distance_bound
     eligible = _eligible(problem)
     openable = _site_room(problem) >= _floor(problem)
     k = None if int(eligible.sum()) <= FULL_MODEL_MAX_ARCS else SPARSE_START_K
     bound_units = -np.inf
-    phase = 0
-    while True:
-        phase += 1
-        last = phase >= 2
-        work = budget.left() if last else total * FIRST_CPSAT_SHARE
-        arcs = _make_arcs(units, eligible, k, hint[1])
-        outcome = _run_cpsat(problem, arcs, units, scaling, openable, hint, work, budget, seed, workers)
-        stats[f"cpsat{phase}"] = f"{outcome.status}, {len(arcs.customer)} arcs, {outcome.work:.2f} det-s"
-        if outcome.status == "infeasible":
+
+    def run(phase: str, work: float) -> _CpOutcome:
+        """CP-SAT hinted with the best answer so far; a sparse model grows its k while it is infeasible."""
+        nonlocal k, best, bound_units
+        while True:
+            hint = (best.centres, best.assignment) if best is not None else (state.sites, assignment)
+            arcs = _make_arcs(units, eligible, k, hint[1])
+            outcome = _run_cpsat(problem, arcs, units, scaling, openable, hint, work, budget, seed, workers)
+            stats[phase] = f"{outcome.status}, {len(arcs.customer)} arcs, {outcome.work:.2f} det-s"
+            if outcome.status != "infeasible" or budget.exhausted():
+                break
             if arcs.full:
                 raise InfeasibleError(["no choice of centres serves every customer within the capacity and size "
                                        "rules"])
             k = None if 2 * k >= problem.n_sites else 2 * k
-            phase -= 1
-            if not budget.exhausted():
-                continue
         if outcome.centres is not None:
             found = _Answer(outcome.centres, outcome.assignment,
                             design_objective(problem, outcome.centres, outcome.assignment))
@@ -1202,22 +1275,32 @@ def _solve_cpsat(problem: DesignProblem, budget: _Budget, seed: int, workers: in
                 best = found
         if arcs.full:
             bound_units = max(bound_units, outcome.bound_units)
-        if last or (outcome.status == "optimal" and arcs.full) or budget.exhausted():
-            break
-        if best is not None:
-            lns_work = max(budget.left() - total * FINAL_CPSAT_SHARE, 0.0)
-            best, lns_stats = _region_lns(problem, best, budget, rng, lns_work, units, scaling)
-            stats.update(lns_stats)
-            hint = (best.centres, best.assignment)
+        return outcome
+
+    first = run("cpsat1", total * FIRST_CPSAT_SHARE)
+    proven = first.status == "optimal" and k is None
+    if not proven and not budget.exhausted() and problem.n_customers * min(problem.p, FLOW_NEAREST) <= FLOW_MAX_ARCS:
+        child = budget.child(total * FLOW_SEARCH_SHARE)
+        found, flow_stats = _flow_search(problem, cost, units, scaling,
+                                         best.centres if best is not None else state.sites, child, rng)
+        budget.settle(child)
+        stats.update(flow_stats)
+        if found is not None and (best is None or found.objective < best.objective):
+            best = found
+    if not proven and not budget.exhausted() and best is not None:
+        lns_work = max(budget.left() - total * FINAL_CPSAT_SHARE, 0.0)
+        best, lns_stats = _region_lns(problem, best, budget, rng, lns_work, units, scaling)
+        stats.update(lns_stats)
+    if not proven and not budget.exhausted():
+        run("cpsat2", budget.left())
     if best is None:
         raise SolverLimitError("no answer meets every capacity and size rule within the time limit")
     bound = distance_bound
-    stats["distance_bound"] = distance_bound
     if math.isfinite(bound_units):
         bound = max(bound, bound_units / scaling.scale)
-    if not arcs.full:
+    if k is not None:
         stats["bound_scope"] = "uncapacitated relaxation (CP-SAT saw only each customer's nearest sites)"
-    stats["candidate_sites"] = "all eligible" if arcs.full else f"{k} nearest"
+    stats["candidate_sites"] = "all eligible" if k is None else f"{k} nearest"
     stats["wall_capped"] = int(budget.wall_capped)
     stats["work_s"] = round(budget.used, 3)
     return _result(problem, best.centres, best.assignment, bound, "cpsat", stats)
