@@ -3,10 +3,14 @@
 This is the p-median family (DESIGN.md section 4, "design" mode). One engine per kind of problem:
 - uncapacitated p-median (no capacity, size or balance rule): a vertex-substitution local search (Whitaker's fast
   interchange, vectorised over all swaps at once) inside a variable-neighbourhood search, and a Lagrangian
-  relaxation whose subgradient run proves a lower bound, so every answer states its gap;
-- capacitated or size-bounded: CP-SAT on the assignment model, hinted with the local-search centres whose
-  customers are re-assigned under the rules (min-cost flow when every demand is the same, greedy otherwise);
-- soft balance (`size_target`, `balance_penalty`): the same CP-SAT model plus one deviation variable per site.
+  relaxation whose subgradient run proves a lower bound, so every answer states its gap (with integer costs the
+  bound rounds up); a gap left on a small instance (up to UNCAP_CPSAT_MAX_ARCS pairs) goes to CP-SAT, hinted;
+- capacity, size bounds and/or soft balance (`size_target`, `balance_penalty`): CP-SAT on the assignment model
+  (x[c, s], y[s], an exact deviation variable per site for the balance penalty), around three heuristics that find
+  the answers: the uncapacitated centres re-assigned under the rules, a centre-swap search that judges each centre
+  set by a min-cost-flow assignment (exact when all demands are equal, a rounded transportation relaxation
+  otherwise), and a region LNS that re-solves a few neighbouring centres and their customers exactly with CP-SAT.
+  CP-SAT's bound on the whole model (or the uncapacitated Lagrangian bound, whichever is higher) is reported.
 
 Every engine is deterministic for a seed and worker count. Budgets are counted in work seconds, never in wall time:
 numpy steps pay for the cost-matrix cells they touch, CP-SAT calls for their deterministic time. The rates are
@@ -43,15 +47,15 @@ REGION_NEAR_SITES = 8  # a region's candidate sites: each freed customer's neare
 REGION_MAX_CENTRES = 10
 REGION_MAX_CUSTOMERS = 60
 REGION_MAX_SITES = 60
-REGION_WORK = 1.0  # deterministic seconds per region model
+REGION_WORK = 1.0  # work seconds at most per region model (one CP-SAT worker)
 COST_RESOLUTION = 1.0e6  # when costs are not integers at any power of ten up to 1e6: largest cost -> this many units
 CELLS_PER_ARC = 2_000.0  # building one arc's variables and constraints in Python, in cells (about 3 us)
-FLOW_MAX_ARCS = 2_000_000
+FLOW_MAX_ARCS = 2_000_000  # larger assignment flows are skipped (the CP-SAT phases and the LNS remain)
 FLOW_NEAREST = 10  # the flow search lets each customer use its 10 cheapest centres
 FLOW_SWAP_SITES = 6  # sites tried per centre in the flow search
 FLOW_CELLS_PER_ARC = 80.0  # a min-cost flow's cost per arc, in cells (measured about 150 ns per arc)
 FLOW_MAX_STALL = 400  # the flow search stops after this many kicks in a row that found nothing better
-FLOW_SEARCH_SHARE = 0.4  # the flow-judged swap search (equal demands only); the LNS gets less then
+FLOW_SEARCH_SHARE = 0.4  # the flow-judged swap search
 OPTIMAL_GAP = 1e-9
 EPS = 1e-9
 
