@@ -33,7 +33,7 @@ name: scale
 inputs:
   customers: customers.csv
   reps: reps.csv
-crs: "EPSG:2180"
+{depots}crs: "EPSG:2180"
 tiers: {{shares: [0.2, 0.3, 0.5], current_weight: 0.6, potential_weight: 0.4}}
 service:
   gold: {{visits_per_cycle: 2, call_minutes: 40}}
@@ -41,12 +41,14 @@ service:
   bronze: {{visits_per_cycle: 1, call_minutes: 20}}
 teams:
   - name: field
-  - name: horeca
+{field_boundary}  - name: horeca
     covers: {{sectors: [horeca]}}
 rules: {{balance_tolerance: 0.10, max_reps_per_customer: 2, candidate_reps: 8}}
-solver: {{time_limit_s: {time_limit}, seed: 0}}
+solver: {{time_limit_s: {time_limit}, seed: 0, workers: {workers}}}
 output: {{dir: out}}
 {routing}"""
+DEPOTS = f"  depots: {REPO / 'data' / 'depots.geojson'}\n  routes: {REPO / 'data' / 'routes.geojson'}\n"
+BOUNDARY = "    boundaries: [depot]\n"
 ROUTING = "routing: {{enabled: true, rebalance_rounds: {rounds}, workers: {workers}}}\n"
 
 
@@ -71,9 +73,12 @@ def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> Non
     pd.DataFrame(rows).round(6).to_csv(folder / "reps.csv", index=False)
 
 
-def run_case(folder: Path, time_limit: float, routing: str = "") -> dict[str, float | str]:
+def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary: bool = False,
+             workers: int = 1) -> dict[str, float | str]:
     scenario = folder / "scale.yaml"
-    scenario.write_text(SCENARIO.format(time_limit=time_limit, routing=routing))
+    scenario.write_text(SCENARIO.format(time_limit=time_limit, routing=routing, workers=workers,
+                                        depots=DEPOTS if depot_boundary else "",
+                                        field_boundary=BOUNDARY if depot_boundary else ""))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"],
@@ -87,7 +92,7 @@ def run_case(folder: Path, time_limit: float, routing: str = "") -> dict[str, fl
     return {"wall_s": wall, "peak_mb": after.ru_maxrss / 1024.0, "solve_s": timings["solve"],
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
-            "status": kpis["status"], "engine": kpis["engine"], "needs": kpis["n_needs"],
+            "status": kpis["status"], "engine": kpis["engine"], "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
             "objective": kpis["objective"], "routing_s": timings.get("routing", 0.0),
             "drive_share": (kpis["routing"] or {}).get("drive_share", 0.0),
             "unplanned": (kpis["routing"] or {}).get("unplanned_visits", 0),
@@ -101,11 +106,15 @@ def main() -> None:
     parser.add_argument("--routing-rounds", type=int, default=None,
                         help="route every rep's cycle too, with this many real-hours rounds (0: route once)")
     parser.add_argument("--routing-workers", type=int, default=2)
+    parser.add_argument("--depot-boundary", action="store_true",
+                        help="field territories stay within one depot's area (the sample's depots and routes)")
+    parser.add_argument("--workers", type=int, default=1, help="solver.workers (the large engine's parts run in "
+                                                                "this many processes)")
     args = parser.parse_args()
     routing = "" if args.routing_rounds is None else ROUTING.format(rounds=args.routing_rounds,
                                                                     workers=args.routing_workers)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"work budget {args.time_limit:g} s\n")
+          f"work budget {args.time_limit:g} s; depot boundary: {args.depot_boundary}; workers {args.workers}\n")
     print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
           "| status |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -113,13 +122,13 @@ def main() -> None:
         n, r = (int(v) for v in size.split(":"))
         with tempfile.TemporaryDirectory() as tmp:
             make_case(Path(tmp), n, r)
-            res = run_case(Path(tmp), args.time_limit, routing)
+            res = run_case(Path(tmp), args.time_limit, routing, args.depot_boundary, args.workers)
         if "gap_pct" not in res:
             print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
             continue
         print(f"| {n:,} | {r} | {res['needs']:,} | {res['wall_s']:.1f} | {res['solve_s']:.1f} | "
               f"{res['peak_mb']:.0f} | {res['objective']:,.0f} | {res['gap_pct']:.3f} | {res['max_dev_pct']:.1f} | "
-              f"{res['engine']} | {res['status']} |", flush=True)
+              f"{res['engine']} ({res['parts']} parts) | {res['status']} |", flush=True)
         if routing:
             print(f"|  | routing: {res['routing_s']:.1f} s, {res['days']:,} day routes, drive share "
                   f"{100 * res['drive_share']:.1f} %, {res['unplanned']:,} unplanned visits |", flush=True)

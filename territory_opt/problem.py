@@ -212,6 +212,35 @@ class Problem:
             need_value=None if self.need_value is None else self.need_value[keep],
         )
 
+    def part(self, need_keep: np.ndarray, rep_keep: np.ndarray) -> Problem:
+        """The independent part made of these needs, these reps and the needs' customers, every index renumbered.
+
+        A current or locked rep outside the part becomes NO_REP (a locked need's rep is always inside its part; a
+        current rep outside it only adds the same continuity penalty to every choice, see `outside_current`).
+        """
+        sub = self.subset_needs(need_keep)
+        reps = np.flatnonzero(np.asarray(rep_keep, dtype=bool))
+        rep_index = np.full(self.n_reps + 1, NO_REP, dtype=np.int64)  # the last slot maps NO_REP to itself
+        rep_index[reps] = np.arange(len(reps))
+        customers, need_customer = np.unique(sub.need_customer, return_inverse=True)
+        ex_need, ex_rep = sub.excluded // max(self.n_reps, 1), sub.excluded % max(self.n_reps, 1)
+        kept = rep_index[ex_rep] != NO_REP
+        return sub.replace(
+            customer_ids=self.customer_ids[customers], customer_xy=self.customer_xy[customers],
+            customer_max_reps=None if self.customer_max_reps is None else self.customer_max_reps[customers],
+            need_customer=need_customer.reshape(-1).astype(np.int64),
+            rep_ids=self.rep_ids[reps], rep_xy=self.rep_xy[reps], rep_in_team=self.rep_in_team[reps],
+            rep_target_s=self.rep_target_s[reps], rep_min_s=self.rep_min_s[reps], rep_max_s=self.rep_max_s[reps],
+            need_locked_rep=rep_index[sub.need_locked_rep], need_current_rep=rep_index[sub.need_current_rep],
+            rep_zone=self.rep_zone[:, reps] if self.n_zone_kinds else self.rep_zone,
+            rep_skills=None if self.rep_skills is None else self.rep_skills[reps],
+            excluded=np.sort(ex_need[kept] * len(reps) + rep_index[ex_rep[kept]]).astype(np.int64),
+            rep_metric_min=self.rep_metric_min[:, reps] if self.metric_names else self.rep_metric_min,
+            rep_metric_max=self.rep_metric_max[:, reps] if self.metric_names else self.rep_metric_max,
+            arc_workload_s=None if sub.arc_workload_s is None else sub.arc_workload_s[:, reps],
+            arc_travel=None if sub.arc_travel is None else sub.arc_travel[:, reps],
+        )
+
     def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Road distance proxy (straight line x detour) from each need's customer to a rep's home, km."""
         delta = self.customer_xy[self.need_customer[need]] - self.rep_xy[rep]

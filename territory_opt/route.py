@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 
+from .parallel import map_in_processes
 from .problem import Problem
 from .routing.days import Visit, spread_visits, weekday_sectors
 from .routing.vrp import VrpInstance, route_schedule, solve_vrp
@@ -203,11 +202,7 @@ def plan_routes(problem: Problem, assignment: np.ndarray, settings: RoutingSetti
                 routed: np.ndarray | None = None) -> list[RepPlan]:
     """Every rep's cycle; in `workers` processes (spawned, so safe with OR-Tools' threads), results in rep order."""
     inputs = rep_inputs(problem, assignment, window_open, window_close, routed)
-    if workers <= 1 or len(inputs) <= 1:
-        return [plan_rep(item, settings) for item in inputs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        chunk = max(1, len(inputs) // (4 * workers))
-        return list(pool.map(plan_rep, inputs, [settings] * len(inputs), chunksize=chunk))
+    return map_in_processes(plan_rep, inputs, settings, workers=workers)
 
 
 @dataclass(frozen=True)

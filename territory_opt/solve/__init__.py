@@ -17,13 +17,15 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverLimitError
 from ..metrics import check
-from ..problem import Problem, team_components
+from ..parallel import map_in_processes
+from ..problem import NO_REP, Problem, team_components
 from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
 from .contiguity import reduce_enclaves
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
+from .parts import independent_parts
 from .repair import repair
 from .scaling import COST_SCALE, arc_costs
 from .zones import PlacementFailed, has_free_reps, place_reps
@@ -208,11 +210,17 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
     )
 
 
-def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str]) -> Result:
+@dataclass(frozen=True)
+class _LargeOutcome:
+    assignment: np.ndarray
+    bound: float  # the flow relaxation over the candidate arcs, visit-km
+    candidate_reps: int
+    stats: dict[str, int]
+
+
+def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
     """Min-cost-flow relaxation over the k nearest eligible reps, rounded and repaired, then improved by local search
-    (`large.py`). The bound is the flow relaxation over those candidate arcs (proven for that candidate set); k
-    doubles while the relaxation or the repair fails.
-    """
+    (`large.py`); k doubles while the relaxation or the repair fails. Module level: parts run in processes."""
     k = params.candidate_reps
     max_team = int(problem.rep_in_team.sum(axis=0).max())
     margin = 2 * int(problem.need_workload_s.max(initial=0))
@@ -227,17 +235,38 @@ def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float |
         if start is not None or k >= max_team:
             break
         k = min(2 * k, max_team)
-    stats.update(flow_arcs=len(arcs), flow_feasible=int(relaxed.feasible), repair_found=int(start is not None))
+    stats = {"arcs": len(arcs), "flow_feasible": int(relaxed.feasible), "repair_found": int(start is not None)}
     if start is None:
         raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps "
                                f"({len(arcs)} arcs); check capacity and balance_tolerance")
     improved = improve(problem, arcs, start)
     assignment = improved if not check(problem, improved) else start
+    return _LargeOutcome(assignment, float(relaxed.bound), k, stats)
+
+
+def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str]) -> Result:
+    """The large engine, on each independent part of the problem (`parts.py`: hard boundaries and separate teams
+    split it) in `params.workers` processes. The bound adds up the parts' flow relaxations over their candidate arcs
+    (proven for that candidate set)."""
+    need_part, rep_part, n_parts = independent_parts(problem)
+    if n_parts == 1:
+        outcomes = [_large_part(problem, params)]
+        assignment = outcomes[0].assignment
+    else:
+        pieces = [problem.part(need_part == i, rep_part == i) for i in range(n_parts)]
+        outcomes = map_in_processes(_large_part, pieces, params, workers=params.workers)
+        assignment = np.empty(problem.n_needs, np.int64)
+        for i, outcome in enumerate(outcomes):
+            assignment[need_part == i] = np.flatnonzero(rep_part == i)[outcome.assignment]
+    current = problem.need_current_rep
+    outside = (current != NO_REP) & (rep_part[np.maximum(current, 0)] != need_part)  # same penalty for every choice
+    stats.update(parts=n_parts, **{key: sum(o.stats[key] for o in outcomes) for key in outcomes[0].stats})
     assignment, _ = _contiguous(problem, assignment, 0.0, params, stats)
     objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
-    bound = min(relaxed.bound, objective)
+    flow_bound = sum(o.bound for o in outcomes) + problem.continuity_weight * int(outside.sum())
+    bound = min(flow_bound, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
-    stats["arcs"] = len(arcs)
+    k = max(o.candidate_reps for o in outcomes)
     return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,
                   bound=bound, gap=gap, engine="large", bound_scope="candidate reps", candidate_reps=k, stats=stats)
 

@@ -856,8 +856,8 @@ def _assign_flow(problem: DesignProblem, units: np.ndarray, scaling: _Scaling, c
     if d is None or n * p > FLOW_MAX_ARCS:
         return None
     sub = units[:, centres]
-    if d == 0:
-        return centres[np.argmin(sub, axis=1)]
+    if d == 0:  # no customer counts against any rule: nearest centre, unless a size floor can never be met
+        return None if _floor(problem) > 0 else centres[np.argmin(sub, axis=1)]
     if nearest is not None and nearest < p:
         near = np.argpartition(sub, nearest - 1, axis=1)[:, :nearest]
         cust, cent = np.repeat(np.arange(n), nearest), near.ravel()
