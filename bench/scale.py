@@ -92,7 +92,8 @@ def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary:
     return {"wall_s": wall, "peak_mb": after.ru_maxrss / 1024.0, "solve_s": timings["solve"],
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
-            "status": kpis["status"], "engine": kpis["engine"], "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
+            "status": kpis["status"], "engine": kpis["engine"],
+            "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
             "objective": kpis["objective"], "routing_s": timings.get("routing", 0.0),
             "drive_share": (kpis["routing"] or {}).get("drive_share", 0.0),
             "unplanned": (kpis["routing"] or {}).get("unplanned_visits", 0),
@@ -122,7 +123,8 @@ def main() -> None:
         n, r = (int(v) for v in size.split(":"))
         with tempfile.TemporaryDirectory() as tmp:
             make_case(Path(tmp), n, r)
-            res = run_case(Path(tmp), args.time_limit, routing, args.depot_boundary, args.workers)
+            res = run_case(Path(tmp), args.time_limit, routing, args.depot_boundary,
+                           args.workers)
         if "gap_pct" not in res:
             print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
             continue

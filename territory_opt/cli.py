@@ -65,6 +65,9 @@ def run(
         float | None, typer.Option("--time-limit", help="Solver work budget, deterministic seconds (about wall s).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario key, e.g. --set routing.enabled=true --set rules.balance_weight=30 "
+        "(values read as YAML; recorded in manifest.json).")] = None,
 ) -> None:
     """Run a scenario end to end and write the output folder."""
     from .config import load_scenario
@@ -72,7 +75,7 @@ def run(
     from .pipeline import default_out_dir, run_scenario
 
     def body() -> None:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(scenario, overrides or ())
         progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
         result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress)
         target = default_out_dir(loaded, out_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -331,6 +332,12 @@ class Rules(StrictModel):
         description="Cost of moving a customer away from its current rep, in visit-kilometres "
         "(0: continuity is ignored).",
     )
+    balance_weight: NonNegativeFloat = Field(
+        0.0,
+        description="Soft balance inside the tolerance band: cost of each hour a rep's workload lies off its "
+        "target, in visit-kilometres (0: any workload inside the band is as good as any other, and travel "
+        "savings push loads to the band's edges).",
+    )
 
 
 def _default_bands() -> dict[str, float | None]:
@@ -552,6 +559,7 @@ class Scenario(StrictModel):
 
     _source_sha256: str = PrivateAttr(default="")
     _source_path: str = PrivateAttr(default="")
+    _overrides: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("crs")
     @classmethod
@@ -606,6 +614,11 @@ class Scenario(StrictModel):
         return self._source_sha256
 
     @property
+    def overrides(self) -> tuple[str, ...]:
+        """The `--set key.path=value` overrides laid over the file, in order."""
+        return self._overrides
+
+    @property
     def source_name(self) -> str:
         """Where the scenario came from, for messages: its file path, or "scenario" when built in Python."""
         return self._source_path or "scenario"
@@ -648,8 +661,38 @@ def parse_scenario(data: Any, *, base_dir: Path | None = None, source: str = "<s
         raise ConfigError(findings_from_validation(exc, source)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (loaded safely: no Python objects from YAML tags)."""
+def apply_overrides(data: Any, overrides: Sequence[str], source: str) -> Any:
+    """`key.path=value` settings laid over the scenario's YAML mapping; each value is read as YAML (`true`, `30`,
+    `[a, b]`, `null`), and missing mappings on the path are created."""
+    if not overrides:
+        return data
+    data = {} if data is None else data
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        path = [part.strip() for part in key.split(".")]
+        if not sep or not all(path):
+            raise ConfigError(Finding(f"--set {text!r}: expected key.path=value, e.g. rules.balance_tolerance=0.15",
+                                      source=source))
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise ConfigError(Finding(f"--set {text!r}: the value is not valid YAML", source=source)) from None
+        node = data
+        for part in path[:-1]:
+            if node.get(part) is None:  # absent, or an empty `key:` in the file
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict):
+                break
+        if not isinstance(node, dict):
+            raise ConfigError(Finding(f"--set {text!r}: {'.'.join(path[:-1])} is not a mapping", source=source))
+        node[path[-1]] = parsed
+    return data
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read and validate a scenario YAML file (loaded safely: no Python objects from YAML tags), with any
+    `--set key.path=value` overrides laid over it before validation."""
     path = Path(path)
     source = str(path)
     try:
@@ -671,7 +714,11 @@ def load_scenario(path: str | Path) -> Scenario:
         problem = getattr(exc, "problem", None) or str(exc)
         row = mark.line + 1 if mark is not None else None
         raise ConfigError(Finding(f"not valid YAML: {problem}", source=source, row=row)) from None
+    if overrides and data is not None and not isinstance(data, dict):
+        raise ConfigError(Finding("the scenario must be a mapping of keys to settings", source=source))
+    data = apply_overrides(data, overrides, source)
     scenario = parse_scenario(data, base_dir=path.resolve().parent, source=source)
+    scenario._overrides = tuple(overrides)
     scenario._source_sha256 = hashlib.sha256(raw).hexdigest()
     scenario._source_path = source
     return scenario

@@ -165,6 +165,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         customer_max_reps=contact_caps(customers, scenario),
         detour_factor=scenario.rules.detour_factor,
         continuity_weight=scenario.rules.continuity_weight,
+        balance_weight=scenario.rules.balance_weight,
         need_skills=need_skills,
         rep_skills=rep_skills,
         skill_names=skill_names,

@@ -40,6 +40,8 @@ class Problem:
     max_reps_per_customer: int  # the scenario-wide contact cap
     detour_factor: float = 1.0
     continuity_weight: float = 0.0
+    # Soft balance: visit-km per hour a rep's workload lies off its target, counted in whole minutes (scaling.py).
+    balance_weight: float = 0.0
     # Hard boundaries: per kind (e.g. "distributor"), every rep's needs of that kind lie in one zone.
     zone_kinds: tuple[str, ...] = ()
     zone_names: tuple[tuple[str, ...], ...] = ()  # per kind, the zone names (index = zone id)
@@ -83,6 +85,7 @@ class Problem:
             "need_team range": bool(n == 0 or (self.need_team.min() >= 0 and self.need_team.max() < t)),
             "workload >= 0": bool((self.need_workload_s >= 0).all()),
             "min <= max": bool((self.rep_min_s <= self.rep_max_s).all()),
+            "weights >= 0": self.continuity_weight >= 0 and self.balance_weight >= 0,
             "max_reps_per_customer >= 1": self.max_reps_per_customer >= 1 and (
                 self.customer_max_reps is None or (self.customer_max_reps.shape == (c,)
                                                    and bool((self.customer_max_reps >= 1).all()))),

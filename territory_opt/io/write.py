@@ -174,6 +174,7 @@ def manifest(run: Any, scenario_path: Path | None) -> dict[str, Any]:
             "name": scenario.name,
             "file": scenario_path.name if scenario_path else None,
             "sha256": scenario.source_sha256 or None,
+            "overrides": list(scenario.overrides),
         },
         "inputs": {
             name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}

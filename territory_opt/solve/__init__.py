@@ -27,7 +27,7 @@ from .diagnose import capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
 from .parts import independent_parts
 from .repair import repair
-from .scaling import COST_SCALE, arc_costs
+from .scaling import COST_SCALE, balance_units, objective_units
 from .zones import PlacementFailed, has_free_reps, place_reps
 
 FULL_LP_MAX_ARCS = 3_000_000
@@ -182,8 +182,7 @@ def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed
         objective_scaled, engine = outcome.objective, "cpsat"
     else:
         assignment = np.asarray(start, dtype=np.int64)
-        objective_scaled, engine = float(arc_costs(working, make_arcs(working, np.arange(working.n_needs),
-                                                                      assignment)).sum()), "repair"
+        objective_scaled, engine = objective_units(working, assignment), "repair"
     assignment, objective_scaled = _contiguous(problem, assignment, objective_scaled, params, stats)
     complete = working is problem and len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
     if complete and outcome.choice is not None:
@@ -262,7 +261,8 @@ def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float |
     outside = (current != NO_REP) & (rep_part[np.maximum(current, 0)] != need_part)  # same penalty for every choice
     stats.update(parts=n_parts, **{key: sum(o.stats[key] for o in outcomes) for key in outcomes[0].stats})
     assignment, _ = _contiguous(problem, assignment, 0.0, params, stats)
-    objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum())
+    objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum()) \
+        + balance_units(problem, assignment) / COST_SCALE
     flow_bound = sum(o.bound for o in outcomes) + problem.continuity_weight * int(outside.sum())
     bound = min(flow_bound, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
@@ -280,9 +280,7 @@ def _contiguous(problem: Problem, assignment: np.ndarray, objective_scaled: floa
     if n_moves == 0 or check(problem, moved):
         stats["contiguity_moves"] = 0
         return assignment, objective_scaled
-    everyone = np.arange(problem.n_needs)
-    before = float(arc_costs(problem, make_arcs(problem, everyone, assignment)).sum())
-    after = float(arc_costs(problem, make_arcs(problem, everyone, moved)).sum())
+    before, after = objective_units(problem, assignment), objective_units(problem, moved)
     stats["contiguity_moves"] = n_moves
     stats["contiguity_cost"] = round((after - before) / COST_SCALE, 3)
     return moved, after

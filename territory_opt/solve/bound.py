@@ -16,7 +16,7 @@ from ortools.linear_solver.python import model_builder as mb
 
 from ..problem import Problem
 from .candidates import Arcs
-from .scaling import arc_costs, capped_customers
+from .scaling import arc_costs, capped_customers, minute_units, rep_targets
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class _SparseLp:
 
     def __init__(self, n_arcs: int) -> None:
         self.n_cols = n_arcs
+        self.extra_upper: list[np.ndarray] = []  # bounds and costs of the columns after the arcs
+        self.extra_cost: list[np.ndarray] = []
         self.n_rows = 0
         self.rows: list[np.ndarray] = []
         self.cols: list[np.ndarray] = []
@@ -54,10 +56,12 @@ class _SparseLp:
         self.lower: list[np.ndarray] = []
         self.upper: list[np.ndarray] = []
 
-    def new_columns(self, n: int) -> int:
-        """Add `n` columns in [0, 1] with zero cost; returns the first one's index."""
+    def new_columns(self, n: int, upper: float = 1.0, cost: float = 0.0) -> int:
+        """Add `n` columns in [0, upper] at `cost` each; returns the first one's index."""
         first = self.n_cols
         self.n_cols += n
+        self.extra_upper.append(np.full(n, upper))
+        self.extra_cost.append(np.full(n, cost))
         return first
 
     def add(self, row: np.ndarray, col: np.ndarray, val: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -131,6 +135,21 @@ def _max_moved(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
                np.array([-np.inf]), np.array([float(problem.max_moved_value)]))
 
 
+def _soft_balance(lp: _SparseLp, problem: Problem, arcs: Arcs) -> None:
+    """Minutes off target per rep (continuous here): 60 m - load >= -target and 60 m + load >= target."""
+    units = minute_units(problem)
+    if units == 0:
+        return
+    r = problem.n_reps
+    first = lp.new_columns(r, upper=np.inf, cost=float(units))
+    load = np.asarray(problem.workload(arcs.need, arcs.rep), dtype=float)
+    target = rep_targets(problem).astype(float)
+    minutes = first + np.arange(r)
+    for sign in (-1.0, 1.0):
+        lp.add(np.concatenate([arcs.rep, np.arange(r)]), np.concatenate([np.arange(len(arcs)), minutes]),
+               np.concatenate([sign * load, np.full(r, 60.0)]), sign * target, np.full(r, np.inf))
+
+
 def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:
     """The relaxation of the same model CP-SAT solves (coverage, balance, contact cap, zones) over `arcs`."""
     n_arcs = len(arcs)
@@ -140,10 +159,12 @@ def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpR
     _contact_cap(lp, problem, arcs)
     _zones(lp, problem, arcs)
     _max_moved(lp, problem, arcs)
-    objective = np.concatenate([arc_costs(problem, arcs).astype(float), np.zeros(lp.n_cols - n_arcs)])
+    _soft_balance(lp, problem, arcs)
+    objective = np.concatenate([arc_costs(problem, arcs).astype(float), *lp.extra_cost])
+    upper = np.concatenate([np.ones(n_arcs), *lp.extra_upper])
     model = mb.Model()
     model.helper.fill_model_from_sparse_data(
-        np.zeros(lp.n_cols), np.ones(lp.n_cols), objective, np.concatenate(lp.lower), np.concatenate(lp.upper),
+        np.zeros(lp.n_cols), upper, objective, np.concatenate(lp.lower), np.concatenate(lp.upper),
         lp.matrix(),
     )
     solver = mb.Solver("glop")

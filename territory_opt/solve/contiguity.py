@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
 from ..problem import NO_REP, Problem
-from .scaling import capped_customers
+from .scaling import capped_customers, minute_units, off_target_growth, rep_targets
 
 
 def neighbours(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +84,16 @@ class _Ledger:
                 return False
         return True
 
+    def balance_growth(self, need: int, target: int) -> float:
+        """What the move adds to the soft balance term, visit-km (0 when there is none)."""
+        units = minute_units(self.p)
+        if units == 0:
+            return 0.0
+        source = int(self.assign[need])
+        out_of = int(self.p.workload(np.array([need]), np.array([source]))[0])
+        into = int(self.p.workload(np.array([need]), np.array([target]))[0])
+        return off_target_growth(self.load[0], {source: -out_of, target: into}, rep_targets(self.p), units)
+
     def move(self, need: int, target: int) -> None:
         p, source = self.p, int(self.assign[need])
         self.load[:, source] -= p.amounts(np.array([need]), np.array([source]))[:, 0]
@@ -130,8 +140,9 @@ def reduce_enclaves(problem: Problem, assignment: np.ndarray, weight: float, *,
                 if extra <= weight:
                     candidates.append((-int(counts[best]), extra, need, target))
         changed = 0
-        for _, _, need, target in sorted(candidates):
-            if assign[need] != target and ledger.allowed(need, target):
+        for _, extra, need, target in sorted(candidates):
+            if assign[need] != target and ledger.allowed(need, target) \
+                    and extra + ledger.balance_growth(need, target) <= weight:
                 ledger.move(need, target)
                 changed += 1
         moves += changed

@@ -13,7 +13,7 @@ from ortools.sat.python import cp_model
 
 from ..problem import Problem
 from .candidates import Arcs
-from .scaling import arc_costs, capped_customers
+from .scaling import arc_costs, capped_customers, minute_units, rep_targets
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,35 @@ def add_max_moved(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list
     return count
 
 
-def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> np.ndarray:
-    """Minimise visit-weighted travel plus the continuity penalty; returns the integer arc costs."""
+def add_soft_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs,
+                     x: list[cp_model.IntVar]) -> list[cp_model.IntVar]:
+    """Per rep, the whole minutes its workload lies off its target: 60 m >= load - target and >= target - load."""
+    if minute_units(problem) == 0:
+        return []
+    order = np.argsort(arcs.rep, kind="stable")
+    bounds = np.searchsorted(arcs.rep[order], np.arange(problem.n_reps + 1))
+    load = np.asarray(problem.workload(arcs.need, arcs.rep), dtype=np.int64)
+    target = rep_targets(problem)
+    minutes = []
+    for r in range(problem.n_reps):
+        members = order[bounds[r]:bounds[r + 1]]
+        expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], load[members].tolist())
+        most = int(max(load[members].sum(), target[r]) // 60 + 1)
+        m = model.new_int_var(0, most, f"off{r}")
+        model.add(60 * m >= expr - int(target[r]))
+        model.add(60 * m >= int(target[r]) - expr)
+        minutes.append(m)
+    return minutes
+
+
+def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar],
+                  off_minutes: list[cp_model.IntVar]) -> np.ndarray:
+    """Minimise visit-weighted travel plus the continuity penalty plus the soft balance term; returns the integer
+    arc costs."""
     costs = arc_costs(problem, arcs)
-    model.minimize(cp_model.LinearExpr.weighted_sum(x, costs.tolist()))
+    travel = cp_model.LinearExpr.weighted_sum(x, costs.tolist())
+    units = minute_units(problem)
+    model.minimize(travel + units * sum(off_minutes) if off_minutes else travel)
     return costs
 
 
@@ -130,7 +155,9 @@ def build_model(problem: Problem, arcs: Arcs) -> CpSatModel:
         "zones": add_zones(model, problem, arcs, x),
         "max_moved": add_max_moved(model, problem, arcs, x),
     }
-    add_objective(model, problem, arcs, x)
+    off_minutes = add_soft_balance(model, problem, arcs, x)
+    added["soft_balance"] = len(off_minutes)
+    add_objective(model, problem, arcs, x, off_minutes)
     return CpSatModel(model, x, added)
 
 

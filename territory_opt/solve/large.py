@@ -5,7 +5,8 @@ search.
 1. GLOP solves the LP relaxation over each need's k nearest eligible reps: its value bounds this candidate set;
 2. `repair.repair` rounds it and restores every workload band (shift and swap moves);
 3. `improve` makes passes of cost-reducing shifts, largest saving first, each kept only if every rule still holds
-   (bands, zones, skills and exclusions by the arcs' eligibility, contact cap, continuity cap).
+   (bands, zones, skills and exclusions by the arcs' eligibility, contact cap, continuity cap) and the soft balance
+   term does not eat the saving.
 
 Deterministic: no randomness, ties broken by index.
 """
@@ -19,7 +20,7 @@ from ortools.graph.python import min_cost_flow
 
 from ..problem import NO_REP, Problem
 from .candidates import Arcs
-from .scaling import capped_customers
+from .scaling import capped_customers, minute_units, off_target_growth, rep_targets
 
 FLOW_COST_SCALE = 1_000_000.0  # integer cost per second of workload = floor(visit-km / seconds x this)
 
@@ -82,6 +83,7 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
     moved = int(((current != NO_REP) & (current != assign)).sum())
     moved_value = 0 if problem.need_value is None else int(problem.need_value[(current != NO_REP)
                                                                                & (current != assign)].sum())
+    units, centre = minute_units(problem), rep_targets(problem)
     for _ in range(max_passes):
         own_cost = problem.arc_cost(np.arange(problem.n_needs), assign)
         saving = own_cost[arcs.need] - cost
@@ -102,6 +104,9 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
                 continue
             if not _cap_ok(problem, assign, need, target, capped):
                 continue
+            change = {source: -int(out_of[0]), target: int(into[0])}
+            if units and saving[i] <= off_target_growth(load[0], change, centre, units):
+                continue  # the soft balance term eats the saving
             was_moved = current[need] != NO_REP and current[need] != source
             now_moved = current[need] != NO_REP and current[need] != target
             if problem.max_moved is not None and moved - was_moved + now_moved > problem.max_moved:

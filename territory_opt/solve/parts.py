@@ -1,9 +1,10 @@
 """Independent parts of a problem: needs and reps that no rule connects can be solved apart.
 
 Two needs are connected when some rep may take both (same team, skills and zone pins allow it) or when they belong
-to the same customer and the contact cap can bind there (the customer has more needs than its cap). Once hard boundaries pin every rep to a depot or
-distributor zone, each zone's needs and reps form their own part; separate teams with no shared rep do too.
-Rules that count over the whole alignment (`max_moved_customers`, `max_moved_value`) join everything.
+to the same customer and the contact cap can bind there (the customer has more needs than its cap). Once hard
+boundaries pin every rep to a depot or distributor zone, each zone's needs and reps form their own part; separate
+teams with no shared rep do too. Rules that count over the whole alignment (`max_moved_customers`,
+`max_moved_value`) join everything.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def independent_parts(problem: Problem) -> tuple[np.ndarray, np.ndarray, int]:
         members = group_members(problem, key)
         src.append(np.full(len(members), g, np.int64))
         dst.append(len(groups) + members)
+    locked = np.flatnonzero(problem.need_locked_rep >= 0)  # a lock keeps its rep in the part, even an ineligible one
+    src.append(need_group[locked])
+    dst.append(len(groups) + problem.need_locked_rep[locked])
     # the contact cap can only bind on a customer with more needs than its cap: those needs stay together
     binding = (np.bincount(problem.need_customer, minlength=problem.n_customers) > problem.customer_caps)
     order = np.lexsort((need_group, problem.need_customer))  # a customer's needs side by side

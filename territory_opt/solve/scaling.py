@@ -19,3 +19,43 @@ def capped_customers(problem: Problem) -> np.ndarray:
     """Customers with more needs than the contact cap: only they need the distinct-reps constraint."""
     counts = np.bincount(problem.need_customer, minlength=problem.n_customers)
     return np.flatnonzero(counts > problem.customer_caps)
+
+
+def minute_units(problem: Problem) -> int:
+    """Objective units per whole minute a rep's workload lies off its target (the soft balance term)."""
+    return int(np.rint(problem.balance_weight / 60.0 * COST_SCALE))
+
+
+def rep_targets(problem: Problem) -> np.ndarray:
+    """(R,) each rep's target workload in whole seconds, the centre the soft balance term pulls towards."""
+    return np.rint(problem.rep_target_s).astype(np.int64)
+
+
+def balance_units(problem: Problem, assignment: np.ndarray) -> int:
+    """The soft balance term of an alignment in objective units: minutes off target (rounded up) x minute_units.
+
+    CP-SAT optimises exactly this number, so reported objectives agree with the model to the unit."""
+    units = minute_units(problem)
+    if units == 0 or problem.n_needs == 0:
+        return 0
+    everyone = np.arange(problem.n_needs)
+    load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
+    off = np.abs(np.rint(load).astype(np.int64) - rep_targets(problem))
+    return int((-(-off // 60)).sum()) * units
+
+
+def objective_units(problem: Problem, assignment: np.ndarray) -> float:
+    """The whole objective of an alignment in objective units: arc costs plus the soft balance term."""
+    everyone = np.arange(problem.n_needs)
+    travel = float(np.rint(problem.arc_cost(everyone, assignment) * COST_SCALE).sum())
+    return travel + balance_units(problem, assignment)
+
+
+def off_target_growth(load: np.ndarray, change: dict[int, int], target: np.ndarray, units: int) -> float:
+    """How much the soft balance term grows, in visit-km, when some reps' workloads change (rep -> seconds)."""
+    grow = 0
+    for rep, delta in change.items():
+        before = -(-abs(int(load[rep]) - int(target[rep])) // 60)
+        after = -(-abs(int(load[rep]) + delta - int(target[rep])) // 60)
+        grow += (after - before) * units
+    return grow / COST_SCALE

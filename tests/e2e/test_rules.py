@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from territory_opt.cli import app
@@ -202,3 +203,34 @@ def test_design_mode_suggests_homes_and_keeps_every_rule(write_case: Callable[..
     assert code == 0, output
     baseline = json.loads((base / "kpis.json").read_text())
     assert kpis["objective"] <= baseline["objective"] * 1.02  # centres chosen for the customers: no worse
+
+
+def test_soft_balance_pulls_workloads_to_their_targets(write_case: Callable[..., Path]) -> None:
+    """With a wide band, travel alone leaves loads far apart; `rules.balance_weight` narrows them, and the
+    reported objective is travel plus that term."""
+    scenario = tiny_scenario_dict()
+    scenario["rules"]["balance_tolerance"] = 0.6
+    path = write_case(scenario=scenario)
+    spreads = {}
+    for weight in (0, 200):
+        out = path.parent / f"out{weight}"
+        result = RUNNER.invoke(app, ["run", str(path), "--out", str(out), "--set", f"rules.balance_weight={weight}"])
+        assert result.exit_code == 0, result.output
+        kpis = json.loads((out / "kpis.json").read_text())
+        spreads[weight] = kpis["mean_workload_deviation"]
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["scenario"]["overrides"] == [f"rules.balance_weight={weight}"]
+        if weight == 0:
+            assert kpis["objective"] == pytest.approx(kpis["travel_visit_km"], rel=1e-4)
+        else:
+            assert kpis["objective"] > kpis["travel_visit_km"]
+    assert spreads[200] < spreads[0]
+
+
+def test_set_overrides_are_checked_like_the_file(write_case: Callable[..., Path]) -> None:
+    path = write_case()
+    for bad, words in (("rules.balance_weight=-1", "rules.balance_weight"), ("routing", "key.path=value"),
+                       ("name.first=x", "not a mapping")):
+        result = RUNNER.invoke(app, ["run", str(path), "--out", str(path.parent / "out"), "--set", bad])
+        assert result.exit_code == 2 and words in result.output, (bad, result.output)
+        assert not (path.parent / "out").exists()
