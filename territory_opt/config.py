@@ -365,6 +365,26 @@ class Routing(StrictModel):
     workers: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Processes routing reps in parallel.")
     solution_limit: Annotated[int, Field(ge=1)] = Field(
         500, description="Improving moves per day route (a count, not a clock, so plans are reproducible).")
+    travel: Literal["straight", "network", "matrix"] = Field(
+        "straight", description="How drive time between calls is found: `straight` (straight line x "
+        "rules.detour_factor at speed_kmh), `network` (along inputs.routes, with straight legs at "
+        "logistics.leg_speed_kmh onto it, or the straight local road at that speed when quicker), `matrix` (the "
+        "file in travel_matrix).")
+    travel_matrix: Path | None = Field(
+        None, description="With travel: matrix, a CSV or Parquet file of from_id, to_id, seconds (or minutes) and "
+        "optionally metres (or km); ids are customer ids or rep ids (a rep's home). Pairs it lacks take the reverse "
+        "pair, else the straight-line estimate; kpis.json counts them.")
+
+    @field_validator("travel_matrix")
+    @classmethod
+    def _resolve_matrix(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _matrix_given(self) -> Routing:
+        if self.travel == "matrix" and self.travel_matrix is None:
+            raise ValueError("travel: matrix needs travel_matrix (a CSV or Parquet file)")
+        return self
 
 
 class Logistics(StrictModel):
@@ -600,6 +620,8 @@ class Scenario(StrictModel):
                     if tier not in tier_names:
                         problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
         problems += _strategy_problems(self.strategy, self.teams)
+        if self.routing.enabled and self.routing.travel == "network" and self.inputs.routes is None:
+            problems.append("routing.travel: network needs inputs.routes (the route network)")
         team_names = [t.name for t in self.teams]
         for name in self.rules.precedence or []:
             if name not in team_names:

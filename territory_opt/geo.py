@@ -362,3 +362,23 @@ def shoulder_bands(km: np.ndarray, names: Sequence[str], upper_km: Sequence[floa
     bands = np.asarray(list(names), dtype=object)[np.minimum(index, len(names) - 1)]
     bands[~np.isfinite(km)] = ""
     return bands
+
+
+# --- travel between points -------------------------------------------------------------------------------------------
+
+
+def network_graphs(net: Network) -> tuple[csr_matrix, csr_matrix]:
+    """(seconds, metres) of every edge in both directions, for shortest paths between nodes."""
+    return _matrix(net, _minutes(net.edge_m, net.edge_kmh) * 60.0), _matrix(net, net.edge_m)
+
+
+def snap_points(net: Network, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's nearest segment: its two end nodes (P, 2), metres along it to each end (P, 2), seconds along it
+    to each end at the segment's speed (P, 2), and the straight leg from the point to the segment (P,)."""
+    points = shapely.points(np.asarray(xy, dtype=float).reshape(-1, 2))
+    segs = net.segments()
+    (_, seg), leg = shapely.STRtree(segs).query_nearest(points, return_distance=True, all_matches=False)
+    offset = shapely.line_locate_point(segs[seg], points)
+    along = np.column_stack([offset, net.edge_m[seg] - offset]).clip(min=0.0)
+    seconds = _minutes(along, net.edge_kmh[seg][:, None]) * 60.0
+    return np.column_stack([net.edge_u[seg], net.edge_v[seg]]), along, seconds, np.asarray(leg, dtype=float)

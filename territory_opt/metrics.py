@@ -206,8 +206,7 @@ def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, s
                         routed: np.ndarray | None = None) -> list[Violation]:
     """The call plan, checked from scratch: every required visit planned (or listed as unplanned) by the need's own
     rep, at most one call per need and day, days within their length, calls inside opening hours, and each arrival
-    reachable from the previous stop (straight line x detour at the routing speed)."""
-    from .route import travel_seconds
+    reachable from the previous stop (by the run's travel model, asked afresh for each day's stops)."""
 
     out: list[Violation] = []
     planned = np.zeros(problem.n_needs, dtype=np.int64)
@@ -226,7 +225,8 @@ def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, s
                 out.append(Violation("schedule", f"{where}: the day lasts {(day.back_s - day.leave_s) / 3600:.2f} h, "
                                                  f"more than {limit / 3600:.2f} h"))
             points = np.vstack([problem.rep_xy[plan.rep], problem.customer_xy[problem.need_customer[needs]]])
-            duration, _ = travel_seconds(points, settings)  # type: ignore[arg-type]
+            ids = np.concatenate([[problem.n_customers + plan.rep], problem.need_customer[needs]])
+            duration = settings.travel_model().block(ids, points).seconds  # type: ignore[attr-defined]
             clock, prev = day.leave_s, 0
             for i, (arrive, depart) in enumerate(zip(day.arrive_s, day.depart_s, strict=True)):
                 if arrive < clock + duration[prev, i + 1] - 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -15,12 +16,25 @@ Item = TypeVar("Item")
 Out = TypeVar("Out")
 
 
+_SHARED: tuple[object, ...] = ()
+
+
+def _receive(shared: tuple[object, ...]) -> None:
+    global _SHARED
+    _SHARED = shared
+
+
+def _call(job: Callable[..., Out], item: object) -> Out:
+    return job(item, *_SHARED)
+
+
 def map_in_processes(job: Callable[..., Out], items: Sequence[Item], *shared: object, workers: int = 1) -> list[Out]:
     """`[job(item, *shared) for item in items]`, in `workers` spawned processes when more than one is asked for
-    and there is more than one item (`job` must be a module-level function)."""
+    and there is more than one item (`job` must be a module-level function). `shared` (e.g. a travel matrix) is
+    sent once to each process, not once per item."""
     if workers <= 1 or len(items) <= 1:
         return [job(item, *shared) for item in items]
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn"),
+                             initializer=_receive, initargs=(shared,)) as pool:
         chunk = max(1, len(items) // (4 * workers))
-        columns = [[value] * len(items) for value in shared]
-        return list(pool.map(job, items, *columns, chunksize=chunk))
+        return list(pool.map(partial(_call, job), items, chunksize=chunk))

@@ -23,10 +23,13 @@ from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError
 from .footprints import overlap_findings, resolve_outside
+from .geo import network_graphs, route_network, snap_points
+from .io.matrix import read_travel_matrix
 from .io.read import Inputs, first_row, load_inputs, team_members
 from .metrics import check, kpis, schedule_violations
 from .problem import NO_REP, Problem, balance_targets, team_components
 from .route import RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
+from .routing.travel import NetworkTravel, StraightTravel, Travel
 from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
@@ -64,6 +67,7 @@ class Prepared:
     warnings: tuple[Finding, ...]
     segments: pd.DataFrame
     advice: pd.DataFrame
+    travel: Travel | None = None  # the routing's travel model when it is not the straight-line default
 
 
 @dataclass(frozen=True)
@@ -377,7 +381,39 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         problem = build_problem(customers, inputs.reps, coverage, scenario)
     with timings.stage("advice", progress):
         advice = advice_table(customers, inputs.reps, scenario)
-    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments, advice)
+    travel = None
+    if scenario.routing.enabled and scenario.routing.travel != "straight":
+        with timings.stage("travel", progress):
+            travel = build_travel(scenario, inputs, problem, warnings)
+    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments, advice, travel)
+
+
+def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings: list[Finding]) -> Travel | None:
+    """The routing's travel model: along the route network, or the user's matrix file (read and checked here, so
+    `validate` reports its errors and a bad file stops the run before anything is written)."""
+    options, logistics = scenario.routing, scenario.logistics
+    straight = StraightTravel(options.speed_kmh or logistics.default_speed_kmh, scenario.rules.detour_factor)
+    if options.travel == "matrix" and options.travel_matrix is not None:
+        point_ids = np.concatenate([problem.customer_ids, problem.rep_ids]).astype(str)
+        matrix, found, sha = read_travel_matrix(options.travel_matrix, point_ids, straight)
+        warnings += found
+        inputs.file_hashes["travel_matrix"] = sha
+        if scenario.mode == "design":  # design moves the homes: the file's home legs no longer apply
+            matrix = matrix.without_points_from(problem.n_customers)
+            warnings.append(Finding("mode: design moves rep homes, so legs from and to homes are estimated "
+                                    "(straight line), not read from the matrix", source=str(options.travel_matrix)))
+        return matrix
+    net = route_network(inputs.routes, default_speed_kmh=logistics.default_speed_kmh,
+                        snap_tolerance_m=logistics.snap_tolerance_m) if inputs.routes is not None else None
+    if net is None or net.n_edges == 0:
+        warnings.append(Finding("routing.travel is network but the route network has no lines: straight-line "
+                                "travel is used", source=scenario.source_name, field="routing.travel"))
+        return None
+    points = np.vstack([problem.customer_xy, problem.rep_xy])
+    ends, along_m, along_s, leg_m = snap_points(net, points)
+    graph_s, graph_m = network_graphs(net)
+    return NetworkTravel(graph_s, graph_m, ends, along_s, along_m, leg_m, logistics.leg_speed_kmh,
+                         StraightTravel(logistics.leg_speed_kmh, scenario.rules.detour_factor))
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
@@ -399,6 +435,9 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
             design = design_homes(prepared.problem, time_limit_s=params.time_limit_s, seed=seed,
                                   candidate_reps=params.candidate_reps)
         prepared = dataclasses.replace(prepared, problem=prepared.problem.replace(rep_xy=design.rep_xy))
+        if isinstance(prepared.travel, NetworkTravel):  # homes moved: snap them again
+            prepared = dataclasses.replace(prepared, travel=build_travel(scenario, prepared.inputs, prepared.problem,
+                                                                         []))
     problem = prepared.problem
     with timings.stage("solve", progress):
         result = solve(problem, params, seed=seed)
@@ -411,7 +450,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
     violations = check(problem, result.assignment)
     if routing is not None:
         window_open, window_close = opening_windows(prepared)
-        violations += schedule_violations(problem, result.assignment, routing.plans, routing_settings(scenario),
+        violations += schedule_violations(problem, result.assignment, routing.plans, routing_settings(prepared),
                                           window_open, window_close, routed_needs(prepared))
     if violations:  # a solver bug, never a user error: metrics is the judge
         raise RuntimeError("solver returned an alignment breaking hard rules: "
@@ -461,13 +500,14 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
     return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing)
 
 
-def routing_settings(scenario: Scenario) -> RoutingSettings:
+def routing_settings(prepared: Prepared) -> RoutingSettings:
+    scenario = prepared.scenario
     options = scenario.routing
     return RoutingSettings(
         weeks=scenario.cycle_weeks, days=options.days_per_week, day_s=round(options.day_hours * 3600),
         break_s=round(options.break_minutes * 60),
         speed_kmh=options.speed_kmh or scenario.logistics.default_speed_kmh,
-        detour_factor=scenario.rules.detour_factor, solution_limit=options.solution_limit)
+        detour_factor=scenario.rules.detour_factor, solution_limit=options.solution_limit, travel=prepared.travel)
 
 
 def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -496,7 +536,7 @@ def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: i
 
     window_open, window_close = opening_windows(prepared)
     outcome = plan_with_feedback(
-        prepared.problem, result.assignment, routing_settings(scenario), resolve=resolve,
+        prepared.problem, result.assignment, routing_settings(prepared), resolve=resolve,
         tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
         threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
         window_open=window_open, window_close=window_close, routed=routed_needs(prepared))
@@ -519,6 +559,8 @@ def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
         "drive_share": round(float(drive.sum() / max(drive.sum() + calls.sum(), 1.0)), 4),
         "days_routed": sum(len(p.days) for p in outcome.plans),
         "unplanned_visits": sum(len(p.unplanned) for p in outcome.plans),
+        "travel": outcome.travel,
+        "estimated_travel_pairs": sum(p.stats.get("estimated_pairs", 0) for p in outcome.plans),
         "rounds": outcome.rounds,
     }
 

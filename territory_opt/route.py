@@ -22,6 +22,7 @@ import numpy as np
 from .parallel import map_in_processes
 from .problem import Problem
 from .routing.days import Visit, spread_visits, weekday_sectors
+from .routing.travel import StraightTravel, Travel
 from .routing.vrp import VrpInstance, route_schedule, solve_vrp
 
 DROP_PENALTY = 10**9  # a dropped visit costs more than any route travels
@@ -38,6 +39,10 @@ class RoutingSettings:
     metaheuristic: str = "GREEDY_DESCENT"  # stops by itself at a local optimum: fast and reproducible
     solution_limit: int = 500
     time_limit_s: float = 5.0  # safety cap per day route
+    travel: Travel | None = None  # None: straight line x detour_factor at speed_kmh
+
+    def travel_model(self) -> Travel:
+        return self.travel or StraightTravel(self.speed_kmh, self.detour_factor)
 
 
 @dataclass(frozen=True)
@@ -82,23 +87,34 @@ class RepInput:
     call_s: np.ndarray  # (n,) seconds per call
     window_open: np.ndarray | None  # (n,) seconds after the day starts
     window_close: np.ndarray | None
+    point_ids: np.ndarray  # (n,) travel point of each need: its customer's index
+    home_id: int  # travel point of the rep's home: n_customers + rep
 
 
-def travel_seconds(points: np.ndarray, settings: RoutingSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(duration s, distance m) between all points: straight line x detour factor at the average speed."""
-    delta = points[:, None, :] - points[None, :, :]
-    metres = np.hypot(delta[..., 0], delta[..., 1]) * settings.detour_factor
-    seconds = metres / (settings.speed_kmh / 3.6)
-    return np.rint(seconds).astype(np.int64), np.rint(metres).astype(np.int64)
+@dataclass(frozen=True)
+class RepTravel:
+    """One rep's travel block: row/column 0 is home, 1.. its needs in RepInput order."""
+
+    seconds: np.ndarray
+    metres: np.ndarray
+    estimated: int
 
 
-def _route_day(rep: RepInput, members: list[int], settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
+def rep_travel(rep: RepInput, settings: RoutingSettings) -> RepTravel:
+    ids = np.concatenate([[rep.home_id], rep.point_ids]).astype(np.int64)
+    block = settings.travel_model().block(ids, np.vstack([rep.home[None, :], rep.xy]))
+    return RepTravel(block.seconds, block.metres, block.estimated)
+
+
+def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
+               settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
     """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
     if not members:
         return None, []
     idx = np.array(members)
     points = np.vstack([rep.home[None, :], rep.xy[idx]])
-    duration, distance = travel_seconds(points, settings)
+    rows = np.concatenate([[0], idx + 1])
+    duration, distance = travel.seconds[np.ix_(rows, rows)], travel.metres[np.ix_(rows, rows)]
     service = np.concatenate([[0], rep.call_s[idx]]).astype(np.int64)
     opens = closes = None
     if rep.window_open is not None and rep.window_close is not None:
@@ -133,8 +149,9 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
         by_day.setdefault((v.week, v.day), []).append(v.customer)
     routes: dict[tuple[int, int], DayRoute | None] = {}
     pending: list[tuple[int, int]] = []  # (week, customer) visits a day dropped
+    travel = rep_travel(rep, settings)
     for key in sorted(by_day):
-        route, dropped = _route_day(rep, by_day[key], settings)
+        route, dropped = _route_day(rep, travel, by_day[key], settings)
         routes[key] = route
         by_day[key] = [m for m in by_day[key] if m not in dropped]
         pending += [(key[0], m) for m in dropped]
@@ -150,7 +167,7 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
             if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
                 break  # days come by slack: no later day has room either
             trial = [*by_day.get((week, day), []), member]
-            route, dropped = _route_day(rep, trial, settings)
+            route, dropped = _route_day(rep, travel, trial, settings)
             if not dropped:
                 by_day[(week, day)], routes[(week, day)] = trial, route
                 placed, moved = True, moved + 1
@@ -158,7 +175,8 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
         if not placed:
             unplanned.append(int(rep.needs[member]))
     days = tuple(_stamped(routes[key], key) for key in sorted(routes) if routes[key] is not None)
-    return RepPlan(rep.rep, days, tuple(unplanned), {"visits": len(visits), "moved_to_other_day": moved})
+    return RepPlan(rep.rep, days, tuple(unplanned), {"visits": len(visits), "moved_to_other_day": moved,
+                                                     "estimated_pairs": travel.estimated})
 
 
 def _days_by_slack(routes: dict[tuple[int, int], DayRoute | None], week: int, settings: RoutingSettings) -> list[int]:
@@ -193,7 +211,8 @@ def rep_inputs(problem: Problem, assignment: np.ndarray, window_open: np.ndarray
             rep=rep, home=problem.rep_xy[rep], needs=needs, xy=problem.customer_xy[customers], visits=visits[needs],
             call_s=call_s[needs],
             window_open=None if window_open is None else window_open[customers],
-            window_close=None if window_close is None else window_close[customers]))
+            window_close=None if window_close is None else window_close[customers],
+            point_ids=customers.astype(np.int64), home_id=problem.n_customers + rep))
     return out
 
 
@@ -211,6 +230,7 @@ class RoutingOutcome:
     problem: Problem  # the problem the final assignment was solved on (call bands net of drive time)
     assignment: np.ndarray
     rounds: list[dict[str, float | int]]  # per round: work spread before re-assigning
+    travel: str = "straight"  # which travel model timed the legs
 
 
 def rep_drive(plans: list[RepPlan], n_reps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -253,4 +273,5 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
                         "max_drive_change": round(float(change.max(initial=0.0)), 4)})
         if change.max(initial=0.0) <= threshold:
             break
-    return RoutingOutcome(plans, working, assignment, history)
+    travel = type(settings.travel_model()).__name__.removesuffix("Travel").lower()
+    return RoutingOutcome(plans, working, assignment, history, travel)

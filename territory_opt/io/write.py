@@ -179,7 +179,10 @@ def manifest(run: Any, scenario_path: Path | None) -> dict[str, Any]:
         "inputs": {
             name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}
             for name, src in sources.items() if src is not None
-        },
+        } | ({"travel_matrix": {"file": scenario.routing.travel_matrix.name,
+                                "sha256": run.prepared.inputs.file_hashes.get("travel_matrix")}}
+             if scenario.routing.enabled and scenario.routing.travel == "matrix"
+             and scenario.routing.travel_matrix is not None else {}),
         "crs": run.prepared.inputs.crs.to_string(),
         "seed": run.seed,
         "solver": {

@@ -26,8 +26,8 @@ def routed_scenario() -> dict:
     return scenario
 
 
-def run(path: Path) -> tuple[int, str, Path]:
-    out = path.parent / "out"
+def run(path: Path, name: str = "out") -> tuple[int, str, Path]:
+    out = path.parent / name
     result = RUNNER.invoke(app, ["run", str(path), "--out", str(out)])
     return result.exit_code, result.output, out
 
@@ -86,3 +86,53 @@ def test_bad_opening_hours_are_input_errors(write_case: Callable[..., Path], val
     code, output, out = run(write_case(customers=customers, scenario=routed_scenario(),
                                        customer_columns=[*CUSTOMER_COLUMNS, "open_time"]))
     assert code == 2 and "open_time" in output and "row 8" in output and not out.exists()
+
+
+def test_routing_on_a_travel_matrix(write_case: Callable[..., Path]) -> None:
+    """Every leg 20 minutes in the user's matrix (homes included): each day's drive is 20 minutes per leg."""
+    scenario = routed_scenario()
+    scenario["routing"].update(travel="matrix", travel_matrix="matrix.parquet", rebalance_rounds=0)
+    path = write_case(scenario=scenario)
+    ids = [c["customer_id"] for c in tiny_customers()] + ["F1", "F2", "F3", "K1"]
+    pairs = pd.DataFrame([{"from_id": a, "to_id": b, "seconds": 1200} for a in ids for b in ids if a < b])
+    pairs.to_parquet(path.parent / "matrix.parquet")  # one direction only: the reverse stands in
+    code, output, out = run(path)
+    assert code == 0, output
+    routes = gpd.read_file(out / "routes.geojson")
+    assert ((routes["drive_min"] - 20 * (routes["n_calls"] + 1)).abs() < 1e-6).all()
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["routing"]["travel"] == "matrix" and kpis["routing"]["estimated_travel_pairs"] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["inputs"]["travel_matrix"]["sha256"]) == 64
+
+
+def test_matrix_errors_stop_the_run_before_any_output(write_case: Callable[..., Path]) -> None:
+    scenario = routed_scenario()
+    scenario["routing"].update(travel="matrix", travel_matrix="matrix.csv")
+    path = write_case(scenario=scenario)
+    (path.parent / "matrix.csv").write_text("from_id,to_id,seconds\nC001,C002,600\nC002,C003,-5\n")
+    code, output, out = run(path)
+    assert code == 2 and "matrix.csv, row 3, field 'seconds'" in output and not out.exists()
+
+
+def test_routing_along_the_route_network(write_case: Callable[..., Path]) -> None:
+    """A fast east-west road through the area: the same alignment (no rebalance rounds), timed along it."""
+    scenario = routed_scenario()
+    scenario["inputs"]["routes"] = "routes.geojson"
+    scenario["routing"].update(travel="network", rebalance_rounds=0)
+    path = write_case(scenario=scenario)
+    road = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"route_id": "A", "speed_kmh": 90},
+        "geometry": {"type": "LineString", "coordinates": [[16.6, 52.4], [17.3, 52.4]]}}]}
+    (path.parent / "routes.geojson").write_text(json.dumps(road))
+    code, output, out = run(path)
+    assert code == 0, output
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["routing"]["travel"] == "network" and kpis["routing"]["unplanned_visits"] == 0
+    straight = routed_scenario()
+    straight["routing"]["rebalance_rounds"] = 0
+    code, output, base = run(write_case(scenario=straight), "out_straight")
+    assert code == 0, output
+    plain = json.loads((base / "kpis.json").read_text())
+    assert plain["routing"]["travel"] == "straight" and kpis["routing"]["drive_hours"] > 0
+    assert kpis["routing"]["drive_hours"] != plain["routing"]["drive_hours"]  # the same calls, timed another way
