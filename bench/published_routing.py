@@ -153,8 +153,9 @@ def run_pyvrp(case: Case, time_limit: float, seed: int) -> Outcome:
         model.add_client(locations[node], delivery=[int(demand[node])], service_duration=int(inst.service[node]),
                          tw_early=int(opens[node]), tw_late=int(closes[node]))
     capacity = [int(inst.vehicle_capacity)] if inst.vehicle_capacity is not None else [int(demand.sum())]
+    shift = {} if inst.max_route_duration is None else {"shift_duration": int(inst.max_route_duration)}
     model.add_vehicle_type(num_available=int(inst.n_vehicles), capacity=capacity, start_depot=depot,
-                           end_depot=depot, tw_early=int(opens[0]), tw_late=int(inst.horizon))
+                           end_depot=depot, tw_early=int(opens[0]), tw_late=int(inst.horizon), **shift)
     for a in range(inst.n_locations):
         for b in range(inst.n_locations):
             if a != b:

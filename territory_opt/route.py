@@ -106,13 +106,9 @@ def rep_travel(rep: RepInput, settings: RoutingSettings) -> RepTravel:
     return RepTravel(block.seconds, block.metres, block.estimated)
 
 
-def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
-               settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
-    """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
-    if not members:
-        return None, []
+def day_instance(rep: RepInput, travel: RepTravel, members: list[int], settings: RoutingSettings) -> VrpInstance:
+    """One day of one rep as a routing instance: node 0 is home, node i the visit `members[i - 1]`."""
     idx = np.array(members)
-    points = np.vstack([rep.home[None, :], rep.xy[idx]])
     rows = np.concatenate([[0], idx + 1])
     duration, distance = travel.seconds[np.ix_(rows, rows)], travel.metres[np.ix_(rows, rows)]
     service = np.concatenate([[0], rep.call_s[idx]]).astype(np.int64)
@@ -120,10 +116,31 @@ def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
     if rep.window_open is not None and rep.window_close is not None:
         opens = np.concatenate([[0], rep.window_open[idx]]).astype(np.int64)
         closes = np.concatenate([[settings.day_s], rep.window_close[idx]]).astype(np.int64)
-    instance = VrpInstance(duration=duration, distance=distance, service=service, window_open=opens,
-                           window_close=closes, demand=None, vehicle_capacity=None, n_vehicles=1,
-                           max_route_duration=settings.day_s - settings.break_s, horizon=settings.day_s,
-                           allow_dropping=True, drop_penalty=DROP_PENALTY)
+    return VrpInstance(duration=duration, distance=distance, service=service, window_open=opens,
+                       window_close=closes, demand=None, vehicle_capacity=None, n_vehicles=1,
+                       max_route_duration=settings.day_s - settings.break_s, horizon=settings.day_s,
+                       allow_dropping=True, drop_penalty=DROP_PENALTY)
+
+
+def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int], list[int]]:
+    """Each (week, day)'s visits, as indices into the rep's arrays: weekday sectors, visits spread evenly."""
+    weekly = rep.visits * rep.call_s / settings.weeks
+    weekday = weekday_sectors(rep.xy, rep.home, weekly, settings.days)
+    visits: list[Visit] = spread_visits(rep.visits, rep.call_s.astype(float), weekday, settings.weeks, settings.days)
+    by_day: dict[tuple[int, int], list[int]] = {}
+    for v in visits:
+        by_day.setdefault((v.week, v.day), []).append(v.customer)
+    return by_day
+
+
+def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
+               settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
+    """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
+    if not members:
+        return None, []
+    instance = day_instance(rep, travel, members, settings)
+    duration, service = instance.duration, instance.service
+    points = np.vstack([rep.home[None, :], rep.xy[np.array(members)]])
     solution = solve_vrp(instance, time_limit_s=settings.time_limit_s, metaheuristic=settings.metaheuristic,
                          solution_limit=settings.solution_limit)
     dropped = [members[i - 1] for i in solution.dropped]
@@ -141,12 +158,8 @@ def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
 
 def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     """The whole cycle of one rep (see the module docstring)."""
-    weekly = rep.visits * rep.call_s / settings.weeks
-    weekday = weekday_sectors(rep.xy, rep.home, weekly, settings.days)
-    visits: list[Visit] = spread_visits(rep.visits, rep.call_s.astype(float), weekday, settings.weeks, settings.days)
-    by_day: dict[tuple[int, int], list[int]] = {}
-    for v in visits:
-        by_day.setdefault((v.week, v.day), []).append(v.customer)
+    by_day = day_members(rep, settings)
+    n_visits = sum(len(members) for members in by_day.values())
     routes: dict[tuple[int, int], DayRoute | None] = {}
     pending: list[tuple[int, int]] = []  # (week, customer) visits a day dropped
     travel = rep_travel(rep, settings)
@@ -175,7 +188,7 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
         if not placed:
             unplanned.append(int(rep.needs[member]))
     days = tuple(_stamped(routes[key], key) for key in sorted(routes) if routes[key] is not None)
-    return RepPlan(rep.rep, days, tuple(unplanned), {"visits": len(visits), "moved_to_other_day": moved,
+    return RepPlan(rep.rep, days, tuple(unplanned), {"visits": n_visits, "moved_to_other_day": moved,
                                                      "estimated_pairs": travel.estimated})
 
 
