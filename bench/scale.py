@@ -36,9 +36,9 @@ inputs:
 {depots}crs: "EPSG:2180"
 tiers: {{shares: [0.2, 0.3, 0.5], current_weight: 0.6, potential_weight: 0.4}}
 service:
-  gold: {{visits_per_cycle: 2, call_minutes: 40}}
-  silver: {{visits_per_cycle: 1, call_minutes: 30}}
-  bronze: {{visits_per_cycle: 1, call_minutes: 20}}
+  gold: {{visits_per_cycle: 2, call_minutes: {gold}}}
+  silver: {{visits_per_cycle: 1, call_minutes: {silver}}}
+  bronze: {{visits_per_cycle: 1, call_minutes: {bronze}}}
 teams:
   - name: field
 {field_boundary}  - name: horeca
@@ -74,9 +74,11 @@ def make_case(folder: Path, n_customers: int, n_reps: int, seed: int = 1) -> Non
 
 
 def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary: bool = False,
-             workers: int = 1) -> dict[str, float | str]:
+             workers: int = 1, call_factor: float = 1.0) -> dict[str, float | str]:
     scenario = folder / "scale.yaml"
+    gold, silver, bronze = (round(m * call_factor, 1) for m in (40, 30, 20))
     scenario.write_text(SCENARIO.format(time_limit=time_limit, routing=routing, workers=workers,
+                                        gold=gold, silver=silver, bronze=bronze,
                                         depots=DEPOTS if depot_boundary else "",
                                         field_boundary=BOUNDARY if depot_boundary else ""))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--routing-rounds", type=int, default=None,
                         help="route every rep's cycle too, with this many real-hours rounds (0: route once)")
     parser.add_argument("--routing-workers", type=int, default=2)
+    parser.add_argument("--call-factor", type=float, default=1.0,
+                        help="scale every call's minutes (0.5 lets 333 customers per rep fit a 4-week calendar)")
     parser.add_argument("--depot-boundary", action="store_true",
                         help="field territories stay within one depot's area (the sample's depots and routes)")
     parser.add_argument("--workers", type=int, default=1, help="solver.workers (the large engine's parts run in "
@@ -115,7 +119,8 @@ def main() -> None:
     routing = "" if args.routing_rounds is None else ROUTING.format(rounds=args.routing_rounds,
                                                                     workers=args.routing_workers)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"work budget {args.time_limit:g} s; depot boundary: {args.depot_boundary}; workers {args.workers}\n")
+          f"work budget {args.time_limit:g} s; depot boundary: {args.depot_boundary}; workers {args.workers}; "
+          f"call minutes x {args.call_factor:g}\n")
     print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
           "| status |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -124,7 +129,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             make_case(Path(tmp), n, r)
             res = run_case(Path(tmp), args.time_limit, routing, args.depot_boundary,
-                           args.workers)
+                           args.workers, args.call_factor)
         if "gap_pct" not in res:
             print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
             continue
