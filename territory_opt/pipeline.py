@@ -540,7 +540,8 @@ def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: i
         tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
         threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
         window_open=window_open, window_close=window_close, routed=routed_needs(prepared))
-    return outcome, results[-1]
+    kept = next(int(entry["round"]) for entry in outcome.rounds if entry["kept"])
+    return outcome, results[kept]
 
 
 def routed_needs(prepared: Prepared) -> np.ndarray:

@@ -264,7 +264,8 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
                        window_close: np.ndarray | None = None, routed: np.ndarray | None = None) -> RoutingOutcome:
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
-    until no rep's drive changes by more than `threshold` of its work. `resolve` solves a problem to an assignment."""
+    until no rep's drive changes by more than `threshold` of its work; the round with the best-balanced real hours
+    is kept (marked `kept` in the history). `resolve` solves a problem to an assignment."""
     from .routing.feedback import drive_adjusted, work_spread, work_targets
 
     plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
@@ -273,6 +274,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     calls = _all_calls(problem, assignment)
     history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive, work_targets(problem, drive))}]
     working = problem
+    kept = (plans, working, assignment, 0)
     for round_no in range(1, rounds + 1):
         working = drive_adjusted(problem, drive, tolerance)
         assignment = resolve(working)
@@ -284,7 +286,17 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         drive = new_drive
         history.append({"round": round_no, **work_spread(calls, drive, work_targets(problem, drive)),
                         "max_drive_change": round(float(change.max(initial=0.0)), 4)})
+        if _spread_key(history[-1]) < _spread_key(history[kept[3]]):
+            kept = (plans, working, assignment, round_no)
         if change.max(initial=0.0) <= threshold:
             break
+    plans, working, assignment, best = kept  # re-routing moves drive time: a later round can come out worse
+    for entry in history:
+        entry["kept"] = int(entry["round"] == best)
     travel = type(settings.travel_model()).__name__.removesuffix("Travel").lower()
     return RoutingOutcome(plans, working, assignment, history, travel)
+
+
+def _spread_key(entry: dict[str, float | int]) -> tuple[float, float]:
+    """Which round balances real hours best: the widest deviation first, then the mean."""
+    return float(entry["max_deviation"]), float(entry["mean_deviation"])

@@ -64,6 +64,9 @@ def test_every_visit_planned_within_days_and_hours(write_case: Callable[..., Pat
     assert (reps["work_hours"] >= reps["drive_hours"]).all()
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["routing"]["rounds"][0]["round"] == 0 and 0 < kpis["routing"]["drive_share"] < 1
+    rounds = kpis["routing"]["rounds"]
+    kept = [r for r in rounds if r["kept"]]
+    assert len(kept) == 1 and kept[0]["max_deviation"] == min(r["max_deviation"] for r in rounds)
 
 
 def test_routing_outputs_are_reproducible(write_case: Callable[..., Path]) -> None:
