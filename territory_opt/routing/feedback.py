@@ -41,13 +41,16 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
 
 
 def work_spread(call_s: np.ndarray, drive_s: np.ndarray, target_s: np.ndarray) -> dict[str, float]:
-    """Work (calls + drive) against each rep's share of its teams' work: the spread a manager sees."""
+    """Work (calls + drive) against each rep's share of its teams' work: the spread a manager sees (largest and
+    mean deviation, and the range from the most under- to the most over-worked rep, as shares of the target)."""
     work = np.asarray(call_s, dtype=float) + np.asarray(drive_s, dtype=float)
     active = target_s > 0
     if not active.any():
         return {"max_deviation": 0.0, "mean_deviation": 0.0, "drive_share": 0.0}
-    deviation = np.abs(work[active] - target_s[active]) / target_s[active]
+    signed = (work[active] - target_s[active]) / target_s[active]
+    deviation = np.abs(signed)
     return {"max_deviation": round(float(deviation.max()), 4), "mean_deviation": round(float(deviation.mean()), 4),
+            "range": round(float(signed.max() - signed.min()), 4),
             "drive_share": round(float(np.sum(drive_s) / max(work.sum(), 1e-9)), 4)}
 
 
