@@ -65,6 +65,9 @@ def run(
         float | None, typer.Option("--time-limit", help="Solver work budget, deterministic seconds (about wall s).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    previous: Annotated[Path | None, typer.Option(
+        "--previous", help="A previous run folder: changes.csv compares against its assignments instead of the "
+        "customers' current_rep_id.")] = None,
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario key, e.g. --set routing.enabled=true --set rules.balance_weight=30 "
         "(values read as YAML; recorded in manifest.json).")] = None,
@@ -77,7 +80,7 @@ def run(
     def body() -> None:
         loaded = load_scenario(scenario, overrides or ())
         progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
-        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress)
+        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=previous)
         target = default_out_dir(loaded, out_dir)
         if progress:
             progress("write")

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from .advice import product_line_advice
+from .changes import baseline_from_current, change_table
 from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError
 from .footprints import overlap_findings, resolve_outside
 from .geo import network_graphs, route_network, snap_points
 from .io.matrix import read_travel_matrix
-from .io.read import Inputs, first_row, load_inputs, team_members
+from .io.read import Inputs, first_row, load_inputs, read_previous_assignments, team_members
 from .metrics import check, kpis, schedule_violations
 from .problem import NO_REP, Problem, balance_targets, team_components
 from .route import RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
@@ -81,6 +82,7 @@ class RunResult:
     timings: dict[str, float]
     seed: int
     routing: RoutingOutcome | None = None
+    changes: pd.DataFrame | None = None  # changes.py: every customer-team whose rep differs from the baseline
 
 
 def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
@@ -417,10 +419,12 @@ def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings:
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
-                 progress: Progress | None = None) -> RunResult:
-    """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk."""
+                 progress: Progress | None = None, previous: Path | None = None) -> RunResult:
+    """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk. With `previous` (a run
+    folder), changes are counted against its assignments instead of the customers' current_rep_id."""
     started = time.perf_counter()
     timings = Timings()
+    baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
     prepared = prepare(scenario, timings, progress)
     seed = scenario.solver.seed if seed is None else seed
     params = SolveParams(
@@ -461,6 +465,9 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
                           None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
         territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs)
     reps = rep_table(prepared, result)
+    if baseline is None:
+        baseline = baseline_from_current(prepared.customers, problem)
+    changes = change_table(problem, result.assignment, baseline)
     if routing is not None:
         drive, _ = rep_drive(routing.plans, problem.n_reps)
         calls = np.bincount(result.assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
@@ -494,10 +501,16 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
             "rounds": design.rounds,
             "reps_moved": int((design.moved_km(homes_before) > 0.001).sum()),
         },
+        "changes": {
+            "baseline": "current_rep_id" if previous is None else "previous run",
+            "customers": int(changes["customer_id"].nunique()),
+            "by_reason": {str(k): int(v) for k, v in changes["reason"].value_counts().sort_index().items()},
+        },
         "seed": seed,
         "runtime_s": round(time.perf_counter() - started, 3),
     }
-    return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing)
+    return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing,
+                     changes)
 
 
 def routing_settings(prepared: Prepared) -> RoutingSettings:

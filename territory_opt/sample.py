@@ -87,6 +87,7 @@ rules:
   max_reps_per_customer: 2
   candidate_reps: 8
   detour_factor: 1.3
+  balance_weight: 30     # visit-km per hour off target: pulls workloads to the middle of the +/-10 % band
 solver:
   time_limit_s: 30       # work budget (deterministic seconds): same answer on every run
   seed: 0

@@ -470,13 +470,20 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
         return
     cust_name = str(scenario.inputs.customers.path)
     cust_first = first_row(scenario.inputs.customers.path)
-    for col in ("current_rep_id", "locked_rep_id"):
-        if col not in customers:
-            continue
-        values = customers[col]
+    if "locked_rep_id" in customers:
+        values = customers["locked_rep_id"]
         for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
             log.add(Finding(f"rep {values.iloc[pos]!r} is not in {reps_name}", source=cust_name,
-                            row=int(pos) + cust_first, field=col), kind=f"{col} unknown")
+                            row=int(pos) + cust_first, field="locked_rep_id"), kind="locked_rep_id unknown")
+    if "current_rep_id" in customers:  # a rep who left is normal: their customers are moved ("lost rep")
+        values = customers["current_rep_id"]
+        gone = np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy())
+        if len(gone):
+            names = sorted(set(values.iloc[gone]))
+            log.add(Finding(f"{len(gone)} customers' current rep is not in {reps_name} "
+                            f"({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}): they get a new "
+                            "rep, listed in changes.csv as 'lost rep'", source=cust_name,
+                            row=int(gone[0]) + cust_first, field="current_rep_id"), warning=True)
 
 
 def team_members(team: str, explicit: list[str] | None, reps: pd.DataFrame) -> np.ndarray:
@@ -528,3 +535,25 @@ def load_inputs(scenario: Scenario) -> Inputs:
         warnings=tuple(log.warnings),
         file_hashes=hashes,
     )
+
+
+def read_previous_assignments(folder: Path) -> pd.DataFrame:
+    """A previous run's `assignments.csv` as (customer_id, team, rep_id): the baseline of `run --previous`."""
+    path = Path(folder) / "assignments.csv"
+    if not Path(folder).is_dir():
+        raise InputError([Finding("previous run folder not found", source=str(folder))])
+    log = FindingLog()
+    frame, _ = _read_table(LayerSource(path=path), log, "previous assignments")
+    if frame is None:
+        raise InputError(log.errors)
+    missing = [c for c in ("customer_id", "team", "rep_id") if c not in frame]
+    if missing:
+        raise InputError([Finding(f"missing column(s): {', '.join(missing)}; is this a territory-opt run folder?",
+                                  source=str(path))])
+    out = pd.DataFrame({c: _as_text(frame[c]) for c in ("customer_id", "team", "rep_id")})
+    twice = out.duplicated(["customer_id", "team"], keep="first").to_numpy()
+    if twice.any():
+        row = int(np.flatnonzero(twice)[0]) + first_row(path)
+        raise InputError([Finding("a customer and team appear twice", source=str(path), row=row,
+                                  field="customer_id")])
+    return out

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from ..changes import CHANGE_COLUMNS
 from ..errors import Finding, OutputError
 
 OUTPUT_FILES = (
@@ -30,6 +31,7 @@ OUTPUT_FILES = (
     "advice.csv",
     "contact_cap.csv",
     "warnings.csv",
+    "changes.csv",
     "kpis.json",
     "manifest.json",
 )
@@ -219,6 +221,8 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_csv(run.prepared.advice, tmp / "advice.csv")
         write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
+        write_csv(run.changes if run.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS),
+                  tmp / "changes.csv")
         if getattr(run, "routing", None) is not None:
             write_geojson(_routes_layer(run), tmp / "routes.geojson")
             write_csv(_schedule_table(run), tmp / "schedule.csv")

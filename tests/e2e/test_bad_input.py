@@ -204,7 +204,7 @@ def test_team_without_reps(write_case: CaseWriter) -> None:
         assert "inside_sales" in output and "no reps" in output
 
 
-@pytest.mark.parametrize("column", ["current_rep_id", "locked_rep_id"])
+@pytest.mark.parametrize("column", ["locked_rep_id"])  # an unknown current rep is a warning ("lost rep")
 def test_customer_names_unknown_rep(write_case: CaseWriter, column: str) -> None:
     customers = [{**c, column: ""} for c in tiny_customers()]
     customers[6][column] = "GHOST"
@@ -254,7 +254,7 @@ FIRST_ROW = {"csv": 2, "tsv": 2, "geojson": 1, "gpkg": 1}  # row number of the f
 @pytest.mark.parametrize("fmt", list(WRITERS))
 def test_reference_rows_follow_the_file_format(tmp_path: Path, fmt: str) -> None:
     """Rows in cross-file checks count like every other check: CSV lines from 2, GIS features from 1."""
-    customers = [{**c, "current_rep_id": "GHOST" if i == 5 else ""} for i, c in enumerate(tiny_customers())]
+    customers = [{**c, "locked_rep_id": "GHOST" if i == 5 else ""} for i, c in enumerate(tiny_customers())]
     reps = altered(tiny_reps(), 2, team="feild")
     for rep in reps:
         rep["depot_id"] = "D9" if rep["rep_id"] == "F2" else "D1"
@@ -267,7 +267,7 @@ def test_reference_rows_follow_the_file_format(tmp_path: Path, fmt: str) -> None
     scenario.write_text(yaml.safe_dump(scenario_dict, sort_keys=False))
     first = FIRST_ROW[fmt]
     for output in fail(scenario):
-        assert_reported(output, f"customers.{fmt}", row=5 + first, field="current_rep_id")
+        assert_reported(output, f"customers.{fmt}", row=5 + first, field="locked_rep_id")
         assert_reported(output, f"reps.{fmt}", row=2 + first, field="team")
         assert_reported(output, f"reps.{fmt}", row=1 + first, field="depot_id")
 

@@ -18,7 +18,7 @@ from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
-                "manifest.json", "warnings.csv", "segments.csv", "contact_cap.csv", "advice.csv"}
+                "manifest.json", "warnings.csv", "changes.csv", "segments.csv", "contact_cap.csv", "advice.csv"}
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
@@ -173,3 +173,25 @@ def test_rerun_replaces_the_previous_answer_atomically(tmp_path: Path, write_cas
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert np.isfinite(json.loads((out / "kpis.json").read_text())["objective"])
+
+
+def test_changes_are_exactly_the_moves_from_todays_alignment(demo_runs: tuple[Path, Path]) -> None:
+    """Recomputed from data/customers.csv, data/reps.csv and assignments.csv alone."""
+    out, _ = demo_runs
+    data = DEMO.parent.parent / "data"
+    today = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False).set_index("customer_id")
+    rep_teams = {row.rep_id: set(row.team.split(";")) for row in
+                 pd.read_csv(data / "reps.csv", dtype=str, keep_default_na=False).itertuples()}
+    expected = set()
+    for row in pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False).itertuples():
+        current = today.loc[row.customer_id, "current_rep_id"]
+        old = current if current and (current not in rep_teams or row.team in rep_teams[current]) else ""
+        if old != row.rep_id:
+            expected.add((row.customer_id, row.team, old, row.rep_id))
+    changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
+    assert set(changes[["customer_id", "team", "old_rep_id", "new_rep_id"]].itertuples(index=False,
+                                                                                       name=None)) == expected
+    assert set(changes["reason"]) <= {"new customer", "removed", "lock", "lost rep", "boundary", "rule", "cap",
+                                      "balance"}
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["changes"]["customers"] == changes["customer_id"].nunique()

@@ -121,9 +121,15 @@ def test_empty_team(write_case: Callable[..., Path]) -> None:
     assert_clean_failure(write_case(scenario=scenario), 2, "horeca")
 
 
-def test_unknown_current_rep(write_case: Callable[..., Path]) -> None:
+def test_unknown_current_rep_is_a_lost_rep_not_an_error(write_case: Callable[..., Path]) -> None:
+    """Reps leave: their customers are reassigned, with a warning naming the file, row and field."""
     scenario = write_case(customers=customers_with(set_value(5, "current_rep_id", "GHOST")))
-    assert_clean_failure(scenario, 2, "customers.csv", "row 7", "current_rep_id", "GHOST")
+    out = scenario.parent / "out"
+    result = RUNNER.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "customers.csv, row 7, field 'current_rep_id'" in result.output and "GHOST" in result.output
+    changes = (out / "changes.csv").read_text()
+    assert "GHOST" in changes and "lost rep" in changes
 
 
 def test_capacity_that_cannot_cover_the_workload(write_case: Callable[..., Path]) -> None:
