@@ -100,6 +100,51 @@ def run(
 
 
 @app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
+    run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")] = False,
+) -> None:
+    """Compare two run folders: KPI deltas, moved customers, each rep's workload."""
+    from .compare import compare_runs
+
+    def body() -> None:
+        report = compare_runs(run_a, run_b)
+        if as_json:
+            out.print_json(json.dumps(report, sort_keys=True))
+            return
+        from rich.table import Table
+
+        kpi_table = Table(title=f"KPIs: {report['a']} -> {report['b']}")
+        for name in ("kpi", "a", "b", "b - a"):
+            kpi_table.add_column(name, justify="left" if name == "kpi" else "right")
+        for row in report["kpis"]:
+            kpi_table.add_row(row["name"], *(_fmt(row[k]) for k in ("a", "b", "delta")))
+        out.print(kpi_table)
+        moved = report["moved"]
+        out.print(f"{moved['customers']} customers ({moved['customer_teams']} customer-teams) have another rep")
+        for row in moved["examples"]:
+            out.print(f"  {row['customer_id']} ({row['team']}): {row['rep_a'] or '-'} -> {row['rep_b'] or '-'}")
+        rep_table = Table(title="Reps")
+        for name in ("rep", "team", "hours a", "hours b", "b - a", "customers a", "customers b"):
+            rep_table.add_column(name, justify="left" if name in ("rep", "team") else "right")
+        for row in report["reps"]:
+            rep_table.add_row(row["rep_id"], row["team"], *(_fmt(row[k]) for k in (
+                "workload_hours_a", "workload_hours_b", "delta_hours", "n_customers_a", "n_customers_b")))
+        out.print(rep_table)
+
+    _guarded(body)
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+    return str(value)
+
+
+@app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Load and check the scenario and every input; solve nothing; list every problem found."""
     from .config import load_scenario

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def test_against_a_previous_run_lists_exactly_the_moves_with_reasons(write_case:
     first_assignments = pd.read_csv(first / "assignments.csv", dtype=str).set_index(["customer_id", "team"])
     if first_assignments.loc[("C006", "field"), "rep_id"] != "F3":
         assert reason["C006/field"] == "lock"
+    compared = RUNNER.invoke(app, ["compare", str(first), str(second), "--json"])
+    assert compared.exit_code == 0, compared.output
+    report = json.loads(compared.output)
+    assert report["moved"]["customer_teams"] == len(differing(first, second))
+    hours = {(r["rep_id"]): (r["workload_hours_a"], r["workload_hours_b"]) for r in report["reps"]}
+    assert hours["F2"][1] is None and hours["F2"][0] > 0  # the rep who left has no workload in the second run
+    reps_a = pd.read_csv(first / "reps.csv").set_index("rep_id")["workload_hours"]
+    reps_b = pd.read_csv(second / "reps.csv").set_index("rep_id")["workload_hours"]
+    assert hours["F1"] == (reps_a["F1"], reps_b["F1"])
+
+
+def test_compare_names_what_is_missing(tmp_path: Path) -> None:
+    result = RUNNER.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path)])
+    assert result.exit_code == 2 and "run folder not found" in result.output
+    result = RUNNER.invoke(app, ["compare", str(tmp_path), str(tmp_path)])
+    assert result.exit_code == 2 and "kpis.json is missing" in result.output
 
 
 def test_against_current_reps_nothing_changes_when_today_is_the_answer(write_case: Callable[..., Path]) -> None:

@@ -195,3 +195,15 @@ def test_changes_are_exactly_the_moves_from_todays_alignment(demo_runs: tuple[Pa
                                       "balance"}
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["changes"]["customers"] == changes["customer_id"].nunique()
+
+
+def test_compare_two_reruns_finds_nothing_changed(demo_runs: tuple[Path, Path]) -> None:
+    first, second = demo_runs
+    result = RUNNER.invoke(app, ["compare", str(first), str(second), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["moved"] == {"customer_teams": 0, "customers": 0, "examples": []}
+    assert all(row["delta"] == 0 for row in report["kpis"] if row["name"] != "runtime_s")
+    assert len(report["reps"]) == 30 and all(row["delta_hours"] == 0 for row in report["reps"])
+    table = RUNNER.invoke(app, ["compare", str(first), str(second)])
+    assert table.exit_code == 0 and "0 customers (0 customer-teams) have another rep" in table.output
