@@ -100,6 +100,58 @@ def run(
 
 
 @app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.", show_default=False)],
+    customer_id: Annotated[str, typer.Argument(help="The customer to explain.", show_default=False)],
+    scenario: Annotated[Path | None, typer.Option(
+        help="The scenario the run was made from (default: the one its manifest.json records).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text.")] = False,
+) -> None:
+    """Why a customer has its reps: teams, candidate reps with distance and cost, the rules excluding the others."""
+    from .compare import read_run_table
+    from .config import load_scenario
+    from .explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
+    from .pipeline import prepare
+
+    def body() -> None:
+        path, overrides = scenario_of_run(run_dir) if scenario is None else (scenario, ())
+        prepared = prepare(load_scenario(path, overrides))
+        prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
+        assignments = read_run_table(run_dir, "assignments.csv", ("customer_id", "team", "rep_id"))
+        report = explain_customer(prepared, assignments, customer_id)
+        report["inputs_changed_since_run"] = check_inputs_unchanged(prepared, run_dir)
+        if as_json:
+            out.print_json(json.dumps(report, sort_keys=True, default=str))
+            return
+        _print_explanation(report)
+
+    _guarded(body)
+
+
+def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
+    facts = ", ".join(f"{k} {v}" for k, v in report["facts"].items() if v not in (None, ""))
+    out.print(f"[bold]{report['customer_id']}[/]: {facts}", markup=True)
+    if report["inputs_changed_since_run"]:
+        out.print(f"[yellow]inputs changed since the run: {', '.join(report['inputs_changed_since_run'])}[/]",
+                  markup=True)
+    for team in report["teams"]:
+        out.print(f"team {team['team']}: {team['status']} ({team['because']})")
+    for need in report["needs"]:
+        moved = f", moved from {need['current_rep_id']}" if need["moved"] else ""
+        out.print(f"\n[bold]{need['team']}[/]: {need['rep_id']} ({need['workload_hours']} h per cycle{moved})",
+                  markup=True)
+        for c in need["candidates"]:
+            mark = "->" if c["chosen"] else "  "
+            why = "; ".join(c["ruled_out_by"]) or ("chosen" if c["chosen"] else "allowed, costlier or "
+                                                   "needed elsewhere")
+            out.print(f"  {mark} {c['rep_id']:<10} {c['road_km']:>8.1f} km  cost {c['cost']:>9.2f}  {why}")
+        if need["moved"]:
+            back = need["move_back"]
+            out.print(f"  moving it back to {need['current_rep_id']}: {back['extra_cost']:+.2f} visit-km; "
+                      f"{back['note']}" + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
+
+
+@app.command()
 def compare(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
     run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],

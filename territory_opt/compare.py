@@ -37,7 +37,8 @@ def _kpis(folder: Path) -> dict[str, Any]:
     return data
 
 
-def _table(folder: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+def read_run_table(folder: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV of a run folder as text columns, with the columns named checked."""
     path = _read(folder, name)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -64,13 +65,13 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
             continue
         kpis.append({"name": key, "a": a, "b": b, "delta": None if a is None or b is None else round(b - a, 6)})
     columns = ("customer_id", "team", "rep_id")
-    assign_a = _table(run_a, "assignments.csv", columns)[list(columns)]
-    assign_b = _table(run_b, "assignments.csv", columns)[list(columns)]
+    assign_a = read_run_table(run_a, "assignments.csv", columns)[list(columns)]
+    assign_b = read_run_table(run_b, "assignments.csv", columns)[list(columns)]
     both = assign_a.merge(assign_b, on=["customer_id", "team"], how="outer", suffixes=("_a", "_b")).fillna("")
     moved = both[both["rep_id_a"] != both["rep_id_b"]].sort_values(["customer_id", "team"], kind="stable")
     rep_cols = ("rep_id", "team", "workload_hours", "n_customers")
-    reps_a = _table(run_a, "reps.csv", rep_cols)[list(rep_cols)]
-    reps_b = _table(run_b, "reps.csv", rep_cols)[list(rep_cols)]
+    reps_a = read_run_table(run_a, "reps.csv", rep_cols)[list(rep_cols)]
+    reps_b = read_run_table(run_b, "reps.csv", rep_cols)[list(rep_cols)]
     reps = reps_a.merge(reps_b, on=["rep_id", "team"], how="outer", suffixes=("_a", "_b"))
     rows = []
     for row in reps.sort_values(["team", "rep_id"], kind="stable").itertuples(index=False):

@@ -167,7 +167,7 @@ def _warnings_table(findings: tuple[Finding, ...]) -> pd.DataFrame:
     )
 
 
-def manifest(run: Any, scenario_path: Path | None) -> dict[str, Any]:
+def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
     scenario = run.prepared.scenario
     sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
                                                                  "distributors")}
@@ -177,6 +177,8 @@ def manifest(run: Any, scenario_path: Path | None) -> dict[str, Any]:
             "file": scenario_path.name if scenario_path else None,
             "sha256": scenario.source_sha256 or None,
             "overrides": list(scenario.overrides),
+            "path": (os.path.relpath(scenario_path.resolve(), out_dir.resolve())
+                     if scenario_path is not None and out_dir is not None else None),  # for `explain`
         },
         "inputs": {
             name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}
@@ -228,7 +230,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
             write_csv(_schedule_table(run), tmp / "schedule.csv")
             write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")
         write_json(run.kpis, tmp / "kpis.json")
-        write_json(manifest(run, scenario_path), tmp / "manifest.json")
+        write_json(manifest(run, scenario_path, out_dir), tmp / "manifest.json")
         if out_dir.exists():
             out_dir.rename(old)
         tmp.rename(out_dir)

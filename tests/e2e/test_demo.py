@@ -207,3 +207,32 @@ def test_compare_two_reruns_finds_nothing_changed(demo_runs: tuple[Path, Path]) 
     assert len(report["reps"]) == 30 and all(row["delta_hours"] == 0 for row in report["reps"])
     table = RUNNER.invoke(app, ["compare", str(first), str(second)])
     assert table.exit_code == 0 and "0 customers (0 customer-teams) have another rep" in table.output
+
+
+def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
+    """Checked against the run's own files: its reps, distances, team members and today's rep."""
+    out, _ = demo_runs
+    changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
+    moved = changes[changes["reason"] == "balance"].iloc[0]
+    result = RUNNER.invoke(app, ["explain", str(out), moved["customer_id"], "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assignments = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    mine = assignments[assignments["customer_id"] == moved["customer_id"]].set_index("team")
+    reps = pd.read_csv(out / "reps.csv", dtype=str, keep_default_na=False)
+    assert {n["team"] for n in report["needs"]} == set(mine.index)
+    assert report["inputs_changed_since_run"] == []
+    for need in report["needs"]:
+        assert need["rep_id"] == mine.loc[need["team"], "rep_id"]
+        team_reps = set(reps.loc[reps["team"].str.split(";").apply(lambda t, n=need: n["team"] in t), "rep_id"])
+        assert {c["rep_id"] for c in need["candidates"]} == team_reps
+        chosen = [c for c in need["candidates"] if c["chosen"]]
+        assert len(chosen) == 1 and chosen[0]["ruled_out_by"] == []
+        assert chosen[0]["road_km"] == pytest.approx(float(mine.loc[need["team"], "distance_km"]), abs=0.01)
+        if need["team"] == moved["team"]:
+            assert need["moved"] and need["current_rep_id"] == moved["old_rep_id"]
+            assert "extra_cost" in need["move_back"]
+    text = RUNNER.invoke(app, ["explain", str(out), moved["customer_id"]])
+    assert text.exit_code == 0 and "moving it back to" in text.output
+    missing = RUNNER.invoke(app, ["explain", str(out), "NOBODY"])
+    assert missing.exit_code == 2 and "NOBODY" in missing.output

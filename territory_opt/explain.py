@@ -1,0 +1,190 @@
+"""Why a customer has the reps it has (`territory-opt explain RUN_DIR CUSTOMER_ID`).
+
+The run folder holds the answer; the scenario (found through `manifest.json`) rebuilds the problem it was solved
+on, so every statement is recomputed from the same rules the solver obeyed: which teams cover the customer and
+why, every rep of those teams with distance and cost, what rules out the others (lock, exclusion, product lines,
+boundary, workload band), whether the customer moved from today's rep, and what moving it back would cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .config import Covers
+from .errors import Finding, InputError
+from .pipeline import Prepared
+from .problem import NO_REP, Problem
+
+
+def _covers_text(blocks: list[Covers]) -> str:
+    parts = []
+    for block in blocks:
+        conditions = [f"{name} in {value}" for name, value in block.model_dump(exclude_defaults=True).items()
+                      if name != "columns"] + [f"{col} in {vals}" for col, vals in block.columns.items()]
+        parts.append(" and ".join(conditions) or "everyone")
+    return " or ".join(parts)
+
+
+def _team_reasons(prepared: Prepared, customer: int) -> list[dict[str, Any]]:
+    scenario, coverage = prepared.scenario, prepared.coverage
+    covered = set(coverage.need_team[coverage.need_customer == customer].tolist())
+    dropped = {int(t): int(b) for c, t, b in zip(coverage.absorbed_customer, coverage.absorbed_team,
+                                                  coverage.absorbed_by, strict=True) if c == customer}
+    out = []
+    for t, team in enumerate(scenario.teams):
+        rule = _covers_text(team.covers) + (" (exclusive: carved out before later teams)" if team.exclusive else "")
+        if t in covered:
+            out.append({"team": team.name, "status": "covers", "because": rule})
+        elif t in dropped:
+            out.append({"team": team.name, "status": "dropped by the contact cap",
+                        "because": f"{rule}; its lines go to team {scenario.teams[dropped[t]].name!r}"})
+    return out
+
+
+def _rep_zones(problem: Problem, assignment: np.ndarray, k: int) -> dict[int, set[int]]:
+    zones: dict[int, set[int]] = {}
+    for rep, zone in zip(assignment.tolist(), problem.need_zone[k].tolist(), strict=True):
+        if zone >= 0:
+            zones.setdefault(rep, set()).add(zone)
+    return zones
+
+
+def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id: str) -> dict[str, Any]:
+    """The explanation as plain data (the CLI prints it, `--json` dumps it)."""
+    problem = prepared.problem
+    found = np.flatnonzero(problem.customer_ids == customer_id)
+    if len(found) == 0:
+        raise InputError([Finding(f"customer {customer_id!r} is not in this run's customers")])
+    customer = int(found[0])
+    assignment = _assignment(problem, assignments)
+    rows = prepared.customers.iloc[customer]
+    facts = {k: (None if pd.isna(rows[k]) else rows[k].item() if hasattr(rows[k], "item") else rows[k])
+             for k in ("sector", "tier", "channel", "segment_id", "key_account_reason", "depot_id", "distributor_id",
+                       "shoulder_km", "current_rep_id", "locked_rep_id") if k in rows.index}
+    facts["contact_cap"] = int(problem.customer_caps[customer])
+    everyone = np.arange(problem.n_needs)
+    load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
+    zones = [_rep_zones(problem, assignment, k) for k in range(problem.n_zone_kinds)]
+    needs = []
+    for need in np.flatnonzero(problem.need_customer == customer).tolist():
+        chosen = int(assignment[need])
+        team = problem.need_team[need]
+        members = np.flatnonzero(problem.rep_in_team[:, team])
+        cost = problem.arc_cost(np.full(len(members), need), members)
+        km = problem.road_km(np.full(len(members), need), members)
+        candidates = []
+        for rep, c, d in sorted(zip(members.tolist(), cost.tolist(), km.tolist(), strict=True), key=lambda x: x[1]):
+            candidates.append({"rep_id": str(problem.rep_ids[rep]), "road_km": round(d, 2), "cost": round(c, 3),
+                               "chosen": rep == chosen,
+                               "ruled_out_by": _ruled_out(problem, need, rep, chosen, load, zones)})
+        current = int(problem.need_current_rep[need])
+        entry: dict[str, Any] = {
+            "team": problem.team_names[team], "rep_id": str(problem.rep_ids[chosen]),
+            "workload_hours": round(float(problem.workload(np.array([need]), np.array([chosen]))[0]) / 3600, 3),
+            "candidates": candidates, "moved": current not in (NO_REP, chosen),
+        }
+        if entry["moved"]:
+            entry["current_rep_id"] = str(problem.rep_ids[current])
+            back = float(problem.arc_cost(np.array([need]), np.array([current]))[0]
+                         - problem.arc_cost(np.array([need]), np.array([chosen]))[0])
+            blocked = _ruled_out(problem, need, current, chosen, load, zones)
+            entry["move_back"] = {"extra_cost": round(back, 3), "blocked_by": blocked,
+                                  "note": "changes the objective by this much on its own" if not blocked else
+                                  "not possible on its own: another customer would have to move too"}
+        needs.append(entry)
+    return {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
+
+
+def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndarray,
+               zones: list[dict[int, set[int]]]) -> list[str]:
+    """Why `rep` cannot take `need` as things stand (empty: it could; for the chosen rep always empty)."""
+    if rep == chosen:
+        return []
+    reasons = []
+    lock = problem.need_locked_rep[need]
+    if lock != NO_REP and lock != rep:
+        reasons.append(f"locked to {problem.rep_ids[lock]}")
+    if len(problem.excluded) and need * problem.n_reps + rep in set(problem.excluded.tolist()):
+        reasons.append("never-this-rep exclusion")
+    if problem.need_skills is not None and problem.rep_skills is not None:
+        missing = problem.need_skills[need] & ~problem.rep_skills[rep]
+        if missing:
+            lines = [name for bit, name in enumerate(problem.skill_names) if missing >> bit & 1]
+            reasons.append(f"does not carry {', '.join(lines)}")
+    for k, worked in enumerate(zones):
+        zone = problem.need_zone[k, need]
+        theirs = worked.get(rep, set()) | ({int(problem.rep_zone[k, rep])} if problem.rep_zone[k, rep] >= 0 else set())
+        if zone >= 0 and theirs - {zone}:
+            names = problem.zone_names[k]
+            reasons.append(f"works in {problem.zone_kinds[k]} {', '.join(names[z] for z in sorted(theirs))}, "
+                           f"this customer is in {names[zone]}")
+    hours = float(problem.workload(np.array([need]), np.array([rep]))[0])
+    if load[rep] + hours > problem.rep_max_s[rep]:
+        reasons.append(f"workload band: {(load[rep] + hours) / 3600:.1f} h would pass its maximum "
+                       f"{problem.rep_max_s[rep] / 3600:.1f} h")
+    own = float(problem.workload(np.array([need]), np.array([chosen]))[0])
+    if load[chosen] - own < problem.rep_min_s[chosen]:
+        reasons.append(f"workload band: {problem.rep_ids[chosen]} would fall to {(load[chosen] - own) / 3600:.1f} h, "
+                       f"below its minimum {problem.rep_min_s[chosen] / 3600:.1f} h")
+    return reasons
+
+
+def _assignment(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:
+    """The run's rep per need, from its assignments.csv."""
+    key = pd.Series(np.arange(problem.n_needs),
+                    index=pd.MultiIndex.from_arrays([problem.customer_ids[problem.need_customer],
+                                                     np.asarray(problem.team_names, dtype=object)[problem.need_team]]))
+    reps = pd.Series(np.arange(problem.n_reps), index=problem.rep_ids.astype(str))
+    position = key.reindex(pd.MultiIndex.from_arrays([assignments["customer_id"], assignments["team"]]))
+    rep = reps.reindex(assignments["rep_id"].astype(str))
+    if position.isna().any() or rep.isna().any() or len(assignments) != problem.n_needs:
+        raise InputError([Finding("assignments.csv does not match the scenario's customers, teams and reps: the "
+                                  "inputs changed since the run; rerun it")])
+    out = np.empty(problem.n_needs, dtype=np.int64)
+    out[position.to_numpy().astype(np.int64)] = rep.to_numpy().astype(np.int64)
+    return out
+
+
+def scenario_of_run(run_dir: Path) -> tuple[Path, tuple[str, ...]]:
+    """The scenario file and overrides a run folder was made from (recorded in its manifest.json)."""
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise InputError([Finding("manifest.json is missing: is this a territory-opt run folder?",
+                                  source=str(run_dir))])
+    scenario = json.loads(path.read_text(encoding="utf-8")).get("scenario", {})
+    relative = scenario.get("path")
+    if not relative:
+        raise InputError([Finding("the manifest does not record the scenario's path; pass --scenario",
+                                  source=str(path))])
+    return (run_dir / relative).resolve(), tuple(scenario.get("overrides") or ())
+
+
+def check_inputs_unchanged(prepared: Prepared, run_dir: Path) -> list[str]:
+    """Input files whose SHA-256 differs from the run's: the explanation may not match the answer."""
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    changed = []
+    for name, entry in manifest.get("inputs", {}).items():
+        now = prepared.inputs.file_hashes.get(name)
+        if now is not None and entry.get("sha256") not in (None, now):
+            changed.append(name)
+    return changed
+
+
+def with_run_homes(prepared: Prepared, reps: pd.DataFrame) -> Prepared:
+    """In design mode the run moved rep homes (reps.csv `home_lon,home_lat`): distances are from those."""
+    if not {"home_lon", "home_lat"} <= set(reps.columns):
+        return prepared
+    homes = reps.set_index("rep_id").reindex(prepared.problem.rep_ids.astype(str))
+    if homes["home_lon"].isna().any():
+        return prepared
+    points = gpd.GeoSeries(gpd.points_from_xy(homes["home_lon"].astype(float), homes["home_lat"].astype(float)),
+                           crs=4326).to_crs(prepared.inputs.crs)
+    xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+    return dataclasses.replace(prepared, problem=prepared.problem.replace(rep_xy=xy))
