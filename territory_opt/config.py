@@ -529,6 +529,27 @@ def _strategy_problems(strategy: str | None, teams: list[Team]) -> list[str]:
     return []
 
 
+class Hierarchy(StrictModel):
+    """Territories roll up to districts and regions: from reps.csv's `district` and `region` columns, or named here
+    (a rep's own column wins; a district's region here fills reps without one)."""
+
+    districts: dict[str, list[str]] = Field(
+        default_factory=dict, description="District name: the rep ids in it, e.g. `{Poznan: [FLD01, FLD02]}`.")
+    regions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Region name: the district names in it, e.g. `{West: [Poznan, Leszno]}`.")
+
+    @model_validator(mode="after")
+    def _each_once(self) -> Hierarchy:
+        for level, groups in (("districts", self.districts), ("regions", self.regions)):
+            seen: dict[str, str] = {}
+            for name, members in groups.items():
+                for member in members:
+                    if member in seen and seen[member] != name:
+                        raise ValueError(f"{level}: {member!r} is in both {seen[member]!r} and {name!r}")
+                    seen[member] = name
+        return self
+
+
 class Scenario(StrictModel):
     """A whole territory run: inputs, how customers are tiered and served, teams, rules, solver, output."""
 
@@ -572,6 +593,8 @@ class Scenario(StrictModel):
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
+    hierarchy: Hierarchy = Field(default_factory=Hierarchy,
+                                 description="Districts and regions the territories roll up to (optional).")
     logistics: Logistics = Field(default_factory=Logistics,
                                  description="Depot shoulders along the route network, and their bands.")
     solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")

@@ -35,7 +35,7 @@ from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
 from .solve import Result, SolveParams, solve
 from .solve.centres import design_homes
-from .territories import build_territories, study_area
+from .territories import build_territories, rep_levels, roll_up, study_area
 
 ZERO_TRAVEL_TIE_BREAK = 1e-3
 Progress = Callable[[str], None]
@@ -83,6 +83,7 @@ class RunResult:
     seed: int
     routing: RoutingOutcome | None = None
     changes: pd.DataFrame | None = None  # changes.py: every customer-team whose rep differs from the baseline
+    levels: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # "district"/"region": rolled-up shapes
 
 
 def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
@@ -465,6 +466,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
                           None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
         territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs)
     reps = rep_table(prepared, result)
+    levels = rep_levels(prepared.inputs.reps, scenario.hierarchy.districts, scenario.hierarchy.regions)
+    rolled: dict[str, gpd.GeoDataFrame] = {}
+    if (levels[["district", "region"]] != "").any().any():  # territories roll up to districts and regions
+        territories = territories.merge(levels, on="rep_id", how="left").fillna({"district": "", "region": ""})
+        reps = reps.merge(levels, on="rep_id", how="left")
+        rolled = {level: roll_up(territories, level) for level in ("district", "region")}
     if baseline is None:
         baseline = baseline_from_current(prepared.customers, problem)
     changes = change_table(problem, result.assignment, baseline)
@@ -510,7 +517,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "runtime_s": round(time.perf_counter() - started, 3),
     }
     return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing,
-                     changes)
+                     changes, rolled)
 
 
 def routing_settings(prepared: Prepared) -> RoutingSettings:

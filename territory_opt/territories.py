@@ -84,3 +84,34 @@ def build_territories(assignments: pd.DataFrame, customer_xy: np.ndarray, area: 
     frame = gpd.GeoDataFrame(rows, columns=["team", "rep_id", "n_customers", "workload_hours", "n_parts", "geometry"],
                              geometry="geometry", crs=crs)
     return frame.sort_values(["team", "rep_id"], kind="stable").reset_index(drop=True)
+
+
+def rep_levels(reps: pd.DataFrame, districts: dict[str, list[str]],
+               regions: dict[str, list[str]]) -> pd.DataFrame:
+    """(rep_id, district, region) per rep: its own columns first, then the scenario's lists ('' where none)."""
+    out = pd.DataFrame({"rep_id": reps["rep_id"].astype(str).to_numpy()})
+    for level in ("district", "region"):
+        own = reps[level].fillna("").astype(str).to_numpy() if level in reps else np.full(len(reps), "")
+        out[level] = own
+    by_rep = {rep: name for name, members in districts.items() for rep in members}
+    out["district"] = [d or by_rep.get(r, "") for r, d in zip(out["rep_id"], out["district"], strict=True)]
+    by_district = {d: name for name, members in regions.items() for d in members}
+    out["region"] = [g or by_district.get(d, "") for d, g in zip(out["district"], out["region"], strict=True)]
+    return out
+
+
+def roll_up(territories: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """Territories dissolved per (team, `level`): one shape per team and district (or region) with its totals;
+    territories without that level are left out."""
+    named = territories[territories[level] != ""]
+    columns = ["team", level, "n_reps", "n_customers", "workload_hours", "n_parts", "geometry"]
+    if named.empty:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=territories.crs)
+    rows = []
+    for (team, name), group in named.groupby(["team", level], sort=True):
+        geom = _polygonal(shapely.union_all(group.geometry.to_numpy()))
+        rows.append({"team": team, level: name, "n_reps": int(group["rep_id"].nunique()),
+                     "n_customers": int(group["n_customers"].sum()),
+                     "workload_hours": round(float(group["workload_hours"].sum()), 3), "n_parts": n_parts(geom),
+                     "geometry": geom})
+    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=territories.crs)

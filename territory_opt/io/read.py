@@ -78,7 +78,7 @@ REPS = LayerSpec(
     "rep_id",
     "point",
     required_text=("team",),
-    optional_text=("products", "role", "depot_id", "distributor_id"),
+    optional_text=("products", "role", "depot_id", "distributor_id", "district", "region"),
     optional_numbers=("capacity_hours",),
     positive_numbers=("capacity_hours",),
 )
@@ -461,6 +461,11 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
         if len(members) == 0:
             log.add(Finding(f"team {team.name!r} has no reps (no row of {reps_name} has team={team.name})",
                             source=scenario.source_name, field=f"teams[{i}]"))
+    for district, members in scenario.hierarchy.districts.items():
+        for rid in members:
+            if rid not in rep_ids:
+                log.add(Finding(f"district {district!r} lists rep {rid!r}, which is not in {reps_name}",
+                                source=scenario.source_name, field=f"hierarchy.districts.{district}"))
     if "depot_id" in reps and depots is not None:
         known = set(depots["depot_id"])
         for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):

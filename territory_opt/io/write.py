@@ -225,6 +225,8 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_csv(run.changes if run.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS),
                   tmp / "changes.csv")
+        for level, shapes in getattr(run, "levels", {}).items():
+            write_geojson(shapes, tmp / f"{level}s.geojson")
         if getattr(run, "routing", None) is not None:
             write_geojson(_routes_layer(run), tmp / "routes.geojson")
             write_csv(_schedule_table(run), tmp / "schedule.csv")
