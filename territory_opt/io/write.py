@@ -32,6 +32,7 @@ OUTPUT_FILES = (
     "contact_cap.csv",
     "warnings.csv",
     "changes.csv",
+    "map.png",
     "kpis.json",
     "manifest.json",
 )
@@ -204,6 +205,20 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
     }
 
 
+def _map_png(run: Any) -> bytes:
+    from ..static_map import draw_map
+
+    prepared, problem = run.prepared, run.prepared.problem
+    teams = list(dict.fromkeys(run.territories["team"].tolist()))
+    by_team = run.assignments.groupby("team")["customer_index"]
+    served = [np.unique(by_team.get_group(t).to_numpy()) if t in by_team.groups else np.zeros(0, np.int64)
+              for t in teams]
+    homes = {str(r): (float(x), float(y)) for r, (x, y) in zip(problem.rep_ids, problem.rep_xy, strict=True)}
+    title = (f"territory-opt {prepared.scenario.name}: {problem.n_customers:,} customers, {problem.n_reps} reps")
+    return draw_map(run.territories, problem.customer_xy, served, homes, title, depots=prepared.inputs.depots,
+                    routes=prepared.inputs.routes, footprints=prepared.inputs.distributors)
+
+
 def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None) -> Path:
     """Write every output file into `out_dir`, replacing a previous run there only once all are written."""
     out_dir = Path(out_dir)
@@ -231,6 +246,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
             write_geojson(_routes_layer(run), tmp / "routes.geojson")
             write_csv(_schedule_table(run), tmp / "schedule.csv")
             write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")
+        (tmp / "map.png").write_bytes(_map_png(run))
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path, out_dir), tmp / "manifest.json")
         if out_dir.exists():

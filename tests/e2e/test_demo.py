@@ -18,7 +18,8 @@ from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
-                "manifest.json", "warnings.csv", "changes.csv", "segments.csv", "contact_cap.csv", "advice.csv"}
+                "manifest.json", "warnings.csv", "changes.csv", "map.png", "segments.csv", "contact_cap.csv",
+                "advice.csv"}
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
@@ -236,3 +237,11 @@ def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
     assert text.exit_code == 0 and "moving it back to" in text.output
     missing = RUNNER.invoke(app, ["explain", str(out), "NOBODY"])
     assert missing.exit_code == 2 and "NOBODY" in missing.output
+
+
+def test_map_png_is_a_picture_of_every_team(demo_runs: tuple[Path, Path]) -> None:
+    out, _ = demo_runs
+    data = (out / "map.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width == 2 * 6.5 * 80 and height > 600  # four teams: two panels a row, two rows
