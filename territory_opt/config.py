@@ -454,6 +454,11 @@ class Solver(StrictModel):
 
 class Output(StrictModel):
     dir: Path = Field(Path("out"), description="Output folder, relative to the scenario file.")
+    report_tiles: str | None = Field(
+        None, description="Background tiles for report.html's map, an XYZ URL template such as "
+        "`https://tile.openstreetmap.org/{z}/{x}/{y}.png` (viewing then needs the network); default: none, the "
+        "report works offline.")
+    report_attribution: str | None = Field(None, description="Attribution text for report_tiles.")
 
     @field_validator("dir")
     @classmethod

@@ -21,6 +21,7 @@ import pyogrio
 
 from ..changes import CHANGE_COLUMNS
 from ..errors import Finding, OutputError
+from ..report import build_report
 
 OUTPUT_FILES = (
     "assignments.csv",
@@ -33,6 +34,7 @@ OUTPUT_FILES = (
     "warnings.csv",
     "changes.csv",
     "map.png",
+    "report.html",
     "kpis.json",
     "manifest.json",
 )
@@ -247,6 +249,7 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
             write_csv(_schedule_table(run), tmp / "schedule.csv")
             write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")
         (tmp / "map.png").write_bytes(_map_png(run))
+        (tmp / "report.html").write_text(build_report(run), encoding="utf-8")
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path, out_dir), tmp / "manifest.json")
         if out_dir.exists():

@@ -18,8 +18,8 @@ from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
-                "manifest.json", "warnings.csv", "changes.csv", "map.png", "segments.csv", "contact_cap.csv",
-                "advice.csv"}
+                "manifest.json", "warnings.csv", "changes.csv", "map.png", "report.html", "segments.csv",
+                "contact_cap.csv", "advice.csv"}
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
@@ -245,3 +245,42 @@ def test_map_png_is_a_picture_of_every_team(demo_runs: tuple[Path, Path]) -> Non
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert width == 2 * 6.5 * 80 and height > 600  # four teams: two panels a row, two rows
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    import os
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium (.ci/run installs it)")
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    return found
+
+
+def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """The page loads from disk with no network, draws one territory shape per (team, rep) and one bar per rep."""
+    import re
+    import subprocess
+
+    out, _ = demo_runs
+    report = out / "report.html"
+    assert report.stat().st_size < 50 * 2**20
+    page = report.read_text(encoding="utf-8")
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']https?://", page), "the page must need no network"
+    done = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--virtual-time-budget=20000", "--dump-dom", report.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=180, check=False)
+    dom = done.stdout
+    assert "leaflet-territories-pane" in dom, done.stderr[-2000:]
+    pane = dom[dom.index("leaflet-territories-pane"):]
+    pane = pane[:pane.index("</svg>")]
+    territories = pyogrio.read_dataframe(out / "territories.geojson")
+    reps = pd.read_csv(out / "reps.csv")
+    assert len(re.findall(r"<path", pane)) == len(territories) == 30  # the demo: every rep in one team
+    assert sorted(re.findall(r"class=\"bar\" data-rep=\"([^\"]+)\"", dom)) == sorted(reps["rep_id"])

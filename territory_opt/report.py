@@ -1,0 +1,261 @@
+"""`report.html`: what sales ops open every morning, one self-contained file (no network needed to view it).
+
+An interactive Leaflet map (folium, in its offline build: Leaflet and its assets are inlined) with a layer per team
+of territories coloured per rep (click one for its rep, workload, customers and value), customers coloured by tier,
+depots, routes, distributor footprints and rep homes; a workload bar per rep drawn against its tolerance band (inline
+SVG); the KPIs; what changed and why; the real-hours rounds when routing ran; segment scores; product-line advice;
+warnings. No tiles by default (a tile URL can be set in `output.report_tiles`); above `MAX_CUSTOMER_POINTS`
+customers the customer layer is an even sample, and the page says so.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+MAX_CUSTOMER_POINTS = 10_000
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+           "#dbdb8d", "#9edae5")
+TIER_COLOURS = ("#d4a017", "#8a8d91", "#a0522d", "#555555")  # gold, silver, bronze, any further tier
+COORD_DECIMALS = 5  # about a metre: keeps the file small
+
+
+def _rep_colours(rep_ids: list[str]) -> dict[str, str]:
+    return {rep: PALETTE[i % len(PALETTE)] for i, rep in enumerate(sorted(set(rep_ids)))}
+
+
+def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
+    """WGS84 GeoJSON of `columns`, coordinates rounded (what the map embeds)."""
+    import shapely
+
+    wgs = frame.to_crs(4326)
+    geometry = shapely.set_precision(wgs.geometry.to_numpy(), 10 ** -COORD_DECIMALS)
+    clean = pd.DataFrame({c: wgs[c].to_numpy() for c in columns})
+    out = gpd.GeoDataFrame(clean, geometry=geometry, crs=4326)
+    return json.loads(out.to_json(drop_id=True))
+
+
+def _table(frame: pd.DataFrame, *, max_rows: int | None = None, css: str = "") -> str:
+    shown = frame if max_rows is None else frame.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False))
+    more = f"<p class='note'>{len(frame) - len(shown):,} more rows in the CSV file.</p>" \
+        if max_rows is not None and len(frame) > max_rows else ""
+    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if np.isnan(value) else f"{value:,.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def workload_chart(reps: pd.DataFrame, colours: dict[str, str]) -> str:
+    """One bar per rep (its workload hours) over its allowed band (grey) with its target (a tick): inline SVG."""
+    rows = reps.sort_values(["team", "rep_id"], kind="stable")
+    top = float(max(rows["workload_hours"].max(), rows["max_hours"].max(), 1.0)) * 1.05
+    bar, gap, label_w, width = 14, 4, 150, 620
+    scale = (width - label_w - 20) / top
+    parts = [f"<svg id='workload-chart' xmlns='http://www.w3.org/2000/svg' width='{width}' "
+             f"height='{len(rows) * (bar + gap) + 30}' role='img' aria-label='workload per rep'>"]
+    for i, row in enumerate(rows.itertuples(index=False)):
+        y = 20 + i * (bar + gap)
+        lo, hi, target = float(row.min_hours), float(row.max_hours), float(row.target_hours)
+        parts.append(f"<text x='{label_w - 6}' y='{y + bar - 3}' text-anchor='end' font-size='11'>"
+                     f"{html.escape(str(row.rep_id))} ({html.escape(str(row.team))})</text>")
+        parts.append(f"<rect class='band' x='{label_w + lo * scale:.1f}' y='{y - 2}' "
+                     f"width='{max(hi - lo, 0) * scale:.1f}' height='{bar + 4}' fill='#e6e6e6'/>")
+        parts.append(f"<rect class='bar' data-rep='{html.escape(str(row.rep_id))}' x='{label_w}' y='{y}' "
+                     f"width='{float(row.workload_hours) * scale:.1f}' height='{bar}' "
+                     f"fill='{colours.get(str(row.rep_id), '#1f77b4')}'><title>{html.escape(str(row.rep_id))}: "
+                     f"{float(row.workload_hours):.1f} h (band {lo:.1f}-{hi:.1f} h, target {target:.1f} h)"
+                     f"</title></rect>")
+        parts.append(f"<line x1='{label_w + target * scale:.1f}' x2='{label_w + target * scale:.1f}' y1='{y - 2}' "
+                     f"y2='{y + bar + 2}' stroke='black' stroke-width='1.5'/>")
+    parts.append(f"<text x='{label_w}' y='12' font-size='11'>hours per cycle; grey: allowed band, tick: target"
+                 "</text></svg>")
+    return "".join(parts)
+
+
+def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
+    """(the map's HTML document, a note on thinning) from a run."""
+    import offlinefolium as folium
+
+    prepared = run.prepared
+    problem = prepared.problem
+    territories = run.territories.copy()
+    value = _territory_value(run)
+    territories["value"] = [round(value.get((t, r), 0.0)) for t, r in zip(territories["team"], territories["rep_id"],
+                                                                            strict=True)]
+    bounds = territories.to_crs(4326).total_bounds
+    tiles = prepared.scenario.output.report_tiles
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height="640px")
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=prepared.scenario.output.report_attribution or tiles,
+                         name="background").add_to(fmap)
+    folium.map.CustomPane("territories", z_index=410).add_to(fmap)
+    fields = ["team", "rep_id", "workload_hours", "n_customers", "value", "n_parts"]
+    for team in dict.fromkeys(territories["team"].tolist()):
+        layer = folium.FeatureGroup(name=f"territories: {team}", show=True)
+        data = _geojson(territories[territories["team"] == team], fields)
+        folium.GeoJson(
+            data, pane="territories",
+            style_function=lambda f: {"fillColor": colours.get(f["properties"]["rep_id"], "#999999"),
+                                      "color": "#ffffff", "weight": 1, "fillOpacity": 0.35},
+            popup=folium.GeoJsonPopup(fields=fields, aliases=["team", "rep", "workload h", "customers", "value",
+                                                              "parts"]),
+            tooltip=folium.GeoJsonTooltip(fields=["rep_id", "team"]),
+        ).add_to(layer)
+        layer.add_to(fmap)
+    note = _customer_layer(fmap, run)
+    _context_layers(fmap, prepared, colours)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
+    del problem
+    return fmap.get_root().render(), note
+
+
+def _territory_value(run: Any) -> dict[tuple[str, str], float]:
+    customers = run.prepared.customers
+    value = customers["current_value"].to_numpy(float)
+    frame = run.assignments.assign(value=value[run.assignments["customer_index"].to_numpy()])
+    return {(t, r): float(v) for (t, r), v in frame.groupby(["team", "rep_id"])["value"].sum().items()}
+
+
+def _customer_layer(fmap: Any, run: Any) -> str:
+    import offlinefolium as folium
+
+    customers = run.prepared.customers
+    n = len(customers)
+    keep = np.arange(n) if n <= MAX_CUSTOMER_POINTS else np.linspace(0, n - 1, MAX_CUSTOMER_POINTS, dtype=np.int64)
+    tiers = list(run.prepared.scenario.tiers.names)
+    shown = gpd.GeoDataFrame({"customer_id": customers["customer_id"].to_numpy()[keep],
+                              "tier": customers["tier"].astype(str).to_numpy()[keep],
+                              "teams": customers["teams"].astype(str).to_numpy()[keep]},
+                             geometry=customers.geometry.to_numpy()[keep], crs=customers.crs)
+    colour = {t: TIER_COLOURS[min(i, len(TIER_COLOURS) - 1)] for i, t in enumerate(tiers)}
+    layer = folium.FeatureGroup(name="customers by tier", show=True)
+    folium.GeoJson(
+        _geojson(shown, ["customer_id", "tier", "teams"]),
+        marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_opacity=0.8),
+        style_function=lambda f: {"fillColor": colour.get(f["properties"]["tier"], "#555555")},
+        tooltip=folium.GeoJsonTooltip(fields=["customer_id", "tier", "teams"]),
+    ).add_to(layer)
+    layer.add_to(fmap)
+    if len(keep) < n:
+        return (f"The customer layer shows an even sample of {len(keep):,} of the {n:,} customers "
+                "(every customer is in customers.geojson).")
+    return ""
+
+
+def _context_layers(fmap: Any, prepared: Any, colours: dict[str, str]) -> None:
+    import offlinefolium as folium
+
+    inputs = prepared.inputs
+    if inputs.distributors is not None and len(inputs.distributors):
+        layer = folium.FeatureGroup(name="distributor footprints", show=True)
+        folium.GeoJson(_geojson(inputs.distributors, ["distributor_id"]),
+                       style_function=lambda f: {"color": "#333333", "weight": 2, "dashArray": "6 4",
+                                                 "fillOpacity": 0},
+                       tooltip=folium.GeoJsonTooltip(fields=["distributor_id"])).add_to(layer)
+        layer.add_to(fmap)
+    if inputs.routes is not None and len(inputs.routes):
+        layer = folium.FeatureGroup(name="routes", show=True)
+        folium.GeoJson(_geojson(inputs.routes, []),
+                       style_function=lambda f: {"color": "#555555", "weight": 1.5, "opacity": 0.7}).add_to(layer)
+        layer.add_to(fmap)
+    if inputs.depots is not None and len(inputs.depots):
+        layer = folium.FeatureGroup(name="depots", show=True)
+        folium.GeoJson(_geojson(inputs.depots, ["depot_id"]),
+                       marker=folium.CircleMarker(radius=7, color="#c00000", weight=2, fill=True,
+                                                  fill_color="#c00000", fill_opacity=1),
+                       tooltip=folium.GeoJsonTooltip(fields=["depot_id"])).add_to(layer)
+        layer.add_to(fmap)
+    problem = prepared.problem
+    homes = gpd.GeoDataFrame({"rep_id": problem.rep_ids.astype(str)},
+                             geometry=gpd.points_from_xy(problem.rep_xy[:, 0], problem.rep_xy[:, 1]),
+                             crs=prepared.inputs.crs)
+    layer = folium.FeatureGroup(name="rep homes", show=True)
+    folium.GeoJson(_geojson(homes, ["rep_id"]),
+                   marker=folium.CircleMarker(radius=5, color="#000000", weight=1.5, fill=True, fill_opacity=1),
+                   style_function=lambda f: {"fillColor": colours.get(f["properties"]["rep_id"], "#ffffff")},
+                   tooltip=folium.GeoJsonTooltip(fields=["rep_id"])).add_to(layer)
+    layer.add_to(fmap)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
+.note { color: #555; font-size: 0.9em; }
+.folium-map { border: 1px solid #ccc; }
+"""
+ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
+
+
+def build_report(run: Any) -> str:
+    """The whole page as one HTML string: folium's map document with the report's sections around the map."""
+    kpis, scenario = run.kpis, run.prepared.scenario
+    colours = _rep_colours([str(r) for r in run.prepared.problem.rep_ids])
+    map_html, thinning = build_map(run, colours)
+    headline = pd.DataFrame([
+        ("status", kpis["status"]), ("engine", kpis["engine"]), ("objective", kpis["objective"]),
+        ("bound", kpis["bound"]), ("gap", f"{100 * float(kpis['gap']):.3f} %"),
+        ("travel (visit-km)", kpis["travel_visit_km"]),
+        ("largest workload deviation", f"{100 * float(kpis['max_workload_deviation']):.1f} %"),
+        ("mean workload deviation", f"{100 * float(kpis['mean_workload_deviation']):.1f} %"),
+        ("customers moved from today's rep", kpis["moved_customers"]),
+        ("most reps on one customer (contact cap use)", kpis["max_reps_on_a_customer"]),
+        ("territories in several parts", kpis["territories_with_several_parts"]),
+        ("customers", kpis["n_customers"]), ("reps", kpis["n_reps"]), ("warnings", kpis["n_warnings"]),
+    ], columns=["KPI", "value"])
+    changes = run.changes if run.changes is not None else pd.DataFrame(columns=["customer_id", "reason"])
+    by_reason = changes["reason"].value_counts().rename_axis("reason").reset_index(name="customer-teams")
+    before = [
+        f"<h1>territory-opt: {html.escape(scenario.name)}</h1>",
+        f"<p>{html.escape(scenario.description)}</p>" if scenario.description else "",
+        "<h2>Map</h2>",
+    ]
+    after = [
+        f"<p class='note'>{html.escape(thinning)} Click a territory for its rep, workload, customers and value; the "
+        "layer box switches teams and layers on and off.</p>",
+        "<h2>Workload per rep</h2>", workload_chart(run.reps, colours),
+        "<h2>KPIs</h2>", _table(headline),
+        "<h2>What changed</h2>",
+        f"<p>{len(changes):,} customer-teams ({changes['customer_id'].nunique():,} customers) have another rep than "
+        f"in the baseline ({html.escape(str(kpis['changes']['baseline']))}).</p>",
+        _table(by_reason), _table(changes, max_rows=100) if len(changes) else "",
+    ]
+    routing = kpis.get("routing")
+    if routing:
+        after += ["<h2>Real hours (routing)</h2>",
+                  f"<p>Drive share {100 * float(routing['drive_share']):.1f} %, {routing['days_routed']:,} day "
+                  f"routes, {routing['unplanned_visits']:,} visits no day could hold. Each round re-assigns with "
+                  "the measured drive time; the kept round is marked.</p>", _table(pd.DataFrame(routing["rounds"]))]
+    after += ["<h2>Segments</h2>", _table(run.prepared.segments, max_rows=60),
+              "<h2>Product-line advice</h2>", _table(run.prepared.advice),
+              "<h2>Warnings</h2>",
+              _table(pd.DataFrame({"warning": [str(w) for w in run.prepared.warnings]}))
+              if run.prepared.warnings else "<p>None.</p>"]
+    page = map_html.replace("</head>", f"<title>territory-opt: {html.escape(scenario.name)}</title>"
+                                       f"<style>{STYLE}</style></head>", 1)
+    start = page.index('<div class="folium-map"')
+    end = page.index("</div>", start) + len("</div>")
+    page = page[:start] + "\n".join(s for s in before if s) + page[start:end] + "\n".join(s for s in after if s) \
+        + page[end:]
+    return _stable_ids(page)
+
+
+def _stable_ids(page: str) -> str:
+    """folium names its elements with random hex ids: number them in order of appearance (byte-identical reruns)."""
+    numbering: dict[str, str] = {}
+    return ELEMENT_ID.sub(lambda m: numbering.setdefault(m.group(0), f"_{len(numbering) + 1:06d}"), page)
