@@ -68,6 +68,8 @@ def run(
     previous: Annotated[Path | None, typer.Option(
         "--previous", help="A previous run folder: changes.csv compares against its assignments instead of the "
         "customers' current_rep_id.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Fail (exit 2, nothing written) when the run raises any warning.")] = False,
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario key, e.g. --set routing.enabled=true --set rules.balance_weight=30 "
         "(values read as YAML; recorded in manifest.json).")] = None,
@@ -80,7 +82,8 @@ def run(
     def body() -> None:
         loaded = load_scenario(scenario, overrides or ())
         progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
-        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=previous)
+        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=previous,
+                              strict=strict)
         target = default_out_dir(loaded, out_dir)
         if progress:
             progress("write")

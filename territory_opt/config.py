@@ -534,6 +534,16 @@ def _strategy_problems(strategy: str | None, teams: list[Team]) -> list[str]:
     return []
 
 
+class Quality(StrictModel):
+    """Thresholds of the data-quality warnings (warnings.csv, the report; `run --strict` fails on any)."""
+
+    far_km: PositiveFloat = Field(
+        150.0, description="Warn about customers farther than this (road km) from every rep who may serve them.")
+    change_threshold: Annotated[float, Field(gt=0)] = Field(
+        0.2, description="Warn when customers, reps, needs, total workload or total value move by more than this "
+        "share against the previous run (`run --previous`).")
+
+
 class Hierarchy(StrictModel):
     """Territories roll up to districts and regions: from reps.csv's `district` and `region` columns, or named here
     (a rep's own column wins; a district's region here fills reps without one)."""
@@ -598,6 +608,7 @@ class Scenario(StrictModel):
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
+    quality: Quality = Field(default_factory=Quality, description="Data-quality warning thresholds.")
     hierarchy: Hierarchy = Field(default_factory=Hierarchy,
                                  description="Districts and regions the territories roll up to (optional).")
     logistics: Logistics = Field(default_factory=Logistics,

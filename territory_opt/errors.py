@@ -77,6 +77,13 @@ class SolverLimitError(TerritoryOptError):
     headline = "no answer within the time limit"
 
 
+class QualityError(TerritoryOptError):
+    """`run --strict`: the data passed every check but raised warnings, and strict mode treats them as failures."""
+
+    exit_code = 2
+    headline = "data quality warnings (--strict)"
+
+
 class OutputError(TerritoryOptError):
     """The output folder cannot be written (permissions, disk full)."""
 

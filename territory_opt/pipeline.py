@@ -22,13 +22,14 @@ from .advice import product_line_advice
 from .changes import baseline_from_current, change_table
 from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
-from .errors import ConfigError, Finding, InputError
+from .errors import ConfigError, Finding, InputError, QualityError
 from .footprints import overlap_findings, resolve_outside
 from .geo import network_graphs, route_network, snap_points
 from .io.matrix import read_travel_matrix
-from .io.read import Inputs, first_row, load_inputs, read_previous_assignments, team_members
+from .io.read import Inputs, first_row, load_inputs, read_previous_assignments, read_previous_kpis, team_members
 from .metrics import check, kpis, schedule_violations
 from .problem import NO_REP, Problem, balance_targets, team_components
+from .quality import change_findings, input_findings, result_findings, totals
 from .route import RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
 from .routing.travel import NetworkTravel, StraightTravel, Travel
 from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
@@ -382,6 +383,8 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                                 "they get no rep", source=scenario.source_name, field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
+    visited = ~np.array([t.travel_weight == 0 for t in scenario.teams])[problem.need_team]  # not phone teams
+    warnings += input_findings(problem, visited, scenario.quality.far_km, str(scenario.inputs.customers.path))
     with timings.stage("advice", progress):
         advice = advice_table(customers, inputs.reps, scenario)
     travel = None
@@ -420,7 +423,7 @@ def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings:
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
-                 progress: Progress | None = None, previous: Path | None = None) -> RunResult:
+                 progress: Progress | None = None, previous: Path | None = None, strict: bool = False) -> RunResult:
     """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk. With `previous` (a run
     folder), changes are counted against its assignments instead of the customers' current_rep_id."""
     started = time.perf_counter()
@@ -475,6 +478,15 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
     if baseline is None:
         baseline = baseline_from_current(prepared.customers, problem)
     changes = change_table(problem, result.assignment, baseline)
+    counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
+              **totals(prepared.customers, problem)}
+    late = result_findings(problem, result.assignment, str(scenario.inputs.reps.path))
+    if previous is not None:
+        late += change_findings(counts, read_previous_kpis(previous), scenario.quality.change_threshold,
+                                str(previous))
+    prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *late))
+    if strict and prepared.warnings:
+        raise QualityError(list(prepared.warnings))
     if routing is not None:
         drive, _ = rep_drive(routing.plans, problem.n_reps)
         calls = np.bincount(result.assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
@@ -498,6 +510,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "n_uncovered_customers": len(prepared.coverage.uncovered),
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
         "n_warnings": len(prepared.warnings),
+        "total_workload_hours": counts["total_workload_hours"],
+        "total_current_value": counts["total_current_value"],
         "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
                             if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),

@@ -562,3 +562,15 @@ def read_previous_assignments(folder: Path) -> pd.DataFrame:
         raise InputError([Finding("a customer and team appear twice", source=str(path), row=row,
                                   field="customer_id")])
     return out
+
+
+def read_previous_kpis(folder: Path) -> dict:  # type: ignore[type-arg]
+    """A previous run's kpis.json (empty when it has none: only the change warnings need it)."""
+    import json
+
+    path = Path(folder) / "kpis.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,87 @@
+"""Data-quality warnings: things that did not stop the run but that an operator should look at before trusting it.
+
+- customers farther than `quality.far_km` (road km) from every rep who may serve them;
+- customers sharing one location with another customer (often a geocoding fallback to a town centre);
+- reps left with no customers;
+- headline counts and totals that moved by more than `quality.change_threshold` against the previous run.
+They go to warnings.csv and the report; `run --strict` makes any warning a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import Finding
+from .problem import Problem
+
+EXAMPLES = 5
+
+
+def _examples(ids: np.ndarray) -> str:
+    shown = ", ".join(map(str, ids[:EXAMPLES]))
+    return shown + (", ..." if len(ids) > EXAMPLES else "")
+
+
+def input_findings(problem: Problem, visited: np.ndarray, far_km: float, source: str) -> list[Finding]:
+    """Far customers (among needs reps drive to: `visited`) and shared locations, from the problem alone (so
+    `validate` reports them too)."""
+    findings = []
+    if problem.n_needs and problem.n_reps:
+        nearest = np.full(problem.n_needs, np.inf)
+        for team in range(len(problem.team_names)):
+            needs = np.flatnonzero((problem.need_team == team) & visited)
+            reps = np.flatnonzero(problem.rep_in_team[:, team])
+            if len(needs) == 0 or len(reps) == 0:
+                continue
+            from scipy.spatial import cKDTree
+
+            dist, _ = cKDTree(problem.rep_xy[reps]).query(problem.customer_xy[problem.need_customer[needs]])
+            nearest[needs] = dist * problem.detour_factor / 1000.0
+        far = np.unique(problem.need_customer[visited & (nearest > far_km)])
+        if len(far):
+            findings.append(Finding(f"{len(far)} customers are more than {far_km:g} km by road from every rep who "
+                                    f"may serve them (e.g. {_examples(problem.customer_ids[far])}): check their "
+                                    "coordinates, or add a rep there", source=source, field="quality.far_km"))
+    rounded = np.round(problem.customer_xy, 0)
+    _, inverse, counts = np.unique(rounded, axis=0, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[inverse.reshape(-1)] > 1)
+    if len(shared):
+        findings.append(Finding(f"{len(shared)} customers share their exact location with another customer "
+                                f"(e.g. {_examples(problem.customer_ids[shared])}): often a geocoding fallback to a "
+                                "town centre", source=source, field="location"))
+    return findings
+
+
+def result_findings(problem: Problem, assignment: np.ndarray, source: str) -> list[Finding]:
+    """Reps the alignment leaves without customers."""
+    idle = np.setdiff1d(np.arange(problem.n_reps), assignment)
+    if len(idle) == 0:
+        return []
+    return [Finding(f"{len(idle)} reps have no customers (e.g. {_examples(problem.rep_ids[idle])})", source=source,
+                    field="reps")]
+
+
+CHANGE_KEYS = ("n_customers", "n_reps", "n_needs", "total_workload_hours", "total_current_value")
+
+
+def change_findings(now: dict[str, Any], before: dict[str, Any], threshold: float, source: str) -> list[Finding]:
+    """Headline numbers that moved by more than `threshold` (a share) against the previous run's kpis.json."""
+    findings = []
+    for key in CHANGE_KEYS:
+        a, b = before.get(key), now.get(key)
+        if not isinstance(a, int | float) or not isinstance(b, int | float) or a == 0:
+            continue
+        change = (b - a) / abs(a)
+        if abs(change) > threshold:
+            findings.append(Finding(f"{key} changed by {100 * change:+.1f} % since the previous run ({a:,} -> {b:,}); "
+                                    "check the input extract", source=source, field="quality.change_threshold"))
+    return findings
+
+
+def totals(customers: pd.DataFrame, problem: Problem) -> dict[str, float]:
+    """The totals `change_findings` compares: workload hours and current value."""
+    return {"total_workload_hours": round(float(problem.need_workload_s.sum()) / 3600.0, 3),
+            "total_current_value": round(float(customers["current_value"].astype(float).sum()), 2)}
