@@ -19,6 +19,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import EXIT_CODES, TerritoryOptError
+from .io.runs import Terminated
 
 app = typer.Typer(
     name="territory-opt",
@@ -40,8 +41,11 @@ def _guarded(action: Callable[[], T]) -> T:
         err.print(f"[bold red]error[/] ({exc.exit_code}): {exc.render()}", markup=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print("interrupted: temporary files removed, the previous answer kept")
         raise typer.Exit(130) from None
+    except Terminated:
+        err.print("terminated: temporary files removed, the previous answer kept")
+        raise typer.Exit(143) from None
     except typer.Exit:
         raise
     except Exception as exc:
@@ -65,9 +69,9 @@ def run(
         float | None, typer.Option("--time-limit", help="Solver work budget, deterministic seconds (about wall s).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    previous: Annotated[Path | None, typer.Option(
-        "--previous", help="A previous run folder: changes.csv compares against its assignments instead of the "
-        "customers' current_rep_id.")] = None,
+    previous: Annotated[str | None, typer.Option(
+        "--previous", help="A previous run folder, or `auto` for the output's `latest` run (layout: runs): "
+        "changes.csv compares against its assignments instead of the customers' current_rep_id.")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Fail (exit 2, nothing written) when the run raises any warning.")] = False,
     overrides: Annotated[list[str] | None, typer.Option(
@@ -76,18 +80,36 @@ def run(
 ) -> None:
     """Run a scenario end to end and write the output folder."""
     from .config import load_scenario
+    from .io.runs import (
+        latest_run,
+        output_lock,
+        point_latest,
+        remove_dead_temporaries,
+        run_folder,
+        terminate_as_exception,
+    )
     from .io.write import write_outputs
     from .pipeline import default_out_dir, run_scenario
 
     def body() -> None:
         loaded = load_scenario(scenario, overrides or ())
         progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
-        result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=previous,
-                              strict=strict)
-        target = default_out_dir(loaded, out_dir)
-        if progress:
-            progress("write")
-        write_outputs(result, target, scenario_path=scenario)
+        root = default_out_dir(loaded, out_dir)
+        nightly = loaded.output.layout == "runs"
+        with terminate_as_exception(), output_lock(root):
+            remove_dead_temporaries(root.parent)
+            if nightly:
+                remove_dead_temporaries(root / "runs")
+                remove_dead_temporaries(root)
+            baseline = None if previous is None else (latest_run(root) if previous == "auto" else Path(previous))
+            result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=baseline,
+                                  strict=strict)
+            target = run_folder(root, loaded.source_sha256) if nightly else root
+            if progress:
+                progress("write")
+            write_outputs(result, target, scenario_path=scenario)
+            if nightly:
+                point_latest(root, target)
         for finding in result.prepared.warnings:
             err.print(f"[yellow]warning[/]: {finding}", markup=True)
         if not quiet:

@@ -454,6 +454,10 @@ class Solver(StrictModel):
 
 class Output(StrictModel):
     dir: Path = Field(Path("out"), description="Output folder, relative to the scenario file.")
+    layout: Literal["single", "runs"] = Field(
+        "single", description="`single`: the folder holds the latest answer, replaced whole when a run succeeds. "
+        "`runs` (nightly): each run in `runs/<UTC time>-<scenario hash>/`, and `latest` (a symlink) moved to it only "
+        "once it is complete; `run --previous auto` then compares against `latest`.")
     report_tiles: str | None = Field(
         None, description="Background tiles for report.html's map, an XYZ URL template such as "
         "`https://tile.openstreetmap.org/{z}/{x}/{y}.png` (viewing then needs the network); default: none, the "

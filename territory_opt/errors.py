@@ -84,6 +84,13 @@ class QualityError(TerritoryOptError):
     headline = "data quality warnings (--strict)"
 
 
+class LockedError(TerritoryOptError):
+    """Another run holds the output folder's lock."""
+
+    exit_code = 5
+    headline = "output folder busy"
+
+
 class OutputError(TerritoryOptError):
     """The output folder cannot be written (permissions, disk full)."""
 
@@ -97,4 +104,7 @@ EXIT_CODES: dict[int, str] = {
     2: "invalid scenario or input, or an output folder that cannot be written",
     3: "infeasible: the rules cannot all hold (the message says what is short)",
     4: "the solver's time limit ran out before a feasible answer was found",
+    5: "another run is writing the same output folder (its lock is live; a stale lock is taken over)",
+    130: "interrupted (Ctrl-C): temporary files removed, the previous answer kept",
+    143: "terminated (SIGTERM): temporary files removed, the previous answer kept",
 }

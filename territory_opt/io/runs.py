@@ -1,0 +1,137 @@
+"""Nightly safety around the output folder: one run at a time, history of good runs, nothing half-written.
+
+- A lock file (`.OUT.lock` beside the output folder, holding pid, host and start time) stops a second run on the
+  same output folder; a lock left by a process that no longer exists on this host is taken over.
+- With `output.layout: runs`, each run goes to `OUT/runs/<UTC time>-<scenario hash>/` and `OUT/latest` (a symlink)
+  moves to it only once the run is complete, so `latest` is always the last good answer.
+- Temporary folders of runs that died (`.<name>.tmp-<pid>` whose process is gone) are removed by the next run.
+- SIGTERM is turned into `Terminated`, so the writer's cleanup runs and the CLI exits 143.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from ..errors import Finding, LockedError
+
+LOCK_SUFFIX = ".lock"
+LATEST = "latest"
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, cleaning temporary files on the way."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock for the block; exit code 5 (`LockedError`) if a live run holds it."""
+    missing = [d for d in (out_dir.parent, *out_dir.parent.parents) if not d.exists()]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = out_dir.parent / f".{out_dir.name}{LOCK_SUFFIX}"  # beside the folder: the writer renames the folder
+    mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_lock(path)
+            if holder and holder.get("host") == socket.gethostname() and _alive(int(holder.get("pid", -1))):
+                raise LockedError(Finding(f"another territory-opt run (pid {holder['pid']}, started "
+                                          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(holder['started']))}) "
+                                          "is writing this output folder; wait for it or stop it",
+                                          source=str(path))) from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(mine)
+        break
+    else:
+        raise LockedError(Finding("could not take the lock", source=str(path)))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if _read_lock(path).get("pid") == os.getpid():
+                path.unlink()
+        for folder in missing:  # a failed run leaves no folder it made just for its lock
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+
+
+def _read_lock(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def remove_dead_temporaries(parent: Path) -> int:
+    """Delete `.<name>.tmp-<pid>` / `.old-<pid>` folders whose process is gone; returns how many."""
+    removed = 0
+    if not parent.is_dir():
+        return 0
+    for entry in parent.iterdir():
+        match = TEMPORARY.match(entry.name)
+        if match and not _alive(int(match["pid"])):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def run_folder(out_dir: Path, scenario_sha256: str) -> Path:
+    """`OUT/runs/<UTC time>-<first 8 of the scenario hash>` for a run starting now."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return out_dir / "runs" / f"{stamp}-{(scenario_sha256 or 'python')[:8]}"
+
+
+def point_latest(out_dir: Path, run_dir: Path) -> None:
+    """Move `OUT/latest` to `run_dir` in one step (a new symlink renamed over the old one)."""
+    link = out_dir / LATEST
+    tmp = out_dir / f".{LATEST}.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(run_dir, out_dir), target_is_directory=True)
+    os.replace(tmp, link)
+
+
+def latest_run(out_dir: Path) -> Path | None:
+    """The last good run of a `runs` layout (None when there is none yet)."""
+    link = out_dir / LATEST
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` (so `finally` and cleanup run) instead of killing at once."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,98 @@
+"""Nightly safety: one run per output folder, `latest` moves only after a complete run, kills leave no debris."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from territory_opt.cli import app
+
+from ..conftest import tiny_scenario_dict
+
+RUNNER = CliRunner()
+
+
+def nightly_case(write_case: Callable[..., Path]) -> Path:
+    scenario = tiny_scenario_dict()
+    scenario["output"] = {"dir": "out", "layout": "runs"}
+    return write_case(scenario=scenario)
+
+
+def debris(root: Path) -> list[str]:
+    """Temporary files or folders a run left behind, anywhere under or beside the output folder."""
+    places = [root.parent, root, root / "runs"]
+    return sorted(str(p) for place in places if place.is_dir() for p in place.iterdir()
+                  if ".tmp-" in p.name or ".old-" in p.name or p.name.endswith(".lock"))
+
+
+def test_latest_moves_after_each_good_run_and_previous_auto_uses_it(write_case: Callable[..., Path]) -> None:
+    path = nightly_case(write_case)
+    root = path.parent / "out"
+    first = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])  # no latest yet: today's reps
+    assert first.exit_code == 0, first.output
+    runs = sorted((root / "runs").iterdir())
+    assert len(runs) == 1 and (root / "latest").resolve() == runs[0].resolve()
+    assert json.loads((runs[0] / "kpis.json").read_text())["changes"]["baseline"] == "current_rep_id"
+    time.sleep(1.1)  # run folders are named to the second
+    second = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])
+    assert second.exit_code == 0, second.output
+    runs = sorted((root / "runs").iterdir())
+    assert len(runs) == 2 and (root / "latest").resolve() == runs[1].resolve()
+    kpis = json.loads((runs[1] / "kpis.json").read_text())
+    assert kpis["changes"] == {"baseline": "previous run", "customers": 0, "by_reason": {}}
+    assert debris(root) == []
+
+
+def test_a_live_lock_stops_a_second_run_and_a_stale_one_is_taken_over(write_case: Callable[..., Path]) -> None:
+    path = nightly_case(write_case)
+    lock = path.parent / ".out.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
+    busy = RUNNER.invoke(app, ["run", str(path)])
+    assert busy.exit_code == 5 and "another territory-opt run" in busy.output and ".out.lock" in busy.output
+    assert not (path.parent / "out").exists()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    lock.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": 0}))
+    taken = RUNNER.invoke(app, ["run", str(path)])
+    assert taken.exit_code == 0, taken.output
+    assert not lock.exists()
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.2, 1.5, 1.8])
+def test_killing_a_run_never_touches_latest(write_case: Callable[..., Path], delay: float) -> None:
+    path = nightly_case(write_case)
+    root = path.parent / "out"
+    command = [sys.executable, "-m", "territory_opt", "run", str(path), "--quiet"]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    good = (root / "latest").resolve()
+    kept = {p.name: p.read_bytes() for p in good.iterdir()}
+    time.sleep(1.1)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+        # -SIGTERM: still starting up, before the handler (nothing written yet)
+        assert process.returncode in (0, 143, -signal.SIGTERM, -signal.SIGKILL), stderr
+        now = (root / "latest").resolve()
+        if now == good:  # killed before it finished: the good run, untouched
+            assert {p.name: p.read_bytes() for p in good.iterdir()} == kept
+        else:  # the kill came after the run had completed and moved latest: the new run is whole
+            assert {p.name for p in now.iterdir()} == set(kept), process.returncode
+            good, kept = now, {p.name: p.read_bytes() for p in now.iterdir()}
+        if sig == signal.SIGTERM and process.returncode == 143:
+            assert debris(root) == [], "SIGTERM must clean up at once"
+        time.sleep(1.1)
+    after = subprocess.run(command, capture_output=True, check=False)
+    assert after.returncode == 0, after.stderr
+    assert debris(root) == [], "the next run removes what a killed run left"
