@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -33,19 +34,25 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 
-def _guarded(action: Callable[[], T]) -> T:
-    """Run a command body, turning errors into a message on stderr and the documented exit code."""
+def _guarded(action: Callable[[], T], on_error: Callable[[int, str], None] | None = None) -> T:
+    """Run a command body, turning errors into a message on stderr and the documented exit code (`on_error` also
+    hears of it, e.g. to log it or print a JSON line)."""
+    def fail(code: int, message: str) -> typer.Exit:
+        if on_error is not None:
+            on_error(code, message)
+        return typer.Exit(code)
+
     try:
         return action()
     except TerritoryOptError as exc:
         err.print(f"[bold red]error[/] ({exc.exit_code}): {exc.render()}", markup=True)
-        raise typer.Exit(exc.exit_code) from None
+        raise fail(exc.exit_code, exc.render()) from None
     except KeyboardInterrupt:
         err.print("interrupted: temporary files removed, the previous answer kept")
-        raise typer.Exit(130) from None
+        raise fail(130, "interrupted") from None
     except Terminated:
         err.print("terminated: temporary files removed, the previous answer kept")
-        raise typer.Exit(143) from None
+        raise fail(143, "terminated") from None
     except typer.Exit:
         raise
     except Exception as exc:
@@ -54,7 +61,7 @@ def _guarded(action: Callable[[], T]) -> T:
         err.print(f"[bold red]internal error[/] (1): {type(exc).__name__}: {exc}\n"
                   "This is a bug in territory-opt; set TERRITORY_OPT_DEBUG=1 for the traceback and report it.",
                   markup=True)
-        raise typer.Exit(1) from None
+        raise fail(1, f"internal error: {type(exc).__name__}: {exc}") from None
 
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
@@ -77,6 +84,11 @@ def run(
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario key, e.g. --set routing.enabled=true --set rules.balance_weight=30 "
         "(values read as YAML; recorded in manifest.json).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one machine-readable summary line on stdout (also for errors), for cron and scripts."
+    )] = False,
+    log_file: Annotated[Path | None, typer.Option(
+        "--log-file", help="Append timestamped progress, warnings and the summary to this file.")] = None,
 ) -> None:
     """Run a scenario end to end and write the output folder."""
     from .config import load_scenario
@@ -91,9 +103,11 @@ def run(
     from .io.write import write_outputs
     from .pipeline import default_out_dir, run_scenario
 
+    log = RunLog(log_file, quiet=quiet or as_json, terminal=err.is_terminal)
+
     def body() -> None:
         loaded = load_scenario(scenario, overrides or ())
-        progress = None if quiet else (lambda stage: err.print(f"[dim]{stage}...[/]", markup=True))
+        progress = log.stage
         root = default_out_dir(loaded, out_dir)
         nightly = loaded.output.layout == "runs"
         with terminate_as_exception(), output_lock(root):
@@ -105,15 +119,17 @@ def run(
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=baseline,
                                   strict=strict)
             target = run_folder(root, loaded.source_sha256) if nightly else root
-            if progress:
-                progress("write")
+            progress("write")
             write_outputs(result, target, scenario_path=scenario)
             if nightly:
                 point_latest(root, target)
         for finding in result.prepared.warnings:
-            err.print(f"[yellow]warning[/]: {finding}", markup=True)
-        if not quiet:
-            k = result.kpis
+            log.warning(str(finding))
+        k = result.kpis
+        log.done(run_summary(k, target))
+        if as_json:
+            print(json.dumps(run_summary(k, target), sort_keys=True))
+        elif not quiet:
             out.print(
                 f"{k['status']}: {k['n_customers']} customers, {k['n_reps']} reps; travel "
                 f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "  # type: ignore[arg-type]
@@ -121,7 +137,50 @@ def run(
                 f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"  # type: ignore[arg-type]
             )
 
-    _guarded(body)
+    _guarded(body, on_error=lambda code, message: _report_error(log, as_json, code, message))
+
+
+def _report_error(log: RunLog, as_json: bool, code: int, message: str) -> None:
+    log.line(f"error ({code}): {message}")
+    if as_json:
+        print(json.dumps({"status": "error", "exit_code": code, "message": message}, sort_keys=True))
+
+
+def run_summary(kpis: dict, target: Path) -> dict:  # type: ignore[type-arg]
+    """The one-line summary `--json` prints and `--log-file` ends with."""
+    keys = ("status", "engine", "objective", "gap", "travel_visit_km", "max_workload_deviation",
+            "mean_workload_deviation", "n_customers", "n_reps", "moved_customers", "n_warnings", "runtime_s")
+    return {**{key: kpis.get(key) for key in keys}, "exit_code": 0, "out": str(target),
+            "changed_customers": (kpis.get("changes") or {}).get("customers")}
+
+
+class RunLog:
+    """Progress for people and for cron: dim stage lines on a terminal, timestamped plain lines otherwise, and
+    the same timestamped lines appended to `--log-file`."""
+
+    def __init__(self, path: Path | None, *, quiet: bool, terminal: bool) -> None:
+        self.path, self.quiet, self.terminal = path, quiet, terminal
+
+    def line(self, text: str) -> None:
+        stamped = f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(stamped + "\n")
+
+    def stage(self, name: str) -> None:
+        self.line(name)
+        if not self.quiet:
+            if self.terminal:
+                err.print(f"[dim]{name}...[/]", markup=True)
+            else:
+                err.print(f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {name}", markup=False)
+
+    def warning(self, text: str) -> None:
+        self.line(f"warning: {text}")
+        err.print(f"[yellow]warning[/]: {text}", markup=True)
+
+    def done(self, summary: dict) -> None:  # type: ignore[type-arg]
+        self.line("done " + json.dumps(summary, sort_keys=True))
 
 
 @app.command()

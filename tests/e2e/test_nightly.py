@@ -96,3 +96,36 @@ def test_killing_a_run_never_touches_latest(write_case: Callable[..., Path], del
     after = subprocess.run(command, capture_output=True, check=False)
     assert after.returncode == 0, after.stderr
     assert debris(root) == [], "the next run removes what a killed run left"
+
+
+def test_json_summary_and_log_file_for_cron(write_case: Callable[..., Path]) -> None:
+    import re
+
+    path = write_case()
+    log = path.parent / "run.log"
+    result = RUNNER.invoke(app, ["run", str(path), "--out", str(path.parent / "out"), "--json", "--log-file",
+                                 str(log)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    kpis = json.loads((path.parent / "out" / "kpis.json").read_text())
+    assert summary["exit_code"] == 0 and summary["objective"] == kpis["objective"]
+    assert summary["n_customers"] == kpis["n_customers"] and summary["out"].endswith("out")
+    lines = log.read_text().splitlines()
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+    assert all(re.match(stamp, line) for line in lines)
+    assert [line.split(" ", 1)[1] for line in lines[:2]] == ["load", "enrich"]
+    assert lines[-1].split(" ", 2)[1] == "done" and json.loads(lines[-1].split(" ", 2)[2]) == summary
+    failed = RUNNER.invoke(app, ["run", str(path.parent / "missing.yaml"), "--json", "--log-file", str(log)])
+    assert failed.exit_code == 2
+    error = json.loads(failed.stdout.strip().splitlines()[-1])
+    assert error["status"] == "error" and error["exit_code"] == 2 and "missing.yaml" in error["message"]
+    assert "error (2)" in log.read_text().splitlines()[-1]
+
+
+def test_progress_lines_are_timestamped_when_not_a_terminal(write_case: Callable[..., Path]) -> None:
+    import re
+
+    path = write_case()
+    result = RUNNER.invoke(app, ["run", str(path), "--out", str(path.parent / "out")])
+    assert result.exit_code == 0
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ solve$", result.stderr, flags=re.M), result.stderr
