@@ -89,9 +89,13 @@ def run(
     )] = False,
     log_file: Annotated[Path | None, typer.Option(
         "--log-file", help="Append timestamped progress, warnings and the summary to this file.")] = None,
+    sandbox_root: Annotated[list[Path] | None, typer.Option(
+        "--sandbox-root", help="Refuse (exit 2) any input, matrix or output path of the scenario, or --out, that "
+        "lies outside these folders (repeatable; symlinks followed).")] = None,
 ) -> None:
     """Run a scenario end to end and write the output folder."""
-    from .config import load_scenario
+    from .config import load_scenario, paths_outside
+    from .errors import ConfigError
     from .io.runs import (
         latest_run,
         output_lock,
@@ -109,6 +113,11 @@ def run(
         loaded = load_scenario(scenario, overrides or ())
         progress = log.stage
         root = default_out_dir(loaded, out_dir)
+        if sandbox_root:
+            outside = paths_outside(loaded.model_copy(update={"output": loaded.output.model_copy(
+                update={"dir": root})}), sandbox_root)
+            if outside:
+                raise ConfigError(outside)
         nightly = loaded.output.layout == "runs"
         with terminate_as_exception(), output_lock(root):
             remove_dead_temporaries(root.parent)

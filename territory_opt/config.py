@@ -841,3 +841,21 @@ def scenario_reference() -> str:
 
     walk(schema, "")
     return "\n".join(rows) + "\n"
+
+
+def paths_outside(scenario: Scenario, roots: Sequence[Path]) -> list[Finding]:
+    """Every file or folder the scenario names that resolves (symlinks followed) outside all of `roots`."""
+    allowed = [Path(r).resolve() for r in roots]
+    named: list[tuple[str, Path]] = [(f"inputs.{name}", source.path) for name in
+                                     ("customers", "reps", "depots", "routes", "distributors")
+                                     if (source := getattr(scenario.inputs, name)) is not None]
+    if scenario.routing.travel_matrix is not None:
+        named.append(("routing.travel_matrix", scenario.routing.travel_matrix))
+    named.append(("output.dir", scenario.output.dir))
+    out = []
+    for field, path in named:
+        real = Path(path).resolve()
+        if not any(real == root or root in real.parents for root in allowed):
+            out.append(Finding(f"{path} is outside the allowed roots ({', '.join(map(str, allowed))})",
+                               source=scenario.source_name, field=field))
+    return out

@@ -227,3 +227,22 @@ def test_a_failed_run_keeps_the_previous_answer(write_case: Callable[..., Path])
     code, output = invoke("run", scenario)
     assert code == 2
     assert {p.name: p.read_bytes() for p in (scenario.parent / "out").iterdir()} == before
+
+
+def test_sandbox_root_refuses_paths_outside_it(write_case: Callable[..., Path], tmp_path: Path) -> None:
+    scenario = tiny_scenario_dict()
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    outside.mkdir()
+    (outside / "reps.csv").write_text((write_case().parent / "reps.csv").read_text())
+    scenario["inputs"]["reps"] = str(outside / "reps.csv")
+    path = write_case(scenario=scenario)
+    out = path.parent / "out"
+    refused = RUNNER.invoke(app, ["run", str(path), "--out", str(out), "--sandbox-root", str(path.parent)])
+    assert refused.exit_code == 2 and "inputs.reps" in refused.output and "outside the allowed roots" in refused.output
+    assert not out.exists()
+    escaped = RUNNER.invoke(app, ["run", str(write_case()), "--out", str(outside / "out"), "--sandbox-root",
+                                  str(path.parent)])
+    assert escaped.exit_code == 2 and "output.dir" in escaped.output
+    allowed = RUNNER.invoke(app, ["run", str(path), "--out", str(out), "--sandbox-root", str(path.parent),
+                                  "--sandbox-root", str(outside)])
+    assert allowed.exit_code == 0, allowed.output
