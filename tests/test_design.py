@@ -206,25 +206,13 @@ def all_assignments(n_customers: int, p: int) -> np.ndarray:
 
 def brute_force(problem: DesignProblem) -> float:
     """The optimum by enumerating every centre set and, under any rule, every assignment (inf if none is feasible)."""
-    rows = np.arange(problem.n_customers)
     best = np.inf
     for centres in itertools.combinations(range(problem.n_sites), problem.p):
         centres = np.array(centres)
         if problem.is_uncapacitated:
             best = min(best, float((problem.weight * problem.distance[:, centres].min(axis=1)).sum()))
-            continue
-        choice = centres[all_assignments(problem.n_customers, problem.p)]  # (options, customers) -> site
-        cost = (problem.weight * problem.distance[rows, choice]).sum(axis=1)
-        sizes = np.stack([(problem.loads * (choice == s)).sum(axis=1) for s in centres], axis=1)
-        ok = np.ones(len(choice), dtype=bool)
-        if problem.site_capacity is not None:
-            ok &= (sizes <= problem.site_capacity[centres]).all(axis=1)
-        if problem.size_bounds is not None:
-            ok &= ((sizes >= problem.size_bounds[0]) & (sizes <= problem.size_bounds[1])).all(axis=1)
-        if problem.has_balance:
-            cost = cost + problem.balance_penalty * np.abs(sizes - problem.size_target).sum(axis=1)
-        if ok.any():
-            best = min(best, float(cost[ok].min()))
+        else:
+            best = min(best, best_assignment(problem, centres))
     return best
 
 
