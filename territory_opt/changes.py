@@ -83,15 +83,23 @@ def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame) ->
     return reason
 
 
+def zones_worked(problem: Problem, assignment: np.ndarray) -> list[dict[int, set[int]]]:
+    """Per boundary kind, each rep's zones: the one it is pinned to and those of the needs it now serves."""
+    out = []
+    for k in range(problem.n_zone_kinds):
+        zones = {r: {int(z)} for r, z in enumerate(problem.rep_zone[k].tolist()) if z >= 0}
+        for rep, zone in zip(assignment.tolist(), problem.need_zone[k].tolist(), strict=True):
+            if zone >= 0:
+                zones.setdefault(rep, set()).add(zone)
+        out.append(zones)
+    return out
+
+
 def _outside_zone(problem: Problem, assignment: np.ndarray, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
     """Whether each rep is pinned to, or now works in, another zone than the need's, for some boundary kind."""
     out = np.zeros(len(need), dtype=bool)
-    for k in range(problem.n_zone_kinds):
-        zone = problem.need_zone[k, need]
-        works = pd.Series(problem.need_zone[k]).groupby(assignment).agg(lambda z: set(z[z >= 0].tolist()))
-        worked = works.reindex(rep).to_numpy(dtype=object)
-        other = np.array([bool(w) and (w - {z}) != set() for w, z in zip(worked, zone, strict=True)]) \
-            if len(need) else np.zeros(0, dtype=bool)
-        pinned = problem.rep_zone[k, rep]
-        out |= (zone >= 0) & (((pinned >= 0) & (pinned != zone)) | other)
+    for k, zones in enumerate(zones_worked(problem, assignment)):
+        zone = problem.need_zone[k, need].tolist()
+        out |= np.array([z >= 0 and bool(zones.get(r, set()) - {z}) for r, z in zip(rep.tolist(), zone, strict=True)],
+                        dtype=bool)
     return out

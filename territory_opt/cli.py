@@ -135,9 +135,10 @@ def run(
         for finding in result.prepared.warnings:
             log.warning(str(finding))
         k = result.kpis
-        log.done(run_summary(k, target))
+        summary = run_summary(k, target)
+        log.done(summary)
         if as_json:
-            print(json.dumps(run_summary(k, target), sort_keys=True))
+            print(json.dumps(summary, sort_keys=True))
         elif not quiet:
             out.print(
                 f"{k['status']}: {k['n_customers']} customers, {k['n_reps']} reps; travel "
@@ -170,11 +171,14 @@ class RunLog:
     def __init__(self, path: Path | None, *, quiet: bool, terminal: bool) -> None:
         self.path, self.quiet, self.terminal = path, quiet, terminal
 
+    @staticmethod
+    def stamped(text: str) -> str:
+        return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
+
     def line(self, text: str) -> None:
-        stamped = f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
         if self.path is not None:
             with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(stamped + "\n")
+                fh.write(self.stamped(text) + "\n")
 
     def stage(self, name: str) -> None:
         self.line(name)
@@ -182,7 +186,7 @@ class RunLog:
             if self.terminal:
                 err.print(f"[dim]{name}...[/]", markup=True)
             else:
-                err.print(f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {name}", markup=False)
+                err.print(self.stamped(name), markup=False)
 
     def warning(self, text: str) -> None:
         self.line(f"warning: {text}")
@@ -201,18 +205,19 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text.")] = False,
 ) -> None:
     """Why a customer has its reps: teams, candidate reps with distance and cost, the rules excluding the others."""
-    from .compare import read_run_table
     from .config import load_scenario
     from .explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
+    from .io.read import read_run_json, read_run_table
     from .pipeline import prepare
 
     def body() -> None:
-        path, overrides = scenario_of_run(run_dir) if scenario is None else (scenario, ())
+        manifest = read_run_json(run_dir, "manifest.json")
+        path, overrides = scenario_of_run(run_dir, manifest) if scenario is None else (scenario, ())
         prepared = prepare(load_scenario(path, overrides))
         prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
         assignments = read_run_table(run_dir, "assignments.csv", ("customer_id", "team", "rep_id"))
         report = explain_customer(prepared, assignments, customer_id)
-        report["inputs_changed_since_run"] = check_inputs_unchanged(prepared, run_dir)
+        report["inputs_changed_since_run"] = check_inputs_unchanged(prepared, manifest)
         if as_json:
             out.print_json(json.dumps(report, sort_keys=True, default=str))
             return

@@ -3,51 +3,15 @@ rep's workload. Reads only the files a run writes, so any two runs compare, whic
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .errors import Finding, InputError
+from .io.read import read_run_json, read_run_table
 
 KPI_KEYS = ("objective", "bound", "gap", "travel_visit_km", "total_distance_km", "max_workload_deviation",
             "mean_workload_deviation", "moved_customers", "max_reps_on_a_customer", "territories_with_several_parts",
             "n_customers", "n_needs", "n_reps", "n_uncovered_customers", "n_warnings", "runtime_s")
 MOVED_EXAMPLES = 20
-
-
-def _read(folder: Path, name: str) -> Path:
-    if not folder.is_dir():
-        raise InputError([Finding("run folder not found", source=str(folder))])
-    path = folder / name
-    if not path.is_file():
-        raise InputError([Finding(f"{name} is missing: is this a territory-opt run folder?", source=str(folder))])
-    return path
-
-
-def _kpis(folder: Path) -> dict[str, Any]:
-    path = _read(folder, "kpis.json")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError([Finding(f"not valid JSON ({exc})", source=str(path))]) from None
-    if not isinstance(data, dict):
-        raise InputError([Finding("not a JSON object", source=str(path))])
-    return data
-
-
-def read_run_table(folder: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV of a run folder as text columns, with the columns named checked."""
-    path = _read(folder, name)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError([Finding(f"cannot read as CSV ({type(exc).__name__})", source=str(path))]) from None
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise InputError([Finding(f"missing column(s): {', '.join(missing)}", source=str(path))])
-    return frame
 
 
 def _number(value: Any) -> int | float | None:
@@ -57,7 +21,7 @@ def _number(value: Any) -> int | float | None:
 def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
     """KPI deltas (b - a), the customer-teams whose rep differs, and per-rep workload and customer deltas."""
     run_a, run_b = Path(run_a), Path(run_b)
-    kpi_a, kpi_b = _kpis(run_a), _kpis(run_b)
+    kpi_a, kpi_b = read_run_json(run_a, "kpis.json"), read_run_json(run_b, "kpis.json")
     kpis = []
     for key in KPI_KEYS:
         a, b = _number(kpi_a.get(key)), _number(kpi_b.get(key))

@@ -9,7 +9,6 @@ boundary, workload band), whether the customer moved from today's rep, and what 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .changes import zones_worked
 from .config import Covers
 from .errors import Finding, InputError
 from .pipeline import Prepared
@@ -48,14 +48,6 @@ def _team_reasons(prepared: Prepared, customer: int) -> list[dict[str, Any]]:
     return out
 
 
-def _rep_zones(problem: Problem, assignment: np.ndarray, k: int) -> dict[int, set[int]]:
-    zones: dict[int, set[int]] = {}
-    for rep, zone in zip(assignment.tolist(), problem.need_zone[k].tolist(), strict=True):
-        if zone >= 0:
-            zones.setdefault(rep, set()).add(zone)
-    return zones
-
-
 def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id: str) -> dict[str, Any]:
     """The explanation as plain data (the CLI prints it, `--json` dumps it)."""
     problem = prepared.problem
@@ -71,7 +63,8 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
     facts["contact_cap"] = int(problem.customer_caps[customer])
     everyone = np.arange(problem.n_needs)
     load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
-    zones = [_rep_zones(problem, assignment, k) for k in range(problem.n_zone_kinds)]
+    zones = zones_worked(problem, assignment)
+    excluded = set(problem.excluded.tolist())
     needs = []
     for need in np.flatnonzero(problem.need_customer == customer).tolist():
         chosen = int(assignment[need])
@@ -83,7 +76,7 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         for rep, c, d in sorted(zip(members.tolist(), cost.tolist(), km.tolist(), strict=True), key=lambda x: x[1]):
             candidates.append({"rep_id": str(problem.rep_ids[rep]), "road_km": round(d, 2), "cost": round(c, 3),
                                "chosen": rep == chosen,
-                               "ruled_out_by": _ruled_out(problem, need, rep, chosen, load, zones)})
+                               "ruled_out_by": _ruled_out(problem, need, rep, chosen, load, zones, excluded)})
         current = int(problem.need_current_rep[need])
         entry: dict[str, Any] = {
             "team": problem.team_names[team], "rep_id": str(problem.rep_ids[chosen]),
@@ -94,7 +87,7 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
             entry["current_rep_id"] = str(problem.rep_ids[current])
             back = float(problem.arc_cost(np.array([need]), np.array([current]))[0]
                          - problem.arc_cost(np.array([need]), np.array([chosen]))[0])
-            blocked = _ruled_out(problem, need, current, chosen, load, zones)
+            blocked = _ruled_out(problem, need, current, chosen, load, zones, excluded)
             entry["move_back"] = {"extra_cost": round(back, 3), "blocked_by": blocked,
                                   "note": "changes the objective by this much on its own" if not blocked else
                                   "not possible on its own: another customer would have to move too"}
@@ -103,7 +96,7 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
 
 
 def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndarray,
-               zones: list[dict[int, set[int]]]) -> list[str]:
+               zones: list[dict[int, set[int]]], excluded: set[int]) -> list[str]:
     """Why `rep` cannot take `need` as things stand (empty: it could; for the chosen rep always empty)."""
     if rep == chosen:
         return []
@@ -111,7 +104,7 @@ def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndar
     lock = problem.need_locked_rep[need]
     if lock != NO_REP and lock != rep:
         reasons.append(f"locked to {problem.rep_ids[lock]}")
-    if len(problem.excluded) and need * problem.n_reps + rep in set(problem.excluded.tolist()):
+    if need * problem.n_reps + rep in excluded:
         reasons.append("never-this-rep exclusion")
     if problem.need_skills is not None and problem.rep_skills is not None:
         missing = problem.need_skills[need] & ~problem.rep_skills[rep]
@@ -120,7 +113,7 @@ def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndar
             reasons.append(f"does not carry {', '.join(lines)}")
     for k, worked in enumerate(zones):
         zone = problem.need_zone[k, need]
-        theirs = worked.get(rep, set()) | ({int(problem.rep_zone[k, rep])} if problem.rep_zone[k, rep] >= 0 else set())
+        theirs = worked.get(rep, set())
         if zone >= 0 and theirs - {zone}:
             names = problem.zone_names[k]
             reasons.append(f"works in {problem.zone_kinds[k]} {', '.join(names[z] for z in sorted(theirs))}, "
@@ -152,25 +145,20 @@ def _assignment(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def scenario_of_run(run_dir: Path) -> tuple[Path, tuple[str, ...]]:
+def scenario_of_run(run_dir: Path, manifest: dict[str, Any]) -> tuple[Path, tuple[str, ...]]:
     """The scenario file and overrides a run folder was made from (recorded in its manifest.json)."""
-    path = run_dir / "manifest.json"
-    if not path.is_file():
-        raise InputError([Finding("manifest.json is missing: is this a territory-opt run folder?",
-                                  source=str(run_dir))])
-    scenario = json.loads(path.read_text(encoding="utf-8")).get("scenario", {})
+    scenario = manifest.get("scenario") or {}
     relative = scenario.get("path")
     if not relative:
         raise InputError([Finding("the manifest does not record the scenario's path; pass --scenario",
-                                  source=str(path))])
+                                  source=str(run_dir / "manifest.json"))])
     return (run_dir / relative).resolve(), tuple(scenario.get("overrides") or ())
 
 
-def check_inputs_unchanged(prepared: Prepared, run_dir: Path) -> list[str]:
+def check_inputs_unchanged(prepared: Prepared, manifest: dict[str, Any]) -> list[str]:
     """Input files whose SHA-256 differs from the run's: the explanation may not match the answer."""
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     changed = []
-    for name, entry in manifest.get("inputs", {}).items():
+    for name, entry in (manifest.get("inputs") or {}).items():
         now = prepared.inputs.file_hashes.get(name)
         if now is not None and entry.get("sha256") not in (None, now):
             changed.append(name)

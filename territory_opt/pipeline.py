@@ -383,8 +383,8 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                                 "they get no rep", source=scenario.source_name, field="teams"))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
-    visited = ~np.array([t.travel_weight == 0 for t in scenario.teams])[problem.need_team]  # not phone teams
-    warnings += input_findings(problem, visited, scenario.quality.far_km, str(scenario.inputs.customers.path))
+    warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,
+                               str(scenario.inputs.customers.path))
     with timings.stage("advice", progress):
         advice = advice_table(customers, inputs.reps, scenario)
     travel = None
@@ -398,7 +398,7 @@ def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings:
     """The routing's travel model: along the route network, or the user's matrix file (read and checked here, so
     `validate` reports its errors and a bad file stops the run before anything is written)."""
     options, logistics = scenario.routing, scenario.logistics
-    straight = StraightTravel(options.speed_kmh or logistics.default_speed_kmh, scenario.rules.detour_factor)
+    straight = StraightTravel(routing_speed(scenario), scenario.rules.detour_factor)
     if options.travel == "matrix" and options.travel_matrix is not None:
         point_ids = np.concatenate([problem.customer_ids, problem.rep_ids]).astype(str)
         matrix, found, sha = read_travel_matrix(options.travel_matrix, point_ids, straight)
@@ -540,8 +540,13 @@ def routing_settings(prepared: Prepared) -> RoutingSettings:
     return RoutingSettings(
         weeks=scenario.cycle_weeks, days=options.days_per_week, day_s=round(options.day_hours * 3600),
         break_s=round(options.break_minutes * 60),
-        speed_kmh=options.speed_kmh or scenario.logistics.default_speed_kmh,
-        detour_factor=scenario.rules.detour_factor, solution_limit=options.solution_limit, travel=prepared.travel)
+        speed_kmh=routing_speed(scenario), detour_factor=scenario.rules.detour_factor,
+        solution_limit=options.solution_limit, travel=prepared.travel)
+
+
+def routing_speed(scenario: Scenario) -> float:
+    """Average road speed between calls: routing.speed_kmh, else logistics.default_speed_kmh."""
+    return scenario.routing.speed_kmh or scenario.logistics.default_speed_kmh
 
 
 def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -579,9 +584,13 @@ def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: i
 
 
 def routed_needs(prepared: Prepared) -> np.ndarray:
+    return visited_needs(prepared.scenario, prepared.problem)
+
+
+def visited_needs(scenario: Scenario, problem: Problem) -> np.ndarray:
     """Needs reps drive to: those of teams with travel (a team with travel_weight 0 sells by phone)."""
-    remote = np.array([t.travel_weight == 0 for t in prepared.scenario.teams])
-    return ~remote[prepared.problem.need_team]
+    remote = np.array([t.travel_weight == 0 for t in scenario.teams])
+    return ~remote[problem.need_team]
 
 
 def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:

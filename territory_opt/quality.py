@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from .errors import Finding
 from .problem import Problem
@@ -36,8 +37,6 @@ def input_findings(problem: Problem, visited: np.ndarray, far_km: float, source:
             reps = np.flatnonzero(problem.rep_in_team[:, team])
             if len(needs) == 0 or len(reps) == 0:
                 continue
-            from scipy.spatial import cKDTree
-
             dist, _ = cKDTree(problem.rep_xy[reps]).query(problem.customer_xy[problem.need_customer[needs]])
             nearest[needs] = dist * problem.detour_factor / 1000.0
         far = np.unique(problem.need_customer[visited & (nearest > far_km)])

@@ -90,7 +90,6 @@ def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
     import offlinefolium as folium
 
     prepared = run.prepared
-    problem = prepared.problem
     territories = run.territories.copy()
     value = _territory_value(run)
     territories["value"] = [round(value.get((t, r), 0.0)) for t, r in zip(territories["team"], territories["rep_id"],
@@ -119,7 +118,6 @@ def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
     _context_layers(fmap, prepared, colours)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
-    del problem
     return fmap.get_root().render(), note
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from .parallel import map_in_processes
 from .problem import Problem
 from .routing.days import Visit, spread_visits, weekday_sectors
-from .routing.travel import StraightTravel, Travel
+from .routing.travel import Block, StraightTravel, Travel
 from .routing.vrp import VrpInstance, route_schedule, solve_vrp
 
 DROP_PENALTY = 10**9  # a dropped visit costs more than any route travels
@@ -91,22 +91,13 @@ class RepInput:
     home_id: int  # travel point of the rep's home: n_customers + rep
 
 
-@dataclass(frozen=True)
-class RepTravel:
+def rep_travel(rep: RepInput, settings: RoutingSettings) -> Block:
     """One rep's travel block: row/column 0 is home, 1.. its needs in RepInput order."""
-
-    seconds: np.ndarray
-    metres: np.ndarray
-    estimated: int
-
-
-def rep_travel(rep: RepInput, settings: RoutingSettings) -> RepTravel:
     ids = np.concatenate([[rep.home_id], rep.point_ids]).astype(np.int64)
-    block = settings.travel_model().block(ids, np.vstack([rep.home[None, :], rep.xy]))
-    return RepTravel(block.seconds, block.metres, block.estimated)
+    return settings.travel_model().block(ids, np.vstack([rep.home[None, :], rep.xy]))
 
 
-def day_instance(rep: RepInput, travel: RepTravel, members: list[int], settings: RoutingSettings) -> VrpInstance:
+def day_instance(rep: RepInput, travel: Block, members: list[int], settings: RoutingSettings) -> VrpInstance:
     """One day of one rep as a routing instance: node 0 is home, node i the visit `members[i - 1]`."""
     idx = np.array(members)
     rows = np.concatenate([[0], idx + 1])
@@ -133,7 +124,7 @@ def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int
     return by_day
 
 
-def _route_day(rep: RepInput, travel: RepTravel, members: list[int],
+def _route_day(rep: RepInput, travel: Block, members: list[int],
                settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
     """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
     if not members:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -542,35 +544,59 @@ def load_inputs(scenario: Scenario) -> Inputs:
     )
 
 
+def run_file(folder: Path, name: str) -> Path:
+    """A file a run wrote into `folder`, or an input error saying which is missing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError([Finding("run folder not found", source=str(folder))])
+    path = folder / name
+    if not path.is_file():
+        raise InputError([Finding(f"{name} is missing: is this a territory-opt run folder?", source=str(folder))])
+    return path
+
+
+def read_run_table(folder: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV of a run folder as text columns, with the columns named checked."""
+    path = run_file(folder, name)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError([Finding(f"cannot read as CSV ({type(exc).__name__})", source=str(path))]) from None
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise InputError([Finding(f"missing column(s): {', '.join(missing)}", source=str(path))])
+    return frame
+
+
+def read_run_json(folder: Path, name: str) -> dict[str, Any]:
+    """A run folder's JSON file (kpis.json, manifest.json) as a dict."""
+    path = run_file(folder, name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([Finding(f"not valid JSON ({exc})", source=str(path))]) from None
+    if not isinstance(data, dict):
+        raise InputError([Finding("not a JSON object", source=str(path))])
+    return data
+
+
 def read_previous_assignments(folder: Path) -> pd.DataFrame:
     """A previous run's `assignments.csv` as (customer_id, team, rep_id): the baseline of `run --previous`."""
-    path = Path(folder) / "assignments.csv"
-    if not Path(folder).is_dir():
-        raise InputError([Finding("previous run folder not found", source=str(folder))])
-    log = FindingLog()
-    frame, _ = _read_table(LayerSource(path=path), log, "previous assignments")
-    if frame is None:
-        raise InputError(log.errors)
-    missing = [c for c in ("customer_id", "team", "rep_id") if c not in frame]
-    if missing:
-        raise InputError([Finding(f"missing column(s): {', '.join(missing)}; is this a territory-opt run folder?",
-                                  source=str(path))])
-    out = pd.DataFrame({c: _as_text(frame[c]) for c in ("customer_id", "team", "rep_id")})
+    columns = ("customer_id", "team", "rep_id")
+    frame = read_run_table(folder, "assignments.csv", columns)
+    out = pd.DataFrame({c: _as_text(frame[c]) for c in columns})
     twice = out.duplicated(["customer_id", "team"], keep="first").to_numpy()
     if twice.any():
+        path = Path(folder) / "assignments.csv"
         row = int(np.flatnonzero(twice)[0]) + first_row(path)
         raise InputError([Finding("a customer and team appear twice", source=str(path), row=row,
                                   field="customer_id")])
     return out
 
 
-def read_previous_kpis(folder: Path) -> dict:  # type: ignore[type-arg]
-    """A previous run's kpis.json (empty when it has none: only the change warnings need it)."""
-    import json
-
-    path = Path(folder) / "kpis.json"
+def read_previous_kpis(folder: Path) -> dict[str, Any]:
+    """A previous run's kpis.json, or {} when it has none or cannot be read (only the change warnings need it)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_run_json(folder, "kpis.json")
+    except InputError:
         return {}
-    return data if isinstance(data, dict) else {}

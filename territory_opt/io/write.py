@@ -187,9 +187,8 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
             name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}
             for name, src in sources.items() if src is not None
         } | ({"travel_matrix": {"file": scenario.routing.travel_matrix.name,
-                                "sha256": run.prepared.inputs.file_hashes.get("travel_matrix")}}
-             if scenario.routing.enabled and scenario.routing.travel == "matrix"
-             and scenario.routing.travel_matrix is not None else {}),
+                                "sha256": run.prepared.inputs.file_hashes["travel_matrix"]}}
+             if "travel_matrix" in run.prepared.inputs.file_hashes else {}),  # read only when routing uses it
         "crs": run.prepared.inputs.crs.to_string(),
         "seed": run.seed,
         "solver": {

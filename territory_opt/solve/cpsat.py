@@ -34,16 +34,21 @@ def add_coverage(model: cp_model.CpModel, arcs: Arcs, x: list[cp_model.IntVar]) 
     return len(arcs.start) - 1
 
 
+def arcs_by_rep(arcs: Arcs, n_reps: int) -> list[np.ndarray]:
+    """The arc indices of each rep."""
+    order = np.argsort(arcs.rep, kind="stable")
+    bounds = np.searchsorted(arcs.rep[order], np.arange(n_reps + 1))
+    return [order[bounds[r]:bounds[r + 1]] for r in range(n_reps)]
+
+
 def add_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
     """Each rep's total of every balanced metric (workload, then e.g. value) stays within its band."""
-    order = np.argsort(arcs.rep, kind="stable")
-    bounds = np.searchsorted(arcs.rep[order], np.arange(problem.n_reps + 1))
+    per_rep = arcs_by_rep(arcs, problem.n_reps)
     amounts = problem.amounts(arcs.need, arcs.rep)
     lowest, highest = problem.band_min, problem.band_max
     count = 0
     for q in range(len(amounts)):
-        for r in range(problem.n_reps):
-            members = order[bounds[r]:bounds[r + 1]]
+        for r, members in enumerate(per_rep):
             expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], amounts[q, members].tolist())
             model.add_linear_constraint(expr, int(lowest[q, r]), int(highest[q, r]))
             count += 1
@@ -118,13 +123,10 @@ def add_soft_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs,
     """Per rep, the whole minutes its workload lies off its target: 60 m >= load - target and >= target - load."""
     if minute_units(problem) == 0:
         return []
-    order = np.argsort(arcs.rep, kind="stable")
-    bounds = np.searchsorted(arcs.rep[order], np.arange(problem.n_reps + 1))
     load = np.asarray(problem.workload(arcs.need, arcs.rep), dtype=np.int64)
     target = rep_targets(problem)
     minutes = []
-    for r in range(problem.n_reps):
-        members = order[bounds[r]:bounds[r + 1]]
+    for r, members in enumerate(arcs_by_rep(arcs, problem.n_reps)):
         expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], load[members].tolist())
         most = int(max(load[members].sum(), target[r]) // 60 + 1)
         m = model.new_int_var(0, most, f"off{r}")

@@ -31,6 +31,11 @@ def rep_targets(problem: Problem) -> np.ndarray:
     return np.rint(problem.rep_target_s).astype(np.int64)
 
 
+def minutes_off(load: np.ndarray | int, target: np.ndarray | int) -> np.ndarray | int:
+    """Whole minutes (rounded up) a workload in seconds lies off its target: what the soft balance term counts."""
+    return -(-np.abs(np.asarray(load, dtype=np.int64) - target) // 60)
+
+
 def balance_units(problem: Problem, assignment: np.ndarray) -> int:
     """The soft balance term of an alignment in objective units: minutes off target (rounded up) x minute_units.
 
@@ -40,8 +45,7 @@ def balance_units(problem: Problem, assignment: np.ndarray) -> int:
         return 0
     everyone = np.arange(problem.n_needs)
     load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
-    off = np.abs(np.rint(load).astype(np.int64) - rep_targets(problem))
-    return int((-(-off // 60)).sum()) * units
+    return int(minutes_off(np.rint(load).astype(np.int64), rep_targets(problem)).sum()) * units
 
 
 def objective_units(problem: Problem, assignment: np.ndarray) -> float:
@@ -55,7 +59,6 @@ def off_target_growth(load: np.ndarray, change: dict[int, int], target: np.ndarr
     """How much the soft balance term grows, in visit-km, when some reps' workloads change (rep -> seconds)."""
     grow = 0
     for rep, delta in change.items():
-        before = -(-abs(int(load[rep]) - int(target[rep])) // 60)
-        after = -(-abs(int(load[rep]) + delta - int(target[rep])) // 60)
-        grow += (after - before) * units
-    return grow / COST_SCALE
+        now, centre = int(load[rep]), int(target[rep])
+        grow += int(minutes_off(now + delta, centre) - minutes_off(now, centre))
+    return grow * units / COST_SCALE

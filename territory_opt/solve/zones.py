@@ -63,11 +63,13 @@ def place_reps(problem: Problem, *, seed: int, work_limit: float = 10.0) -> Prob
     A zone whose workload only just fits its reps' bands (measured: 0.04 % above the sum of their minimums at
     100,000 customers) leaves the assignment no room for lumpy customers, so the placement first asks each zone's
     workload to keep half of the band free on both sides, then a quarter, then none."""
-    for share in SLACK_SHARES:
-        placed = _place(problem, seed=seed, work_limit=work_limit, slack_share=share, last=share == SLACK_SHARES[-1])
+    for share in SLACK_SHARES[:-1]:
+        placed = _place(problem, seed=seed, work_limit=work_limit, slack_share=share, last=False)
         if placed is not None:
             return placed
-    raise PlacementFailed("no placement")  # unreachable: the last share raises or returns
+    placed = _place(problem, seed=seed, work_limit=work_limit, slack_share=SLACK_SHARES[-1], last=True)
+    assert placed is not None  # the last share raises rather than return None
+    return placed
 
 
 def _place(problem: Problem, *, seed: int, work_limit: float, slack_share: float, last: bool) -> Problem | None:
