@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .parallel import map_in_processes
+from .executor import PartExecutor, ProcessExecutor
 from .problem import Problem
 from .routing.days import Visit, spread_visits, weekday_sectors
 from .routing.travel import Block, StraightTravel, Travel
@@ -222,10 +222,12 @@ def rep_inputs(problem: Problem, assignment: np.ndarray, window_open: np.ndarray
 
 def plan_routes(problem: Problem, assignment: np.ndarray, settings: RoutingSettings, *, workers: int = 1,
                 window_open: np.ndarray | None = None, window_close: np.ndarray | None = None,
-                routed: np.ndarray | None = None) -> list[RepPlan]:
-    """Every rep's cycle; in `workers` processes (spawned, so safe with OR-Tools' threads), results in rep order."""
+                routed: np.ndarray | None = None, executor: PartExecutor | None = None) -> list[RepPlan]:
+    """Every rep's cycle, one part per rep (arrays only), on `executor` (default: `workers` spawned processes, safe
+    with OR-Tools' threads); results in rep order."""
     inputs = rep_inputs(problem, assignment, window_open, window_close, routed)
-    return map_in_processes(plan_rep, inputs, settings, workers=workers)
+    runner = executor if executor is not None else ProcessExecutor(workers=workers)
+    return runner.map(plan_rep, inputs, settings, stage="routing")
 
 
 @dataclass(frozen=True)
@@ -253,14 +255,15 @@ def _all_calls(problem: Problem, assignment: np.ndarray) -> np.ndarray:
 def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: RoutingSettings, *,
                        resolve: Callable[[Problem], np.ndarray], tolerance: float | None, rounds: int,
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
-                       window_close: np.ndarray | None = None, routed: np.ndarray | None = None) -> RoutingOutcome:
+                       window_close: np.ndarray | None = None, routed: np.ndarray | None = None,
+                       executor: PartExecutor | None = None) -> RoutingOutcome:
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
     until no rep's drive changes by more than `threshold` of its work; the round with the best-balanced real hours
     is kept (marked `kept` in the history). `resolve` solves a problem to an assignment."""
     from .routing.feedback import drive_adjusted, work_spread, work_targets
 
     plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
-                        window_close=window_close, routed=routed)
+                        window_close=window_close, routed=routed, executor=executor)
     drive, calls = rep_drive(plans, problem.n_reps)
     calls = _all_calls(problem, assignment)
     history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive, work_targets(problem, drive))}]
@@ -270,7 +273,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         working = drive_adjusted(problem, drive, tolerance)
         assignment = resolve(working)
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
-                            window_close=window_close, routed=routed)
+                            window_close=window_close, routed=routed, executor=executor)
         new_drive, _ = rep_drive(plans, problem.n_reps)
         calls = _all_calls(problem, assignment)
         change = np.abs(new_drive - drive) / np.maximum(calls + new_drive, 1.0)

@@ -12,6 +12,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .executor import PartExecutor
+
 HULL_BUFFER_M = 5_000.0
 
 
@@ -63,13 +65,22 @@ def n_parts(geom: BaseGeometry) -> int:
     return 0 if geom.is_empty else int(shapely.get_num_geometries(geom))
 
 
+def team_shapes(part: tuple[np.ndarray, np.ndarray], area: BaseGeometry) -> dict[object, BaseGeometry]:
+    """`team_territories` on one team's (customer xy, owner rep id) arrays: a part for `executor.py`."""
+    return team_territories(part[0], part[1], area)
+
+
 def build_territories(assignments: pd.DataFrame, customer_xy: np.ndarray, area: BaseGeometry,
-                      crs: object) -> gpd.GeoDataFrame:
-    """One row per (team, rep) from a table with `customer_index`, `team`, `rep_id`, `workload_hours`."""
+                      crs: object, executor: PartExecutor | None = None) -> gpd.GeoDataFrame:
+    """One row per (team, rep) from a table with `customer_index`, `team`, `rep_id`, `workload_hours`; each team's
+    shapes are one part on `executor` (default: here), carrying only its arrays (a team's Voronoi cells need all of
+    its customers, so a team is the smallest independent piece)."""
     rows = []
-    for team, group in assignments.groupby("team", sort=False):
-        owners = group["rep_id"].to_numpy(dtype=object)
-        shapes = team_territories(customer_xy[group["customer_index"].to_numpy()], owners, area)
+    groups = list(assignments.groupby("team", sort=False))
+    parts = [(customer_xy[group["customer_index"].to_numpy()], group["rep_id"].to_numpy(dtype=object))
+             for _, group in groups]
+    all_shapes = (executor or PartExecutor()).map(team_shapes, parts, area, stage="territories")
+    for (team, group), shapes in zip(groups, all_shapes, strict=True):
         per_rep = group.groupby("rep_id", sort=False).agg(
             n_customers=("customer_index", "nunique"), workload_hours=("workload_hours", "sum"))
         for rep, geom in shapes.items():

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError, SolverLimitError
+from ..executor import PartExecutor, ProcessExecutor
 from ..metrics import check
-from ..parallel import map_in_processes
 from ..problem import NO_REP, Problem, team_components
 from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
@@ -95,8 +95,9 @@ def _lp_or_raise(problem: Problem, arcs: Arcs, time_limit_s: float) -> LpResult:
     return lp
 
 
-def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
-    """Assign every need to one rep of its team under all hard rules, minimising travel (+ continuity)."""
+def solve(problem: Problem, params: SolveParams, *, seed: int, executor: PartExecutor | None = None) -> Result:
+    """Assign every need to one rep of its team under all hard rules, minimising travel (+ continuity). The large
+    engine's independent parts run on `executor` (default: a pool of `params.workers` processes)."""
     findings = capacity_findings(problem)
     if findings:
         raise InfeasibleError(findings)
@@ -115,24 +116,25 @@ def solve(problem: Problem, params: SolveParams, *, seed: int) -> Result:
         try:
             working = place_reps(problem, seed=seed)
             stats["zones_placed"] = int((working.rep_zone != problem.rep_zone).any(axis=0).sum())
-            return _solve_working(working, problem, params, seed, lp_bound, bound_scope, stats)
+            return _solve_working(working, problem, params, seed, lp_bound, bound_scope, stats, executor)
         except (PlacementFailed, InfeasibleError, SolverLimitError) as exc:
             if isinstance(exc, InfeasibleError) and working is problem:
                 raise  # the placement itself proved it: no zone choice can work
             # the placement's counting argument can pass while the pinned problem fails on lumpy workloads:
             # the full model, with the zone choice inside, decides
             stats["zone_placement_fallback"] = 1
-    return _solve_working(problem, problem, params, seed, lp_bound, bound_scope, stats)
+    return _solve_working(problem, problem, params, seed, lp_bound, bound_scope, stats, executor)
 
 
 def _solve_working(working: Problem, problem: Problem, params: SolveParams, seed: int, lp_bound: float,
-                   bound_scope: str, stats: dict[str, float | int | str]) -> Result:
+                   bound_scope: str, stats: dict[str, float | int | str],
+                   executor: PartExecutor | None = None) -> Result:
     """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
     stats = dict(stats)
     max_team = int(working.rep_in_team.sum(axis=0).max())
     large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS or params.engine == "large"
     if large and not has_free_reps(working) and working.arc_workload_s is None:
-        return _solve_large(working, params, stats)
+        return _solve_large(working, params, stats, executor)
     extra, start = None, None
     if count_all_arcs(working) <= FULL_LP_MAX_ARCS:
         full = all_arcs(working)
@@ -243,17 +245,19 @@ def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
     return _LargeOutcome(assignment, float(relaxed.bound), k, stats)
 
 
-def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str]) -> Result:
+def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str],
+                 executor: PartExecutor | None = None) -> Result:
     """The large engine, on each independent part of the problem (`parts.py`: hard boundaries and separate teams
-    split it) in `params.workers` processes. The bound adds up the parts' flow relaxations over their candidate arcs
-    (proven for that candidate set)."""
+    split it) on `executor` (default: `params.workers` processes); parts are array-only `Problem` slices. The bound
+    adds up the parts' flow relaxations over their candidate arcs (proven for that candidate set)."""
     need_part, rep_part, n_parts = independent_parts(problem)
     if n_parts == 1:
         outcomes = [_large_part(problem, params)]
         assignment = outcomes[0].assignment
     else:
         pieces = [problem.part(need_part == i, rep_part == i) for i in range(n_parts)]
-        outcomes = map_in_processes(_large_part, pieces, params, workers=params.workers)
+        runner = executor if executor is not None else ProcessExecutor(workers=params.workers)
+        outcomes = runner.map(_large_part, pieces, params, stage="solve")
         assignment = np.empty(problem.n_needs, np.int64)
         for i, outcome in enumerate(outcomes):
             assignment[need_part == i] = np.flatnonzero(rep_part == i)[outcome.assignment]

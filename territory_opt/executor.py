@@ -1,0 +1,311 @@
+"""Where independent parts run: in this process, in a pool of processes on this machine, or on a Dask cluster.
+
+Three kinds of part go through one `map(job, items, *shared)`: the large engine's independent parts
+(`solve._large_part` over `Problem.part` slices), each rep's call cycle (`route.plan_rep`) and each team's territory
+shapes (`territories.team_shapes`). Items carry only numpy arrays and small frozen dataclasses (never GeoDataFrames),
+so they pickle cheaply; `shared` (solver parameters, routing settings, the study area) is sent once per process or
+broadcast once to every Dask worker.
+
+Determinism: a part's result depends only on the part and what is shared (the seed among it), never on the worker
+or the order parts finish; results come back in input order and the first failing part in input order decides the
+error, so every kind gives the same answer byte for byte. Errors a user can cause (`TerritoryOptError`) are
+returned from the part as a value and raised again here with all their findings: they keep their exit code, and
+Dask never retries them (a part is deterministic, a retry would fail the same way). Dask re-runs the parts of a
+lost worker by itself (up to the scheduler's `distributed.scheduler.allowed-failures`, 3 by default) and
+`retries` re-runs a part that raised anything else (e.g. a MemoryError on a crowded node).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import partial
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ConfigError, Finding, TerritoryOptError
+
+if TYPE_CHECKING:
+    from .config import Executor as ExecutorSettings
+
+KEY_PREFIX = "territory-opt"
+
+
+@dataclass(frozen=True)
+class PartTime:
+    """How long one part took, where (host:pid) and in which stage; bench/dask_scale.py projects cluster times."""
+
+    stage: str
+    index: int
+    seconds: float
+    where: str
+
+
+@dataclass(frozen=True)
+class _Done:
+    value: Any
+    seconds: float
+    where: str
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error_type: type[TerritoryOptError]
+    findings: list[Finding]
+
+
+def part_size(item: object) -> int:
+    """Bytes of the numpy arrays a part carries (its fields, or its elements for a tuple): the cost estimate by
+    which parts are started, largest first, so a big part never waits behind small ones."""
+    values = item if isinstance(item, tuple | list) else getattr(item, "__dict__", {}).values()
+    return sum(int(v.nbytes) for v in values if isinstance(v, np.ndarray))
+
+
+def largest_first(items: Sequence[Any]) -> list[int]:
+    """Item indices by decreasing `part_size`, ties in input order (deterministic)."""
+    sizes = [part_size(item) for item in items]
+    return sorted(range(len(items)), key=lambda i: (-sizes[i], i))
+
+
+def run_part(job: Callable[..., Any], item: object, *shared: object) -> _Done | _Failure:
+    """Run one part, timed; a user error comes back as a value (see the module docstring). Module level: it runs in
+    spawned processes and on Dask workers."""
+    start = time.perf_counter()
+    try:
+        value = job(item, *shared)
+    except TerritoryOptError as exc:
+        return _Failure(type(exc), list(exc.findings))
+    return _Done(value, time.perf_counter() - start, f"{socket.gethostname()}:{os.getpid()}")
+
+
+_SHARED: tuple[object, ...] = ()
+
+
+def _receive(shared: tuple[object, ...]) -> None:
+    global _SHARED
+    _SHARED = shared
+
+
+def _run_with_shared(job: Callable[..., Any], item: object) -> _Done | _Failure:
+    return run_part(job, item, *_SHARED)
+
+
+@dataclass
+class PartExecutor(AbstractContextManager["PartExecutor"]):
+    """Runs parts in this process, one after the other (the `local` kind); the base of the others."""
+
+    kind: str = field(default="local", init=False)
+    part_times: list[PartTime] = field(default_factory=list, init=False)
+    map_seconds: list[tuple[str, float]] = field(default_factory=list, init=False)  # (stage, wall s) per `map`
+
+    def map(self, job: Callable[..., Any], items: Sequence[Any], *shared: object, stage: str = "") -> list[Any]:
+        """`[job(item, *shared) for item in items]`, in input order whatever finishes first; `job` must be a
+        module-level function (it is pickled by reference). The first failing part, in input order, raises."""
+        items = list(items)
+        if not items:
+            return []
+        started = time.perf_counter()
+        outcomes = self._run(job, items, shared, stage or job.__name__)
+        self.map_seconds.append((stage or job.__name__, round(time.perf_counter() - started, 4)))
+        values = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, _Failure):
+                raise outcome.error_type(outcome.findings)
+            self.part_times.append(PartTime(stage or job.__name__, index, round(outcome.seconds, 4), outcome.where))
+            values.append(outcome.value)
+        return values
+
+    def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
+             stage: str) -> list[_Done | _Failure]:
+        outcomes: list[_Done | _Failure] = []
+        for item in items:
+            outcomes.append(run_part(job, item, *shared))
+            if isinstance(outcomes[-1], _Failure):
+                break  # the first failure in input order decides, as in the other kinds
+        return outcomes
+
+    def close(self) -> None:
+        """Release what this executor started (nothing for `local`)."""
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ProcessExecutor(PartExecutor):
+    """A pool of `workers` spawned processes per `map` (spawned, not forked: OR-Tools keeps threads, and forking a
+    process that holds them can deadlock); `shared` is sent once to each process."""
+
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        self.kind = "processes"
+
+    def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
+             stage: str) -> list[_Done | _Failure]:
+        if self.workers <= 1 or len(items) <= 1:
+            return super()._run(job, items, shared, stage)
+        workers = min(self.workers, len(items))
+        order = largest_first(items)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_receive,
+                                 initargs=(shared,)) as pool:
+            chunk = max(1, len(items) // (4 * workers))
+            done = list(pool.map(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk))
+        outcomes: list[_Done | _Failure] = [None] * len(items)  # type: ignore[list-item]
+        for position, index in enumerate(order):
+            outcomes[index] = done[position]
+        return outcomes
+
+
+@dataclass
+class DaskExecutor(PartExecutor):
+    """Parts as tasks on a `dask.distributed` cluster: the one at `scheduler`, or a `LocalCluster` of `workers`
+    processes started on first use and closed by `close()`. Shared data is scattered once to every worker; each
+    part is a pure task with a key derived from its content, so re-running a lost part gives the same result."""
+
+    scheduler: str | None = None
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str | None = None
+    retries: int = 2
+    _client: Any = field(default=None, init=False, repr=False)
+    _cluster: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.kind = "dask"
+
+    @property
+    def client(self) -> Any:
+        """The `distributed.Client`, connected (or its LocalCluster started) on first use."""
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self.scheduler:
+                try:
+                    self._client = Client(self.scheduler, set_as_default=False)
+                except (OSError, TimeoutError) as exc:
+                    raise ConfigError(Finding(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
+                                              "`--set executor.kind=local` runs here", field="executor.scheduler")
+                                      ) from exc
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=self.threads_per_worker, processes=True,
+                    memory_limit=self.memory_limit or 0, dashboard_address=":0", silence_logs=logging.ERROR)
+                self._client = Client(self._cluster, set_as_default=False)
+        return self._client
+
+    def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
+             stage: str) -> list[_Done | _Failure]:
+        from dask.base import tokenize
+        from distributed import as_completed
+
+        client = self.client
+        shared_futures = client.scatter(list(shared), broadcast=True, hash=True) if shared else []
+        base = tokenize(job.__module__, job.__qualname__, [f.key for f in shared_futures])
+
+        def submit(index: int) -> Any:
+            with warnings.catch_warnings():  # parts travel inside their tasks on purpose: a lost one can be re-run
+                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                return client.submit(run_part, job, items[index], *shared_futures, pure=True, retries=self.retries,
+                                     key=f"{KEY_PREFIX}-{stage}-{index}-{tokenize(base, items[index])}")
+
+        # as many parts in flight as the cluster has threads, largest first, the next one as soon as one ends: a
+        # free worker always takes the biggest part left (the scheduler, not knowing how long a part takes, would
+        # otherwise stack several on one worker)
+        waiting = largest_first(items)
+        slots = max(1, sum(client.nthreads().values()))
+        futures: dict[int, Any] = {}
+        try:
+            for index in waiting[:slots]:
+                futures[index] = submit(index)
+            running = as_completed(list(futures.values()), loop=client.loop)
+            for _ in running:
+                if len(futures) < len(items):
+                    index = waiting[len(futures)]
+                    futures[index] = submit(index)
+                    running.add(futures[index])
+            return [futures[index].result() for index in range(len(items))]  # the first failure in order raises
+        except BaseException:
+            client.cancel(list(futures.values()))
+            raise
+        finally:
+            futures.clear()  # released on the cluster once no one holds them
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+def make_executor(kind: str = "local", *, workers: int | None = None, scheduler: str | None = None,
+                  threads_per_worker: int = 1, memory_limit: str | None = None, retries: int = 2) -> PartExecutor:
+    """An executor of `kind` (`local`, `processes` or `dask`); `workers` defaults to the machine's cores."""
+    count = workers or os.cpu_count() or 1
+    if kind == "local":
+        return PartExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers=count)
+    if kind == "dask":
+        return DaskExecutor(scheduler=scheduler, workers=count, threads_per_worker=threads_per_worker,
+                            memory_limit=memory_limit, retries=retries)
+    raise ValueError(f"unknown executor kind {kind!r}")
+
+
+@dataclass
+class StageExecutors(AbstractContextManager["StageExecutors"]):
+    """The executor of each stage of a run: `solve` (the large engine's parts), `routing` (each rep's cycle) and
+    `territories` (each team's shapes). With `executor.kind: local` (the default), `solver.workers` and
+    `routing.workers` above 1 keep their earlier meaning, a pool of that many processes for their own stage;
+    with `processes` or `dask` one executor serves all three."""
+
+    solve: PartExecutor
+    routing: PartExecutor
+    territories: PartExecutor
+
+    def distinct(self) -> list[PartExecutor]:
+        out: list[PartExecutor] = []
+        for executor in (self.solve, self.routing, self.territories):
+            if all(executor is not seen for seen in out):
+                out.append(executor)
+        return out
+
+    @property
+    def part_times(self) -> list[PartTime]:
+        return [t for executor in self.distinct() for t in executor.part_times]
+
+    @property
+    def map_seconds(self) -> list[tuple[str, float]]:
+        return [t for executor in self.distinct() for t in executor.map_seconds]
+
+    def close(self) -> None:
+        for executor in self.distinct():
+            executor.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def stage_executors(settings: ExecutorSettings, *, solver_workers: int = 1, routing_workers: int = 1) -> StageExecutors:
+    """The executors a scenario asks for (see `StageExecutors`)."""
+    if settings.kind == "local":
+        return StageExecutors(make_executor("processes", workers=solver_workers) if solver_workers > 1
+                              else PartExecutor(),
+                              make_executor("processes", workers=routing_workers) if routing_workers > 1
+                              else PartExecutor(),
+                              PartExecutor())
+    shared = make_executor(settings.kind, workers=settings.workers, scheduler=settings.scheduler,
+                           threads_per_worker=settings.threads_per_worker, memory_limit=settings.memory_limit,
+                           retries=settings.retries)
+    return StageExecutors(shared, shared, shared)

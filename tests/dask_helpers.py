@@ -1,0 +1,56 @@
+"""Module-level jobs and a Dask worker plugin for the executor tests: spawned processes and Dask workers import
+them by name, so they cannot live inside a test function."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from territory_opt.errors import Finding, InfeasibleError
+
+
+def scaled(item: int, factor: int, offset: np.ndarray) -> int:
+    return item * factor + int(offset.sum())
+
+
+def infeasible_on(item: int, bad: int) -> int:
+    if item == bad:
+        raise InfeasibleError([Finding(f"part {item} is short", source="reps.csv", row=item, field="capacity")])
+    return item
+
+
+def broken_on(item: int, bad: int) -> int:
+    if item == bad:
+        raise ValueError(f"bug in part {item}")
+    return item
+
+
+def die_once(item: int, marker_dir: str) -> int:
+    """The first time any process runs part 1, that process dies at once (as a lost worker would)."""
+    if item == 1:
+        try:
+            os.close(os.open(Path(marker_dir) / "died", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return item * 10
+        os._exit(1)
+    return item * 10
+
+
+class KillOnFirstPart(WorkerPlugin):
+    """Ends its worker's process the first time (across the cluster: a marker file decides) a task whose key starts
+    with `prefix` starts executing: a worker lost mid-run."""
+
+    def __init__(self, prefix: str, marker_dir: str) -> None:
+        self.prefix, self.marker_dir = prefix, marker_dir
+
+    def transition(self, key, start, finish, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if finish != "executing" or not str(key).startswith(self.prefix):
+            return
+        try:
+            os.close(os.open(Path(self.marker_dir) / "killed", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        os._exit(1)

@@ -1,0 +1,86 @@
+"""The executor: the same results in input order on every kind, shared data, errors as their own types, legacy
+worker settings, and the large engine's parts on Dask equal to a local run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dask
+import numpy as np
+import pytest
+
+from territory_opt.config import Executor
+from territory_opt.errors import ConfigError, InfeasibleError
+from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, make_executor, stage_executors
+from territory_opt.metrics import check
+from territory_opt.solve import SolveParams, _solve_large
+
+from .dask_helpers import broken_on, die_once, infeasible_on, scaled
+from .test_parts import regional_problem
+
+
+@pytest.fixture(scope="module")
+def dask_executor() -> Iterator[DaskExecutor]:
+    with DaskExecutor(workers=2) as executor:  # a LocalCluster of 2 processes, started once
+        yield executor
+
+
+@pytest.fixture(params=["local", "processes", "dask"])
+def executor(request: pytest.FixtureRequest, dask_executor: DaskExecutor) -> PartExecutor:
+    if request.param == "dask":
+        return dask_executor
+    return make_executor(request.param, workers=2)
+
+
+def test_results_in_input_order_with_shared_data(executor: PartExecutor) -> None:
+    items = [5, 3, 8, 1, 9, 2, 7]
+    assert executor.map(scaled, items, 10, np.arange(4)) == [10 * i + 6 for i in items]
+    assert executor.map(scaled, [], 10, np.arange(4)) == []
+    assert [t.index for t in executor.part_times[-len(items):]] == list(range(len(items)))
+
+
+def test_user_errors_keep_their_type_findings_and_exit_code(executor: PartExecutor) -> None:
+    with pytest.raises(InfeasibleError) as caught:
+        executor.map(infeasible_on, [0, 1, 2, 3], 2)
+    assert caught.value.exit_code == 3
+    assert [(f.message, f.source, f.row, f.field) for f in caught.value.findings] == [
+        ("part 2 is short", "reps.csv", 2, "capacity")]
+
+
+def test_other_errors_keep_their_type(executor: PartExecutor) -> None:
+    with pytest.raises(ValueError, match="bug in part 1"):
+        executor.map(broken_on, [0, 1, 2], 1)
+
+
+def test_a_lost_worker_is_replaced_and_its_part_rerun(dask_executor: DaskExecutor, tmp_path: Path) -> None:
+    assert dask_executor.map(die_once, [0, 1, 2, 3], str(tmp_path)) == [0, 10, 20, 30]
+    assert (tmp_path / "died").exists()
+
+
+def test_large_engine_parts_on_dask_equal_local(dask_executor: DaskExecutor) -> None:
+    problem = regional_problem(n_regions=3, per_region=300, reps_per_region=4)
+    params = SolveParams(candidate_reps=4)
+    local = _solve_large(problem, params, {}, PartExecutor())
+    remote = _solve_large(problem, params, {}, dask_executor)
+    assert local.stats["parts"] == 3 and check(problem, remote.assignment) == []
+    assert (local.assignment == remote.assignment).all()
+    assert (local.objective, local.bound, local.gap) == (remote.objective, remote.bound, remote.gap)
+
+
+def test_stage_executors_keep_the_legacy_worker_settings() -> None:
+    legacy = stage_executors(Executor(), solver_workers=3, routing_workers=1)
+    assert isinstance(legacy.solve, ProcessExecutor) and legacy.solve.workers == 3
+    assert type(legacy.routing) is PartExecutor and type(legacy.territories) is PartExecutor
+    pooled = stage_executors(Executor(kind="processes", workers=4), solver_workers=3, routing_workers=2)
+    assert pooled.solve is pooled.routing is pooled.territories and pooled.solve.workers == 4
+    remote = stage_executors(Executor(kind="dask", scheduler="tcp://scheduler:8786"))
+    assert isinstance(remote.solve, DaskExecutor) and remote.solve.scheduler == "tcp://scheduler:8786"
+    remote.close()  # nothing was started: a client connects on first use only
+
+
+def test_an_unreachable_scheduler_is_a_scenario_error() -> None:
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            DaskExecutor(scheduler="tcp://127.0.0.1:9") as executor, pytest.raises(ConfigError) as caught:
+        executor.map(scaled, [1, 2], 1, np.zeros(1))
+    assert caught.value.exit_code == 2 and caught.value.findings[0].field == "executor.scheduler"
