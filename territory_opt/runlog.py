@@ -1,0 +1,119 @@
+"""Progress of a run, for people and for cron.
+
+On a terminal: rich progress bars, one line per stage (load, enrich, ..., solve, routing, write), with a bar and
+a count where the stage runs in parts (input layers, the large engine's independent parts, reps' call cycles,
+teams' territory shapes). Elsewhere (cron, a pipe): plain timestamped lines, a stage's parts reported every
+tenth of the way. `--log-file` gets the timestamped lines either way, plus warnings and the final summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+PART_LOG_STEPS = 10  # plain logs report a stage's parts at every tenth of the way (and at the end)
+
+
+def stamped(text: str) -> str:
+    return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
+
+
+class RunLog:
+    """`stage(name)` when a stage starts, `parts(label, done, total)` as its parts finish; use as a context manager
+    so the bars stop (and leave their final state on screen) before any message is printed after them."""
+
+    def __init__(self, path: Path | None, *, quiet: bool, console: Console) -> None:
+        self.path, self.quiet, self.console = path, quiet, console
+        self.terminal = console.is_terminal
+        self._bars: Progress | None = None
+        self._task: TaskID | None = None
+        self._stage = ""
+        self._logged_step = -1
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def line(self, text: str) -> None:
+        """Append a timestamped line to the log file (if any)."""
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(stamped(text) + "\n")
+
+    def stage(self, name: str) -> None:
+        self.line(name)
+        self._stage, self._logged_step = name, -1
+        if self.quiet:
+            return
+        if not self.terminal:
+            self.console.print(stamped(name), markup=False)
+            return
+        bars = self._live()
+        self._complete_current()
+        self._task = bars.add_task(name, total=None, count="")
+
+    def parts(self, label: str, done: int, total: int) -> None:
+        """`done` of `total` parts of the current stage have finished (`label` says what a part is)."""
+        step = PART_LOG_STEPS * done // max(total, 1)
+        plain = step > self._logged_step or done == total
+        if plain:
+            self._logged_step = step
+            self.line(f"{self._stage}: {label} {done}/{total}")
+        if self.quiet:
+            return
+        if self.terminal and self._bars is not None and self._task is not None:
+            self._bars.update(self._task, description=f"{self._stage} · {label}", completed=done, total=total,
+                              count=f"{done}/{total}")
+        elif not self.terminal and plain:
+            self.console.print(stamped(f"{self._stage}: {label} {done}/{total}"), markup=False)
+
+    def warning(self, text: str) -> None:
+        self.close()
+        self.line(f"warning: {text}")
+        self.console.print(f"[yellow]warning[/]: {text}", markup=True)
+
+    def done(self, summary: dict) -> None:  # type: ignore[type-arg]
+        self.close()
+        self.line("done " + json.dumps(summary, sort_keys=True))
+
+    def close(self) -> None:
+        """Stop the bars, leaving each stage shown as finished."""
+        if self._bars is not None:
+            self._complete_current()
+            self._bars.stop()
+            self._bars, self._task = None, None
+
+    def _live(self) -> Progress:
+        if self._bars is None:
+            self._bars = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
+                                  BarColumn(), TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+                                  console=self.console, transient=False)
+            self._bars.start()
+        return self._bars
+
+    def _complete_current(self) -> None:
+        if self._bars is None or self._task is None:
+            return
+        task = self._bars.tasks[self._task]
+        if task.total is None:
+            self._bars.update(self._task, total=1, completed=1)
+        else:
+            self._bars.update(self._task, completed=task.total)
+        self._bars.stop_task(self._task)
