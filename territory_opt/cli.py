@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -21,6 +20,7 @@ from rich.console import Console
 from . import __version__
 from .errors import EXIT_CODES, TerritoryOptError
 from .io.runs import Terminated
+from .runlog import RunLog
 
 app = typer.Typer(
     name="territory-opt",
@@ -102,16 +102,20 @@ def run(
         point_latest,
         remove_dead_temporaries,
         run_folder,
+        run_id,
         terminate_as_exception,
     )
     from .io.write import write_outputs
     from .pipeline import default_out_dir, run_scenario
 
-    log = RunLog(log_file, quiet=quiet or as_json, terminal=err.is_terminal)
+    log = RunLog(log_file, quiet=quiet or as_json, console=err)
 
     def body() -> None:
+        with log:  # the bars stop before any message is printed
+            solve(log)
+
+    def solve(progress: RunLog) -> None:
         loaded = load_scenario(scenario, overrides or ())
-        progress = log.stage
         root = default_out_dir(loaded, out_dir)
         if sandbox_root:
             outside = paths_outside(loaded.model_copy(update={"output": loaded.output.model_copy(
@@ -125,11 +129,12 @@ def run(
                 remove_dead_temporaries(root / "runs")
                 remove_dead_temporaries(root)
             baseline = None if previous is None else (latest_run(root) if previous == "auto" else Path(previous))
-            result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress, previous=baseline,
-                                  strict=strict)
-            target = run_folder(root, loaded.source_sha256) if nightly else root
-            progress("write")
-            write_outputs(result, target, scenario_path=scenario)
+            result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
+                                  previous=baseline, strict=strict)
+            name = run_id(loaded.source_sha256)
+            target = run_folder(root, name) if nightly else root
+            progress.stage("write")
+            write_outputs(result, target, scenario_path=scenario, run_id=name)
             if nightly:
                 point_latest(root, target)
         for finding in result.prepared.warnings:
@@ -162,38 +167,6 @@ def run_summary(kpis: dict, target: Path) -> dict:  # type: ignore[type-arg]
             "mean_workload_deviation", "n_customers", "n_reps", "moved_customers", "n_warnings", "runtime_s")
     return {**{key: kpis.get(key) for key in keys}, "exit_code": 0, "out": str(target),
             "changed_customers": (kpis.get("changes") or {}).get("customers")}
-
-
-class RunLog:
-    """Progress for people and for cron: dim stage lines on a terminal, timestamped plain lines otherwise, and
-    the same timestamped lines appended to `--log-file`."""
-
-    def __init__(self, path: Path | None, *, quiet: bool, terminal: bool) -> None:
-        self.path, self.quiet, self.terminal = path, quiet, terminal
-
-    @staticmethod
-    def stamped(text: str) -> str:
-        return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
-
-    def line(self, text: str) -> None:
-        if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(self.stamped(text) + "\n")
-
-    def stage(self, name: str) -> None:
-        self.line(name)
-        if not self.quiet:
-            if self.terminal:
-                err.print(f"[dim]{name}...[/]", markup=True)
-            else:
-                err.print(self.stamped(name), markup=False)
-
-    def warning(self, text: str) -> None:
-        self.line(f"warning: {text}")
-        err.print(f"[yellow]warning[/]: {text}", markup=True)
-
-    def done(self, summary: dict) -> None:  # type: ignore[type-arg]
-        self.line("done " + json.dumps(summary, sort_keys=True))
 
 
 @app.command()
@@ -311,6 +284,10 @@ def validate(scenario: ScenarioArg) -> None:
             from .errors import InfeasibleError
 
             raise InfeasibleError(short)
+        if loaded.output.database is not None:  # a nightly pre-flight: the sink answers and takes our login
+            from .io.postgis import check_writable
+
+            check_writable(loaded.output.database)
         p = prepared.problem
         out.print(f"ok: {p.n_customers} customers, {p.n_reps} reps, {len(p.team_names)} teams, "
                   f"{p.n_needs} customer-team needs, CRS {prepared.inputs.crs.to_string()}")

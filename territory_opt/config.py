@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -29,8 +30,11 @@ from pydantic import (
 from .errors import ConfigError, Finding
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+# finite: an infinite visit count, speed or weight would only fail deep inside the solver
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_INT = 2**31 - 1  # counts and seeds the solvers take as 32-bit integers
+Weight = Annotated[float, Field(ge=0, le=1e6)]  # objective weights: far beyond any use, inside 64-bit costs
 
 
 class StrictModel(BaseModel):
@@ -44,23 +48,97 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
     return path
 
 
-class LayerSource(StrictModel):
-    """One input layer: a file (CSV with lon/lat, GeoJSON, GeoPackage, Parquet/GeoParquet, Shapefile)."""
+DATABASE_SCHEMES = ("postgresql", "postgres")
+SqlParam = str | int | float | bool | None
 
-    path: Path = Field(description="File path, relative to the scenario file (a bare path is shorthand for "
-                       "`{path: ...}`).")
+
+def is_database_url(value: object) -> bool:
+    """`postgresql://...` (or `postgres://`): an input or output that lives in PostgreSQL/PostGIS."""
+    return isinstance(value, str) and value.split("://", 1)[0].lower() in DATABASE_SCHEMES and "://" in value
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why a database URL may not be used, or None. Passwords never live in a scenario (it is shared, versioned and
+    copied into run folders): libpq reads them from PGPASSWORD, PGPASSFILE or ~/.pgpass."""
+    if not is_database_url(url):
+        return f"{url!r} is not a postgresql:// URL"
+    parts = urlsplit(url)
+    if parts.password is not None or re.search(r"(^|&)password=", parts.query, flags=re.IGNORECASE):
+        return ("the URL holds a password; remove it and give it in PGPASSWORD or a .pgpass file "
+                "(passwords never go in the scenario)")
+    return None
+
+
+def safe_url(url: str) -> str:
+    """The URL as shown in messages, the manifest and logs: scheme, user, host, port and database only."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class LayerSource(StrictModel):
+    """One input layer: a file (CSV with lon/lat, GeoJSON, GeoPackage, Parquet/GeoParquet, Shapefile), or a
+    PostgreSQL/PostGIS table or query."""
+
+    path: Path | None = Field(None, description="File path, relative to the scenario file (a bare path is "
+                              "shorthand for `{path: ...}`). Give `path` or `url`, not both.")
     layer: str | None = Field(None, description="Layer name inside a multi-layer file (GeoPackage).")
-    lon: str = Field("lon", description="Longitude column of a CSV or plain Parquet file (WGS84 degrees).")
-    lat: str = Field("lat", description="Latitude column of a CSV or plain Parquet file (WGS84 degrees).")
+    lon: str = Field("lon", description="Longitude column of a CSV, plain Parquet file or a table without "
+                     "geometry (WGS84 degrees).")
+    lat: str = Field("lat", description="Latitude column of a CSV, plain Parquet file or a table without "
+                     "geometry (WGS84 degrees).")
+    url: str | None = Field(None, description="A database instead of a file: `postgresql://[user@]host[:port]/"
+                            "database`. Credentials come only from libpq's environment (PGUSER, PGPASSWORD, "
+                            "PGPASSFILE) or ~/.pgpass; a URL with a password is refused.")
+    table: str | None = Field(None, description="Database: the table (or view) to read, `[schema.]name` "
+                              "(identifiers are quoted, so case and spaces are kept). Give `table` or `query`.")
+    query: str | None = Field(None, description="Database: a SELECT to read instead of a table; values go in "
+                              "`params` as `:name` placeholders, never pasted into the text.")
+    params: dict[str, SqlParam] = Field(default_factory=dict, description="Database: values bound to the "
+                                        "query's `:name` placeholders.")
+    geometry: str = Field("geom", description="Database: the geometry column (read with geopandas, CRS from its "
+                          "SRID); when the result has no such column, `lon`/`lat` columns are used.")
 
     @field_validator("path")
     @classmethod
-    def _resolve_path(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve(value, info)
+    def _resolve_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LayerSource:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either path (a file) or url (a postgresql:// database), not both")
+        if self.url is None:
+            if self.table is not None or self.query is not None or self.params:
+                raise ValueError("table, query and params need url (a postgresql:// database)")
+            return self
+        problem = database_url_problem(self.url)
+        if problem:
+            raise ValueError(problem)
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a database input needs either table or query (not both)")
+        if self.table is not None and not self.table.strip():
+            raise ValueError("table is empty")
+        if self.table is not None and self.params:
+            raise ValueError("params only apply to query")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How messages name this input: the file path, or the database (no credentials) and table or query."""
+        if self.path is not None:
+            return str(self.path)
+        what = f"table {self.table}" if self.table is not None else "query"
+        return f"{safe_url(str(self.url))} {what}"
+
+    @property
+    def is_database(self) -> bool:
+        return self.url is not None
 
 
 def _layer_shorthand(value: Any) -> Any:
-    """Allow `customers: data/customers.csv` as well as `customers: {path: ...}`."""
+    """Allow `customers: data/customers.csv` as well as `customers: {path: ...}` (and a bare URL for `url`)."""
+    if is_database_url(value):
+        return {"url": value}
     if isinstance(value, str | Path):
         return {"path": value}
     return value
@@ -258,7 +336,7 @@ class Team(StrictModel):
         description="Hard boundaries this team's territories never cross (default: rules.boundaries). A rep with "
         "a `distributor_id`/`depot_id` in the roster is pinned to that area; the model places the others.",
     )
-    travel_weight: NonNegativeFloat = Field(
+    travel_weight: Weight = Field(
         1.0, description="Weight of travel in the objective for this team (0 for inside sales)."
     )
 
@@ -267,7 +345,8 @@ class CapOverride(StrictModel):
     """A contact cap for the customers one `covers` block selects."""
 
     covers: Covers = Field(description="Which customers (same conditions as a team's `covers`).")
-    max_reps: Annotated[int, Field(ge=1)] = Field(description="At most this many different reps call on them.")
+    max_reps: Annotated[int, Field(ge=1, le=MAX_INT)] = Field(
+        description="At most this many different reps call on them.")
 
 
 class Rules(StrictModel):
@@ -281,7 +360,7 @@ class Rules(StrictModel):
         "each rep's total current_value, potential_value or number of accounts (customer-team pairs) stays within "
         "(1 +/- tolerance) x its share (shares follow capacity_hours like workload).",
     )
-    max_reps_per_customer: Annotated[int, Field(ge=1)] = Field(
+    max_reps_per_customer: Annotated[int, Field(ge=1, le=MAX_INT)] = Field(
         2, description="At most this many different reps call on one customer."
     )
     max_reps_overrides: list[CapOverride] = Field(
@@ -292,7 +371,7 @@ class Rules(StrictModel):
     candidate_reps: Annotated[int, Field(ge=1)] = Field(
         8, description="Each customer considers only its k nearest reps of a team; grown when infeasible."
     )
-    detour_factor: Annotated[float, Field(ge=1)] = Field(
+    detour_factor: Annotated[float, Field(ge=1, le=10)] = Field(
         1.3, description="Road distance = straight-line distance x this factor."
     )
     boundaries: list[Literal["distributor", "depot"]] = Field(
@@ -310,7 +389,7 @@ class Rules(StrictModel):
         description="Continuity by value, as a hard rule: the (customer, team) pairs that leave their "
         "`current_rep_id` hold at most this much current_value in total (null: no limit).",
     )
-    contiguity_weight: NonNegativeFloat = Field(
+    contiguity_weight: Weight = Field(
         0.0,
         description="Soft contiguity: a customer whose neighbours mostly belong to another rep of the team moves "
         "to that rep when it costs at most this many visit-kilometres and every hard rule still holds "
@@ -327,12 +406,12 @@ class Rules(StrictModel):
         "teams are dropped and their lines (and workload) go to the customer's first kept team, e.g. the key-account "
         "rep absorbs the specialist lines. Default: the order of `teams`. Every case is listed in contact_cap.csv.",
     )
-    continuity_weight: NonNegativeFloat = Field(
+    continuity_weight: Weight = Field(
         0.0,
         description="Cost of moving a customer away from its current rep, in visit-kilometres "
         "(0: continuity is ignored).",
     )
-    balance_weight: NonNegativeFloat = Field(
+    balance_weight: Weight = Field(
         0.0,
         description="Soft balance inside the tolerance band: cost of each hour a rep's workload lies off its "
         "target, in visit-kilometres (0: any workload inside the band is as good as any other, and travel "
@@ -353,7 +432,8 @@ class Routing(StrictModel):
                            description="When a working day starts (HH:MM): schedule.csv times and opening hours.")
     day_hours: Annotated[float, Field(gt=0, le=24)] = Field(
         9.0, description="From leaving home to being back, break included.")
-    break_minutes: Annotated[float, Field(ge=0)] = Field(30.0, description="Break time inside each working day.")
+    break_minutes: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        30.0, description="Break time inside each working day.")
     speed_kmh: PositiveFloat | None = Field(
         None, description="Average road speed between calls (straight line x rules.detour_factor at this speed); "
         "default: logistics.default_speed_kmh.")
@@ -363,7 +443,7 @@ class Routing(StrictModel):
     rebalance_threshold: Annotated[float, Field(gt=0, lt=1)] = Field(
         0.02, description="Stop the rounds once no rep's drive time changes by more than this share of its work.")
     workers: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Processes routing reps in parallel.")
-    solution_limit: Annotated[int, Field(ge=1)] = Field(
+    solution_limit: Annotated[int, Field(ge=1, le=MAX_INT)] = Field(
         500, description="Improving moves per day route (a count, not a clock, so plans are reproducible).")
     travel: Literal["straight", "network", "matrix"] = Field(
         "straight", description="How drive time between calls is found: `straight` (straight line x "
@@ -446,10 +526,75 @@ class Solver(StrictModel):
         "core). A work budget, not a clock, keeps runs reproducible; a wall-clock safety stop ends the search at "
         "3 x budget + 30 s on a very slow machine.",
     )
-    seed: int = Field(0, ge=0, description="Random seed; the same inputs and seed give the same outputs.")
+    seed: int = Field(0, ge=0, le=MAX_INT, description="Random seed; the same inputs and seed give the same outputs.")
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
         1, description="CP-SAT search workers; several interleave deterministically, so answers stay reproducible."
     )
+
+
+class DatabaseOutput(StrictModel):
+    """Results written to PostgreSQL/PostGIS as well as the output folder, in one transaction: readers see the
+    previous answer until the new one is complete, and a failed write leaves the tables (and the folder) as they
+    were."""
+
+    url: str = Field(description="`postgresql://[user@]host[:port]/database`; credentials only from PGUSER, "
+                     "PGPASSWORD, PGPASSFILE or ~/.pgpass (a URL with a password is refused).")
+    db_schema: str | None = Field(None, alias="schema", description="Schema of the tables (created when missing); "
+                                  "default: the connection's search_path (usually public).")
+    assignments: str = Field("assignments", description="Table for assignments.csv's rows plus `run_id` and the "
+                             "customer's point geometry (EPSG:4326).")
+    territories: str = Field("territories", description="Table for territories.geojson's polygons plus `run_id` "
+                             "(EPSG:4326).")
+    mode: Literal["replace", "append"] = Field(
+        "replace", description="`replace`: the tables hold tonight's answer only (old rows deleted in the same "
+        "transaction); `append`: every run's rows are kept, told apart by `run_id`.")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("db_schema", "assignments", "territories")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\x00" in value or len(value) > 63):
+            raise ValueError("a table or schema name needs 1 to 63 characters")
+        return value
+
+
+class Executor(StrictModel):
+    """Where the independent parts of a run go: the large engine's parts, each rep's routes, each team's shapes."""
+
+    kind: Literal["local", "processes", "dask"] = Field(
+        "local", description="`local`: in this process (where solver.workers or routing.workers is above 1, that "
+        "stage keeps its own pool of that many processes); `processes`: a pool of `workers` processes on this "
+        "machine for all three stages; `dask`: tasks on a dask.distributed cluster, the one at `scheduler` or a "
+        "LocalCluster of `workers` processes. The answer is the same byte for byte whichever kind runs it "
+        "(docs/dask.md).")
+    workers: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        None, description="Pool size (`processes`) or LocalCluster worker processes (`dask` without a scheduler); "
+        "default: the machine's cores. Ignored with a scheduler: the cluster has the workers it has.")
+    scheduler: str | None = Field(
+        None, pattern=r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$",
+        description="Address of an existing Dask scheduler, e.g. `tcp://scheduler:8786` (used by kind `dask` only, "
+        "so `--set executor.kind=local` runs the same scenario here); default: start a LocalCluster for the run and "
+        "close it after.")
+    threads_per_worker: Annotated[int, Field(ge=1, le=64)] = Field(
+        1, description="Threads per LocalCluster worker; 1 runs one part per process at a time (the parts are "
+        "CPU-bound Python and OR-Tools work).")
+    memory_limit: str | None = Field(
+        None, pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B)?$",
+        description="Memory limit per LocalCluster worker, e.g. `8GB` (Dask pauses a worker at 80 % and restarts "
+        "it at 95 %); default: none.")
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        2, description="Dask: times a part that raised an unexpected error is run again. Parts of a lost worker "
+        "are re-run by the scheduler anyway (up to its allowed-failures, 3 by default); errors in the user's data "
+        "are never retried.")
 
 
 class Output(StrictModel):
@@ -463,6 +608,8 @@ class Output(StrictModel):
         "`https://tile.openstreetmap.org/{z}/{x}/{y}.png` (viewing then needs the network); default: none, the "
         "report works offline.")
     report_attribution: str | None = Field(None, description="Attribution text for report_tiles.")
+    database: DatabaseOutput | None = Field(None, description="Also write assignments and territories to "
+                                            "PostgreSQL/PostGIS tables, in one transaction.")
 
     @field_validator("dir")
     @classmethod
@@ -543,7 +690,7 @@ class Quality(StrictModel):
 
     far_km: PositiveFloat = Field(
         150.0, description="Warn about customers farther than this (road km) from every rep who may serve them.")
-    change_threshold: Annotated[float, Field(gt=0)] = Field(
+    change_threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
         0.2, description="Warn when customers, reps, needs, total workload or total value move by more than this "
         "share against the previous run (`run --previous`).")
 
@@ -618,6 +765,9 @@ class Scenario(StrictModel):
     logistics: Logistics = Field(default_factory=Logistics,
                                  description="Depot shoulders along the route network, and their bands.")
     solver: Solver = Field(default_factory=Solver, description="Optimiser settings.")
+    executor: Executor = Field(
+        default_factory=Executor,
+        description="Where independent parts run: this process, a process pool or a Dask cluster (docs/dask.md).")
     output: Output = Field(default_factory=Output, description="Where results go.")
 
     _source_sha256: str = PrivateAttr(default="")
@@ -662,7 +812,7 @@ class Scenario(StrictModel):
                 for tier in block.tiers or []:
                     if tier not in tier_names:
                         problems.append(f"teams[{i}].covers.tiers: unknown tier {tier!r} (tiers are {tier_names})")
-        problems += _strategy_problems(self.strategy, self.teams)
+        problems += [f"strategy: {problem}" for problem in _strategy_problems(self.strategy, self.teams)]
         if self.routing.enabled and self.routing.travel == "network" and self.inputs.routes is None:
             problems.append("routing.travel: network needs inputs.routes (the route network)")
         team_names = [t.name for t in self.teams]
@@ -720,6 +870,10 @@ def parse_scenario(data: Any, *, base_dir: Path | None = None, source: str = "<s
     """Validate a mapping as a scenario; relative paths resolve against `base_dir`."""
     if not isinstance(data, dict):
         raise ConfigError(Finding("the scenario must be a YAML mapping of keys to values", source=source))
+    output = data.get("output", {})
+    if base_dir is not None and isinstance(output, dict) and "dir" not in output:
+        # the default folder is relative to the scenario file like a given one, not to the working directory
+        data = {**data, "output": {**output, "dir": Output.model_fields["dir"].default}}
     try:
         return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
@@ -848,7 +1002,8 @@ def paths_outside(scenario: Scenario, roots: Sequence[Path]) -> list[Finding]:
     allowed = [Path(r).resolve() for r in roots]
     named: list[tuple[str, Path]] = [(f"inputs.{name}", source.path) for name in
                                      ("customers", "reps", "depots", "routes", "distributors")
-                                     if (source := getattr(scenario.inputs, name)) is not None]
+                                     if (source := getattr(scenario.inputs, name)) is not None
+                                     and source.path is not None]  # a database input has no path to escape
     if scenario.routing.travel_matrix is not None:
         named.append(("routing.travel_matrix", scenario.routing.travel_matrix))
     named.append(("output.dir", scenario.output.dir))

@@ -283,7 +283,7 @@ def _fallback_warning(customers: gpd.GeoDataFrame, fallback: np.ndarray, scenari
     ids = customers["customer_id"].to_numpy(dtype=object)[fallback]
     sample = ", ".join(str(i) for i in ids[:FALLBACK_EXAMPLES])
     more = ", ..." if len(ids) > FALLBACK_EXAMPLES else ""
-    source = str(scenario.inputs.routes.path) if scenario.inputs.routes is not None else "routes"
+    source = scenario.inputs.routes.label if scenario.inputs.routes is not None else "routes"
     noun = "customer lies" if len(ids) == 1 else "customers lie"
     return Finding(f"{len(ids)} {noun} by a part of the route network that reaches no depot (e.g. {sample}"
                    f"{more}); their shoulder is the straight line to the nearest depot x rules.detour_factor "

@@ -98,6 +98,13 @@ class OutputError(TerritoryOptError):
     headline = "cannot write output"
 
 
+class DatabaseError(TerritoryOptError):
+    """PostgreSQL could not be reached, or refused a read or a write (a write is rolled back whole)."""
+
+    exit_code = 6
+    headline = "database error"
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug: please report it with the command and scenario)",
@@ -105,6 +112,7 @@ EXIT_CODES: dict[int, str] = {
     3: "infeasible: the rules cannot all hold (the message says what is short)",
     4: "the solver's time limit ran out before a feasible answer was found",
     5: "another run is writing the same output folder (its lock is live; a stale lock is taken over)",
+    6: "database error: PostgreSQL unreachable, login refused, or a write rolled back (nothing was written)",
     130: "interrupted (Ctrl-C): temporary files removed, the previous answer kept",
     143: "terminated (SIGTERM): temporary files removed, the previous answer kept",
 }

@@ -23,6 +23,7 @@ from .changes import baseline_from_current, change_table
 from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError, QualityError
+from .executor import PartExecutor, PartTime, StageExecutors, stage_executors
 from .footprints import overlap_findings, resolve_outside
 from .geo import network_graphs, route_network, snap_points
 from .io.matrix import read_travel_matrix
@@ -85,6 +86,7 @@ class RunResult:
     routing: RoutingOutcome | None = None
     changes: pd.DataFrame | None = None  # changes.py: every customer-team whose rep differs from the baseline
     levels: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # "district"/"region": rolled-up shapes
+    part_times: list[PartTime] = field(default_factory=list)  # executor.py: each independent part's seconds
 
 
 def _rep_index(rep_ids: np.ndarray) -> dict[str, int]:
@@ -125,6 +127,20 @@ def build_metric_bands(customers: gpd.GeoDataFrame, coverage: Coverage, rep_in_t
     return tuple(wanted), np.vstack(amounts), np.vstack(lows), np.vstack(highs)
 
 
+MAX_NEED_HOURS = 8784.0  # the hours in a year: no call cycle holds more for one customer and team
+
+
+def _check_need_hours(hours: np.ndarray, customers: pd.DataFrame, coverage: Coverage, scenario: Scenario) -> None:
+    """A need of more hours than a year has is a typo in the service policy (and would overflow whole seconds)."""
+    bad = np.flatnonzero(~(hours <= MAX_NEED_HOURS))
+    if len(bad):
+        raise ConfigError([Finding(
+            f"customer {customers['customer_id'].iloc[coverage.need_customer[i]]!r} would need {hours[i]:,.4g} h of "
+            f"calls per cycle from team {scenario.teams[coverage.need_team[i]].name!r}, more than the "
+            f"{MAX_NEED_HOURS:g} h of a year: check service.*.visits_per_cycle, call_minutes, service_raises and "
+            "teams[].call_minutes_factor", source=scenario.source_name, field="service") for i in bad[:5]])
+
+
 def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage: Coverage,
                   scenario: Scenario) -> Problem:
     """Hand the enriched GeoDataFrames over to the array-backed problem."""
@@ -140,6 +156,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         key = nc * len(teams) + nt
         target = np.searchsorted(key, coverage.absorbed_customer * len(teams) + coverage.absorbed_by)
         np.add.at(hours, target, customer_hours[coverage.absorbed_customer] * factors[coverage.absorbed_team])
+    _check_need_hours(hours, customers, coverage, scenario)
     workload_s = np.rint(hours * 3600.0).astype(np.int64)
     index = _rep_index(rep_ids)
     locked = _rep_column(customers, "locked_rep_id", index, nc, nt, rep_in_team, scenario, strict=True)
@@ -179,7 +196,8 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         skill_names=skill_names,
         excluded=build_exclusions(customers, rep_ids, coverage, scenario),
         max_moved=scenario.rules.max_moved_customers,
-        max_moved_value=None if scenario.rules.max_moved_value is None else int(scenario.rules.max_moved_value),
+        max_moved_value=None if scenario.rules.max_moved_value is None else int(min(  # above the total: no limit
+            scenario.rules.max_moved_value, np.rint(customers["current_value"].to_numpy(float)).sum())),
         need_value=np.rint(customers["current_value"].to_numpy(float)[nc]).astype(np.int64),
         metric_names=metric_names,
         need_metric=need_metric,
@@ -227,14 +245,14 @@ def build_exclusions(customers: pd.DataFrame, rep_ids: np.ndarray, coverage: Cov
     index = _rep_index(rep_ids)
     listed = customers["excluded_rep_ids"].to_numpy(dtype=object)
     keys = []
-    source = scenario.inputs.customers.path
+    source = scenario.inputs.customers
     unknown = []
     with_exclusions = np.flatnonzero(customers["excluded_rep_ids"].astype(str).str.strip().to_numpy() != "")
     for need in np.flatnonzero(np.isin(coverage.need_customer, with_exclusions)).tolist():
         customer = int(coverage.need_customer[need])
         for rep in _lines(listed[customer]):
             if rep not in index:
-                unknown.append(Finding(f"rep {rep!r} is not in the roster", source=str(source),
+                unknown.append(Finding(f"rep {rep!r} is not in the roster", source=source.label,
                                        row=customer + first_row(source), field="excluded_rep_ids"))
                 continue
             keys.append(need * len(rep_ids) + index[rep])
@@ -244,6 +262,21 @@ def build_exclusions(customers: pd.DataFrame, rep_ids: np.ndarray, coverage: Cov
 
 
 ZONE_COLUMNS = {"distributor": "distributor_id", "depot": "depot_id"}
+
+
+def check_rep_footprints(scenario: Scenario, inputs: Inputs) -> None:
+    """A rep pinned (roster `distributor_id`) to a footprint the distributors layer lacks: an input error naming
+    the row, not an infeasible zone later."""
+    reps, footprints = inputs.reps, inputs.distributors
+    if footprints is None or scenario.inputs.distributors is None or "distributor_id" not in reps:
+        return
+    pins = reps["distributor_id"].fillna("").astype(str)
+    bad = np.flatnonzero(((pins != "") & ~pins.isin(set(footprints["distributor_id"].astype(str)))).to_numpy())
+    source = scenario.inputs.reps
+    if len(bad):
+        raise InputError([Finding(f"distributor {pins.iloc[i]!r} is not in {scenario.inputs.distributors.label}",
+                                  source=source.label, row=int(i) + first_row(source), field="distributor_id")
+                          for i in bad[:20]])
 
 
 def build_zones(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
@@ -292,10 +325,10 @@ def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc:
         satisfied[nc[ok]] = True
         bad = np.flatnonzero(has & ~satisfied)
         if len(bad):
-            source = scenario.inputs.customers.path
+            source = scenario.inputs.customers
             raise InputError([
                 Finding(f"locked rep {named[c]!r} is in none of the teams covering customer "
-                        f"{customers['customer_id'].iloc[c]!r}", source=str(source), row=int(c) + first_row(source),
+                        f"{customers['customer_id'].iloc[c]!r}", source=source.label, row=int(c) + first_row(source),
                         field=column)
                 for c in bad[:20]
             ])
@@ -350,17 +383,18 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
     timings = timings or Timings()
     with timings.stage("load", progress):
         inputs = load_inputs(scenario)
+        check_rep_footprints(scenario, inputs)
     warnings = list(inputs.warnings)
     with timings.stage("enrich", progress):
         customers = enrich(inputs.customers, scenario, depots=inputs.depots, routes=inputs.routes,
                            distributors=inputs.distributors, warnings=warnings)
     with timings.stage("segment", progress):
         if inputs.distributors is not None:
-            footprints = str(scenario.inputs.distributors.path) if scenario.inputs.distributors else "distributors"
+            footprints = scenario.inputs.distributors.label if scenario.inputs.distributors else "distributors"
             warnings += overlap_findings(inputs.distributors, footprints)
             customers, outside = resolve_outside(customers, inputs.distributors, scenario.rules.outside_footprint,
-                                                 str(scenario.inputs.customers.path),
-                                                 first_row(scenario.inputs.customers.path))
+                                                 scenario.inputs.customers.label,
+                                                 first_row(scenario.inputs.customers))
             warnings += outside
         customers = mark_key_accounts(customers, scenario.key_accounts)
         segment_ids, segments = segment_customers(customers, scenario.segments, warnings, scenario.source_name)
@@ -384,7 +418,7 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario)
     warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,
-                               str(scenario.inputs.customers.path))
+                               scenario.inputs.customers.label)
     with timings.stage("advice", progress):
         advice = advice_table(customers, inputs.reps, scenario)
     travel = None
@@ -423,9 +457,22 @@ def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings:
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
-                 progress: Progress | None = None, previous: Path | None = None, strict: bool = False) -> RunResult:
+                 progress: Progress | None = None, previous: Path | None = None, strict: bool = False,
+                 executors: StageExecutors | None = None) -> RunResult:
     """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk. With `previous` (a run
-    folder), changes are counted against its assignments instead of the customers' current_rep_id."""
+    folder), changes are counted against its assignments instead of the customers' current_rep_id. Independent parts
+    run on `executors` (default: what `scenario.executor` asks for, started and closed here; see executor.py)."""
+    if executors is not None:
+        return _run_scenario(scenario, executors, seed=seed, time_limit_s=time_limit_s, progress=progress,
+                             previous=previous, strict=strict)
+    with stage_executors(scenario.executor, solver_workers=scenario.solver.workers,
+                         routing_workers=scenario.routing.workers) as owned:
+        return _run_scenario(scenario, owned, seed=seed, time_limit_s=time_limit_s, progress=progress,
+                             previous=previous, strict=strict)
+
+
+def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | None, time_limit_s: float | None,
+                  progress: Progress | None, previous: Path | None, strict: bool) -> RunResult:
     started = time.perf_counter()
     timings = Timings()
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
@@ -448,11 +495,11 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
                                                                          []))
     problem = prepared.problem
     with timings.stage("solve", progress):
-        result = solve(problem, params, seed=seed)
+        result = solve(problem, params, seed=seed, executor=executors.solve)
     routing = None
     if scenario.routing.enabled:
         with timings.stage("routing", progress):
-            routing, result = route_cycle(prepared, result, params, seed)
+            routing, result = route_cycle(prepared, result, params, seed, executors.routing)
         prepared = dataclasses.replace(prepared, problem=routing.problem)
         problem = prepared.problem
     violations = check(problem, result.assignment)
@@ -467,7 +514,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         assignments = assignment_table(prepared, result)
         area = study_area(problem.customer_xy,
                           None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
-        territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs)
+        territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs,
+                                        executors.territories)
     reps = rep_table(prepared, result)
     levels = rep_levels(prepared.inputs.reps, scenario.hierarchy.districts, scenario.hierarchy.regions)
     rolled: dict[str, gpd.GeoDataFrame] = {}
@@ -480,7 +528,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
     changes = change_table(problem, result.assignment, baseline)
     counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
               **totals(prepared.customers, problem)}
-    late = result_findings(problem, result.assignment, str(scenario.inputs.reps.path))
+    late = result_findings(problem, result.assignment, scenario.inputs.reps.label)
     if previous is not None:
         late += change_findings(counts, read_previous_kpis(previous), scenario.quality.change_threshold,
                                 str(previous))
@@ -531,7 +579,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         "runtime_s": round(time.perf_counter() - started, 3),
     }
     return RunResult(prepared, result, assignments, reps, territories, summary, timings.seconds, seed, routing,
-                     changes, rolled)
+                     changes, rolled, executors.part_times)
 
 
 def routing_settings(prepared: Prepared) -> RoutingSettings:
@@ -564,13 +612,15 @@ def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray |
     return open_s.astype(np.int64), close_s.astype(np.int64)
 
 
-def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: int) -> tuple[RoutingOutcome, Result]:
-    """Route every rep's cycle and re-balance on real hours (`route.plan_with_feedback`)."""
+def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: int,
+                executor: PartExecutor | None = None) -> tuple[RoutingOutcome, Result]:
+    """Route every rep's cycle and re-balance on real hours (`route.plan_with_feedback`); reps' cycles and any
+    large-engine parts run on `executor` (default: `routing.workers` / `solver.workers` processes)."""
     scenario = prepared.scenario
     results = [result]
 
     def resolve(problem: Problem) -> np.ndarray:
-        results.append(solve(problem, params, seed=seed))
+        results.append(solve(problem, params, seed=seed, executor=executor))
         return results[-1].assignment
 
     window_open, window_close = opening_windows(prepared)
@@ -578,7 +628,7 @@ def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: i
         prepared.problem, result.assignment, routing_settings(prepared), resolve=resolve,
         tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
         threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
-        window_open=window_open, window_close=window_close, routed=routed_needs(prepared))
+        window_open=window_open, window_close=window_close, routed=routed_needs(prepared), executor=executor)
     kept = next(int(entry["round"]) for entry in outcome.rounds if entry["kept"])
     return outcome, results[kept]
 

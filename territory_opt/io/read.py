@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,21 @@ from ..errors import Finding, InputError
 
 WGS84 = CRS.from_epsg(4326)
 MAX_FINDINGS_PER_FIELD = 20
+MAX_NUMBER = 1e15  # values, speeds: far beyond any real one, small enough to add up in 64-bit integers
 GIS_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+# GDAL otherwise closes an unclosed ring with a bare RuntimeWarning and GEOS then fails naming no feature; refused,
+# the feature comes back empty and is reported with its row
+pyogrio.set_gdal_config_options({"OGR_GEOMETRY_ACCEPT_UNCLOSED_RING": "NO"})
+MAX_INPUT_BYTES = 4 * 2**30  # one layer; a national customer master as CSV is a few hundred MB
 
 
-def first_row(path: Path) -> int:
-    """Row number of a layer's first record in messages: 2 in a CSV (its header is row 1), else 1 (feature 1)."""
-    return 2 if path.suffix.lower() in CSV_SUFFIXES else 1
+def first_row(source: LayerSource | Path) -> int:
+    """Row number of a layer's first record in messages: 2 in a CSV (its header is row 1), else 1 (feature 1, or
+    the first row of a database table sorted by id)."""
+    path = source.path if isinstance(source, LayerSource) else source
+    return 2 if path is not None and path.suffix.lower() in CSV_SUFFIXES else 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class LayerSpec:
     optional_bools: tuple[str, ...] = ()
     positive_numbers: tuple[str, ...] = ()
     whole_numbers: tuple[str, ...] = ()
+    maximum: tuple[tuple[str, float, str], ...] = ()  # (column, largest value, why) beyond MAX_NUMBER's default
     optional_times: tuple[str, ...] = ()  # "HH:MM" clock times, read as minutes after midnight (NaN: blank)
 
 
@@ -73,6 +82,7 @@ CUSTOMERS = LayerSpec(
     optional_bools=("key_account",),
     optional_times=("open_time", "close_time"),
     positive_numbers=("max_reps",),
+    maximum=(("max_reps", 1000.0, "a contact cap"),),
     whole_numbers=("max_reps",),
 )
 REPS = LayerSpec(
@@ -83,6 +93,7 @@ REPS = LayerSpec(
     optional_text=("products", "role", "depot_id", "distributor_id", "district", "region"),
     optional_numbers=("capacity_hours",),
     positive_numbers=("capacity_hours",),
+    maximum=(("capacity_hours", 8784.0, "the hours in a year"),),
 )
 DEPOTS = LayerSpec("depots", "depot_id", "point")
 ROUTES = LayerSpec("routes", None, "line", optional_text=("depot_id",), optional_numbers=("speed_kmh",),
@@ -114,10 +125,13 @@ class FindingLog:
         self.errors: list[Finding] = []
         self.warnings: list[Finding] = []
         self._counts: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.rows_with_errors: set[tuple[str, int]] = set()  # (source, row), also of findings past the cap
 
     def add(self, finding: Finding, *, kind: str = "", warning: bool = False) -> None:
         key = (finding.source, finding.field, kind or finding.message)
         self._counts[key] += 1
+        if not warning and finding.row is not None:
+            self.rows_with_errors.add((finding.source, finding.row))
         if self._counts[key] <= MAX_FINDINGS_PER_FIELD:
             (self.warnings if warning else self.errors).append(finding)
 
@@ -138,12 +152,28 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sniff_delimiter(path: Path) -> str:
+SEPARATORS = (",", ";", "\t")
+SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
+
+
+def _likely_separator(line: str) -> str | None:
+    counts = {sep: line.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else None
+
+
+def _sniff_delimiter(path: Path) -> tuple[str, str | None]:
+    """The header's separator, and a problem when the first data row is separated by another one (a file saved
+    from two tools: the header with commas, the rows with semicolons)."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         header = handle.readline()
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] > 0 else ","
+        first = handle.readline()
+    sep = _likely_separator(header) or ","
+    row_sep = _likely_separator(first)
+    if row_sep is not None and first.count(sep) == 0 and header.count(sep) > 0:
+        return sep, (f"the header is separated by {SEPARATOR_NAMES[sep]} but the rows by "
+                     f"{SEPARATOR_NAMES[row_sep]}; save the file with one separator")
+    return sep, None
 
 
 def _gdal_reason(exc: Exception, suffix: str) -> str:
@@ -157,8 +187,22 @@ def _gdal_reason(exc: Exception, suffix: str) -> str:
             "(Geo)Parquet or Shapefile")
 
 
-def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.DataFrame | None, int]:
-    """Read a file into a (Geo)DataFrame of text columns; returns it and the row-number offset for messages."""
+def _read_database(source: LayerSource, log: FindingLog, label: str, id_column: str | None) -> pd.DataFrame | None:
+    from .postgis import read_layer  # SQLAlchemy and psycopg load only when a scenario uses a database
+
+    try:
+        return read_layer(source, id_column, label)
+    except InputError as exc:
+        for finding in exc.findings:
+            log.add(finding)
+    return None
+
+
+def _read_table(source: LayerSource, log: FindingLog, label: str,
+                id_column: str | None = None) -> tuple[pd.DataFrame | None, int]:
+    """Read a file or database layer into a (Geo)DataFrame; returns it and the row-number offset for messages."""
+    if source.path is None:
+        return _read_database(source, log, label, id_column), first_row(source)
     path = source.path
     name = str(path)
     if not path.exists():
@@ -169,9 +213,18 @@ def _read_table(source: LayerSource, log: FindingLog, label: str) -> tuple[pd.Da
         return None, 0
     suffix = path.suffix.lower()
     try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            log.add(Finding(f"{label} file is {size / 2**30:.1f} GiB, above the {MAX_INPUT_BYTES / 2**30:.0f} GiB "
+                            "limit for one layer; filter it, or read it from a database table or query", source=name))
+            return None, 0
         if suffix in CSV_SUFFIXES:
+            sep, mixed = _sniff_delimiter(path)
+            if mixed:
+                log.add(Finding(mixed, source=name, row=2))
+                return None, 0
             frame = pd.read_csv(
-                path, sep=_sniff_delimiter(path), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                 skipinitialspace=True,
             )
             return frame, first_row(path)
@@ -225,9 +278,11 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int
     """Check required columns, parse numbers and booleans; text columns become stripped strings."""
     frame = frame.copy()
     missing = [c for c in (spec.id_column, *spec.required_text, *spec.required_numbers) if c and c not in frame]
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     for col in missing:
-        log.add(Finding(f"required column '{col}' is missing (columns found: {', '.join(map(str, frame.columns))})",
-                        source=name, field=col))
+        found = [str(c) for c in frame.columns if c != geometry]
+        log.add(Finding(f"required column '{col}' is missing (columns found: {', '.join(found)})", source=name,
+                        field=col))
     for col in (spec.id_column, *spec.required_text, *spec.optional_text):
         if col and col in frame:
             frame[col] = _as_text(frame[col])
@@ -259,6 +314,10 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int
         for pos in np.flatnonzero(bad):
             log.add(Finding(f"{rule}, got {text.iloc[pos]!r}", source=name, row=int(pos) + offset, field=col),
                     kind=f"{col} out of range")
+        largest, why = next(((m, w) for c, m, w in spec.maximum if c == col), (MAX_NUMBER, "the largest value taken"))
+        for pos in np.flatnonzero(~bad & (numbers.fillna(0.0).to_numpy() > largest)):  # sums would overflow
+            log.add(Finding(f"must be at most {largest:g} ({why}), got {text.iloc[pos]!r}", source=name,
+                            row=int(pos) + offset, field=col), kind=f"{col} too large")
         frame[col] = numbers
     for col in spec.optional_times:
         if col not in frame:
@@ -292,9 +351,12 @@ def _points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, off
                         log: FindingLog) -> gpd.GeoDataFrame | None:
     missing = [c for c in (source.lon, source.lat) if c not in frame]
     if missing:
+        # one column whose name holds the others: the file's delimiter is not one of those detected
+        hint = (f"; the header was read as one column {str(frame.columns[0])[:60]!r}: separate columns with a comma, "
+                "semicolon or tab" if len(frame.columns) == 1 else " (set inputs.<layer>.lon/lat if it has another "
+                "name)")
         for col in missing:
-            log.add(Finding(f"coordinate column '{col}' is missing (set inputs.<layer>.lon/lat if it has another "
-                            "name)", source=name, field=col))
+            log.add(Finding(f"coordinate column '{col}' is missing{hint}", source=name, field=col))
         return None
     coords = {}
     for col, limit in ((source.lon, 180.0), (source.lat, 90.0)):
@@ -304,7 +366,7 @@ def _points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, off
             value = text.iloc[pos]
             message = "coordinate is missing" if value in ("", "nan", "NaN") else f"not a valid coordinate: {value!r}"
             log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} invalid")
-        out = np.abs(values) > limit
+        out = np.isfinite(values) & (np.abs(values) > limit)  # inf was reported above
         for pos in np.flatnonzero(out):
             log.add(Finding(f"{values[pos]:g} is out of range [-{limit:g}, {limit:g}]", source=name,
                             row=int(pos) + offset, field=col), kind=f"{col} out of range")
@@ -315,6 +377,27 @@ def _points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, off
     return gpd.GeoDataFrame(data, geometry=geometry, crs=WGS84)
 
 
+def _check_coordinates(geoms: np.ndarray, present: np.ndarray, crs: CRS | None, name: str, offset: int,
+                       log: FindingLog) -> None:
+    """Every vertex finite and, in a layer in degrees, within [-180, 180] x [-90, 90]: a layer in metres without
+    its CRS (read as degrees) is refused here instead of landing thousands of km away."""
+    coords, index = shapely.get_coordinates(np.where(present, geoms, None), return_index=True)
+    if len(coords) == 0:
+        return
+    bad = ~np.isfinite(coords).all(axis=1)
+    geographic = crs is None or CRS.from_user_input(crs).is_geographic
+    if geographic:
+        bad |= (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+    for pos in np.unique(index[bad]):
+        x, y = coords[bad][index[bad] == pos][0]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            message = f"geometry has a coordinate that is not a finite number ({x:g}, {y:g})"
+        else:
+            message = (f"coordinate ({x:g}, {y:g}) is out of range for longitude/latitude in degrees; if the layer "
+                       "is in metres, give it its CRS (a .prj file, the GeoPackage's SRS or a GeoJSON crs member)")
+        log.add(Finding(message, source=name, row=int(pos) + offset, field="geometry"), kind="bad coordinate")
+
+
 def _check_geometry(frame: gpd.GeoDataFrame, spec: LayerSpec, name: str, offset: int,
                     log: FindingLog) -> gpd.GeoDataFrame:
     """Geometry kind per layer; empty points are errors, invalid polygons are repaired and reported."""
@@ -323,17 +406,23 @@ def _check_geometry(frame: gpd.GeoDataFrame, spec: LayerSpec, name: str, offset:
     allowed = kinds[spec.geometry]
     type_names = shapely.get_type_id(geoms)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if spec.geometry == "point":
-        missing |= np.isnan(shapely.get_x(np.where(type_names == 0, geoms, None)).astype(float)) & (type_names == 0)
+    if spec.geometry == "point":  # a NaN in either coordinate (GDAL reads `NaN` in a GeoJSON) is no location
+        points = np.where(type_names == 0, geoms, None)
+        finite = np.isfinite(shapely.get_x(points).astype(float)) & np.isfinite(shapely.get_y(points).astype(float))
+        missing |= ~finite & (type_names == 0)
     for pos in np.flatnonzero(missing):
+        if (name, int(pos) + offset) in log.rows_with_errors:
+            continue  # its lon/lat column was already reported
         what = "location" if spec.geometry == "point" else "geometry"
-        log.add(Finding(f"{spec.name[:-1]} has no {what}", source=name, row=int(pos) + offset, field="geometry"),
+        why = " (missing, empty, or a polygon ring that does not close)" if spec.geometry == "polygon" else ""
+        log.add(Finding(f"{spec.name[:-1]} has no {what}{why}", source=name, row=int(pos) + offset, field="geometry"),
                 kind="no geometry")
     present = ~missing
     actual = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
     for pos in np.flatnonzero(present & ~np.isin(actual, allowed)):
         log.add(Finding(f"geometry is a {actual[pos]}, expected {' or '.join(allowed)}", source=name,
                         row=int(pos) + offset, field="geometry"), kind="geometry type")
+    _check_coordinates(geoms, present, frame.crs, name, offset, log)
     if spec.geometry == "polygon":
         invalid = present & ~shapely.is_valid(geoms)
         repaired = geoms.copy()
@@ -374,7 +463,8 @@ class Region:
             return None
         lon0, lat0 = float(np.median(lon[ok])), float(np.median(lat[ok]))
         dist = _haversine_km(lon[ok], lat[ok], lon0, lat0)
-        spread = float(np.quantile(dist, 0.95))
+        # the 95th percentile, but in a small file never the farthest point: one stray point must not set the radius
+        spread = float(np.quantile(dist, min(0.95, 1.0 - 1.5 / len(dist))))
         return cls(lon0, lat0, max(4.0 * spread, spread + 150.0))
 
     def check(self, frame: gpd.GeoDataFrame, name: str, offset: int, log: FindingLog) -> None:
@@ -393,18 +483,39 @@ class Region:
                             source=name, row=int(pos) + offset, field="lon/lat"), kind="outside region")
 
 
+    def check_extent(self, frame: gpd.GeoDataFrame, name: str, offset: int, log: FindingLog) -> None:
+        """Lines and polygons: a feature whose nearest bounding-box point lies beyond the region's radius is most
+        likely in the wrong CRS (degrees declared as metres, or the reverse), not a real road or footprint."""
+        bounds = shapely.bounds(frame.geometry.to_numpy())
+        ok = np.isfinite(bounds).all(axis=1)
+        lon = np.clip(self.lon, bounds[:, 0], bounds[:, 2])
+        lat = np.clip(self.lat, bounds[:, 1], bounds[:, 3])
+        dist = np.full(len(frame), np.nan)
+        dist[ok] = _haversine_km(lon[ok], lat[ok], self.lon, self.lat)
+        for pos in np.flatnonzero(ok & (dist > self.radius_km)):
+            log.add(Finding(f"feature lies {dist[pos]:.0f} km from the customers' region (centre {self.lon:.3f}, "
+                            f"{self.lat:.3f}; radius {self.radius_km:.0f} km); is the layer's CRS right?",
+                            source=name, row=int(pos) + offset, field="geometry"), kind="outside region")
+
+
 def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
                 hashes: dict[str, str]) -> tuple[gpd.GeoDataFrame | None, int]:
     if source is None:
         return None, 0
-    name = str(source.path)
+    name = source.label
     n_errors = len(log.errors)
-    frame, offset = _read_table(source, log, spec.name)
+    frame, offset = _read_table(source, log, spec.name, spec.id_column)
     if frame is None:
         return None, 0
-    hashes[spec.name] = file_sha256(source.path)
+    if source.path is not None:
+        hashes[spec.name] = file_sha256(source.path)
+    else:
+        from .postgis import frame_sha256
+
+        hashes[spec.name] = frame_sha256(frame)
     if len(frame) == 0:
-        log.add(Finding(f"{spec.name} file has no rows", source=name))
+        log.add(Finding(f"{spec.name} {'file' if source.path is not None else 'table or query'} has no rows",
+                        source=name))
         return None, 0
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -444,8 +555,8 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
 
     The roster's checks run even when the customers had errors (`customers` None), so both are reported at once.
     """
-    reps_name = str(scenario.inputs.reps.path)
-    reps_first = first_row(scenario.inputs.reps.path)
+    reps_name = scenario.inputs.reps.label
+    reps_first = first_row(scenario.inputs.reps)
     team_names = [t.name for t in scenario.teams]
     rep_ids = set(reps["rep_id"])
     explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
@@ -475,8 +586,8 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
                             row=int(pos) + reps_first, field="depot_id"))
     if customers is None:
         return
-    cust_name = str(scenario.inputs.customers.path)
-    cust_first = first_row(scenario.inputs.customers.path)
+    cust_name = scenario.inputs.customers.label
+    cust_first = first_row(scenario.inputs.customers)
     if "locked_rep_id" in customers:
         values = customers["locked_rep_id"]
         for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
@@ -502,25 +613,33 @@ def team_members(team: str, explicit: list[str] | None, reps: pd.DataFrame) -> n
     return np.flatnonzero(memberships.to_numpy(dtype=bool))
 
 
-def load_inputs(scenario: Scenario) -> Inputs:
-    """Read, check and project every layer; raises InputError listing every problem found."""
+def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | None = None) -> Inputs:
+    """Read, check and project every layer; raises InputError listing every problem found. `parts(label, done,
+    total)` hears of each layer read (the progress bar)."""
     log = FindingLog()
     hashes: dict[str, str] = {}
     src = scenario.inputs
-    customers, c_off = _load_layer(src.customers, CUSTOMERS, log, hashes)
-    reps, r_off = _load_layer(src.reps, REPS, log, hashes)
-    depots, d_off = _load_layer(src.depots, DEPOTS, log, hashes)
-    routes, _ = _load_layer(src.routes, ROUTES, log, hashes)
-    distributors, _ = _load_layer(src.distributors, DISTRIBUTORS, log, hashes)
+    layers = [(getattr(src, spec.name), spec) for spec in (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS)]
+    given = sum(source is not None for source, _ in layers)
+    loaded: list[tuple[gpd.GeoDataFrame | None, int]] = []
+    for source, spec in layers:
+        loaded.append(_load_layer(source, spec, log, hashes))
+        if parts is not None and source is not None:
+            parts("layers", sum(s is not None for s, _ in layers[:len(loaded)]), given)
+    (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off) = loaded
 
     if customers is not None:
         region = Region.of(shapely.get_x(customers.geometry.to_numpy()), shapely.get_y(customers.geometry.to_numpy()))
         if region is not None:
-            region.check(customers, str(src.customers.path), c_off, log)
+            region.check(customers, src.customers.label, c_off, log)
             if reps is not None:
-                region.check(reps, str(src.reps.path), r_off, log)
+                region.check(reps, src.reps.label, r_off, log)
             if depots is not None and src.depots is not None:
-                region.check(depots, str(src.depots.path), d_off, log)
+                region.check(depots, src.depots.label, d_off, log)
+            if routes is not None and src.routes is not None:
+                region.check_extent(routes, src.routes.label, l_off, log)
+            if distributors is not None and src.distributors is not None:
+                region.check_extent(distributors, src.distributors.label, f_off, log)
     if reps is not None:
         _check_references(scenario, customers, reps, depots, log)
     log.summarise_overflow()

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-from ..errors import Finding, LockedError
+from ..errors import Finding, LockedError, OutputError
 
 LOCK_SUFFIX = ".lock"
 LATEST = "latest"
@@ -46,10 +46,19 @@ def _alive(pid: int) -> bool:
 @contextlib.contextmanager
 def output_lock(out_dir: Path) -> Iterator[None]:
     """Hold the output folder's lock for the block; exit code 5 (`LockedError`) if a live run holds it."""
+    blocker = next((d for d in (out_dir, *out_dir.parents) if d.exists() and not d.is_dir()), None)
+    if blocker is not None:  # checked first: the writer would rename a file in its way
+        raise OutputError(Finding("is a file, where the output folder (or a folder above it) must go: move it or "
+                                  "choose another output folder", source=str(blocker)))
     missing = [d for d in (out_dir.parent, *out_dir.parent.parents) if not d.exists()]
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     path = out_dir.parent / f".{out_dir.name}{LOCK_SUFFIX}"  # beside the folder: the writer renames the folder
     mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # permission denied, a read-only or special file system (/proc)
+        _remove_empty(missing)
+        raise OutputError(Finding(f"cannot create the folder: {exc.strerror or exc}", source=str(out_dir.parent))
+                          ) from None
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -62,8 +71,18 @@ def output_lock(out_dir: Path) -> Iterator[None]:
                                           source=str(path))) from None
             path.unlink(missing_ok=True)  # stale: its process is gone
             continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(mine)
+        except OSError as exc:  # permission denied, read-only or full file system
+            _remove_empty(missing)
+            raise OutputError(Finding(f"cannot create the output folder's lock: {exc.strerror or exc}",
+                                      source=str(path))) from None
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(mine)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            _remove_empty(missing)
+            raise OutputError(Finding(f"cannot write the output folder's lock: {exc.strerror or exc}",
+                                      source=str(path))) from None
         break
     else:
         raise LockedError(Finding("could not take the lock", source=str(path)))
@@ -73,9 +92,13 @@ def output_lock(out_dir: Path) -> Iterator[None]:
         with contextlib.suppress(OSError):
             if _read_lock(path).get("pid") == os.getpid():
                 path.unlink()
-        for folder in missing:  # a failed run leaves no folder it made just for its lock
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only when empty
+        _remove_empty(missing)  # a failed run leaves no folder it made just for its lock
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty
 
 
 def _read_lock(path: Path) -> dict:  # type: ignore[type-arg]
@@ -102,10 +125,18 @@ def remove_dead_temporaries(parent: Path) -> int:
     return removed
 
 
-def run_folder(out_dir: Path, scenario_sha256: str) -> Path:
-    """`OUT/runs/<UTC time>-<first 8 of the scenario hash>` for a run starting now."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return out_dir / "runs" / f"{stamp}-{(scenario_sha256 or 'python')[:8]}"
+def run_id(scenario_sha256: str) -> str:
+    """`<UTC time>-<first 8 of the scenario hash>` for a run starting now: its folder name in the `runs` layout,
+    and its `run_id` in database tables."""
+    now = time.time_ns()
+    # to the microsecond: two runs of one scenario in one second (into different folders, one database) differ
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now // 1000 % 10**6:06d}Z"
+    return f"{stamp}-{(scenario_sha256 or 'python')[:8]}"
+
+
+def run_folder(out_dir: Path, name: str) -> Path:
+    """`OUT/runs/<run id>`."""
+    return out_dir / "runs" / name
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:

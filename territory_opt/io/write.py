@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from ..changes import CHANGE_COLUMNS
+from ..config import LayerSource, safe_url
 from ..errors import Finding, OutputError
 from ..report import build_report
 
@@ -170,6 +171,26 @@ def _warnings_table(findings: tuple[Finding, ...]) -> pd.DataFrame:
     )
 
 
+def _input_entry(source: LayerSource, sha256: str | None) -> dict[str, Any]:
+    """A file by name, a database by URL (no credentials) and table or query; with the content's hash."""
+    if source.path is not None:
+        return {"file": source.path.name, "sha256": sha256}
+    what = {"table": source.table} if source.table is not None else {"query": source.query, "params": source.params}
+    return {"database": safe_url(str(source.url)), **what, "sha256": sha256}
+
+
+def database_tables(run: Any) -> dict[str, gpd.GeoDataFrame]:
+    """What `output.database` receives: assignments.csv's rows with the customer's point, and the territories."""
+    target = run.prepared.scenario.output.database
+    customers = run.prepared.customers
+    rows = _assignment_layer(run)
+    points = customers.geometry.iloc[run.assignments["customer_index"].to_numpy()].to_numpy()
+    return {
+        target.assignments: gpd.GeoDataFrame(rows, geometry=points, crs=customers.crs),
+        target.territories: run.territories,
+    }
+
+
 def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
     scenario = run.prepared.scenario
     sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
@@ -184,7 +205,7 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
                      if scenario_path is not None and out_dir is not None else None),  # for `explain`
         },
         "inputs": {
-            name: {"file": src.path.name, "sha256": run.prepared.inputs.file_hashes.get(name)}
+            name: _input_entry(src, run.prepared.inputs.file_hashes.get(name))
             for name, src in sources.items() if src is not None
         } | ({"travel_matrix": {"file": scenario.routing.travel_matrix.name,
                                 "sha256": run.prepared.inputs.file_hashes["travel_matrix"]}}
@@ -220,12 +241,18 @@ def _map_png(run: Any) -> bytes:
                     routes=prepared.inputs.routes, footprints=prepared.inputs.distributors)
 
 
-def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None) -> Path:
-    """Write every output file into `out_dir`, replacing a previous run there only once all are written."""
+def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None, run_id: str | None = None) -> Path:
+    """Write every output file into `out_dir`, replacing a previous run there only once all are written.
+
+    With `output.database`, the tables are written (one transaction) after every file is complete and before the
+    folder is renamed into place: a failed database write leaves both the tables and the folder as they were."""
     out_dir = Path(out_dir)
     parent = out_dir.parent
     tmp = parent / f".{out_dir.name}.tmp-{os.getpid()}"
     old = parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(Finding("is a file, where the output folder must go: move it or choose another output "
+                                  "folder", source=str(out_dir)))
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
@@ -251,17 +278,22 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None)
         (tmp / "report.html").write_text(build_report(run), encoding="utf-8")
         write_json(run.kpis, tmp / "kpis.json")
         write_json(manifest(run, scenario_path, out_dir), tmp / "manifest.json")
+        target = run.prepared.scenario.output.database
+        if target is not None:
+            from .postgis import write_tables  # SQLAlchemy and psycopg load only when a scenario uses a database
+
+            write_tables(target, database_tables(run), run_id or out_dir.name)
         if out_dir.exists():
             out_dir.rename(old)
         tmp.rename(out_dir)
         if old.exists():
             shutil.rmtree(old)
-    except OSError as exc:
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # GDAL's own writes
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out_dir.exists():
             old.rename(out_dir)
-        raise OutputError(Finding(f"cannot write the output folder: {exc.strerror or exc}",
-                                  source=str(out_dir))) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        raise OutputError(Finding(f"cannot write the output folder: {reason}", source=str(out_dir))) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -165,6 +165,8 @@ def _rules_in_play(problem: Problem, needs: np.ndarray) -> str:
         rules.append(f"rules.max_moved_value = {problem.max_moved_value:,}")
     if problem.n_zone_kinds and (problem.need_zone[:, needs] >= 0).any():
         rules.append("boundaries")
+    if (np.bincount(problem.need_customer[needs], minlength=problem.n_customers) > problem.customer_caps).any():
+        rules.append("rules.max_reps_per_customer")
     return "the rules given (" + ", ".join(rules) + ")" if rules else "the rules given"
 
 
