@@ -130,7 +130,7 @@ def run(
                 remove_dead_temporaries(root)
             baseline = None if previous is None else (latest_run(root) if previous == "auto" else Path(previous))
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
-                                  previous=baseline, strict=strict)
+                                  previous=baseline, strict=strict, parts=progress.parts)
             name = run_id(loaded.source_sha256)
             target = run_folder(root, name) if nightly else root
             progress.stage("write")

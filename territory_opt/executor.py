@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from .config import Executor as ExecutorSettings
 
 KEY_PREFIX = "territory-opt"
+PART_LABELS = {"solve": "parts", "routing": "reps", "territories": "teams"}  # what one part is, for progress bars
+PartProgress = Callable[[str, int, int], None]  # (what a part is, parts done, parts in all)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class PartExecutor(AbstractContextManager["PartExecutor"]):
     kind: str = field(default="local", init=False)
     part_times: list[PartTime] = field(default_factory=list, init=False)
     map_seconds: list[tuple[str, float]] = field(default_factory=list, init=False)  # (stage, wall s) per `map`
+    on_part: PartProgress | None = field(default=None, init=False)  # hears of each part as it finishes
 
     def map(self, job: Callable[..., Any], items: Sequence[Any], *shared: object, stage: str = "") -> list[Any]:
         """`[job(item, *shared) for item in items]`, in input order whatever finishes first; `job` must be a
@@ -114,7 +117,13 @@ class PartExecutor(AbstractContextManager["PartExecutor"]):
         if not items:
             return []
         started = time.perf_counter()
-        outcomes = self._run(job, items, shared, stage or job.__name__)
+        label, total = PART_LABELS.get(stage, stage or "parts"), len(items)
+
+        def finished(done: int) -> None:
+            if self.on_part is not None:
+                self.on_part(label, done, total)
+
+        outcomes = self._run(job, items, shared, stage or job.__name__, finished)
         self.map_seconds.append((stage or job.__name__, round(time.perf_counter() - started, 4)))
         values = []
         for index, outcome in enumerate(outcomes):
@@ -125,10 +134,11 @@ class PartExecutor(AbstractContextManager["PartExecutor"]):
         return values
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str) -> list[_Done | _Failure]:
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
         outcomes: list[_Done | _Failure] = []
         for item in items:
             outcomes.append(run_part(job, item, *shared))
+            finished(len(outcomes))
             if isinstance(outcomes[-1], _Failure):
                 break  # the first failure in input order decides, as in the other kinds
         return outcomes
@@ -151,15 +161,18 @@ class ProcessExecutor(PartExecutor):
         self.kind = "processes"
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str) -> list[_Done | _Failure]:
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
         if self.workers <= 1 or len(items) <= 1:
-            return super()._run(job, items, shared, stage)
+            return super()._run(job, items, shared, stage, finished)
         workers = min(self.workers, len(items))
         order = largest_first(items)
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_receive,
                                  initargs=(shared,)) as pool:
             chunk = max(1, len(items) // (4 * workers))
-            done = list(pool.map(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk))
+            done = []
+            for outcome in pool.map(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk):
+                done.append(outcome)  # in submission order: the count lags a part finished out of order, never leads
+                finished(len(done))
         outcomes: list[_Done | _Failure] = [None] * len(items)  # type: ignore[list-item]
         for position, index in enumerate(order):
             outcomes[index] = done[position]
@@ -204,7 +217,7 @@ class DaskExecutor(PartExecutor):
         return self._client
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str) -> list[_Done | _Failure]:
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
         from dask.base import tokenize
         from distributed import as_completed
 
@@ -228,7 +241,8 @@ class DaskExecutor(PartExecutor):
             for index in waiting[:slots]:
                 futures[index] = submit(index)
             running = as_completed(list(futures.values()), loop=client.loop)
-            for _ in running:
+            for count, _ in enumerate(running, start=1):
+                finished(count)
                 if len(futures) < len(items):
                     index = waiting[len(futures)]
                     futures[index] = submit(index)
@@ -280,6 +294,11 @@ class StageExecutors(AbstractContextManager["StageExecutors"]):
             if all(executor is not seen for seen in out):
                 out.append(executor)
         return out
+
+    def report_parts(self, on_part: PartProgress | None) -> None:
+        """Let `on_part` hear of each part of every stage as it finishes (None: stop)."""
+        for executor in self.distinct():
+            executor.on_part = on_part
 
     @property
     def part_times(self) -> list[PartTime]:

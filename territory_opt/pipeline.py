@@ -23,7 +23,7 @@ from .changes import baseline_from_current, change_table
 from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
 from .errors import ConfigError, Finding, InputError, QualityError
-from .executor import PartExecutor, PartTime, StageExecutors, stage_executors
+from .executor import PartExecutor, PartProgress, PartTime, StageExecutors, stage_executors
 from .footprints import overlap_findings, resolve_outside
 from .geo import network_graphs, route_network, snap_points
 from .io.matrix import read_travel_matrix
@@ -378,11 +378,13 @@ def advice_table(customers: pd.DataFrame, reps: pd.DataFrame, scenario: Scenario
     return advice.round(4)
 
 
-def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None) -> Prepared:
-    """Load, enrich, segment and build the problem: everything `validate` checks, no solving."""
+def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None,
+            parts: PartProgress | None = None) -> Prepared:
+    """Load, enrich, segment and build the problem: everything `validate` checks, no solving. `progress` hears of
+    each stage, `parts` of each input layer read."""
     timings = timings or Timings()
     with timings.stage("load", progress):
-        inputs = load_inputs(scenario)
+        inputs = load_inputs(scenario, parts)
         check_rep_footprints(scenario, inputs)
     warnings = list(inputs.warnings)
     with timings.stage("enrich", progress):
@@ -458,25 +460,33 @@ def build_travel(scenario: Scenario, inputs: Inputs, problem: Problem, warnings:
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
                  progress: Progress | None = None, previous: Path | None = None, strict: bool = False,
-                 executors: StageExecutors | None = None) -> RunResult:
+                 executors: StageExecutors | None = None, parts: PartProgress | None = None) -> RunResult:
     """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk. With `previous` (a run
     folder), changes are counted against its assignments instead of the customers' current_rep_id. Independent parts
-    run on `executors` (default: what `scenario.executor` asks for, started and closed here; see executor.py)."""
+    run on `executors` (default: what `scenario.executor` asks for, started and closed here; see executor.py).
+    `progress` hears of each stage, `parts` of each part of a stage as it finishes (layers, solve parts, reps'
+    cycles, teams' shapes)."""
     if executors is not None:
-        return _run_scenario(scenario, executors, seed=seed, time_limit_s=time_limit_s, progress=progress,
-                             previous=previous, strict=strict)
+        executors.report_parts(parts)
+        try:
+            return _run_scenario(scenario, executors, seed=seed, time_limit_s=time_limit_s, progress=progress,
+                                 previous=previous, strict=strict, parts=parts)
+        finally:
+            executors.report_parts(None)
     with stage_executors(scenario.executor, solver_workers=scenario.solver.workers,
                          routing_workers=scenario.routing.workers) as owned:
+        owned.report_parts(parts)
         return _run_scenario(scenario, owned, seed=seed, time_limit_s=time_limit_s, progress=progress,
-                             previous=previous, strict=strict)
+                             previous=previous, strict=strict, parts=parts)
 
 
 def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | None, time_limit_s: float | None,
-                  progress: Progress | None, previous: Path | None, strict: bool) -> RunResult:
+                  progress: Progress | None, previous: Path | None, strict: bool,
+                  parts: PartProgress | None = None) -> RunResult:
     started = time.perf_counter()
     timings = Timings()
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
-    prepared = prepare(scenario, timings, progress)
+    prepared = prepare(scenario, timings, progress, parts)
     seed = scenario.solver.seed if seed is None else seed
     params = SolveParams(
         time_limit_s=time_limit_s or scenario.solver.time_limit_s,

@@ -18,13 +18,26 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
 )
+from rich.text import Text
 
+clock = time.monotonic  # a stage's start and end (a name of its own, so tests can set the time)
 PART_LOG_STEPS = 10  # plain logs report a stage's parts at every tenth of the way (and at the end)
+
+
+class StageTimeColumn(ProgressColumn):
+    """Seconds from a stage's start to its end. Rich's own elapsed column stops the first time a bar is full, but a
+    stage may run its parts several times (routing plans every rep's cycle once per round)."""
+
+    def render(self, task: Task) -> Text:
+        ended = task.fields.get("ended") or clock()
+        seconds = int(ended - task.fields["began"])
+        return Text(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}", style="progress.elapsed")
 
 
 def stamped(text: str) -> str:
@@ -67,7 +80,7 @@ class RunLog:
             return
         bars = self._live()
         self._complete_current()
-        self._task = bars.add_task(name, total=None, count="")
+        self._task = bars.add_task(name, total=None, count="", began=clock(), ended=None)
 
     def parts(self, label: str, done: int, total: int) -> None:
         """`done` of `total` parts of the current stage have finished (`label` says what a part is)."""
@@ -103,7 +116,7 @@ class RunLog:
     def _live(self) -> Progress:
         if self._bars is None:
             self._bars = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
-                                  BarColumn(), TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+                                  BarColumn(), TextColumn("{task.fields[count]}"), StageTimeColumn(),
                                   console=self.console, transient=False)
             self._bars.start()
         return self._bars
@@ -112,6 +125,7 @@ class RunLog:
         if self._bars is None or self._task is None:
             return
         task = self._bars.tasks[self._task]
+        task.fields["ended"] = clock()
         if task.total is None:
             self._bars.update(self._task, total=1, completed=1)
         else:

@@ -40,6 +40,16 @@ def test_results_in_input_order_with_shared_data(executor: PartExecutor) -> None
     assert [t.index for t in executor.part_times[-len(items):]] == list(range(len(items)))
 
 
+def test_each_finished_part_is_reported_once_counting_up_to_all(executor: PartExecutor) -> None:
+    heard: list[tuple[str, int, int]] = []
+    executor.on_part = lambda label, done, total: heard.append((label, done, total))
+    try:
+        executor.map(scaled, [5, 3, 8, 1, 9], 10, np.arange(4), stage="routing")
+    finally:
+        executor.on_part = None
+    assert heard == [("reps", done, 5) for done in range(1, 6)]
+
+
 def test_user_errors_keep_their_type_findings_and_exit_code(executor: PartExecutor) -> None:
     with pytest.raises(InfeasibleError) as caught:
         executor.map(infeasible_on, [0, 1, 2, 3], 2)

@@ -52,3 +52,27 @@ def test_quiet_prints_nothing_but_still_logs(tmp_path: Path) -> None:
         log.parts("parts", 1, 1)
     assert buffer.getvalue() == ""
     assert "solve: parts 1/1" in (tmp_path / "run.log").read_text()
+
+
+def test_stage_time_runs_on_after_a_full_bar_when_parts_start_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Routing plans every rep's cycle once per round: the bar fills several times, the clock must not stop."""
+    import territory_opt.runlog as runlog
+
+    now = [100.0]
+    monkeypatch.setattr(runlog, "clock", lambda: now[0])
+    console, _ = _console(terminal=True)
+    log = RunLog(None, quiet=False, console=console)
+    log.stage("routing")  # begins at 100
+    log.parts("reps", 2, 2)
+    now[0] = 110.0
+    log.parts("reps", 1, 2)  # the next round
+    assert log._bars is not None and log._task is not None
+    task = log._bars.tasks[log._task]
+    column = runlog.StageTimeColumn()
+    assert column.render(task).plain == "0:00:10"
+    now[0] = 170.0
+    assert column.render(task).plain == "0:01:10"
+    now[0] = 400.0
+    log.close()  # ends at 400
+    now[0] = 999.0
+    assert column.render(task).plain == "0:05:00"

@@ -113,7 +113,11 @@ def test_json_summary_and_log_file_for_cron(write_case: Callable[..., Path]) -> 
     lines = log.read_text().splitlines()
     stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
     assert all(re.match(stamp, line) for line in lines)
-    assert [line.split(" ", 1)[1] for line in lines[:2]] == ["load", "enrich"]
+    stages = [line.split(" ", 1)[1] for line in lines if ":" not in line.split(" ", 1)[1]]
+    assert stages[:3] == ["load", "enrich", "segment"]
+    parts = [line.split(" ", 1)[1] for line in lines if ": " in line.split(" ", 1)[1]]
+    assert parts[:2] == ["load: layers 1/2", "load: layers 2/2"], "each input layer read is reported"
+    assert any(p.startswith("territories: teams ") for p in parts), "each team's shapes are reported"
     assert lines[-1].split(" ", 2)[1] == "done" and json.loads(lines[-1].split(" ", 2)[2]) == summary
     failed = RUNNER.invoke(app, ["run", str(path.parent / "missing.yaml"), "--json", "--log-file", str(log)])
     assert failed.exit_code == 2
@@ -129,3 +133,4 @@ def test_progress_lines_are_timestamped_when_not_a_terminal(write_case: Callable
     result = RUNNER.invoke(app, ["run", str(path), "--out", str(path.parent / "out")])
     assert result.exit_code == 0
     assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ solve$", result.stderr, flags=re.M), result.stderr
+    assert re.search(r"^\S+Z load: layers 2/2$", result.stderr, flags=re.M), result.stderr
