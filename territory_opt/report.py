@@ -1,7 +1,8 @@
 """`report.html`: what sales ops open every morning, one self-contained file (no network needed to view it).
 
 An interactive Leaflet map (folium, in its offline build: Leaflet and its assets are inlined) with a layer per team
-of territories coloured per rep (click one for its rep, workload, customers and value), customers coloured by tier,
+of territories coloured per rep (one team at a time, chosen with round buttons, when teams overlap; click a
+territory for its rep, workload, customers and value), customers coloured by tier,
 depots, routes, distributor footprints and rep homes; a workload bar per rep drawn against its tolerance band (inline
 SVG); the KPIs; what changed and why; the real-hours rounds when routing ran; segment scores; product-line advice;
 warnings. No tiles by default (a tile URL can be set in `output.report_tiles`); above `MAX_CUSTOMER_POINTS`
@@ -18,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely import union_all
 
 MAX_CUSTOMER_POINTS = 10_000
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -85,8 +87,8 @@ def workload_chart(reps: pd.DataFrame, colours: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
-    """(the map's HTML document, a note on thinning) from a run."""
+def build_map(run: Any, colours: dict[str, str], one_at_a_time: bool = False) -> tuple[str, str]:
+    """(the map's HTML document, a note on thinning) from a run; `one_at_a_time`: teams are radio buttons."""
     import offlinefolium as folium
 
     prepared = run.prepared
@@ -97,13 +99,18 @@ def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
     bounds = territories.to_crs(4326).total_bounds
     tiles = prepared.scenario.output.report_tiles
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height="640px")
-    if tiles:
+    if tiles:  # an overlay, so that the radio buttons, when there are any, pick among teams only
         folium.TileLayer(tiles=tiles, attr=prepared.scenario.output.report_attribution or tiles,
-                         name="background").add_to(fmap)
+                         name="background", overlay=True).add_to(fmap)
     folium.map.CustomPane("territories", z_index=410).add_to(fmap)
     fields = ["team", "rep_id", "workload_hours", "n_customers", "value", "n_parts"]
-    for team in dict.fromkeys(territories["team"].tolist()):
-        layer = folium.FeatureGroup(name=f"territories: {team}", show=True)
+    teams = list(dict.fromkeys(territories["team"].tolist()))
+    shown = shown_team(territories, teams)
+    for team in teams:
+        # overlapping teams (a specialist overlay on the field team) would hide each other: radio buttons then
+        # show one team at a time, the one with most reps first; side-by-side teams (depots, regions) are all shown
+        layer = folium.FeatureGroup(name=f"territories: {team}", overlay=not one_at_a_time,
+                                    show=team == shown or not one_at_a_time)
         data = _geojson(territories[territories["team"] == team], fields)
         folium.GeoJson(
             data, pane="territories",
@@ -119,6 +126,24 @@ def build_map(run: Any, colours: dict[str, str]) -> tuple[str, str]:
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
     return fmap.get_root().render(), note
+
+
+def teams_overlap(territories: gpd.GeoDataFrame, share: float = 0.01) -> bool:
+    """Whether any two teams' ground overlaps by more than `share` of the smaller one's area."""
+    ground = [union_all(group.geometry.to_numpy()) for _, group in territories.groupby("team", sort=False)]
+    for i, a in enumerate(ground):
+        for b in ground[i + 1:]:
+            smaller = min(a.area, b.area)
+            if smaller > 0 and a.intersection(b).area > share * smaller:
+                return True
+    return False
+
+
+def shown_team(territories: pd.DataFrame, teams: list[str]) -> str:
+    """The team the map opens on when it shows one at a time: the one with the most territories (reps), the main
+    field team in a usual set-up (inside sales may hold more customers, but few shapes); first on ties."""
+    sizes = territories["team"].value_counts()
+    return max(teams, key=lambda team: (int(sizes.get(team, 0)), -teams.index(team)))
 
 
 def _territory_value(run: Any) -> dict[tuple[str, str], float]:
@@ -204,7 +229,8 @@ def build_report(run: Any) -> str:
     """The whole page as one HTML string: folium's map document with the report's sections around the map."""
     kpis, scenario = run.kpis, run.prepared.scenario
     colours = _rep_colours([str(r) for r in run.prepared.problem.rep_ids])
-    map_html, thinning = build_map(run, colours)
+    one_at_a_time = teams_overlap(run.territories)
+    map_html, thinning = build_map(run, colours, one_at_a_time)
     headline = pd.DataFrame([
         ("status", kpis["status"]), ("engine", kpis["engine"]), ("objective", kpis["objective"]),
         ("bound", kpis["bound"]), ("gap", f"{100 * float(kpis['gap']):.3f} %"),
@@ -225,7 +251,8 @@ def build_report(run: Any) -> str:
     ]
     after = [
         f"<p class='note'>{html.escape(thinning)} Click a territory for its rep, workload, customers and value; the "
-        "layer box switches teams and layers on and off.</p>",
+        "layer box switches layers on and off" + ("; teams overlap, so it shows one team at a time, chosen with its "
+        "round buttons" if one_at_a_time else "") + ".</p>",
         "<h2>Workload per rep</h2>", workload_chart(run.reps, colours),
         "<h2>KPIs</h2>", _table(headline),
         "<h2>What changed</h2>",

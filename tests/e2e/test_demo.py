@@ -264,7 +264,8 @@ def chromium() -> str:
 
 
 def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_path: Path) -> None:
-    """The page loads from disk with no network, draws one territory shape per (team, rep) and one bar per rep."""
+    """The page loads from disk with no network, draws one shape per rep of the team it opens on (the one with most
+    reps), offers every team as a round button (the demo's teams overlap), and one bar per rep."""
     import re
     import subprocess
 
@@ -282,5 +283,9 @@ def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_p
     pane = pane[:pane.index("</svg>")]
     territories = pyogrio.read_dataframe(out / "territories.geojson")
     reps = pd.read_csv(out / "reps.csv")
-    assert len(re.findall(r"<path", pane)) == len(territories) == 30  # the demo: every rep in one team
+    # the demo's HoReCa team overlays the field team: one team at a time, field (most reps) first, the others a
+    # click away
+    assert len(re.findall(r"<path", pane)) == int((territories["team"] == "field").sum()) == 18
+    radios = re.findall(r"<input type=\"radio\"[^>]*leaflet-base-layers[^>]*>", dom)
+    assert len(radios) == territories["team"].nunique() == 4 and sum("checked" in r for r in radios) == 1
     assert sorted(re.findall(r"class=\"bar\" data-rep=\"([^\"]+)\"", dom)) == sorted(reps["rep_id"])
