@@ -31,7 +31,7 @@ from .io.read import Inputs, first_row, load_inputs, read_previous_assignments, 
 from .metrics import check, kpis, schedule_violations
 from .problem import NO_REP, Problem, balance_targets, team_components
 from .quality import change_findings, input_findings, result_findings, totals
-from .route import RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
+from .route import RepPlan, RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
 from .routing.travel import NetworkTravel, StraightTravel, Travel
 from .segment import Coverage, build_coverage, contact_caps, mark_key_accounts
 from .segment_table import ScoreWeights, build_segments
@@ -546,8 +546,7 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
     if strict and prepared.warnings:
         raise QualityError(list(prepared.warnings))
     if routing is not None:
-        drive, _ = rep_drive(routing.plans, problem.n_reps)
-        calls = np.bincount(result.assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
+        drive, calls = drive_and_call_seconds(routing.plans, problem, result.assignment)
         reps["drive_hours"] = np.round(drive / 3600.0, 3)
         reps["work_hours"] = np.round((drive + calls) / 3600.0, 3)
     if design is not None:
@@ -653,10 +652,15 @@ def visited_needs(scenario: Scenario, problem: Problem) -> np.ndarray:
     return ~remote[problem.need_team]
 
 
+def drive_and_call_seconds(plans: list[RepPlan], problem: Problem,
+                           assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each rep's routed drive seconds and call seconds in a cycle."""
+    drive, _ = rep_drive(plans, problem.n_reps)
+    return drive, np.bincount(assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
+
+
 def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
-    drive, _ = rep_drive(outcome.plans, outcome.problem.n_reps)
-    calls = np.bincount(outcome.assignment, weights=outcome.problem.need_workload_s,
-                        minlength=outcome.problem.n_reps)
+    drive, calls = drive_and_call_seconds(outcome.plans, outcome.problem, outcome.assignment)
     return {
         "drive_hours": round(float(drive.sum()) / 3600.0, 2),
         "call_hours": round(float(calls.sum()) / 3600.0, 2),
