@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -63,9 +63,14 @@ def database_url_problem(url: str) -> str | None:
     if not is_database_url(url):
         return f"{url!r} is not a postgresql:// URL"
     parts = urlsplit(url)
-    if parts.password is not None or re.search(r"(^|&)password=", parts.query, flags=re.IGNORECASE):
+    keys = {key.strip().lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}  # %-escapes decoded
+    if parts.password is not None or "password" in keys:
         return ("the URL holds a password; remove it and give it in PGPASSWORD or a .pgpass file "
                 "(passwords never go in the scenario)")
+    try:
+        parts.port  # noqa: B018 -- raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        return f"the URL's port is not a number from 1 to 65535 ({safe_url(url)})"
     return None
 
 
@@ -565,6 +570,12 @@ class DatabaseOutput(StrictModel):
         if value is not None and (not value.strip() or "\x00" in value or len(value) > 63):
             raise ValueError("a table or schema name needs 1 to 63 characters")
         return value
+
+    @model_validator(mode="after")
+    def _two_tables(self) -> DatabaseOutput:
+        if self.assignments.strip() == self.territories.strip():
+            raise ValueError(f"assignments and territories both name table {self.assignments!r}; give each its own")
+        return self
 
 
 class Executor(StrictModel):

@@ -162,7 +162,11 @@ def test_tables_read_back_equal_the_output_files(server: Server, round_trip: tup
     attributes = [c for c in written.columns if c != "geometry"]
     pd.testing.assert_frame_equal(shapes[attributes].reset_index(drop=True), written[attributes],
                                   check_dtype=False)
-    assert shapely.equals_exact(shapes.geometry.to_numpy(), written.geometry.to_numpy(), tolerance=1e-6).all()
+    assert set(shapes.geom_type) == {"MultiPolygon"}  # one column type, whether a night's shapes are one piece or not
+    single = shapely.get_type_id(written.geometry.to_numpy()) == shapely.GeometryType.POLYGON
+    expected = written.geometry.to_numpy().copy()
+    expected[single] = shapely.multipolygons(expected[single][:, None])
+    assert shapely.equals_exact(shapes.geometry.to_numpy(), expected, tolerance=1e-6).all()
 
 
 def test_manifest_names_the_database_without_credentials(round_trip: tuple[Path, Path]) -> None:
@@ -195,14 +199,16 @@ def test_a_failed_write_rolls_back_both_tables_and_leaves_no_folder(server: Serv
     before = _read(server, "SELECT * FROM fragile.assignments ORDER BY customer_id, team")
     engine = _admin(server)
     with engine.begin() as conn:  # the next write to territories must fail after assignments went in
-        conn.execute(sa.text("ALTER TABLE fragile.territories ADD COLUMN approved_by text NOT NULL DEFAULT 'x'"))
-        conn.execute(sa.text("ALTER TABLE fragile.territories ALTER COLUMN approved_by DROP DEFAULT"))
+        conn.execute(sa.text("CREATE FUNCTION fragile.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN RAISE EXCEPTION 'territories are frozen for audit'; END $$"))
+        conn.execute(sa.text("CREATE TRIGGER frozen BEFORE INSERT ON fragile.territories FOR EACH ROW "
+                             "EXECUTE FUNCTION fragile.refuse()"))
     engine.dispose()
     result = _run(_tiny_scenario(tmp_path / "bad", target), "--seed", "3")
     assert result.exit_code == 6, result.output
     assert "database error" in result.output and "territories" in result.output
-    assert "rolled back" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "bad" / "out").exists()
+    assert "rolled back" in result.output and "frozen for audit" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "bad" / "out").exists()
     assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["customers.csv", "reps.csv", "scenario.yaml"]
     after = _read(server, "SELECT * FROM fragile.assignments ORDER BY customer_id, team")
     pd.testing.assert_frame_equal(before, after)
@@ -255,11 +261,56 @@ def test_a_bad_query_names_the_input(server: Server, credentials: Path, tmp_path
     assert f"postgresql://{ANALYST}@{server.host}:{server.port}/{DATABASE} query" in result.output
 
 
-def test_an_input_query_cannot_change_the_database(server: Server, credentials: Path, tmp_path: Path) -> None:
-    writer = {"url": server.url(), "query": "SELECT * FROM reps; DELETE FROM reps"}
-    result = RUNNER.invoke(app, ["validate", str(_scenario(server, tmp_path, customers=writer))])
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM reps; DELETE FROM reps",
+    # closes the wrapping sub-select, commits the read-only transaction, then writes in a new one
+    "SELECT 1 AS customer_id) AS a; COMMIT; DELETE FROM reps; SELECT * FROM (SELECT 1 AS customer_id",
+    "SELECT 1 AS customer_id) AS a; SET SESSION default_transaction_read_only = off; COMMIT; DELETE FROM reps; "
+    "SELECT * FROM (SELECT 1 AS customer_id",
+    "WITH gone AS (DELETE FROM reps RETURNING *) SELECT * FROM gone",
+])
+def test_an_input_query_cannot_change_the_database(server: Server, credentials: Path, tmp_path: Path,
+                                                   query: str) -> None:
+    engine = _admin(server)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"GRANT DELETE ON reps TO {ANALYST}"))  # only the read-only session stops it
+    engine.dispose()
+    result = RUNNER.invoke(app, ["validate", str(_scenario(server, tmp_path, customers={"url": server.url(),
+                                                                                         "query": query}))])
     assert result.exit_code == 2, result.output
-    assert len(_read(server, "SELECT rep_id FROM reps")) > 0
+    assert "Traceback" not in result.output and "cannot read customers" in result.output
+    assert len(_read(server, "SELECT rep_id FROM reps")) == 30
+
+
+def test_a_value_the_query_cannot_convert_is_an_input_error(server: Server, credentials: Path,
+                                                            tmp_path: Path) -> None:
+    bad = {"url": server.url(), "query": "SELECT v::int AS customer_id FROM (VALUES ('1'), ('x')) AS t(v)"}
+    result = RUNNER.invoke(app, ["validate", str(_scenario(server, tmp_path, customers=bad))])
+    assert result.exit_code == 2, result.output
+    assert "invalid input syntax for type integer" in result.output and "Traceback" not in result.output
+
+
+def test_tables_change_shape_with_the_answer(server: Server, credentials: Path, tmp_path: Path) -> None:
+    """replace re-creates a table whose columns changed (hierarchy added); append refuses to mix two shapes."""
+    from territory_opt.config import DatabaseOutput
+    from territory_opt.errors import DatabaseError
+    from territory_opt.io.postgis import write_tables
+
+    square = shapely.box(16.0, 52.0, 16.1, 52.1)
+    points = gpd.GeoDataFrame({"customer_id": ["c1"]}, geometry=[shapely.Point(16.05, 52.05)], crs=4326)
+    one_piece = gpd.GeoDataFrame({"rep_id": ["r1"]}, geometry=[square], crs=4326)
+    two_pieces = gpd.GeoDataFrame({"rep_id": ["r1"], "district": ["west"]},
+                                  geometry=[shapely.MultiPolygon([square, shapely.box(17.0, 52.0, 17.1, 52.1)])],
+                                  crs=4326)
+    replace = DatabaseOutput(url=server.url(), schema="shapes")
+    write_tables(replace, {"a": points, "t": one_piece}, "night1")
+    write_tables(replace, {"a": points, "t": two_pieces}, "night2")
+    table = _read(server, "SELECT run_id, district, ST_NumGeometries(geom) AS n FROM shapes.t")
+    assert table.to_dict("records") == [{"run_id": "night2", "district": "west", "n": 2}]
+    append = DatabaseOutput(url=server.url(), schema="shapes", mode="append")
+    with pytest.raises(DatabaseError, match="cannot append to table t: it has columns"):
+        write_tables(append, {"a": points, "t": one_piece}, "night3")
+    assert _read(server, "SELECT count(*) AS n FROM shapes.a")["n"].tolist() == [1]  # rolled back together
 
 
 def test_validate_checks_the_output_tables_can_be_written(server: Server, credentials: Path, tmp_path: Path) -> None:
@@ -276,3 +327,25 @@ def test_validate_checks_the_output_tables_can_be_written(server: Server, creden
                                                                                       "schema": "locked"}))])
     assert result.exit_code == 6, result.output
     assert "may not insert and delete rows of locked.assignments" in result.output
+    engine = _admin(server)
+    with engine.begin() as conn:  # one of the two privileges is not enough
+        conn.execute(sa.text(f"GRANT INSERT ON locked.assignments TO {ANALYST}"))
+    engine.dispose()
+    result = RUNNER.invoke(app, ["validate", str(_tiny_scenario(tmp_path / "locked", {"url": server.url(),
+                                                                                      "schema": "locked"}))])
+    assert result.exit_code == 6 and "may not delete rows of locked.assignments" in result.output, result.output
+
+
+def test_rows_without_an_id_come_in_one_order_whatever_the_server_returns() -> None:
+    """Routes have no id column: the order (and so the manifest's hash and every tie downstream) must not depend on
+    the order rows sit on the server's disk."""
+    from territory_opt.io.postgis import stable_order
+
+    lines = [shapely.LineString([(2, 2), (3, 3)]), shapely.LineString([(0, 0), (1, 1)]),
+             shapely.LineString([(0, 0), (1, 1)])]
+    frame = gpd.GeoDataFrame({"name": ["a", "c", "b"]}, geometry=lines, crs=4326)
+    for shuffled in (frame, frame.iloc[[2, 0, 1]], frame.iloc[[1, 2, 0]]):
+        ordered = shuffled.iloc[stable_order(shuffled, None)]
+        assert ordered["name"].tolist() == ["b", "c", "a"]  # by geometry, then by the other values
+    reps = pd.DataFrame({"rep_id": ["r2", "r10", "r1"], "lon": [1, 2, 3]})
+    assert reps.iloc[stable_order(reps, "rep_id")]["rep_id"].tolist() == ["r1", "r10", "r2"]
