@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import socket
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -65,6 +66,24 @@ class _Failure:
     findings: list[Finding]
 
 
+@dataclass(frozen=True)
+class _Crash:
+    """Any other exception of a part (a bug, a lost Dask worker past its retries), kept as a value so that every kind
+    raises the first failure in input order, whichever part failed first in time."""
+
+    error: BaseException
+
+
+def _crash(exc: Exception) -> _Crash:
+    """`exc` with its worker-side traceback as a note; an exception that cannot travel back is described instead."""
+    exc.add_note("in the worker:\n" + "".join(traceback.format_exception(exc)).rstrip())
+    try:
+        pickle.dumps(exc)
+    except Exception:  # an exception holding an unpicklable object
+        return _Crash(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    return _Crash(exc)
+
+
 def part_size(item: object) -> int:
     """Bytes of the numpy arrays a part carries (its fields, or its elements for a tuple): the cost estimate by
     which parts are started, largest first, so a big part never waits behind small ones."""
@@ -97,8 +116,11 @@ def _receive(shared: tuple[object, ...]) -> None:
     _SHARED = shared
 
 
-def _run_with_shared(job: Callable[..., Any], item: object) -> _Done | _Failure:
-    return run_part(job, item, *_SHARED)
+def _run_with_shared(job: Callable[..., Any], item: object) -> _Done | _Failure | _Crash:
+    try:
+        return run_part(job, item, *_SHARED)
+    except Exception as exc:  # kept in its place (see `_Crash`); the pool would raise it at its own position
+        return _crash(exc)
 
 
 @dataclass
@@ -129,13 +151,15 @@ class PartExecutor(AbstractContextManager["PartExecutor"]):
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, _Failure):
                 raise outcome.error_type(outcome.findings)
+            if isinstance(outcome, _Crash):
+                raise outcome.error
             self.part_times.append(PartTime(stage or job.__name__, index, round(outcome.seconds, 4), outcome.where))
             values.append(outcome.value)
         return values
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
-        outcomes: list[_Done | _Failure] = []
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure | _Crash]:
+        outcomes: list[_Done | _Failure | _Crash] = []
         for item in items:
             outcomes.append(run_part(job, item, *shared))
             finished(len(outcomes))
@@ -161,19 +185,20 @@ class ProcessExecutor(PartExecutor):
         self.kind = "processes"
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure | _Crash]:
         if self.workers <= 1 or len(items) <= 1:
             return super()._run(job, items, shared, stage, finished)
         workers = min(self.workers, len(items))
         order = largest_first(items)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_receive,
-                                 initargs=(shared,)) as pool:
+        # a Pool is terminated when the block ends, on success and on SIGTERM/SIGINT alike: a stopped run does not
+        # wait for the parts still queued
+        with get_context("spawn").Pool(workers, initializer=_receive, initargs=(shared,)) as pool:
             chunk = max(1, len(items) // (4 * workers))
             done = []
-            for outcome in pool.map(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk):
+            for outcome in pool.imap(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk):
                 done.append(outcome)  # in submission order: the count lags a part finished out of order, never leads
                 finished(len(done))
-        outcomes: list[_Done | _Failure] = [None] * len(items)  # type: ignore[list-item]
+        outcomes: list[_Done | _Failure | _Crash] = [None] * len(items)  # type: ignore[list-item]
         for position, index in enumerate(order):
             outcomes[index] = done[position]
         return outcomes
@@ -217,7 +242,7 @@ class DaskExecutor(PartExecutor):
         return self._client
 
     def _run(self, job: Callable[..., Any], items: list[Any], shared: tuple[object, ...],
-             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure]:
+             stage: str, finished: Callable[[int], None]) -> list[_Done | _Failure | _Crash]:
         from dask.base import tokenize
         from distributed import as_completed
 
@@ -247,7 +272,8 @@ class DaskExecutor(PartExecutor):
                     index = waiting[len(futures)]
                     futures[index] = submit(index)
                     running.add(futures[index])
-            return [futures[index].result() for index in range(len(items))]  # the first failure in order raises
+            return [_crash(futures[index].exception()) if futures[index].status == "error"
+                    else futures[index].result() for index in range(len(items))]
         except BaseException:
             client.cancel(list(futures.values()))
             raise

@@ -54,3 +54,11 @@ class KillOnFirstPart(WorkerPlugin):
         except FileExistsError:
             return
         os._exit(1)
+
+
+def short_then_broken(item: tuple[np.ndarray, int]) -> int:
+    """Part 0 (small) is short of capacity, part 1 (large, so started first) is a bug."""
+    array, index = item
+    if index == 0:
+        raise InfeasibleError([Finding("part 0 is short", source="reps.csv", field="capacity")])
+    raise RuntimeError(f"bug in part {index} ({len(array)} values)")

@@ -16,7 +16,7 @@ from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, 
 from territory_opt.metrics import check
 from territory_opt.solve import SolveParams, _solve_large
 
-from .dask_helpers import broken_on, die_once, infeasible_on, scaled
+from .dask_helpers import broken_on, die_once, infeasible_on, scaled, short_then_broken
 from .test_parts import regional_problem
 
 
@@ -56,6 +56,18 @@ def test_user_errors_keep_their_type_findings_and_exit_code(executor: PartExecut
     assert caught.value.exit_code == 3
     assert [(f.message, f.source, f.row, f.field) for f in caught.value.findings] == [
         ("part 2 is short", "reps.csv", 2, "capacity")]
+
+
+def test_the_first_failure_in_input_order_decides_on_every_kind(executor: PartExecutor) -> None:
+    """Part 1 is larger, so pools and clusters start it first and it fails first; part 0's error still wins."""
+    items = [(np.zeros(1), 0), (np.zeros(10_000), 1)]
+    with pytest.raises(InfeasibleError) as caught:
+        executor.map(short_then_broken, items)
+    assert caught.value.exit_code == 3
+    with pytest.raises(RuntimeError, match="bug in part 1") as crashed:
+        executor.map(short_then_broken, [items[1], (np.zeros(5), 2)])
+    if executor.kind != "local":  # where it broke travels with it
+        assert "short_then_broken" in "\n".join(getattr(crashed.value, "__notes__", []))
 
 
 def test_other_errors_keep_their_type(executor: PartExecutor) -> None:
