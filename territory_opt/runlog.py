@@ -40,6 +40,13 @@ class StageTimeColumn(ProgressColumn):
         return Text(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}", style="progress.elapsed")
 
 
+class StageMarkColumn(SpinnerColumn):
+    """A spinner while a stage runs, a tick once it finished, a cross when the run failed in it."""
+
+    def render(self, task: Task) -> Text:
+        return Text("✗", style="red") if task.fields.get("failed") else super().render(task)  # type: ignore[return-value]
+
+
 def stamped(text: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
 
@@ -62,7 +69,7 @@ class RunLog:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.close()
+        self.close(failed=exc is not None)
 
     def line(self, text: str) -> None:
         """Append a timestamped line to the log file (if any)."""
@@ -85,6 +92,8 @@ class RunLog:
     def parts(self, label: str, done: int, total: int) -> None:
         """`done` of `total` parts of the current stage have finished (`label` says what a part is)."""
         step = PART_LOG_STEPS * done // max(total, 1)
+        if step < self._logged_step:  # the stage runs its parts again (routing: once per round)
+            self._logged_step = -1
         plain = step > self._logged_step or done == total
         if plain:
             self._logged_step = step
@@ -106,16 +115,20 @@ class RunLog:
         self.close()
         self.line("done " + json.dumps(summary, sort_keys=True))
 
-    def close(self) -> None:
-        """Stop the bars, leaving each stage shown as finished."""
+    def close(self, *, failed: bool = False) -> None:
+        """Stop the bars, leaving each stage shown as finished, except the current one when the run `failed`."""
         if self._bars is not None:
-            self._complete_current()
+            if failed and self._task is not None:
+                self._bars.update(self._task, description=f"{self._stage} (failed)", failed=True, ended=clock())
+                self._bars.stop_task(self._task)
+            else:
+                self._complete_current()
             self._bars.stop()
             self._bars, self._task = None, None
 
     def _live(self) -> Progress:
         if self._bars is None:
-            self._bars = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
+            self._bars = Progress(StageMarkColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
                                   BarColumn(), TextColumn("{task.fields[count]}"), StageTimeColumn(),
                                   console=self.console, transient=False)
             self._bars.start()

@@ -76,3 +76,31 @@ def test_stage_time_runs_on_after_a_full_bar_when_parts_start_again(tmp_path: Pa
     log.close()  # ends at 400
     now[0] = 999.0
     assert column.render(task).plain == "0:05:00"
+
+
+def test_a_failed_stage_is_not_shown_as_finished(tmp_path: Path) -> None:
+    console, buffer = _console(terminal=True)
+    try:
+        with RunLog(None, quiet=False, console=console) as log:
+            log.stage("load")
+            log.stage("solve")
+            log.parts("parts", 3, 10)
+            raise RuntimeError("stopped")
+    except RuntimeError:
+        pass
+    final = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line) for line in buffer.getvalue().splitlines()]
+    load = [line for line in final if "load" in line][-1]
+    solve = [line for line in final if "solve" in line][-1]  # the bars' final frame
+    assert load.lstrip().startswith("✓")
+    assert solve.lstrip().startswith("✗ solve (failed)") and "3/10" in solve
+
+
+def test_plain_lines_report_every_round_of_a_stage(tmp_path: Path) -> None:
+    console, buffer = _console(terminal=False)
+    with RunLog(None, quiet=False, console=console) as log:
+        log.stage("routing")
+        for _ in range(2):  # two rounds of 20 reps
+            for done in range(1, 21):
+                log.parts("reps", done, 20)
+    lines = [line.split(" ", 1)[1] for line in buffer.getvalue().splitlines()]
+    assert lines.count("routing: reps 2/20") == 2 and lines.count("routing: reps 20/20") == 2
