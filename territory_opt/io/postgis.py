@@ -49,9 +49,11 @@ def _first_line(exc: BaseException) -> str:
 def engine_for(url: str, *, read_only: bool = False) -> Engine:
     """An engine on psycopg 3 with no pool (one nightly run, a handful of statements); `read_only`: every
     transaction of the session is read-only."""
-    rest = url.split("://", 1)[1]
-    options = {"options": READ_ONLY} if read_only else {}
-    return sa.create_engine(f"postgresql+psycopg://{rest}", poolclass=NullPool,
+    address = sa.engine.make_url(f"postgresql+psycopg://{url.split('://', 1)[1]}")
+    given = address.query.get("options", "")  # e.g. a search_path of the user's: kept, read-only added to it
+    given = " ".join(given) if isinstance(given, tuple) else given
+    options = {"options": f"{given} {READ_ONLY}".strip()} if read_only else {}
+    return sa.create_engine(address, poolclass=NullPool,
                             connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "territory-opt",
                                           **options})
 
@@ -208,11 +210,11 @@ def as_table(frame: gpd.GeoDataFrame, run_id: str) -> tuple[gpd.GeoDataFrame, Ge
     return table, Geometry(geometry_type=kind, srid=4326)
 
 
-def _table_shape(conn: Connection, name: str, schema: str | None) -> tuple[list[str], tuple[str, int] | None]:
+def _table_shape(conn: Connection, name: str, schema: str) -> tuple[list[str], tuple[str, int] | None]:
     """An existing table's columns and its `geom` column's (type, SRID)."""
     columns = [c["name"] for c in sa.inspect(conn).get_columns(name, schema=schema)]
     row = conn.execute(sa.text(
-        "SELECT upper(type), srid FROM geometry_columns WHERE f_table_schema = coalesce(:s, current_schema()) "
+        "SELECT upper(type), srid FROM geometry_columns WHERE f_table_schema = :s "
         "AND f_table_name = :t AND f_geometry_column = :g"), {"s": schema, "t": name, "g": GEOMETRY_COLUMN}).first()
     return columns, None if row is None else (str(row[0]), int(row[1]))
 
@@ -228,10 +230,12 @@ def write_tables(target: DatabaseOutput, tables: Mapping[str, gpd.GeoDataFrame],
             conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             if target.db_schema:
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted(conn, target.db_schema)}"))
+            # named always: geopandas writes to `public` when given none, the login's search_path may say otherwise
+            schema = target.db_schema or str(conn.execute(sa.text("SELECT current_schema()")).scalar())
             for name, frame in tables.items():
                 table, geometry = as_table(frame, run_id)
-                if sa.inspect(conn).has_table(name, schema=target.db_schema):
-                    columns, geom = _table_shape(conn, name, target.db_schema)
+                if sa.inspect(conn).has_table(name, schema=schema):
+                    columns, geom = _table_shape(conn, name, schema)
                     same = columns == list(table.columns) and geom == (geometry.geometry_type, 4326)
                     if not same and target.mode == "append":
                         raise DatabaseError(Finding(
@@ -240,8 +244,8 @@ def write_tables(target: DatabaseOutput, tables: Mapping[str, gpd.GeoDataFrame],
                             "or another table (nothing written)", source=where))
                     drop = "DROP TABLE" if not same else "DELETE FROM"
                     if target.mode == "replace" or not same:
-                        conn.execute(sa.text(f"{drop} {quoted(conn, name, target.db_schema)}"))
-                table.to_postgis(name, conn, schema=target.db_schema, if_exists="append", index=False,
+                        conn.execute(sa.text(f"{drop} {quoted(conn, name, schema)}"))
+                table.to_postgis(name, conn, schema=schema, if_exists="append", index=False,
                                  dtype={GEOMETRY_COLUMN: geometry})
     except (sa.exc.SQLAlchemyError, psycopg.Error, ValueError) as exc:  # geopandas COPYs through psycopg's cursor
         what = f"table {name}" if name else "the tables"

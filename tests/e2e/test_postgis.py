@@ -349,3 +349,23 @@ def test_rows_without_an_id_come_in_one_order_whatever_the_server_returns() -> N
         assert ordered["name"].tolist() == ["b", "c", "a"]  # by geometry, then by the other values
     reps = pd.DataFrame({"rep_id": ["r2", "r10", "r1"], "lon": [1, 2, 3]})
     assert reps.iloc[stable_order(reps, "rep_id")]["rep_id"].tolist() == ["r1", "r10", "r2"]
+
+
+def test_a_search_path_in_the_url_is_where_tables_are_read_and_written(server: Server, credentials: Path) -> None:
+    """Without `schema:`, the tables go where the login's search_path points (geopandas alone would pick public),
+    and a read-only read keeps the URL's own options."""
+    from territory_opt.config import DatabaseOutput, LayerSource
+    from territory_opt.io.postgis import read_layer, write_tables
+
+    engine = _admin(server)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA nightly; GRANT USAGE, CREATE ON SCHEMA nightly TO {ANALYST}"))
+    engine.dispose()
+    url = server.url() + "?options=-csearch_path%3Dnightly,public"  # PostGIS types live in public
+    points = gpd.GeoDataFrame({"rep_id": ["r1"]}, geometry=[shapely.Point(16.0, 52.0)], crs=4326)
+    for night in ("night1", "night2"):
+        write_tables(DatabaseOutput(url=url), {"pins": points, "shapes": points}, night)
+    assert _read(server, "SELECT run_id FROM nightly.pins")["run_id"].tolist() == ["night2"]
+    assert _read(server, "SELECT to_regclass('public.pins') IS NULL AS gone")["gone"].tolist() == [True]
+    back = read_layer(LayerSource(url=url, table="pins"), "rep_id", "reps")
+    assert back["run_id"].tolist() == ["night2"]
