@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -149,18 +150,17 @@ def _layer_shorthand(value: Any) -> Any:
     return value
 
 
-class Inputs(StrictModel):
-    customers: LayerSource = Field(description="Outlets: customer_id, location, sector, current_value, "
-                                   "potential_value (required).")
-    reps: LayerSource = Field(description="Rep roster: rep_id, home location, team (required).")
-    depots: LayerSource | None = Field(None, description="Depot points with depot_id.")
-    routes: LayerSource | None = Field(None, description="Delivery network LineStrings (depot_id, speed_kmh).")
-    distributors: LayerSource | None = Field(None, description="Distributor footprint polygons with distributor_id.")
+# the schema (`territory-opt schema`) admits the shorthand too, so editors accept the sample scenarios
+LayerInput = Annotated[LayerSource, BeforeValidator(_layer_shorthand, json_schema_input_type=str | LayerSource)]
 
-    @field_validator("customers", "reps", "depots", "routes", "distributors", mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return _layer_shorthand(value)
+
+class Inputs(StrictModel):
+    customers: LayerInput = Field(description="Outlets: customer_id, location, sector, current_value, "
+                                  "potential_value (required).")
+    reps: LayerInput = Field(description="Rep roster: rep_id, home location, team (required).")
+    depots: LayerInput | None = Field(None, description="Depot points with depot_id.")
+    routes: LayerInput | None = Field(None, description="Delivery network LineStrings (depot_id, speed_kmh).")
+    distributors: LayerInput | None = Field(None, description="Distributor footprint polygons with distributor_id.")
 
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -308,18 +308,17 @@ class Covers(StrictModel):
     )
 
 
+def _one_or_many(value: Any) -> Any:
+    """`covers: {...}` is shorthand for a list of one block."""
+    return [value] if isinstance(value, dict | Covers) else value
+
+
 class Team(StrictModel):
     name: str = Field(pattern=NAME_PATTERN, description="Team name; reps.csv's `team` column refers to it.")
-    covers: list[Covers] = Field(
-        default_factory=lambda: [Covers()],
-        description="Which customers the team must cover: one block, or a list of blocks of which any may match "
-        "(e.g. the bottom tier or the far shoulder).",
-    )
-
-    @field_validator("covers", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict | Covers) else value
+    covers: Annotated[list[Covers], BeforeValidator(_one_or_many, json_schema_input_type=Covers | list[Covers])] = \
+        Field(default_factory=lambda: [Covers()],
+              description="Which customers the team must cover: one block, or a list of blocks of which any may match "
+              "(e.g. the bottom tier or the far shoulder).")
     exclusive: bool = Field(
         False,
         description="A customer this team covers is covered by no later team (carve-outs: key accounts, "

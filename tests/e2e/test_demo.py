@@ -147,6 +147,26 @@ def test_schema_is_json_schema_of_the_scenario() -> None:
     assert {"name", "inputs", "teams", "rules", "solver", "output"} <= set(schema["properties"])
 
 
+def test_the_schema_accepts_every_shipped_scenario_and_the_starter(tmp_path: Path) -> None:
+    """Editors and CI check scenarios against `territory-opt schema`: the shorthand forms the README uses (a bare
+    path for an input, one `covers` block) must pass, and a wrong type must not."""
+    import jsonschema
+    import yaml
+
+    schema = json.loads(RUNNER.invoke(app, ["schema"]).output)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert RUNNER.invoke(app, ["init", str(tmp_path / "starter")]).exit_code == 0
+    scenarios = [*sorted((REPO / "configs").glob("*.yaml")), tmp_path / "starter" / "scenario.yaml"]
+    for path in scenarios:
+        data = yaml.safe_load(path.read_text())
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert errors == [], path
+    broken = yaml.safe_load(scenarios[0].read_text())
+    broken["inputs"]["customers"] = 42
+    broken["teams"][0]["covers"] = "everyone"
+    assert len(list(validator.iter_errors(broken))) == 2
+
+
 def test_init_writes_a_starter_that_validates(tmp_path: Path) -> None:
     target = tmp_path / "starter"
     result = RUNNER.invoke(app, ["init", str(target)])
