@@ -268,14 +268,19 @@ def _fmt(value: object) -> str:
 
 
 @app.command()
-def validate(scenario: ScenarioArg) -> None:
-    """Load and check the scenario and every input; solve nothing; list every problem found."""
+def validate(
+    scenario: ScenarioArg,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario key as `run --set` does, to check what tonight's run will use.")] = None,
+) -> None:
+    """Load and check the scenario and every input; solve nothing; list every problem found. The nightly
+    pre-flight: also checks the database sink takes this login and the Dask scheduler answers."""
     from .config import load_scenario
     from .pipeline import prepare
     from .solve.diagnose import capacity_findings
 
     def body() -> None:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(scenario, overrides or ())
         prepared = prepare(loaded)
         for finding in prepared.warnings:
             err.print(f"[yellow]warning[/]: {finding}", markup=True)
@@ -288,6 +293,11 @@ def validate(scenario: ScenarioArg) -> None:
             from .io.postgis import check_writable
 
             check_writable(loaded.output.database)
+        if loaded.executor.kind == "dask" and loaded.executor.scheduler:  # the cluster answers
+            from .executor import DaskExecutor
+
+            with DaskExecutor(scheduler=loaded.executor.scheduler) as cluster:
+                cluster.start()
         p = prepared.problem
         out.print(f"ok: {p.n_customers} customers, {p.n_reps} reps, {len(p.team_names)} teams, "
                   f"{p.n_needs} customer-team needs, CRS {prepared.inputs.crs.to_string()}")

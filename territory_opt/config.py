@@ -703,6 +703,10 @@ class Quality(StrictModel):
     change_threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
         0.2, description="Warn when customers, reps, needs, total workload or total value move by more than this "
         "share against the previous run (`run --previous`).")
+    fail_on_change: bool = Field(
+        False, description="Fail the run (exit 2, nothing written, `latest` kept) instead of warning when a count or "
+        "total moved past change_threshold: a truncated nightly extract never replaces last night's answer. Other "
+        "warnings still only warn (`--strict` fails on all).")
 
 
 class Hierarchy(StrictModel):

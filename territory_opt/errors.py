@@ -105,6 +105,14 @@ class DatabaseError(TerritoryOptError):
     headline = "database error"
 
 
+class ClusterError(TerritoryOptError):
+    """The Dask scheduler named in `executor.scheduler` cannot be reached: an outage, not a scenario mistake, so a
+    nightly wrapper may retry or fall back to `--set executor.kind=local`."""
+
+    exit_code = 6
+    headline = "cluster error"
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug: please report it with the command and scenario)",
@@ -112,7 +120,8 @@ EXIT_CODES: dict[int, str] = {
     3: "infeasible: the rules cannot all hold (the message says what is short)",
     4: "the solver's time limit ran out before a feasible answer was found",
     5: "another run is writing the same output folder (its lock is live; a stale lock is taken over)",
-    6: "database error: PostgreSQL unreachable, login refused, or a write rolled back (nothing was written)",
+    6: "an outside service failed: PostgreSQL unreachable, login refused, or a write rolled back (nothing was "
+       "written); or the Dask scheduler unreachable",
     130: "interrupted (Ctrl-C): temporary files removed, the previous answer kept",
     143: "terminated (SIGTERM): temporary files removed, the previous answer kept",
 }

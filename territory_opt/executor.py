@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, Finding, TerritoryOptError
+from .errors import ClusterError, Finding, TerritoryOptError
 
 if TYPE_CHECKING:
     from .config import Executor as ExecutorSettings
 
 KEY_PREFIX = "territory-opt"
+CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer in this time is down (dask's default waits 30 s)
 PART_LABELS = {"solve": "parts", "routing": "reps", "territories": "teams"}  # what one part is, for progress bars
 PartProgress = Callable[[str, int, int], None]  # (what a part is, parts done, parts in all)
 
@@ -167,6 +168,9 @@ class PartExecutor(AbstractContextManager["PartExecutor"]):
                 break  # the first failure in input order decides, as in the other kinds
         return outcomes
 
+    def start(self) -> None:
+        """Acquire what parts will need (a Dask client) now, so an outage stops the run before any work."""
+
     def close(self) -> None:
         """Release what this executor started (nothing for `local`)."""
 
@@ -229,11 +233,11 @@ class DaskExecutor(PartExecutor):
 
             if self.scheduler:
                 try:
-                    self._client = Client(self.scheduler, set_as_default=False)
+                    self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
                 except (OSError, TimeoutError) as exc:
-                    raise ConfigError(Finding(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
-                                              "`--set executor.kind=local` runs here", field="executor.scheduler")
-                                      ) from exc
+                    raise ClusterError(Finding(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
+                                               "`--set executor.kind=local` runs here", field="executor.scheduler")
+                                       ) from None
             else:
                 self._cluster = LocalCluster(
                     n_workers=self.workers, threads_per_worker=self.threads_per_worker, processes=True,
@@ -280,6 +284,9 @@ class DaskExecutor(PartExecutor):
         finally:
             futures.clear()  # released on the cluster once no one holds them
 
+    def start(self) -> None:
+        self.client  # noqa: B018 -- connects, or starts the LocalCluster
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -320,6 +327,10 @@ class StageExecutors(AbstractContextManager["StageExecutors"]):
             if all(executor is not seen for seen in out):
                 out.append(executor)
         return out
+
+    def start(self) -> None:
+        for executor in self.distinct():
+            executor.start()
 
     def report_parts(self, on_part: PartProgress | None) -> None:
         """Let `on_part` hear of each part of every stage as it finishes (None: stop)."""

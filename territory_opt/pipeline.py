@@ -475,6 +475,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
             executors.report_parts(None)
     with stage_executors(scenario.executor, solver_workers=scenario.solver.workers,
                          routing_workers=scenario.routing.workers) as owned:
+        owned.start()  # an unreachable Dask scheduler stops the run here, before any work
         owned.report_parts(parts)
         return _run_scenario(scenario, owned, seed=seed, time_limit_s=time_limit_s, progress=progress,
                              previous=previous, strict=strict, parts=parts)
@@ -540,8 +541,11 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
               **totals(prepared.customers, problem)}
     late = result_findings(problem, result.assignment, scenario.inputs.reps.label)
     if previous is not None:
-        late += change_findings(counts, read_previous_kpis(previous), scenario.quality.change_threshold,
+        moved = change_findings(counts, read_previous_kpis(previous), scenario.quality.change_threshold,
                                 str(previous))
+        if moved and scenario.quality.fail_on_change:
+            raise QualityError(moved)
+        late += moved
     prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *late))
     if strict and prepared.warnings:
         raise QualityError(list(prepared.warnings))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from territory_opt.config import Executor
-from territory_opt.errors import ConfigError, InfeasibleError
+from territory_opt.errors import ClusterError, InfeasibleError
 from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, make_executor, stage_executors
 from territory_opt.metrics import check
 from territory_opt.solve import SolveParams, _solve_large
@@ -101,8 +101,8 @@ def test_stage_executors_keep_the_legacy_worker_settings() -> None:
     remote.close()  # nothing was started: a client connects on first use only
 
 
-def test_an_unreachable_scheduler_is_a_scenario_error() -> None:
+def test_an_unreachable_scheduler_is_an_outage() -> None:
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), \
-            DaskExecutor(scheduler="tcp://127.0.0.1:9") as executor, pytest.raises(ConfigError) as caught:
+            DaskExecutor(scheduler="tcp://127.0.0.1:9") as executor, pytest.raises(ClusterError) as caught:
         executor.map(scaled, [1, 2], 1, np.zeros(1))
-    assert caught.value.exit_code == 2 and caught.value.findings[0].field == "executor.scheduler"
+    assert caught.value.exit_code == 6 and caught.value.findings[0].field == "executor.scheduler"

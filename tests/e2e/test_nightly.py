@@ -134,3 +134,36 @@ def test_progress_lines_are_timestamped_when_not_a_terminal(write_case: Callable
     assert result.exit_code == 0
     assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ solve$", result.stderr, flags=re.M), result.stderr
     assert re.search(r"^\S+Z load: layers 2/2$", result.stderr, flags=re.M), result.stderr
+
+
+def test_a_truncated_extract_never_replaces_last_nights_answer(write_case: Callable[..., Path]) -> None:
+    """With quality.fail_on_change, customers halving against `latest` fail the run (exit 2) and keep `latest`."""
+    from ..conftest import tiny_customers
+
+    scenario = tiny_scenario_dict()
+    scenario["output"] = {"dir": "out", "layout": "runs"}
+    scenario["quality"] = {"fail_on_change": True}
+    path = write_case(scenario=scenario)
+    root = path.parent / "out"
+    assert RUNNER.invoke(app, ["run", str(path), "--previous", "auto"]).exit_code == 0
+    good = (root / "latest").resolve()
+    customers = tiny_customers()
+    write_case(customers=customers[: len(customers) // 2], scenario=scenario)
+    result = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])
+    assert result.exit_code == 2, result.output
+    assert "n_customers changed by -50.0 %" in result.output
+    assert (root / "latest").resolve() == good and len(list((root / "runs").iterdir())) == 1
+    assert debris(root) == []
+
+
+def test_an_unreachable_dask_scheduler_is_an_outage_found_before_any_work(write_case: Callable[..., Path]) -> None:
+    path = write_case()
+    cluster = ["--set", "executor.kind=dask", "--set", "executor.scheduler=tcp://127.0.0.1:9"]
+    checked = RUNNER.invoke(app, ["validate", str(path), *cluster])
+    assert checked.exit_code == 6, checked.output
+    assert "cluster error" in checked.output and "tcp://127.0.0.1:9" in checked.output
+    result = RUNNER.invoke(app, ["run", str(path), "--out", str(path.parent / "out"), *cluster])
+    assert result.exit_code == 6, result.output
+    assert "load" not in result.stderr.split("cluster error")[0], "no stage ran before the check"
+    assert not (path.parent / "out").exists()
+    assert RUNNER.invoke(app, ["validate", str(path)]).exit_code == 0  # the same scenario, run here
