@@ -129,6 +129,9 @@ def run(
                 remove_dead_temporaries(root / "runs")
                 remove_dead_temporaries(root)
             baseline = None if previous is None else (latest_run(root) if previous == "auto" else Path(previous))
+            if previous == "auto" and baseline is None:
+                progress.info(f"--previous auto: no earlier run in {root} yet; changes are counted against the "
+                              "customers' current_rep_id")
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
                                   previous=baseline, strict=strict, parts=progress.parts)
             name = run_id(loaded.source_sha256)

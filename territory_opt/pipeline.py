@@ -567,6 +567,7 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
         "gap": round(result.gap, 6),
         "bound_scope": result.bound_scope,
         "candidate_reps": result.candidate_reps,
+        "time_limit_s": params.time_limit_s,  # the work budget the answer depends on (--time-limit or the scenario)
         **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in kpis(problem, result.assignment).items()},
         "n_uncovered_customers": len(prepared.coverage.uncovered),
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),

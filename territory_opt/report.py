@@ -98,7 +98,7 @@ def build_map(run: Any, colours: dict[str, str], one_at_a_time: bool = False) ->
                                                                             strict=True)]
     bounds = territories.to_crs(4326).total_bounds
     tiles = prepared.scenario.output.report_tiles
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height="640px")
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height="640px", zoom_snap=0.25)  # fits tight
     if tiles:  # an overlay, so that the radio buttons, when there are any, pick among teams only
         folium.TileLayer(tiles=tiles, attr=prepared.scenario.output.report_attribution or tiles,
                          name="background", overlay=True).add_to(fmap)
@@ -215,12 +215,13 @@ def _context_layers(fmap: Any, prepared: Any, colours: dict[str, str]) -> None:
 
 
 STYLE = """
+html, body { width: auto; height: auto; }  /* folium's full-window 100 % plus a margin overflowed sideways */
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
 .note { color: #555; font-size: 0.9em; }
-.folium-map { border: 1px solid #ccc; }
+.folium-map { border: 1px solid #ccc; box-sizing: border-box; }
 """
 ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
 

@@ -106,6 +106,12 @@ class RunLog:
         elif not self.terminal and plain:
             self.console.print(stamped(f"{self._stage}: {label} {done}/{total}"), markup=False)
 
+    def info(self, text: str) -> None:
+        """A fact the operator should know, not a problem (printed above the bars on a terminal)."""
+        self.line(text)
+        if not self.quiet:
+            self.console.print(text if self.terminal else stamped(text), markup=False)
+
     def warning(self, text: str) -> None:
         self.close()
         self.line(f"warning: {text}")

@@ -135,6 +135,15 @@ class FindingLog:
         if self._counts[key] <= MAX_FINDINGS_PER_FIELD:
             (self.warnings if warning else self.errors).append(finding)
 
+    def sources_with_errors(self) -> set[str]:
+        return {finding.source for finding in self.errors}
+
+    def in_file_order(self) -> list[Finding]:
+        """The errors file by file (in the order first reported), each file's rows top to bottom, findings without a
+        row after them: how the operator reads the file to fix it."""
+        files = {source: rank for rank, source in enumerate(dict.fromkeys(f.source for f in self.errors))}
+        return sorted(self.errors, key=lambda f: (files[f.source], f.row is None, f.row or 0))
+
     def summarise_overflow(self) -> None:
         for (source, fld, kind), count in self._counts.items():
             if count > MAX_FINDINGS_PER_FIELD:
@@ -152,6 +161,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+DATABASE_LABELS = ("postgresql://", "postgres://")  # a layer read from PostgreSQL (its label is its safe URL)
 SEPARATORS = (",", ";", "\t")
 SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
 
@@ -281,8 +291,9 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     for col in missing:
         found = [str(c) for c in frame.columns if c != geometry]
-        log.add(Finding(f"required column '{col}' is missing (columns found: {', '.join(found)})", source=name,
-                        field=col))
+        besides = " besides the location (lon/lat or geometry)" if geometry else ""
+        log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)})",
+                        source=name, field=col))
     for col in (spec.id_column, *spec.required_text, *spec.optional_text):
         if col and col in frame:
             frame[col] = _as_text(frame[col])
@@ -393,8 +404,10 @@ def _check_coordinates(geoms: np.ndarray, present: np.ndarray, crs: CRS | None, 
         if not (np.isfinite(x) and np.isfinite(y)):
             message = f"geometry has a coordinate that is not a finite number ({x:g}, {y:g})"
         else:
+            where = ("its geometry column's SRID (ST_SetSRID)" if name.startswith(DATABASE_LABELS) else
+                     "its CRS (a .prj file, the GeoPackage's SRS or a GeoJSON crs member)")
             message = (f"coordinate ({x:g}, {y:g}) is out of range for longitude/latitude in degrees; if the layer "
-                       "is in metres, give it its CRS (a .prj file, the GeoPackage's SRS or a GeoJSON crs member)")
+                       f"is in metres, give it {where}")
         log.add(Finding(message, source=name, row=int(pos) + offset, field="geometry"), kind="bad coordinate")
 
 
@@ -537,7 +550,10 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
         _check_ids(geo, spec, name, offset, log)
     geo = _check_geometry(geo, spec, name, offset, log)
     if len(log.errors) > n_errors:
-        return None, offset
+        # the run stops, but the layer's good rows still go through the checks that span layers (a rep's team,
+        # a customer's depot), so one pass lists every problem; a problem without a row spoils the whole layer
+        # (all rows, so row numbers hold; `load_inputs` skips the geometric checks of a layer with errors)
+        return (None if any(finding.row is None for finding in log.errors[n_errors:]) else geo), offset
     return geo.to_crs(WGS84) if not geo.crs.equals(WGS84) else geo, offset
 
 
@@ -628,23 +644,27 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
             parts("layers", sum(s is not None for s, _ in layers[:len(loaded)]), given)
     (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off) = loaded
 
-    if customers is not None:
+    def sound(frame: gpd.GeoDataFrame | None, source: LayerSource | None) -> bool:
+        """Loaded without a row error: its geometry can be compared with the others'."""
+        return frame is not None and source is not None and source.label not in log.sources_with_errors()
+
+    if sound(customers, src.customers):
         region = Region.of(shapely.get_x(customers.geometry.to_numpy()), shapely.get_y(customers.geometry.to_numpy()))
         if region is not None:
             region.check(customers, src.customers.label, c_off, log)
-            if reps is not None:
+            if sound(reps, src.reps):
                 region.check(reps, src.reps.label, r_off, log)
-            if depots is not None and src.depots is not None:
+            if sound(depots, src.depots):
                 region.check(depots, src.depots.label, d_off, log)
-            if routes is not None and src.routes is not None:
+            if sound(routes, src.routes):
                 region.check_extent(routes, src.routes.label, l_off, log)
-            if distributors is not None and src.distributors is not None:
+            if sound(distributors, src.distributors):
                 region.check_extent(distributors, src.distributors.label, f_off, log)
     if reps is not None:
         _check_references(scenario, customers, reps, depots, log)
     log.summarise_overflow()
     if log.errors:
-        raise InputError(log.errors)
+        raise InputError(log.in_file_order())
     assert customers is not None and reps is not None
     crs = choose_crs(scenario, customers)
 

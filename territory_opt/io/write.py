@@ -220,6 +220,7 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
             "gap": round(run.result.gap, 6),
             "bound_scope": run.result.bound_scope,
             "candidate_reps": run.result.candidate_reps,
+            "time_limit_s": run.kpis.get("time_limit_s"),
         },
         "versions": _versions(),
         "files": list(OUTPUT_FILES),

@@ -61,6 +61,7 @@ def test_tables_have_the_contract_columns(demo_runs: tuple[Path, Path]) -> None:
     assert set(manifest["inputs"]) == {"customers", "reps", "depots", "routes", "distributors"}
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
     assert manifest["seed"] == 0 and "solve" in manifest["timings"]
+    assert manifest["solver"]["time_limit_s"] == kpis["time_limit_s"] == float(TIME_LIMIT)  # --time-limit, recorded
 
 
 def test_segments_table_matches_the_customers(demo_runs: tuple[Path, Path]) -> None:

@@ -89,6 +89,25 @@ def test_every_problem_is_listed_at_once(write_case: Callable[..., Path]) -> Non
     assert "2 problems" in output
 
 
+def test_a_bad_row_does_not_hide_the_other_files_problems_and_rows_come_in_order(
+        write_case: Callable[..., Path]) -> None:
+    """A rep without a location (row 3) used to stop the checks that span files: the unknown team on row 5 only
+    showed up on the next run."""
+    reps = tiny_reps()
+    reps[1]["lon"] = ""
+    reps[3]["team"] = "feild"
+
+    def late_first(rows: Rows) -> None:
+        rows[30]["current_value"] = "n/a"
+        rows[4]["lat"] = 123
+
+    output = assert_clean_failure(write_case(customers=customers_with(late_first), reps=reps), 2,
+                                  "row 3, field 'lon'", "row 5, field 'team': unknown team 'feild'")
+    assert "5 problems" in output and "team 'key_accounts' has no reps" in output  # K1 was its only rep
+    assert output.index("row 6") < output.index("row 32") < output.index("reps.csv, row 3") \
+        < output.index("reps.csv, row 5")
+
+
 @pytest.mark.parametrize("column", ["sector", "current_value", "lat", "customer_id"])
 def test_missing_required_column(write_case: Callable[..., Path], column: str) -> None:
     columns = [c for c in CUSTOMER_COLUMNS if c != column]

@@ -40,6 +40,7 @@ def test_latest_moves_after_each_good_run_and_previous_auto_uses_it(write_case: 
     root = path.parent / "out"
     first = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])  # no latest yet: today's reps
     assert first.exit_code == 0, first.output
+    assert "no earlier run" in first.stderr and "current_rep_id" in first.stderr
     runs = sorted((root / "runs").iterdir())
     assert len(runs) == 1 and (root / "latest").resolve() == runs[0].resolve()
     assert json.loads((runs[0] / "kpis.json").read_text())["changes"]["baseline"] == "current_rep_id"
