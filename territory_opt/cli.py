@@ -216,13 +216,21 @@ def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
                   markup=True)
         for c in need["candidates"]:
             mark = "->" if c["chosen"] else "  "
-            why = "; ".join(c["ruled_out_by"]) or ("chosen" if c["chosen"] else "allowed, costlier or "
-                                                   "needed elsewhere")
+            why = "; ".join(c["ruled_out_by"]) or ("chosen" if c["chosen"] else f"allowed: {_move_text(c['move'])}")
             out.print(f"  {mark} {c['rep_id']:<10} {c['road_km']:>8.1f} km  cost {c['cost']:>9.2f}  {why}")
         if need["moved"]:
             back = need["move_back"]
-            out.print(f"  moving it back to {need['current_rep_id']}: {back['extra_cost']:+.2f} visit-km; "
-                      f"{back['note']}" + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
+            out.print(f"  moving it back to {need['current_rep_id']}: {_move_text(back)}; {back['note']}"
+                      + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
+
+
+def _move_text(move: dict) -> str:  # type: ignore[type-arg]
+    """One move's effect on the objective, its parts named: cost (travel, continuity) and workload balance."""
+    text = (f"{move['extra_cost']:+.2f} visit-km (cost {move['cost_change']:+.2f}, workload balance "
+            f"{move['balance_change']:+.2f})")
+    if move["extra_cost"] < 0:
+        text += ", better on its own: the solver stopped within its gap, or compactness keeps it"
+    return text
 
 
 @app.command()

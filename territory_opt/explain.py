@@ -21,6 +21,7 @@ from .config import Covers
 from .errors import Finding, InputError
 from .pipeline import Prepared
 from .problem import NO_REP, Problem
+from .solve.scaling import minute_units, off_target_growth, rep_targets
 
 
 def _covers_text(blocks: list[Covers]) -> str:
@@ -74,9 +75,12 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         km = problem.road_km(np.full(len(members), need), members)
         candidates = []
         for rep, c, d in sorted(zip(members.tolist(), cost.tolist(), km.tolist(), strict=True), key=lambda x: x[1]):
-            candidates.append({"rep_id": str(problem.rep_ids[rep]), "road_km": round(d, 2), "cost": round(c, 3),
-                               "chosen": rep == chosen,
-                               "ruled_out_by": _ruled_out(problem, need, rep, chosen, load, zones, excluded)})
+            ruled_out = _ruled_out(problem, need, rep, chosen, load, zones, excluded)
+            candidate = {"rep_id": str(problem.rep_ids[rep]), "road_km": round(d, 2), "cost": round(c, 3),
+                         "chosen": rep == chosen, "ruled_out_by": ruled_out}
+            if rep != chosen and not ruled_out:
+                candidate["move"] = move_effect(problem, need, chosen, rep, load)
+            candidates.append(candidate)
         current = int(problem.need_current_rep[need])
         entry: dict[str, Any] = {
             "team": problem.team_names[team], "rep_id": str(problem.rep_ids[chosen]),
@@ -85,14 +89,25 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         }
         if entry["moved"]:
             entry["current_rep_id"] = str(problem.rep_ids[current])
-            back = float(problem.arc_cost(np.array([need]), np.array([current]))[0]
-                         - problem.arc_cost(np.array([need]), np.array([chosen]))[0])
             blocked = _ruled_out(problem, need, current, chosen, load, zones, excluded)
-            entry["move_back"] = {"extra_cost": round(back, 3), "blocked_by": blocked,
+            entry["move_back"] = {**move_effect(problem, need, chosen, current, load), "blocked_by": blocked,
                                   "note": "changes the objective by this much on its own" if not blocked else
                                   "not possible on its own: another customer would have to move too"}
         needs.append(entry)
     return {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
+
+
+def move_effect(problem: Problem, need: int, chosen: int, rep: int, load: np.ndarray) -> dict[str, float]:
+    """What moving this one need from `chosen` to `rep` does to the objective, in visit-km: its own cost (travel
+    and continuity) and the soft workload-balance term of both reps (`extra_cost` is their sum; a move that raises
+    no cost can still be worse, the balance term is often why a nearer rep did not get it)."""
+    pair = np.array([need, need]), np.array([rep, chosen])
+    to_rep, to_chosen = problem.arc_cost(*pair)
+    hours = problem.workload(*pair)
+    change = {rep: int(np.rint(hours[0])), chosen: -int(np.rint(hours[1]))}
+    balance = off_target_growth(np.rint(load).astype(np.int64), change, rep_targets(problem), minute_units(problem))
+    cost = float(to_rep - to_chosen)
+    return {"cost_change": round(cost, 3), "balance_change": round(balance, 3), "extra_cost": round(cost + balance, 3)}
 
 
 def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndarray,

@@ -253,9 +253,12 @@ def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
         assert chosen[0]["road_km"] == pytest.approx(float(mine.loc[need["team"], "distance_km"]), abs=0.01)
         if need["team"] == moved["team"]:
             assert need["moved"] and need["current_rep_id"] == moved["old_rep_id"]
-            assert "extra_cost" in need["move_back"]
+            back = need["move_back"]
+            assert back["extra_cost"] == pytest.approx(back["cost_change"] + back["balance_change"], abs=2e-3)
+            # moved "for balance": the workload-balance term is what moving back would cost, not the distance
+            assert back["balance_change"] > 0 and back["extra_cost"] > 0
     text = RUNNER.invoke(app, ["explain", str(out), moved["customer_id"]])
-    assert text.exit_code == 0 and "moving it back to" in text.output
+    assert text.exit_code == 0 and "moving it back to" in text.output and "workload balance +" in text.output
     missing = RUNNER.invoke(app, ["explain", str(out), "NOBODY"])
     assert missing.exit_code == 2 and "NOBODY" in missing.output
 
