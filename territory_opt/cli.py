@@ -220,15 +220,16 @@ def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
             out.print(f"  {mark} {c['rep_id']:<10} {c['road_km']:>8.1f} km  cost {c['cost']:>9.2f}  {why}")
         if need["moved"]:
             back = need["move_back"]
-            out.print(f"  moving it back to {need['current_rep_id']}: {_move_text(back)}; {back['note']}"
+            out.print(f"  moving it back to {need['current_rep_id']}: {_move_text(back, back['blocked_by'])}; "
+                      f"{back['note']}"
                       + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
 
 
-def _move_text(move: dict) -> str:  # type: ignore[type-arg]
+def _move_text(move: dict, blocked: list[str] | None = None) -> str:  # type: ignore[type-arg]
     """One move's effect on the objective, its parts named: cost (travel, continuity) and workload balance."""
     text = (f"{move['extra_cost']:+.2f} visit-km (cost {move['cost_change']:+.2f}, workload balance "
             f"{move['balance_change']:+.2f})")
-    if move["extra_cost"] < 0:
+    if move["extra_cost"] < 0 and not blocked:  # a blocked move says its own reason
         text += ", better on its own: the solver stopped within its gap, or compactness keeps it"
     return text
 

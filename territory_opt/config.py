@@ -69,8 +69,10 @@ def database_url_problem(url: str) -> str | None:
         return ("the URL holds a password; remove it and give it in PGPASSWORD or a .pgpass file "
                 "(passwords never go in the scenario)")
     try:
-        parts.port  # noqa: B018 -- raises on a port that is not a number from 0 to 65535
+        port = parts.port  # None when not given; raises on a port that is not a number from 0 to 65535
     except ValueError:
+        port = 0
+    if port == 0:
         return f"the URL's port is not a number from 1 to 65535 ({safe_url(url)})"
     return None
 
@@ -131,8 +133,8 @@ class LayerSource(StrictModel):
     @property
     def label(self) -> str:
         """How messages name this input: the file path, or the database (no credentials) and table or query."""
-        if self.path is not None:
-            return str(self.path)
+        if self.path is not None:  # two layers of one GeoPackage are told apart
+            return str(self.path) + (f" layer {self.layer}" if self.layer else "")
         what = f"table {self.table}" if self.table is not None else "query"
         return f"{safe_url(str(self.url))} {what}"
 
@@ -590,10 +592,11 @@ class Executor(StrictModel):
         None, description="Pool size (`processes`) or LocalCluster worker processes (`dask` without a scheduler); "
         "default: the machine's cores. Ignored with a scheduler: the cluster has the workers it has.")
     scheduler: str | None = Field(
-        None, pattern=r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$",
+        None, pattern=r"^(tcp|ws)://\S+$",
         description="Address of an existing Dask scheduler, e.g. `tcp://scheduler:8786` (used by kind `dask` only, "
         "so `--set executor.kind=local` runs the same scenario here); default: start a LocalCluster for the run and "
-        "close it after.")
+        "close it after. Plain `tcp://` or `ws://`: the scenario has no place for TLS certificates (run the job "
+        "inside the cluster's network, or through an SSH tunnel).")
     threads_per_worker: Annotated[int, Field(ge=1, le=64)] = Field(
         1, description="Threads per LocalCluster worker; 1 runs one part per process at a time (the parts are "
         "CPU-bound Python and OR-Tools work).")

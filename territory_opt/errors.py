@@ -84,6 +84,13 @@ class QualityError(TerritoryOptError):
     headline = "data quality warnings (--strict)"
 
 
+class ChangedInputError(QualityError):
+    """`quality.fail_on_change`: counts or totals moved past `quality.change_threshold` against the previous run
+    (a truncated extract, say), so this answer does not replace it."""
+
+    headline = "inputs changed too much since the previous run (quality.fail_on_change)"
+
+
 class LockedError(TerritoryOptError):
     """Another run holds the output folder's lock."""
 

@@ -25,6 +25,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -79,7 +80,7 @@ def _crash(exc: Exception) -> _Crash:
     """`exc` with its worker-side traceback as a note; an exception that cannot travel back is described instead."""
     exc.add_note("in the worker:\n" + "".join(traceback.format_exception(exc)).rstrip())
     try:
-        pickle.dumps(exc)
+        pickle.loads(pickle.dumps(exc))  # it must also be rebuilt on the other side (an __init__ may need more)
     except Exception:  # an exception holding an unpicklable object
         return _Crash(RuntimeError(f"{type(exc).__name__}: {exc}"))
     return _Crash(exc)
@@ -194,14 +195,21 @@ class ProcessExecutor(PartExecutor):
             return super()._run(job, items, shared, stage, finished)
         workers = min(self.workers, len(items))
         order = largest_first(items)
-        # a Pool is terminated when the block ends, on success and on SIGTERM/SIGINT alike: a stopped run does not
-        # wait for the parts still queued
-        with get_context("spawn").Pool(workers, initializer=_receive, initargs=(shared,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_receive,
+                                   initargs=(shared,))
+        try:
             chunk = max(1, len(items) // (4 * workers))
             done = []
-            for outcome in pool.imap(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk):
+            for outcome in pool.map(partial(_run_with_shared, job), [items[i] for i in order], chunksize=chunk):
                 done.append(outcome)  # in submission order: the count lags a part finished out of order, never leads
                 finished(len(done))
+        except BaseException:
+            # SIGTERM/SIGINT (or a lost worker: BrokenProcessPool): stop now, not after the parts still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            raise
+        pool.shutdown(wait=True)
         outcomes: list[_Done | _Failure | _Crash] = [None] * len(items)  # type: ignore[list-item]
         for position, index in enumerate(order):
             outcomes[index] = done[position]
@@ -234,7 +242,7 @@ class DaskExecutor(PartExecutor):
             if self.scheduler:
                 try:
                     self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
-                except (OSError, TimeoutError) as exc:
+                except Exception as exc:  # refused, timed out, or a protocol this machine cannot speak (tls, ucx)
                     raise ClusterError(Finding(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
                                                "`--set executor.kind=local` runs here", field="executor.scheduler")
                                        ) from None

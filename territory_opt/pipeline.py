@@ -22,7 +22,7 @@ from .advice import product_line_advice
 from .changes import baseline_from_current, change_table
 from .config import Scenario, Segments
 from .enrich import apply_service_raises, enrich
-from .errors import ConfigError, Finding, InputError, QualityError
+from .errors import ChangedInputError, ConfigError, Finding, InputError, QualityError
 from .executor import PartExecutor, PartProgress, PartTime, StageExecutors, stage_executors
 from .footprints import overlap_findings, resolve_outside
 from .geo import network_graphs, route_network, snap_points
@@ -544,7 +544,7 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
         moved = change_findings(counts, read_previous_kpis(previous), scenario.quality.change_threshold,
                                 str(previous))
         if moved and scenario.quality.fail_on_change:
-            raise QualityError(moved)
+            raise ChangedInputError(moved)
         late += moved
     prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *late))
     if strict and prepared.warnings:

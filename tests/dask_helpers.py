@@ -62,3 +62,14 @@ def short_then_broken(item: tuple[np.ndarray, int]) -> int:
     if index == 0:
         raise InfeasibleError([Finding("part 0 is short", source="reps.csv", field="capacity")])
     raise RuntimeError(f"bug in part {index} ({len(array)} values)")
+
+
+class TwoPartError(Exception):
+    """Pickles, but cannot be rebuilt from its args alone (its __init__ wants two)."""
+
+    def __init__(self, what: str, where: int) -> None:
+        super().__init__(f"{what} in part {where}")
+
+
+def raise_two_part(item: int) -> int:
+    raise TwoPartError("odd failure", item)

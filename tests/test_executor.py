@@ -16,7 +16,7 @@ from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, 
 from territory_opt.metrics import check
 from territory_opt.solve import SolveParams, _solve_large
 
-from .dask_helpers import broken_on, die_once, infeasible_on, scaled, short_then_broken
+from .dask_helpers import broken_on, die_once, infeasible_on, raise_two_part, scaled, short_then_broken
 from .test_parts import regional_problem
 
 
@@ -99,6 +99,32 @@ def test_stage_executors_keep_the_legacy_worker_settings() -> None:
     remote = stage_executors(Executor(kind="dask", scheduler="tcp://scheduler:8786"))
     assert isinstance(remote.solve, DaskExecutor) and remote.solve.scheduler == "tcp://scheduler:8786"
     remote.close()  # nothing was started: a client connects on first use only
+
+
+def test_a_process_pool_worker_that_dies_fails_the_map_instead_of_hanging(tmp_path: Path) -> None:
+    """A worker killed (the OOM killer, a native crash) must end the run with an error, never wait for ever."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        ProcessExecutor(workers=2).map(die_once, [0, 1, 2, 3], str(tmp_path))
+    with pytest.raises(RuntimeError, match="TwoPartError: odd failure in part 0"):  # pickles, cannot be rebuilt
+        ProcessExecutor(workers=2).map(raise_two_part, [0, 1])
+
+
+def test_a_scheduler_address_this_machine_cannot_use_is_an_outage_too() -> None:
+    with DaskExecutor(scheduler="inproc://nowhere") as executor, pytest.raises(ClusterError) as caught:
+        executor.start()
+    assert caught.value.exit_code == 6 and "inproc://nowhere" in str(caught.value)
+
+
+@pytest.mark.parametrize("address", ["tls://scheduler:8786", "ucx://scheduler:8786", "scheduler:8786"])
+def test_the_scenario_takes_plain_tcp_or_ws_scheduler_addresses_only(address: str) -> None:
+    """TLS needs certificates the scenario has no place for: refused up front (a half-built TLS client can hang
+    the process at exit)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="should match pattern"):
+        Executor(kind="dask", scheduler=address)
 
 
 def test_an_unreachable_scheduler_is_an_outage() -> None:

@@ -404,7 +404,7 @@ def _check_coordinates(geoms: np.ndarray, present: np.ndarray, crs: CRS | None, 
         if not (np.isfinite(x) and np.isfinite(y)):
             message = f"geometry has a coordinate that is not a finite number ({x:g}, {y:g})"
         else:
-            where = ("its geometry column's SRID (ST_SetSRID)" if name.startswith(DATABASE_LABELS) else
+            where = ("its geometry column's SRID (ST_SetSRID)" if name.lower().startswith(DATABASE_LABELS) else
                      "its CRS (a .prj file, the GeoPackage's SRS or a GeoJSON crs member)")
             message = (f"coordinate ({x:g}, {y:g}) is out of range for longitude/latitude in degrees; if the layer "
                        f"is in metres, give it {where}")

@@ -108,6 +108,30 @@ def test_a_bad_row_does_not_hide_the_other_files_problems_and_rows_come_in_order
         < output.index("reps.csv, row 5")
 
 
+def test_two_layers_of_one_geopackage_are_named_apart(write_case: Callable[..., Path]) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    path = write_case()
+    folder = path.parent
+    for name in ("customers", "reps"):
+        table = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        layer = gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]), crs=4326,
+                                 geometry=gpd.points_from_xy(table["lon"].astype(float), table["lat"].astype(float)))
+        if name == "customers":
+            layer.loc[3, "current_value"] = "n/a"
+        else:
+            layer.loc[1, "rep_id"] = layer.loc[0, "rep_id"]
+        layer.to_file(folder / "all.gpkg", layer=name, engine="pyogrio")
+    scenario = yaml.safe_load(path.read_text())
+    scenario["inputs"] = {"customers": {"path": "all.gpkg", "layer": "customers"},
+                          "reps": {"path": "all.gpkg", "layer": "reps"}}
+    path.write_text(yaml.safe_dump(scenario))
+    output = assert_clean_failure(path, 2, "all.gpkg layer customers, row 4, field 'current_value'",
+                                  "all.gpkg layer reps, row 2, field 'rep_id'")
+    assert output.index("layer customers, row 4") < output.index("layer reps, row 2")
+
+
 @pytest.mark.parametrize("column", ["sector", "current_value", "lat", "customer_id"])
 def test_missing_required_column(write_case: Callable[..., Path], column: str) -> None:
     columns = [c for c in CUSTOMER_COLUMNS if c != column]

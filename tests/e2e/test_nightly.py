@@ -152,7 +152,8 @@ def test_a_truncated_extract_never_replaces_last_nights_answer(write_case: Calla
     write_case(customers=customers[: len(customers) // 2], scenario=scenario)
     result = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])
     assert result.exit_code == 2, result.output
-    assert "n_customers changed by -50.0 %" in result.output
+    assert "n_customers changed by -50.0 %" in result.output and "quality.fail_on_change" in result.output
+    assert "--strict" not in result.output
     assert (root / "latest").resolve() == good and len(list((root / "runs").iterdir())) == 1
     assert debris(root) == []
 
