@@ -219,8 +219,9 @@ class ProcessExecutor(PartExecutor):
 @dataclass
 class DaskExecutor(PartExecutor):
     """Parts as tasks on a `dask.distributed` cluster: the one at `scheduler`, or a `LocalCluster` of `workers`
-    processes started on first use and closed by `close()`. Shared data is scattered once to every worker; each
-    part is a pure task with a key derived from its content, so re-running a lost part gives the same result."""
+    processes started on first use and closed by `close()`. Shared data is scattered once per map to every worker;
+    each part is a pure task keyed by its content and that map's shared data, so re-running a lost part gives the
+    same result."""
 
     scheduler: str | None = None
     workers: int = 2
@@ -259,7 +260,10 @@ class DaskExecutor(PartExecutor):
         from distributed import as_completed
 
         client = self.client
-        shared_futures = client.scatter(list(shared), broadcast=True, hash=True) if shared else []
+        # fresh keys on every map: with content-hashed keys, a later map (routing's next round, same settings)
+        # re-scattered the key the previous map was releasing, and the scheduler could drop it under the new
+        # tasks ("lost dependencies")
+        shared_futures = client.scatter(list(shared), broadcast=True, hash=False) if shared else []
         base = tokenize(job.__module__, job.__qualname__, [f.key for f in shared_futures])
 
         def submit(index: int) -> Any:
