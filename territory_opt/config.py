@@ -138,10 +138,6 @@ class LayerSource(StrictModel):
         what = f"table {self.table}" if self.table is not None else "query"
         return f"{safe_url(str(self.url))} {what}"
 
-    @property
-    def is_database(self) -> bool:
-        return self.url is not None
-
 
 def _layer_shorthand(value: Any) -> Any:
     """Allow `customers: data/customers.csv` as well as `customers: {path: ...}` (and a bare URL for `url`)."""

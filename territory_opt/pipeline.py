@@ -264,21 +264,6 @@ def build_exclusions(customers: pd.DataFrame, rep_ids: np.ndarray, coverage: Cov
 ZONE_COLUMNS = {"distributor": "distributor_id", "depot": "depot_id"}
 
 
-def check_rep_footprints(scenario: Scenario, inputs: Inputs) -> None:
-    """A rep pinned (roster `distributor_id`) to a footprint the distributors layer lacks: an input error naming
-    the row, not an infeasible zone later."""
-    reps, footprints = inputs.reps, inputs.distributors
-    if footprints is None or scenario.inputs.distributors is None or "distributor_id" not in reps:
-        return
-    pins = reps["distributor_id"].fillna("").astype(str)
-    bad = np.flatnonzero(((pins != "") & ~pins.isin(set(footprints["distributor_id"].astype(str)))).to_numpy())
-    source = scenario.inputs.reps
-    if len(bad):
-        raise InputError([Finding(f"distributor {pins.iloc[i]!r} is not in {scenario.inputs.distributors.label}",
-                                  source=source.label, row=int(i) + first_row(source), field="distributor_id")
-                          for i in bad[:20]])
-
-
 def build_zones(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
                 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], np.ndarray, np.ndarray]:
     """Hard-boundary zones per kind: each need's zone (-1 when its team ignores the kind or the customer lies in
@@ -385,7 +370,6 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
     timings = timings or Timings()
     with timings.stage("load", progress):
         inputs = load_inputs(scenario, parts)
-        check_rep_footprints(scenario, inputs)
     warnings = list(inputs.warnings)
     with timings.stage("enrich", progress):
         customers = enrich(inputs.customers, scenario, depots=inputs.depots, routes=inputs.routes,

@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from ..config import LayerSource, Scenario
+from ..config import LayerSource, Scenario, is_database_url
 from ..errors import Finding, InputError
 
 WGS84 = CRS.from_epsg(4326)
@@ -161,7 +161,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-DATABASE_LABELS = ("postgresql://", "postgres://")  # a layer read from PostgreSQL (its label is its safe URL)
 SEPARATORS = (",", ";", "\t")
 SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
 
@@ -404,7 +403,7 @@ def _check_coordinates(geoms: np.ndarray, present: np.ndarray, crs: CRS | None, 
         if not (np.isfinite(x) and np.isfinite(y)):
             message = f"geometry has a coordinate that is not a finite number ({x:g}, {y:g})"
         else:
-            where = ("its geometry column's SRID (ST_SetSRID)" if name.lower().startswith(DATABASE_LABELS) else
+            where = ("its geometry column's SRID (ST_SetSRID)" if is_database_url(name) else
                      "its CRS (a .prj file, the GeoPackage's SRS or a GeoJSON crs member)")
             message = (f"coordinate ({x:g}, {y:g}) is out of range for longitude/latitude in degrees; if the layer "
                        f"is in metres, give it {where}")
@@ -566,8 +565,9 @@ def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame) -> CRS:
 
 
 def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, reps: gpd.GeoDataFrame,
-                      depots: gpd.GeoDataFrame | None, log: FindingLog) -> None:
-    """Cross-file references: rep teams exist, referenced reps and depots exist, no team is empty.
+                      depots: gpd.GeoDataFrame | None, distributors: gpd.GeoDataFrame | None,
+                      log: FindingLog) -> None:
+    """Cross-file references: rep teams exist, referenced reps, depots and distributors exist, no team is empty.
 
     The roster's checks run even when the customers had errors (`customers` None), so both are reported at once.
     """
@@ -600,6 +600,14 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
         for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):
             log.add(Finding(f"depot {reps['depot_id'].iloc[pos]!r} is not in the depots layer", source=reps_name,
                             row=int(pos) + reps_first, field="depot_id"))
+    if "distributor_id" in reps and distributors is not None and scenario.inputs.distributors is not None:
+        # a rep pinned to a footprint the layer lacks: named here, not an infeasible zone later
+        known = set(distributors["distributor_id"].astype(str))
+        pins = reps["distributor_id"].fillna("").astype(str)
+        for pos in np.flatnonzero(((pins != "") & ~pins.isin(known)).to_numpy()):
+            log.add(Finding(f"distributor {pins.iloc[pos]!r} is not in {scenario.inputs.distributors.label}",
+                            source=reps_name, row=int(pos) + reps_first, field="distributor_id"),
+                    kind="distributor unknown")
     if customers is None:
         return
     cust_name = scenario.inputs.customers.label
@@ -636,12 +644,13 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
     hashes: dict[str, str] = {}
     src = scenario.inputs
     layers = [(getattr(src, spec.name), spec) for spec in (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS)]
-    given = sum(source is not None for source, _ in layers)
+    given, done = sum(source is not None for source, _ in layers), 0
     loaded: list[tuple[gpd.GeoDataFrame | None, int]] = []
     for source, spec in layers:
         loaded.append(_load_layer(source, spec, log, hashes))
         if parts is not None and source is not None:
-            parts("layers", sum(s is not None for s, _ in layers[:len(loaded)]), given)
+            done += 1
+            parts("layers", done, given)
     (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off) = loaded
 
     def sound(frame: gpd.GeoDataFrame | None, source: LayerSource | None) -> bool:
@@ -661,7 +670,7 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
             if sound(distributors, src.distributors):
                 region.check_extent(distributors, src.distributors.label, f_off, log)
     if reps is not None:
-        _check_references(scenario, customers, reps, depots, log)
+        _check_references(scenario, customers, reps, depots, distributors, log)
     log.summarise_overflow()
     if log.errors:
         raise InputError(log.in_file_order())
