@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO / "bench"))
 from published_routing import Case, run_pyvrp  # noqa: E402
 
 from territory_opt.config import load_scenario  # noqa: E402
-from territory_opt.pipeline import opening_windows, prepare, routed_needs, routing_settings  # noqa: E402
-from territory_opt.route import day_instance, day_members, rep_inputs, rep_travel  # noqa: E402
+from territory_opt.pipeline import prepare  # noqa: E402
+from territory_opt.routing.stage import opening_windows, routed_needs, routing_settings  # noqa: E402
+from territory_opt.routing.cycle import day_instance, day_members, rep_inputs, rep_travel  # noqa: E402
 from territory_opt.routing.vrp import check_solution, solve_vrp  # noqa: E402
 from territory_opt.solve import SolveParams, solve  # noqa: E402
 

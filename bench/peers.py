@@ -115,7 +115,8 @@ def work_kmc(inst: dict[str, np.ndarray], case: Path, args: argparse.Namespace) 
 def work_territory_opt(inst: dict[str, np.ndarray], case: Path, args: argparse.Namespace,
                        on_hours: bool, design: bool = False) -> dict[str, object]:
     from territory_opt.metrics import check
-    from territory_opt.problem import NO_REP, Problem, balance_targets
+    from territory_opt.model.bands import balance_targets
+    from territory_opt.model.problem import NO_REP, Problem
     from territory_opt.solve import SolveParams, solve
 
     xy, homes = inst["xy"], np.load(case / "homes.npy")

@@ -182,9 +182,9 @@ def explain(
 ) -> None:
     """Why a customer has its reps: teams, candidate reps with distance and cost, the rules excluding the others."""
     from .config import load_scenario
-    from .explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
     from .io.read import read_run_json, read_run_table
     from .pipeline import prepare
+    from .results.explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
 
     def body() -> None:
         manifest = read_run_json(run_dir, "manifest.json")
@@ -241,7 +241,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")] = False,
 ) -> None:
     """Compare two run folders: KPI deltas, moved customers, each rep's workload."""
-    from .compare import compare_runs
+    from .results.compare import compare_runs
 
     def body() -> None:
         report = compare_runs(run_a, run_b)

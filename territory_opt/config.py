@@ -138,6 +138,20 @@ class LayerSource(StrictModel):
         what = f"table {self.table}" if self.table is not None else "query"
         return f"{safe_url(str(self.url))} {what}"
 
+    @property
+    def first_row(self) -> int:
+        """Row number of the layer's first record in messages: 2 in a CSV (its header is row 1), else 1 (feature 1,
+        or the first row of a database table sorted by id)."""
+        return first_row_of(self.path)
+
+
+CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
+
+
+def first_row_of(path: Path | None) -> int:
+    """Row number of a file's first record in messages (see `LayerSource.first_row`)."""
+    return 2 if path is not None and path.suffix.lower() in CSV_SUFFIXES else 1
+
 
 def _layer_shorthand(value: Any) -> Any:
     """Allow `customers: data/customers.csv` as well as `customers: {path: ...}` (and a bare URL for `url`)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_opt.advice import COLUMNS, KEEP, OVERLAY, TEAM, product_line_advice
+from territory_opt.prepare.advice import COLUMNS, KEEP, OVERLAY, TEAM, product_line_advice
 from territory_opt.errors import InputError
 
 from .conftest import REPO

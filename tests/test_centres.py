@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from territory_opt.metrics import check
-from territory_opt.problem import NO_REP, Problem, balance_targets
+from territory_opt.model.bands import balance_targets
+from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import SolveParams, solve
 from territory_opt.solve.centres import aggregate, candidate_sites, design_homes, one_medians
 

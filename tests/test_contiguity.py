@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from territory_opt.metrics import check
-from territory_opt.problem import NO_REP, Problem
+from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve.contiguity import neighbours, reduce_enclaves
 
 # Nine customers on a 3 x 3 grid, 1 km apart. Rep A lives west of the grid, rep B on the centre customer.

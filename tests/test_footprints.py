@@ -7,7 +7,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from territory_opt.errors import InputError
-from territory_opt.footprints import overlap_findings, resolve_outside
+from territory_opt.prepare.footprints import footprint_of, overlap_findings
 
 
 def footprints(overlap: bool = False) -> gpd.GeoDataFrame:
@@ -17,8 +17,7 @@ def footprints(overlap: bool = False) -> gpd.GeoDataFrame:
 
 def customers() -> gpd.GeoDataFrame:
     points = [Point(500, 500), Point(1500, 500), Point(2100, 500), Point(-50, 500)]
-    return gpd.GeoDataFrame({"customer_id": ["a", "b", "c", "d"], "distributor_id": ["W", "E", "", ""]},
-                            geometry=points, crs=2180)
+    return gpd.GeoDataFrame({"customer_id": ["a", "b", "c", "d"]}, geometry=points, crs=2180)
 
 
 def test_touching_footprints_do_not_overlap_but_overlapping_ones_are_reported() -> None:
@@ -27,20 +26,30 @@ def test_touching_footprints_do_not_overlap_but_overlapping_ones_are_reported() 
     assert len(found) == 1 and "'W' and 'E'" in found[0].message and "0.10 km2" in found[0].message
 
 
+def decide(rule: str, overlap: bool = False):  # type: ignore[no-untyped-def]
+    return footprint_of(customers(), footprints(overlap), rule, source="c.csv", first_row=2,  # type: ignore[arg-type]
+                        footprints="d.geojson")
+
+
+def test_the_containing_footprint_wins_and_overlaps_go_to_the_first_listed() -> None:
+    ids, inside, warnings = decide("nearest", overlap=True)
+    assert ids.tolist()[:2] == ["W", "E"] and not inside.any()
+    assert "'W' and 'E'" in warnings[0].message
+
+
 def test_nearest_rule_gives_outside_customers_the_nearest_footprint() -> None:
-    out, warnings = resolve_outside(customers(), footprints(), "nearest", "c.csv", 2)
-    assert out["distributor_id"].tolist() == ["W", "E", "E", "W"]
+    ids, inside, warnings = decide("nearest")
+    assert ids.tolist() == ["W", "E", "E", "W"] and not inside.any()
     assert "2 customers" in warnings[0].message and "c, d" in warnings[0].message
 
 
 def test_inside_rule_sends_outside_customers_to_the_inside_channel() -> None:
-    out, _ = resolve_outside(customers(), footprints(), "inside", "c.csv", 2)
-    assert out["channel"].tolist() == ["field", "field", "inside", "inside"]
-    assert out["channel_reason"].tolist() == ["", "", "outside_footprint", "outside_footprint"]
-    assert out["distributor_id"].tolist() == ["W", "E", "", ""]
+    ids, inside, _ = decide("inside")
+    assert inside.tolist() == [False, False, True, True]
+    assert ids.tolist() == ["W", "E", "", ""]
 
 
 def test_error_rule_names_every_outside_row() -> None:
     with pytest.raises(InputError) as caught:
-        resolve_outside(customers(), footprints(), "error", "c.csv", 2)
+        decide("error")
     assert [f.row for f in caught.value.findings] == [4, 5]

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from territory_opt.errors import SolverLimitError
 from territory_opt.metrics import check
-from territory_opt.problem import NO_REP, Problem, balance_targets
+from territory_opt.model.bands import balance_targets
+from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import SolveParams, _solve_large
 from territory_opt.solve.parts import independent_parts
 

@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from territory_opt.report import shown_team, teams_overlap
+from territory_opt.results.report import shown_team, teams_overlap
 
 
 def _territories(shapes: dict[str, list[tuple[float, float, float, float]]]) -> gpd.GeoDataFrame:

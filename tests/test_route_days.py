@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_opt.problem import NO_REP, Problem
+from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.routing.days import spread_visits, weekday_sectors
 from territory_opt.routing.feedback import drive_adjusted
 

@@ -10,7 +10,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from territory_opt.cli import app
-from territory_opt.segment import resolve_contact_cap
+from territory_opt.prepare.segment import resolve_contact_cap
 
 from .conftest import tiny_reps, tiny_scenario_dict
 
@@ -58,7 +58,7 @@ def test_overlay_beyond_the_cap_is_absorbed_and_reported(write_case: Callable[..
 
 def test_key_accounts_by_flag_top_n_and_product() -> None:
     from territory_opt.config import KeyAccounts
-    from territory_opt.segment import mark_key_accounts
+    from territory_opt.prepare.segment import mark_key_accounts
 
     customers = pd.DataFrame({
         "customer_id": ["a", "b", "c", "d", "e"],
@@ -73,7 +73,7 @@ def test_key_accounts_by_flag_top_n_and_product() -> None:
 
 def test_covers_blocks_match_any() -> None:
     from territory_opt.config import parse_scenario
-    from territory_opt.segment import team_mask
+    from territory_opt.prepare.segment import team_mask
 
     scenario = parse_scenario({**tiny_scenario_dict(), "teams": [
         {"name": "inside", "covers": [{"tiers": ["bronze"]}, {"shoulder_bands": ["far"]}]}]})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_opt.segment_table import ScoreWeights, build_segments, merge_small, segment_keys
+from territory_opt.prepare.segment_table import ScoreWeights, build_segments, merge_small, segment_keys
 
 
 def frame(rows: list[tuple[str, str, str, float, float]]) -> pd.DataFrame:

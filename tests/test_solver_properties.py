@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from territory_opt.errors import InfeasibleError
 from territory_opt.metrics import check
-from territory_opt.problem import NO_REP, Problem, balance_targets
+from territory_opt.model.bands import balance_targets
+from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import SolveParams, solve
 from territory_opt.solve.scaling import COST_SCALE, balance_units
 from territory_opt.solve.zones import has_free_reps

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from territory_opt.errors import InputError
-from territory_opt.geo import build_network, network_graphs, snap_points
+from territory_opt.prepare.geo import build_network, network_graphs, snap_points
 from territory_opt.io.matrix import read_travel_matrix
 from territory_opt.routing.travel import MatrixTravel, NetworkTravel, StraightTravel
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 
 
 @dataclass(frozen=True)

@@ -23,26 +23,20 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from ..config import LayerSource, Scenario, is_database_url
+from ..config import CSV_SUFFIXES, LayerSource, Scenario, first_row_of, is_database_url
 from ..errors import Finding, InputError
+from ..lists import split_list
+from ..roster import team_members
 
 WGS84 = CRS.from_epsg(4326)
 MAX_FINDINGS_PER_FIELD = 20
 MAX_NUMBER = 1e15  # values, speeds: far beyond any real one, small enough to add up in 64-bit integers
 GIS_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
-CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 # GDAL otherwise closes an unclosed ring with a bare RuntimeWarning and GEOS then fails naming no feature; refused,
 # the feature comes back empty and is reported with its row
 pyogrio.set_gdal_config_options({"OGR_GEOMETRY_ACCEPT_UNCLOSED_RING": "NO"})
 MAX_INPUT_BYTES = 4 * 2**30  # one layer; a national customer master as CSV is a few hundred MB
-
-
-def first_row(source: LayerSource | Path) -> int:
-    """Row number of a layer's first record in messages: 2 in a CSV (its header is row 1), else 1 (feature 1, or
-    the first row of a database table sorted by id)."""
-    path = source.path if isinstance(source, LayerSource) else source
-    return 2 if path is not None and path.suffix.lower() in CSV_SUFFIXES else 1
 
 
 @dataclass(frozen=True)
@@ -211,7 +205,7 @@ def _read_table(source: LayerSource, log: FindingLog, label: str,
                 id_column: str | None = None) -> tuple[pd.DataFrame | None, int]:
     """Read a file or database layer into a (Geo)DataFrame; returns it and the row-number offset for messages."""
     if source.path is None:
-        return _read_database(source, log, label, id_column), first_row(source)
+        return _read_database(source, log, label, id_column), source.first_row
     path = source.path
     name = str(path)
     if not path.exists():
@@ -236,14 +230,14 @@ def _read_table(source: LayerSource, log: FindingLog, label: str,
                 path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                 skipinitialspace=True,
             )
-            return frame, first_row(path)
+            return frame, first_row_of(path)
         if suffix in PARQUET_SUFFIXES:
             try:
-                return gpd.read_parquet(path), first_row(path)
+                return gpd.read_parquet(path), first_row_of(path)
             except ValueError:
-                return pd.read_parquet(path), first_row(path)
+                return pd.read_parquet(path), first_row_of(path)
         frame = pyogrio.read_dataframe(path, layer=source.layer)
-        return frame, first_row(path)
+        return frame, first_row_of(path)
     except UnicodeDecodeError as exc:
         log.add(Finding(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=name))
     except (pd.errors.ParserError, csv.Error) as exc:
@@ -572,12 +566,12 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
     The roster's checks run even when the customers had errors (`customers` None), so both are reported at once.
     """
     reps_name = scenario.inputs.reps.label
-    reps_first = first_row(scenario.inputs.reps)
+    reps_first = scenario.inputs.reps.first_row
     team_names = [t.name for t in scenario.teams]
     rep_ids = set(reps["rep_id"])
     explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
     for pos, (rid, team_text) in enumerate(zip(reps["rep_id"], reps["team"], strict=True)):
-        for team in filter(None, (p.strip() for p in team_text.split(";"))):
+        for team in split_list(team_text):
             if team not in team_names and rid not in explicit:
                 log.add(Finding(f"unknown team {team!r} (the scenario's teams are {', '.join(team_names)})",
                                 source=reps_name, row=pos + reps_first, field="team"), kind="unknown team")
@@ -611,7 +605,7 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
     if customers is None:
         return
     cust_name = scenario.inputs.customers.label
-    cust_first = first_row(scenario.inputs.customers)
+    cust_first = scenario.inputs.customers.first_row
     if "locked_rep_id" in customers:
         values = customers["locked_rep_id"]
         for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
@@ -626,15 +620,6 @@ def _check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, re
                             f"({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}): they get a new "
                             "rep, listed in changes.csv as 'lost rep'", source=cust_name,
                             row=int(gone[0]) + cust_first, field="current_rep_id"), warning=True)
-
-
-def team_members(team: str, explicit: list[str] | None, reps: pd.DataFrame) -> np.ndarray:
-    """Row positions of a team's reps: the explicit list, or reps whose `team` column names it."""
-    if explicit is not None:
-        wanted = set(explicit)
-        return np.flatnonzero(reps["rep_id"].isin(wanted).to_numpy())
-    memberships = reps["team"].map(lambda text: team in {p.strip() for p in text.split(";")})
-    return np.flatnonzero(memberships.to_numpy(dtype=bool))
 
 
 def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | None = None) -> Inputs:
@@ -736,7 +721,7 @@ def read_previous_assignments(folder: Path) -> pd.DataFrame:
     twice = out.duplicated(["customer_id", "team"], keep="first").to_numpy()
     if twice.any():
         path = Path(folder) / "assignments.csv"
-        row = int(np.flatnonzero(twice)[0]) + first_row(path)
+        row = int(np.flatnonzero(twice)[0]) + first_row_of(path)
         raise InputError([Finding("a customer and team appear twice", source=str(path), row=row,
                                   field="customer_id")])
     return out

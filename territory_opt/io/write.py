@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..changes import CHANGE_COLUMNS
 from ..config import LayerSource, safe_url
 from ..errors import Finding, OutputError
-from ..report import build_report
+from ..results.changes import CHANGE_COLUMNS
+from ..results.report import build_report
 
 OUTPUT_FILES = (
     "assignments.csv",
@@ -205,11 +205,11 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
                      if scenario_path is not None and out_dir is not None else None),  # for `explain`
         },
         "inputs": {
-            name: _input_entry(src, run.prepared.inputs.file_hashes.get(name))
+            name: _input_entry(src, run.prepared.file_hashes.get(name))
             for name, src in sources.items() if src is not None
         } | ({"travel_matrix": {"file": scenario.routing.travel_matrix.name,
-                                "sha256": run.prepared.inputs.file_hashes["travel_matrix"]}}
-             if "travel_matrix" in run.prepared.inputs.file_hashes else {}),  # read only when routing uses it
+                                "sha256": run.prepared.file_hashes["travel_matrix"]}}
+             if "travel_matrix" in run.prepared.file_hashes else {}),  # read only when routing uses it
         "crs": run.prepared.inputs.crs.to_string(),
         "seed": run.seed,
         "solver": {
@@ -229,7 +229,7 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
 
 
 def _map_png(run: Any) -> bytes:
-    from ..static_map import draw_map
+    from ..results.static_map import draw_map
 
     prepared, problem = run.prepared, run.prepared.problem
     teams = list(dict.fromkeys(run.territories["team"].tolist()))

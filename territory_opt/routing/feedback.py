@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import Problem, team_components
+from ..model.bands import team_components
+from ..model.problem import Problem
 
 
 def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None) -> Problem:

@@ -18,7 +18,8 @@ import numpy as np
 from ..errors import InfeasibleError, SolverLimitError
 from ..executor import PartExecutor, ProcessExecutor
 from ..metrics import check
-from ..problem import NO_REP, Problem, team_components
+from ..model.bands import team_components
+from ..model.problem import NO_REP, Problem
 from .bound import LpResult, solve_lp
 from .candidates import Arcs, all_arcs, count_all_arcs, make_arcs, nearest_arcs
 from .contiguity import reduce_enclaves

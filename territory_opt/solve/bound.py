@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
-from ..problem import Problem
+from ..model.problem import Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers, minute_units, rep_targets
 

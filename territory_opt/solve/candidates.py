@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 
 
 @dataclass(frozen=True)

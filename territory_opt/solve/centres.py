@@ -27,7 +27,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
-from ..problem import Problem
+from ..model.problem import Problem
 from .design import DesignProblem, solve_design
 
 MAX_POINTS = 2_500  # demand points per team after aggregation

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
-from ..problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 from .scaling import capped_customers, minute_units, off_target_growth, rep_targets
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..problem import Problem
+from ..model.problem import Problem
 from .candidates import Arcs
 from .scaling import arc_costs, capped_customers, minute_units, rep_targets
 

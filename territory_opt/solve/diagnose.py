@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import Finding
-from ..problem import NO_REP, Problem, team_components
+from ..model.bands import team_components
+from ..model.problem import NO_REP, Problem
 
 MAX_LISTED = 10
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from ..problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 from .candidates import Arcs
 from .scaling import capped_customers, minute_units, off_target_growth, rep_targets
 

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..problem import Problem
+from ..model.problem import Problem
 from .candidates import group_members, need_groups
 
 

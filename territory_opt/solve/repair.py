@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 from .candidates import Arcs
 from .scaling import capped_customers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import Problem
+from ..model.problem import Problem
 from .candidates import Arcs
 
 COST_SCALE = 100.0  # objective units per visit-kilometre (10 m resolution)

@@ -14,7 +14,8 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..errors import Finding, InfeasibleError
-from ..problem import Problem, team_components
+from ..model.bands import team_components
+from ..model.problem import Problem
 
 
 class PlacementFailed(Exception):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .problem import NO_REP, Problem
+from ..model.problem import NO_REP, Problem
 
 CHANGE_COLUMNS = ["customer_id", "team", "old_rep_id", "new_rep_id", "reason"]
 

@@ -16,12 +16,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..config import Covers
+from ..errors import Finding, InputError
+from ..model.problem import NO_REP, Problem
+from ..prepare.prepared import Prepared
+from ..solve.scaling import minute_units, off_target_growth, rep_targets
 from .changes import zones_worked
-from .config import Covers
-from .errors import Finding, InputError
-from .pipeline import Prepared
-from .problem import NO_REP, Problem
-from .solve.scaling import minute_units, off_target_growth, rep_targets
 
 
 def _covers_text(blocks: list[Covers]) -> str:
@@ -174,7 +174,7 @@ def check_inputs_unchanged(prepared: Prepared, manifest: dict[str, Any]) -> list
     """Input files whose SHA-256 differs from the run's: the explanation may not match the answer."""
     changed = []
     for name, entry in (manifest.get("inputs") or {}).items():
-        now = prepared.inputs.file_hashes.get(name)
+        now = prepared.file_hashes.get(name)
         if now is not None and entry.get("sha256") not in (None, now):
             changed.append(name)
     return changed

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import Covers, KeyAccounts, Scenario, Team
-from .errors import ConfigError, Finding
+from ..config import Covers, KeyAccounts, Scenario, Team
+from ..errors import ConfigError, Finding
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .config import Logistics, Scenario, ServiceRaise, Tiers
-from .errors import Finding
+from ..config import Logistics, Scenario, ServiceRaise, Tiers
+from ..errors import Finding
+from .footprints import footprint_of
 from .geo import customer_shoulders, route_network, shoulder_bands
 
 FALLBACK_EXAMPLES = 5
@@ -219,27 +220,20 @@ def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDa
     out["visits_per_cycle"] = service["visits_per_cycle"]
     out["call_minutes"] = service["call_minutes"]
     out["workload_hours"] = out["visits_per_cycle"] * out["call_minutes"] / 60.0
-    out["distributor_id"] = _distributor_of(out, distributors)
+    layer = scenario.inputs.distributors.label if scenario.inputs.distributors is not None else "distributors"
+    distributor, outside_inside, footprint_findings = footprint_of(
+        out, distributors, scenario.rules.outside_footprint, source=scenario.inputs.customers.label,
+        first_row=scenario.inputs.customers.first_row, footprints=layer)
+    out["distributor_id"] = pd.Series(distributor, index=out.index, dtype=str)
     for column, values in shoulders.items():
         out[column] = values
-    out["channel"] = pd.Series(service["channel"], index=out.index, dtype=str)
-    out["channel_reason"] = pd.Series(service["channel_reason"], index=out.index, dtype=str)
+    channel = np.where(outside_inside, "inside", np.asarray(service["channel"], dtype=object))
+    reason = np.where(outside_inside, "outside_footprint", np.asarray(service["channel_reason"], dtype=object))
+    out["channel"] = pd.Series(channel, index=out.index, dtype=str)
+    out["channel_reason"] = pd.Series(reason, index=out.index, dtype=str)
     if warnings is not None:
-        warnings.extend(empty_tier_warnings(ranks, scenario.tiers, source) + findings)
+        warnings.extend(empty_tier_warnings(ranks, scenario.tiers, source) + findings + footprint_findings)
     return out
-
-
-def _distributor_of(customers: gpd.GeoDataFrame, distributors: gpd.GeoDataFrame | None) -> pd.Series:
-    """Distributor footprint containing each customer; '' outside every footprint. Overlaps: the first listed."""
-    result = pd.Series("", index=customers.index, dtype=object)
-    if distributors is None or len(distributors) == 0:
-        return result.astype(str)
-    joined = gpd.sjoin(customers[["geometry"]], distributors[["distributor_id", "geometry"]], how="inner",
-                       predicate="within")
-    joined = joined.sort_values("index_right", kind="stable")
-    first = joined[~joined.index.duplicated(keep="first")]
-    result.loc[first.index] = first["distributor_id"].to_numpy()
-    return result.astype(str)
 
 
 def _xy(frame: gpd.GeoDataFrame | None) -> np.ndarray:

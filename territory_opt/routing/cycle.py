@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .executor import PartExecutor, ProcessExecutor
-from .problem import Problem
-from .routing.days import Visit, spread_visits, weekday_sectors
-from .routing.travel import Block, StraightTravel, Travel
-from .routing.vrp import VrpInstance, route_schedule, solve_vrp
+from ..executor import PartExecutor, ProcessExecutor
+from ..model.problem import Problem
+from .days import Visit, spread_visits, weekday_sectors
+from .travel import Block, StraightTravel, Travel
+from .vrp import VrpInstance, route_schedule, solve_vrp
 
 DROP_PENALTY = 10**9  # a dropped visit costs more than any route travels
 
@@ -260,7 +260,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
     until no rep's drive changes by more than `threshold` of its work; the round with the best-balanced real hours
     is kept (marked `kept` in the history). `resolve` solves a problem to an assignment."""
-    from .routing.feedback import drive_adjusted, work_spread, work_targets
+    from .feedback import drive_adjusted, work_spread, work_targets
 
     plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
                         window_close=window_close, routed=routed, executor=executor)

@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .executor import PartExecutor
+from ..executor import PartExecutor
 
 HULL_BUFFER_M = 5_000.0
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .errors import Finding
-from .problem import Problem
+from ..errors import Finding
+from ..model.problem import Problem
 
 EXAMPLES = 5
 

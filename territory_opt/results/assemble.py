@@ -1,0 +1,125 @@
+"""A solved alignment -> the run's tables, shapes, changes, late data-quality findings and kpis.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import ChangedInputError, QualityError
+from ..executor import PartExecutor, PartTime
+from ..io.read import read_previous_kpis
+from ..metrics import kpis
+from ..prepare.prepared import Prepared
+from ..prepare.quality import change_findings, result_findings, totals
+from ..routing.cycle import RoutingOutcome
+from ..routing.stage import drive_and_call_seconds, routing_summary
+from ..solve import Result
+from ..solve.centres import DesignedHomes
+from .changes import baseline_from_current, change_table
+from .run import RunResult
+from .tables import assignment_table, rep_table
+from .territories import build_territories, rep_levels, roll_up, study_area
+
+
+def territory_shapes(prepared: Prepared, result: Result,
+                     executor: PartExecutor | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """The assignments table and each (team, rep)'s territory polygon."""
+    problem = prepared.problem
+    assignments = assignment_table(prepared, result)
+    area = study_area(problem.customer_xy,
+                      None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
+    territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs, executor)
+    return assignments, territories
+
+
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """How the run was made, for kpis.json: seed, budget, baseline and timings."""
+
+    seed: int
+    time_limit_s: float
+    previous: Path | None
+    strict: bool
+    timings: dict[str, float]
+    part_times: list[PartTime]
+    started: float  # time.perf_counter() when the run began
+
+
+def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, territories: gpd.GeoDataFrame,
+                 context: RunContext, *, routing: RoutingOutcome | None = None, design: DesignedHomes | None = None,
+                 homes_before: np.ndarray | None = None, baseline: pd.DataFrame | None = None) -> RunResult:
+    """Rep table (with hierarchy, drive and design columns), rolled-up shapes, changes against the baseline, late
+    warnings (`--strict` and `quality.fail_on_change` fail here) and the kpis."""
+    scenario, problem = prepared.scenario, prepared.problem
+    reps = rep_table(prepared, result)
+    levels = rep_levels(prepared.inputs.reps, scenario.hierarchy.districts, scenario.hierarchy.regions)
+    rolled: dict[str, gpd.GeoDataFrame] = {}
+    if (levels[["district", "region"]] != "").any().any():  # territories roll up to districts and regions
+        territories = territories.merge(levels, on="rep_id", how="left").fillna({"district": "", "region": ""})
+        reps = reps.merge(levels, on="rep_id", how="left")
+        rolled = {level: roll_up(territories, level) for level in ("district", "region")}
+    if baseline is None:
+        baseline = baseline_from_current(prepared.customers, problem)
+    changes = change_table(problem, result.assignment, baseline)
+    counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
+              **totals(prepared.customers, problem)}
+    late = result_findings(problem, result.assignment, scenario.inputs.reps.label)
+    if context.previous is not None:
+        moved = change_findings(counts, read_previous_kpis(context.previous), scenario.quality.change_threshold,
+                                str(context.previous))
+        if moved and scenario.quality.fail_on_change:
+            raise ChangedInputError(moved)
+        late += moved
+    prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *late))
+    if context.strict and prepared.warnings:
+        raise QualityError(list(prepared.warnings))
+    if routing is not None:
+        drive, calls = drive_and_call_seconds(routing.plans, problem, result.assignment)
+        reps["drive_hours"] = np.round(drive / 3600.0, 3)
+        reps["work_hours"] = np.round((drive + calls) / 3600.0, 3)
+    if design is not None and homes_before is not None:
+        home = gpd.GeoSeries(gpd.points_from_xy(design.rep_xy[:, 0], design.rep_xy[:, 1]),
+                             crs=prepared.inputs.crs).to_crs(4326)
+        reps["home_lon"], reps["home_lat"] = np.round(home.x.to_numpy(), 6), np.round(home.y.to_numpy(), 6)
+        reps["home_moved_km"] = np.round(design.moved_km(homes_before), 3)
+    summary = {
+        "mode": scenario.mode,
+        "status": result.status,
+        "engine": result.engine,
+        "objective": round(result.objective, 3),
+        "bound": round(result.bound, 3),
+        "gap": round(result.gap, 6),
+        "bound_scope": result.bound_scope,
+        "candidate_reps": result.candidate_reps,
+        "time_limit_s": context.time_limit_s,  # the work budget the answer depends on (--time-limit or scenario)
+        **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in kpis(problem, result.assignment).items()},
+        "n_uncovered_customers": len(prepared.coverage.uncovered),
+        "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
+        "n_warnings": len(prepared.warnings),
+        "total_workload_hours": counts["total_workload_hours"],
+        "total_current_value": counts["total_current_value"],
+        "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
+                            if "bound_given_zones" in result.stats and result.objective > 0 else None),
+        "solver_stats": dict(sorted(result.stats.items())),
+        "routing": None if routing is None else routing_summary(routing),
+        "design": None if design is None or homes_before is None else {
+            "teams": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in dataclasses.asdict(t).items()}
+                      for t in design.teams],
+            "rounds": design.rounds,
+            "reps_moved": int((design.moved_km(homes_before) > 0.001).sum()),
+        },
+        "changes": {
+            "baseline": "current_rep_id" if context.previous is None else "previous run",
+            "customers": int(changes["customer_id"].nunique()),
+            "by_reason": {str(k): int(v) for k, v in changes["reason"].value_counts().sort_index().items()},
+        },
+        "seed": context.seed,
+        "runtime_s": round(time.perf_counter() - context.started, 3),
+    }
+    return RunResult(prepared, result, assignments, reps, territories, summary, context.timings, context.seed,
+                     routing, changes, rolled, context.part_times)
