@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_opt.prepare.advice import COLUMNS, KEEP, OVERLAY, TEAM, product_line_advice
 from territory_opt.errors import InputError
+from territory_opt.prepare.advice import COLUMNS, KEEP, OVERLAY, TEAM, product_line_advice
 
 from .conftest import REPO
 

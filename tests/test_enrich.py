@@ -11,8 +11,8 @@ import pytest
 import shapely
 
 from territory_opt.config import ServiceRaise, Tiers, parse_scenario
-from territory_opt.prepare.enrich import apply_service_raises, assign_tiers, enrich
 from territory_opt.errors import ConfigError, Finding
+from territory_opt.prepare.enrich import apply_service_raises, assign_tiers, enrich
 
 from .conftest import tiny_scenario_dict
 

@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from territory_opt.config import Logistics, load_scenario, parse_scenario
-from territory_opt.prepare.enrich import enrich
 from territory_opt.errors import ConfigError, Finding
-from territory_opt.prepare.geo import Network, build_network, customer_shoulders, route_network, shoulder_bands
 from territory_opt.pipeline import prepare
+from territory_opt.prepare.enrich import enrich
+from territory_opt.prepare.geo import Network, build_network, customer_shoulders, route_network, shoulder_bands
 
 from .conftest import DEMO, tiny_scenario_dict
 

@@ -12,6 +12,7 @@ from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import SolveParams, _solve_large
 from territory_opt.solve.parts import independent_parts
+from territory_opt.solve.rules import eligible
 
 from .test_solver_properties import problems
 
@@ -35,7 +36,7 @@ def test_no_eligible_pair_and_no_customer_crosses_parts(problem: Problem, data: 
     event(f"{n_parts} parts")
     assert sorted(set(need_part.tolist())) == list(range(n_parts))
     need, rep = np.divmod(np.arange(problem.n_needs * problem.n_reps), problem.n_reps)
-    ok = problem.eligible(need, rep)
+    ok = eligible(problem, need, rep)
     assert (need_part[need[ok]] == rep_part[rep[ok]]).all()
     for customer in np.unique(problem.need_customer):
         own = problem.need_customer == customer
@@ -56,7 +57,7 @@ def test_a_part_keeps_its_needs_rules(problem: Problem, data: st.DataObject) -> 
         piece = problem.part(need_part == i, rep_part == i)
         local_need, local_rep = np.divmod(np.arange(len(needs) * len(reps)), max(len(reps), 1))
         full_need, full_rep = needs[local_need], reps[local_rep]
-        assert (piece.eligible(local_need, local_rep) == problem.eligible(full_need, full_rep)).all()
+        assert (eligible(piece, local_need, local_rep) == eligible(problem, full_need, full_rep)).all()
         assert (piece.workload(local_need, local_rep) == problem.workload(full_need, full_rep)).all()
         inside = piece.need_current_rep[local_need] != NO_REP
         outside = (problem.need_current_rep[full_need] != NO_REP) & ~inside

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from territory_opt.errors import InputError
-from territory_opt.prepare.geo import build_network, network_graphs, snap_points
 from territory_opt.io.matrix import read_travel_matrix
+from territory_opt.prepare.geo import build_network, network_graphs, snap_points
 from territory_opt.routing.travel import MatrixTravel, NetworkTravel, StraightTravel
 
 STRAIGHT = StraightTravel(speed_kmh=36.0, detour_factor=1.0)  # 10 m/s: seconds = metres / 10

@@ -10,14 +10,14 @@ import pytest
 import shapely
 
 from territory_opt.config import Tiers, load_scenario, parse_scenario, scenario_json_schema
-from territory_opt.prepare.enrich import assign_tiers
 from territory_opt.errors import ConfigError
 from territory_opt.metrics import check, kpis
 from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
-from territory_opt.sample import demo_scenario_text, sample_files
+from territory_opt.prepare.enrich import assign_tiers
 from territory_opt.prepare.segment import build_coverage
 from territory_opt.results.territories import study_area, team_territories
+from territory_opt.sample import demo_scenario_text, sample_files
 
 from .conftest import DEMO, REPO, tiny_scenario_dict
 

@@ -1,7 +1,7 @@
 """The frozen, array-backed assignment problem every solver and the metrics see.
 
 It is checked once when built and read-only afterwards (`replace()` gives a changed copy). Nothing in it knows
-about files, YAML or GeoDataFrames: `pipeline.build_problem` hands arrays over, so solvers and tests can build
+about files, YAML or GeoDataFrames: `model.build.build_problem` hands arrays over, so solvers and tests can build
 problems directly.
 
 Units: coordinates in metres of one metric CRS; workload in integer seconds (so balance is checked exactly, with
@@ -168,6 +168,12 @@ class Problem:
             rows.append(self.need_metric[:, need].astype(np.int64))
         return np.vstack(rows)
 
+    def rep_totals(self, assignment: np.ndarray) -> np.ndarray:
+        """(Q, R) int64: each rep's total of every balanced metric under `assignment` (workload seconds first)."""
+        amounts = self.amounts(np.arange(self.n_needs), assignment)
+        return np.vstack([np.bincount(assignment, weights=row, minlength=self.n_reps)
+                          for row in amounts]).astype(np.int64)
+
     @property
     def min_workload_s(self) -> np.ndarray:
         """(N,) the least workload each need can cost (for counting arguments that must stay valid)."""
@@ -248,22 +254,6 @@ class Problem:
         """Road distance proxy (straight line x detour) from each need's customer to a rep's home, km."""
         delta = self.customer_xy[self.need_customer[need]] - self.rep_xy[rep]
         return np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
-
-    def eligible(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-        """Whether a rep may take a need: it is in the need's team, the lock (if any) names it, a rep pinned to a
-        zone only takes needs of that zone, it carries the product lines the need requires, and the pair is not
-        excluded."""
-        in_team = self.rep_in_team[rep, self.need_team[need]]
-        lock = self.need_locked_rep[need]
-        ok = in_team & ((lock == NO_REP) | (lock == rep))
-        for k in range(self.n_zone_kinds):  # a rep pinned to a zone takes only that zone's needs
-            zone, pin = self.need_zone[k, need], self.rep_zone[k, rep]
-            ok &= (zone < 0) | (pin < 0) | (zone == pin)
-        if self.need_skills is not None and self.rep_skills is not None:
-            ok &= (self.need_skills[need] & ~self.rep_skills[rep]) == 0
-        if len(self.excluded):
-            ok &= ~np.isin(need.astype(np.int64) * self.n_reps + rep, self.excluded)
-        return ok
 
     def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Objective contribution of giving `need` to `rep`: visit-weighted travel plus the continuity penalty."""

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..model.problem import NO_REP, Problem
+from ..solve.ledger import committed_zones
+from ..solve.rules import eligible
 
 CHANGE_COLUMNS = ["customer_id", "team", "old_rep_id", "new_rep_id", "reason"]
 
@@ -69,7 +71,7 @@ def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame) ->
     serves = counts[np.searchsorted(keys, wanted)] >= 2  # this need and another of the customer's
     n_needs = np.bincount(problem.need_customer, minlength=problem.n_customers)
     reason[rows[serves & (n_needs[customer] > problem.customer_caps[customer])]] = "cap"
-    reason[rows[~problem.eligible(n_rows, o_rep)]] = "rule"
+    reason[rows[~eligible(problem, n_rows, o_rep)]] = "rule"
     reason[rows[_outside_zone(problem, assignment, n_rows, o_rep)]] = "boundary"
     in_team = np.zeros(len(changed), dtype=bool)
     in_team[rows] = problem.rep_in_team[o_rep, problem.need_team[n_rows]]
@@ -83,23 +85,11 @@ def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame) ->
     return reason
 
 
-def zones_worked(problem: Problem, assignment: np.ndarray) -> list[dict[int, set[int]]]:
-    """Per boundary kind, each rep's zones: the one it is pinned to and those of the needs it now serves."""
-    out = []
-    for k in range(problem.n_zone_kinds):
-        zones = {r: {int(z)} for r, z in enumerate(problem.rep_zone[k].tolist()) if z >= 0}
-        for rep, zone in zip(assignment.tolist(), problem.need_zone[k].tolist(), strict=True):
-            if zone >= 0:
-                zones.setdefault(rep, set()).add(zone)
-        out.append(zones)
-    return out
-
-
 def _outside_zone(problem: Problem, assignment: np.ndarray, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
     """Whether each rep is pinned to, or now works in, another zone than the need's, for some boundary kind."""
     out = np.zeros(len(need), dtype=bool)
-    for k, zones in enumerate(zones_worked(problem, assignment)):
-        zone = problem.need_zone[k, need].tolist()
-        out |= np.array([z >= 0 and bool(zones.get(r, set()) - {z}) for r, z in zip(rep.tolist(), zone, strict=True)],
-                        dtype=bool)
+    committed = committed_zones(problem, assignment)
+    for k in range(problem.n_zone_kinds):
+        zone, theirs = problem.need_zone[k, need], committed[k, rep]
+        out |= (zone >= 0) & (theirs >= 0) & (theirs != zone)
     return out

@@ -2,8 +2,9 @@
 
 The run folder holds the answer; the scenario (found through `manifest.json`) rebuilds the problem it was solved
 on, so every statement is recomputed from the same rules the solver obeyed: which teams cover the customer and
-why, every rep of those teams with distance and cost, what rules out the others (lock, exclusion, product lines,
-boundary, workload band), whether the customer moved from today's rep, and what moving it back would cost.
+why, every rep of those teams with distance and cost, what rules out the others (each rule's own reason, asked
+through the solver's ledger: lock, exclusion, product lines, boundary, every balance band, contact cap, move
+limits), whether the customer moved from today's rep, and what moving it back would cost.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from ..config import Covers
 from ..errors import Finding, InputError
 from ..model.problem import NO_REP, Problem
 from ..prepare.prepared import Prepared
-from ..solve.scaling import minute_units, off_target_growth, rep_targets
-from .changes import zones_worked
+from ..solve.ledger import Ledger
 
 
 def _covers_text(blocks: list[Covers]) -> str:
@@ -62,10 +62,7 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
              for k in ("sector", "tier", "channel", "segment_id", "key_account_reason", "depot_id", "distributor_id",
                        "shoulder_km", "current_rep_id", "locked_rep_id") if k in rows.index}
     facts["contact_cap"] = int(problem.customer_caps[customer])
-    everyone = np.arange(problem.n_needs)
-    load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
-    zones = zones_worked(problem, assignment)
-    excluded = set(problem.excluded.tolist())
+    ledger = Ledger(problem, assignment)
     needs = []
     for need in np.flatnonzero(problem.need_customer == customer).tolist():
         chosen = int(assignment[need])
@@ -75,11 +72,11 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         km = problem.road_km(np.full(len(members), need), members)
         candidates = []
         for rep, c, d in sorted(zip(members.tolist(), cost.tolist(), km.tolist(), strict=True), key=lambda x: x[1]):
-            ruled_out = _ruled_out(problem, need, rep, chosen, load, zones, excluded)
+            ruled_out = ledger.why_not(need, rep)
             candidate = {"rep_id": str(problem.rep_ids[rep]), "road_km": round(d, 2), "cost": round(c, 3),
                          "chosen": rep == chosen, "ruled_out_by": ruled_out}
             if rep != chosen and not ruled_out:
-                candidate["move"] = move_effect(problem, need, chosen, rep, load)
+                candidate["move"] = move_effect(ledger, need, rep)
             candidates.append(candidate)
         current = int(problem.need_current_rep[need])
         entry: dict[str, Any] = {
@@ -89,59 +86,23 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         }
         if entry["moved"]:
             entry["current_rep_id"] = str(problem.rep_ids[current])
-            blocked = _ruled_out(problem, need, current, chosen, load, zones, excluded)
-            entry["move_back"] = {**move_effect(problem, need, chosen, current, load), "blocked_by": blocked,
+            blocked = ledger.why_not(need, current)
+            entry["move_back"] = {**move_effect(ledger, need, current), "blocked_by": blocked,
                                   "note": "changes the objective by this much on its own" if not blocked else
                                   "not possible on its own: another customer would have to move too"}
         needs.append(entry)
     return {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
 
 
-def move_effect(problem: Problem, need: int, chosen: int, rep: int, load: np.ndarray) -> dict[str, float]:
-    """What moving this one need from `chosen` to `rep` does to the objective, in visit-km: its own cost (travel
+def move_effect(ledger: Ledger, need: int, rep: int) -> dict[str, float]:
+    """What moving this one need from its rep to `rep` does to the objective, in visit-km: its own cost (travel
     and continuity) and the soft workload-balance term of both reps (`extra_cost` is their sum; a move that raises
     no cost can still be worse, the balance term is often why a nearer rep did not get it)."""
-    pair = np.array([need, need]), np.array([rep, chosen])
-    to_rep, to_chosen = problem.arc_cost(*pair)
-    hours = problem.workload(*pair)
-    change = {rep: int(np.rint(hours[0])), chosen: -int(np.rint(hours[1]))}
-    balance = off_target_growth(np.rint(load).astype(np.int64), change, rep_targets(problem), minute_units(problem))
+    problem, chosen = ledger.problem, int(ledger.assign[need])
+    to_rep, to_chosen = problem.arc_cost(np.array([need, need]), np.array([rep, chosen]))
     cost = float(to_rep - to_chosen)
+    balance = ledger.balance_growth(need, rep)
     return {"cost_change": round(cost, 3), "balance_change": round(balance, 3), "extra_cost": round(cost + balance, 3)}
-
-
-def _ruled_out(problem: Problem, need: int, rep: int, chosen: int, load: np.ndarray,
-               zones: list[dict[int, set[int]]], excluded: set[int]) -> list[str]:
-    """Why `rep` cannot take `need` as things stand (empty: it could; for the chosen rep always empty)."""
-    if rep == chosen:
-        return []
-    reasons = []
-    lock = problem.need_locked_rep[need]
-    if lock != NO_REP and lock != rep:
-        reasons.append(f"locked to {problem.rep_ids[lock]}")
-    if need * problem.n_reps + rep in excluded:
-        reasons.append("never-this-rep exclusion")
-    if problem.need_skills is not None and problem.rep_skills is not None:
-        missing = problem.need_skills[need] & ~problem.rep_skills[rep]
-        if missing:
-            lines = [name for bit, name in enumerate(problem.skill_names) if missing >> bit & 1]
-            reasons.append(f"does not carry {', '.join(lines)}")
-    for k, worked in enumerate(zones):
-        zone = problem.need_zone[k, need]
-        theirs = worked.get(rep, set())
-        if zone >= 0 and theirs - {zone}:
-            names = problem.zone_names[k]
-            reasons.append(f"works in {problem.zone_kinds[k]} {', '.join(names[z] for z in sorted(theirs))}, "
-                           f"this customer is in {names[zone]}")
-    hours = float(problem.workload(np.array([need]), np.array([rep]))[0])
-    if load[rep] + hours > problem.rep_max_s[rep]:
-        reasons.append(f"workload band: {(load[rep] + hours) / 3600:.1f} h would pass its maximum "
-                       f"{problem.rep_max_s[rep] / 3600:.1f} h")
-    own = float(problem.workload(np.array([need]), np.array([chosen]))[0])
-    if load[chosen] - own < problem.rep_min_s[chosen]:
-        reasons.append(f"workload band: {problem.rep_ids[chosen]} would fall to {(load[chosen] - own) / 3600:.1f} h, "
-                       f"below its minimum {problem.rep_min_s[chosen] / 3600:.1f} h")
-    return reasons
 
 
 def _assignment(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 Only the k nearest eligible reps of a need's team, plus the locked rep, the current rep and any arcs a caller
 insists on (e.g. the LP relaxation's support), so the model stays small while every rule stays expressible.
+Eligibility is the rules' (`rules.eligible`, `rules.need_groups`, `rules.group_members`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..model.problem import NO_REP, Problem
+from .rules import eligible, group_members, need_groups
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Arcs:
 
 
 def make_arcs(problem: Problem, need: np.ndarray, rep: np.ndarray) -> Arcs:
-    keep = problem.eligible(need, rep)
+    keep = eligible(problem, need, rep)
     key = np.unique(need[keep].astype(np.int64) * problem.n_reps + rep[keep])
     need_out, rep_out = key // problem.n_reps, key % problem.n_reps
     start = np.searchsorted(need_out, np.arange(problem.n_needs + 1))
@@ -41,37 +43,8 @@ def all_arcs(problem: Problem) -> Arcs:
 
 
 def count_all_arcs(problem: Problem) -> int:
-    """How many arcs the full model has (before locks), without building them."""
-    if problem.n_zone_kinds == 0 and problem.need_skills is None:
-        team_sizes = problem.rep_in_team.sum(axis=0)
-        return int(team_sizes[problem.need_team].sum())
+    """How many arcs the full model has (before locks and exclusions), without building them."""
     return sum(len(needs) * len(group_members(problem, key)) for key, needs in need_groups(problem).items())
-
-
-def need_groups(problem: Problem) -> dict[tuple[int, ...], np.ndarray]:
-    """Needs grouped by team, required skills and zone per boundary kind: a group shares its eligible reps."""
-    skills = problem.need_skills if problem.need_skills is not None else np.zeros(problem.n_needs, np.int64)
-    rows = [problem.need_team[None, :], skills[None, :]]
-    if problem.n_zone_kinds:
-        rows.append(problem.need_zone)
-    keys = np.vstack(rows)
-    unique, inverse = np.unique(keys.T, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(unique) + 1))
-    return {tuple(int(v) for v in unique[g]): order[bounds[g]:bounds[g + 1]] for g in range(len(unique))}
-
-
-def group_members(problem: Problem, key: tuple[int, ...]) -> np.ndarray:
-    """Reps of the group's team whose zone pins (if any) allow the group's zones."""
-    ok = problem.rep_in_team[:, key[0]].copy()
-    if problem.rep_skills is not None:
-        ok &= (key[1] & ~problem.rep_skills) == 0
-    for k, zone in enumerate(key[2:]):
-        if zone >= 0:
-            pin = problem.rep_zone[k]
-            ok &= (pin < 0) | (pin == zone)
-    return np.flatnonzero(ok)
 
 
 def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Arcs:

@@ -1,7 +1,7 @@
-"""The exact engine: CP-SAT on the sparse model, composed from one function per constraint family.
+"""The exact engine: CP-SAT on the sparse model, composed from the rules' pieces (`rules.RULES`).
 
-Each `add_*` function adds one family and returns what it added, so the formulation is read in one place
-(`build_model`) and each piece can be tested on its own.
+`build_model` adds one Boolean per candidate arc, then every active rule's constraints in `RULES` order, then the
+soft balance term and the objective; `added` says how many constraints each rule added.
 """
 
 from __future__ import annotations
@@ -13,109 +13,16 @@ from ortools.sat.python import cp_model
 
 from ..model.problem import Problem
 from .candidates import Arcs
-from .scaling import arc_costs, capped_customers, minute_units, rep_targets
+from .rules import CpSatBuild, active_rules
+from .rules.balance import arcs_by_rep
+from .scaling import arc_costs, minute_units, rep_targets
 
 
 @dataclass(frozen=True)
 class CpSatModel:
     model: cp_model.CpModel
     x: list[cp_model.IntVar]  # one Boolean per arc
-    added: dict[str, int]  # constraint family -> number of constraints
-
-
-def add_arc_variables(model: cp_model.CpModel, arcs: Arcs) -> list[cp_model.IntVar]:
-    return [model.new_bool_var(f"x{i}") for i in range(len(arcs))]
-
-
-def add_coverage(model: cp_model.CpModel, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Each need gets exactly one rep of its team."""
-    for need in range(len(arcs.start) - 1):
-        model.add_exactly_one(x[arcs.start[need]:arcs.start[need + 1]])
-    return len(arcs.start) - 1
-
-
-def arcs_by_rep(arcs: Arcs, n_reps: int) -> list[np.ndarray]:
-    """The arc indices of each rep."""
-    order = np.argsort(arcs.rep, kind="stable")
-    bounds = np.searchsorted(arcs.rep[order], np.arange(n_reps + 1))
-    return [order[bounds[r]:bounds[r + 1]] for r in range(n_reps)]
-
-
-def add_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Each rep's total of every balanced metric (workload, then e.g. value) stays within its band."""
-    per_rep = arcs_by_rep(arcs, problem.n_reps)
-    amounts = problem.amounts(arcs.need, arcs.rep)
-    lowest, highest = problem.band_min, problem.band_max
-    count = 0
-    for q in range(len(amounts)):
-        for r, members in enumerate(per_rep):
-            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in members], amounts[q, members].tolist())
-            model.add_linear_constraint(expr, int(lowest[q, r]), int(highest[q, r]))
-            count += 1
-    return count
-
-
-def add_contact_cap(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """At most `max_reps_per_customer` distinct reps per customer (only binding where a rep spans teams)."""
-    capped = set(capped_customers(problem).tolist())
-    if not capped:
-        return 0
-    by_customer: dict[int, dict[int, list[int]]] = {}
-    for i, (need, rep) in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True)):
-        c = int(problem.need_customer[need])
-        if c in capped:
-            by_customer.setdefault(c, {}).setdefault(rep, []).append(i)
-    caps = problem.customer_caps
-    for c, reps in by_customer.items():
-        uses = []
-        for rep, arc_ids in reps.items():
-            y = model.new_bool_var(f"y{c}_{rep}")
-            for i in arc_ids:
-                model.add_implication(x[i], y)
-            uses.append(y)
-        model.add(sum(uses) <= int(caps[c]))
-    return len(by_customer)
-
-
-def add_zones(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Hard boundaries: per boundary kind, each free rep picks one zone and takes needs of that zone only.
-
-    Pinned reps need nothing here: their other-zone arcs are not eligible, so they never exist.
-    """
-    count = 0
-    for k in range(problem.n_zone_kinds):
-        zone = problem.need_zone[k, arcs.need]
-        free = (zone >= 0) & (problem.rep_zone[k, arcs.rep] < 0)
-        chosen: dict[tuple[int, int], cp_model.IntVar] = {}
-        for i in np.flatnonzero(free).tolist():
-            key = (int(arcs.rep[i]), int(zone[i]))
-            if key not in chosen:
-                chosen[key] = model.new_bool_var(f"zone{k}_{key[0]}_{key[1]}")
-            model.add_implication(x[i], chosen[key])
-        per_rep: dict[int, list[cp_model.IntVar]] = {}
-        for (rep, _), var in chosen.items():
-            per_rep.setdefault(rep, []).append(var)
-        for variables in per_rep.values():
-            if len(variables) > 1:
-                model.add_at_most_one(variables)
-                count += 1
-    return count
-
-
-def add_max_moved(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list[cp_model.IntVar]) -> int:
-    """Continuity as a hard rule: at most `max_moved` needs, and `max_moved_value` of value, leave their current
-    rep."""
-    moving = np.flatnonzero(problem.moving(arcs.need, arcs.rep))
-    count = 0
-    if problem.max_moved is not None:
-        model.add(sum(x[i] for i in moving.tolist()) <= problem.max_moved)
-        count += 1
-    if problem.max_moved_value is not None and problem.need_value is not None:
-        values = problem.need_value[arcs.need[moving]].tolist()
-        model.add(cp_model.LinearExpr.weighted_sum([x[i] for i in moving.tolist()], values)
-                  <= problem.max_moved_value)
-        count += 1
-    return count
+    added: dict[str, int]  # rule -> number of constraints
 
 
 def add_soft_balance(model: cp_model.CpModel, problem: Problem, arcs: Arcs,
@@ -149,14 +56,9 @@ def add_objective(model: cp_model.CpModel, problem: Problem, arcs: Arcs, x: list
 
 def build_model(problem: Problem, arcs: Arcs) -> CpSatModel:
     model = cp_model.CpModel()
-    x = add_arc_variables(model, arcs)
-    added = {
-        "coverage": add_coverage(model, arcs, x),
-        "balance": add_balance(model, problem, arcs, x),
-        "contact_cap": add_contact_cap(model, problem, arcs, x),
-        "zones": add_zones(model, problem, arcs, x),
-        "max_moved": add_max_moved(model, problem, arcs, x),
-    }
+    x = [model.new_bool_var(f"x{i}") for i in range(len(arcs))]
+    build = CpSatBuild(model, problem, arcs, x)
+    added = {piece.name: piece.add_cpsat(build) for piece in active_rules(problem)}
     off_minutes = add_soft_balance(model, problem, arcs, x)
     added["soft_balance"] = len(off_minutes)
     add_objective(model, problem, arcs, x, off_minutes)

@@ -1,12 +1,13 @@
 """The large engine: for models too big for CP-SAT's Python model building (measured: 100,000 customers and 300 reps
-passed 4 GB while building), LP relaxation over the candidate arcs, rounding and repair, then cost-reducing local
-search.
+passed 4 GB while building), a min-cost-flow relaxation over the candidate arcs, rounding and repair, then
+cost-reducing local search.
 
-1. GLOP solves the LP relaxation over each need's k nearest eligible reps: its value bounds this candidate set;
+1. `flow_relaxation` solves the transportation relaxation (needs may split, no contact cap) over each need's k
+   nearest eligible reps as a min-cost flow in seconds of workload: its value bounds this candidate set;
 2. `repair.repair` rounds it and restores every workload band (shift and swap moves);
 3. `improve` makes passes of cost-reducing shifts, largest saving first, each kept only if every rule still holds
-   (bands, zones, skills and exclusions by the arcs' eligibility, contact cap, continuity cap) and the soft balance
-   term does not eat the saving.
+   (the arcs' eligibility, then each rule's move check through the ledger) and the soft balance term does not eat
+   the saving.
 
 Deterministic: no randomness, ties broken by index.
 """
@@ -20,7 +21,7 @@ from ortools.graph.python import min_cost_flow
 
 from ..model.problem import NO_REP, Problem
 from .candidates import Arcs
-from .scaling import capped_customers, minute_units, off_target_growth, rep_targets
+from .ledger import Ledger
 
 FLOW_COST_SCALE = 1_000_000.0  # integer cost per second of workload = floor(visit-km / seconds x this)
 
@@ -71,22 +72,13 @@ def flow_relaxation(problem: Problem, arcs: Arcs, margin_s: int = 0) -> FlowRela
 
 
 def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes: int = 8) -> np.ndarray:
-    """Cost-reducing shifts over `arcs`, keeping every hard rule; returns the improved alignment."""
-    assign = np.asarray(assignment, dtype=np.int64).copy()
-    everyone = np.arange(problem.n_needs)
-    amounts = problem.amounts(everyone, assign)
-    load = np.vstack([np.bincount(assign, weights=row, minlength=problem.n_reps) for row in amounts]).astype(np.int64)
-    low, high = problem.band_min, problem.band_max
+    """Cost-reducing shifts over `arcs`, largest saving first, each kept only when every rule still holds (the
+    rules' move checks, through the ledger) and the soft balance term does not eat the saving."""
+    ledger = Ledger(problem, assignment)
     cost = problem.arc_cost(arcs.need, arcs.rep)
-    capped = set(capped_customers(problem).tolist())
-    current = problem.need_current_rep
-    moved = int(((current != NO_REP) & (current != assign)).sum())
-    moved_value = 0 if problem.need_value is None else int(problem.need_value[(current != NO_REP)
-                                                                               & (current != assign)].sum())
-    units, centre = minute_units(problem), rep_targets(problem)
+    everyone = np.arange(problem.n_needs)
     for _ in range(max_passes):
-        own_cost = problem.arc_cost(np.arange(problem.n_needs), assign)
-        saving = own_cost[arcs.need] - cost
+        saving = problem.arc_cost(everyone, ledger.assign)[arcs.need] - cost
         candidates = np.flatnonzero((saving > 1e-9) & (problem.need_locked_rep[arcs.need] == NO_REP))
         if len(candidates) == 0:
             break
@@ -95,42 +87,13 @@ def improve(problem: Problem, arcs: Arcs, assignment: np.ndarray, *, max_passes:
         done: set[int] = set()
         for i in order.tolist():
             need, target = int(arcs.need[i]), int(arcs.rep[i])
-            source = int(assign[need])
-            if need in done or target == source:
+            if need in done or target == int(ledger.assign[need]) or not ledger.keeps_rules(need, target):
                 continue
-            out_of = problem.amounts(np.array([need]), np.array([source]))[:, 0]
-            into = problem.amounts(np.array([need]), np.array([target]))[:, 0]
-            if (load[:, source] - out_of < low[:, source]).any() or (load[:, target] + into > high[:, target]).any():
-                continue
-            if not _cap_ok(problem, assign, need, target, capped):
-                continue
-            change = {source: -int(out_of[0]), target: int(into[0])}
-            if units and saving[i] <= off_target_growth(load[0], change, centre, units):
+            if saving[i] <= ledger.balance_growth(need, target):
                 continue  # the soft balance term eats the saving
-            was_moved = current[need] != NO_REP and current[need] != source
-            now_moved = current[need] != NO_REP and current[need] != target
-            if problem.max_moved is not None and moved - was_moved + now_moved > problem.max_moved:
-                continue
-            if problem.max_moved_value is not None and problem.need_value is not None and now_moved > was_moved \
-                    and moved_value + problem.need_value[need] > problem.max_moved_value:
-                continue
-            assign[need] = target
-            load[:, source] -= out_of
-            load[:, target] += into
-            moved += int(now_moved) - int(was_moved)
-            if problem.need_value is not None:
-                moved_value += (int(now_moved) - int(was_moved)) * int(problem.need_value[need])
+            ledger.move(need, target)
             done.add(need)
             changed += 1
         if changed == 0:
             break
-    return assign
-
-
-def _cap_ok(problem: Problem, assign: np.ndarray, need: int, target: int, capped: set[int]) -> bool:
-    customer = int(problem.need_customer[need])
-    if customer not in capped:
-        return True
-    others = np.flatnonzero(problem.need_customer == customer)
-    reps = {int(assign[o]) for o in others if o != need} | {target}
-    return len(reps) <= problem.customer_caps[customer]
+    return ledger.assign

@@ -14,7 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..model.problem import Problem
-from .candidates import group_members, need_groups
+from .rules import group_members, need_groups
 
 
 def independent_parts(problem: Problem) -> tuple[np.ndarray, np.ndarray, int]:

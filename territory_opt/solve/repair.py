@@ -5,8 +5,8 @@
    eligible rep in their own zone.
 3. Repair balance by local search: repeatedly take the rep furthest outside its workload band and shift one need
    out of it (overloaded) or into it (underloaded), choosing the move that most reduces the total band violation,
-   then the cheapest; when no shift helps, swap two needs between reps. Locks, teams, zones and the contact cap
-   hold after every move.
+   then the cheapest; when no shift helps, swap two needs between reps. Every other rule (zones, contact cap,
+   continuity caps) holds after each move: the rules' own move checks, asked through the ledger.
 
 Deterministic (no randomness, ties broken by index). Returns None when the search gets stuck; the caller then
 relies on CP-SAT alone.
@@ -14,27 +14,24 @@ relies on CP-SAT alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..model.problem import NO_REP, Problem
 from .candidates import Arcs
-from .scaling import capped_customers
+from .ledger import Ledger
+
+BALANCE = ("balance",)  # the rule this search repairs: every other rule holds after each move
+ZONES = ("zones",)
 
 
-@dataclass
-class _State:
-    problem: Problem
-    arcs: Arcs
-    cost: np.ndarray  # per arc
-    assign: np.ndarray  # rep per need
-    load: np.ndarray  # (Q, R) per balanced metric and rep (workload in seconds first)
-    zone: np.ndarray  # (K, R) zone of each rep per kind, -1 while unset
-    capped: set[int]  # customers where the contact cap can bind
-    low: np.ndarray  # (Q, R) band
-    high: np.ndarray  # (Q, R) band
-    scale: np.ndarray  # (Q, 1) per metric, so violations of different units add up comparably
+class _Repair:
+    """The ledger plus the band-violation measure the search minimises."""
+
+    def __init__(self, ledger: Ledger, arcs: Arcs) -> None:
+        p = ledger.problem
+        self.ledger, self.problem, self.arcs = ledger, p, arcs
+        self.low, self.high = p.band_min, p.band_max
+        self.scale = _scales(self.high)  # per metric, so violations of different units add up comparably
 
     def violation(self, rep: np.ndarray, load: np.ndarray) -> np.ndarray:
         """Total band violation of `rep` at `load` ((Q, len(rep))), each metric relative to its typical band."""
@@ -50,72 +47,32 @@ def _initial(problem: Problem, arcs: Arcs, cost: np.ndarray, lp_x: np.ndarray | 
     return arcs.rep[first].astype(np.int64)
 
 
-def _zone_ok(state: _State, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-    p = state.problem
-    ok = np.ones(len(need), dtype=bool)
-    for k in range(p.n_zone_kinds):
-        z = p.need_zone[k, need]
-        rz = state.zone[k, rep]
-        ok &= (z < 0) | (rz < 0) | (rz == z)
-    return ok
-
-
-def _settle_zones(state: _State) -> None:
-    """Give each free rep the zone holding most of its work, then move needs that fall outside."""
-    p = state.problem
-    for k in range(p.n_zone_kinds):
-        z = p.need_zone[k]
-        bound = np.flatnonzero(z >= 0)
-        n_zones = len(p.zone_names[k])
-        work = np.zeros((p.n_reps, max(n_zones, 1)))
-        np.add.at(work, (state.assign[bound], z[bound]), p.workload(bound, state.assign[bound]))
-        pinned = p.rep_zone[k]
-        chosen = np.where(work.sum(axis=1) > 0, np.argmax(work, axis=1), -1)
-        state.zone[k] = np.where(pinned >= 0, pinned, chosen)
+def _settle_zones(state: _Repair) -> None:
+    """Each free rep is committed to the zone holding most of its work (the ledger's start); needs that fall outside
+    move to the cheapest eligible rep of their own zone."""
+    p, ledger, arcs = state.problem, state.ledger, state.arcs
+    if p.n_zone_kinds == 0:
+        return
+    cost = p.arc_cost(arcs.need, arcs.rep)
     for need in range(p.n_needs):
-        rep = int(state.assign[need])
-        if _zone_ok(state, np.array([need]), np.array([rep]))[0]:
+        rep = int(ledger.assign[need])
+        if ledger.keeps_rules(need, rep, only=ZONES):
             continue
-        lo, hi = state.arcs.start[need], state.arcs.start[need + 1]
-        reps, costs = state.arcs.rep[lo:hi], state.cost[lo:hi]
-        ok = _zone_ok(state, np.full(len(reps), need), reps)
+        lo, hi = arcs.start[need], arcs.start[need + 1]
+        reps, costs = arcs.rep[lo:hi], cost[lo:hi]
+        ok = ledger.keeps_rules_many(np.full(len(reps), need), reps, only=ZONES)
         if not ok.any():
             continue  # left for the repair loop (it will stay violated, and the caller falls back)
-        target = int(reps[ok][np.argmin(costs[ok])])
-        _move(state, need, target)
+        ledger.move(need, int(reps[ok][np.argmin(costs[ok])]))
 
 
-def _move(state: _State, need: int, target: int) -> None:
-    p = state.problem
-    source = int(state.assign[need])
-    state.load[:, source] -= p.amounts(np.array([need]), np.array([source]))[:, 0]
-    state.load[:, target] += p.amounts(np.array([need]), np.array([target]))[:, 0]
-    state.assign[need] = target
-    for k in range(p.n_zone_kinds):
-        if p.need_zone[k, need] >= 0 and state.zone[k, target] < 0:
-            state.zone[k, target] = p.need_zone[k, need]
-
-
-def _cap_ok(state: _State, need: int, target: int) -> bool:
-    p = state.problem
-    customer = int(p.need_customer[need])
-    if customer not in state.capped:
-        return True
-    others = np.flatnonzero(p.need_customer == customer)
-    reps = {int(state.assign[o]) for o in others if o != need} | {target}
-    return len(reps) <= p.customer_caps[customer]
-
-
-def _arc_cost(state: _State, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-    return state.problem.arc_cost(need, rep)
-
-
-def _best_shift(state: _State, rep: int, over: bool, arcs_by_rep: np.ndarray,
+def _best_shift(state: _Repair, rep: int, over: bool, arcs_by_rep: np.ndarray,
                 rep_bounds: np.ndarray) -> tuple[int, int] | None:
     """The shift out of (over) or into (under) `rep` that most reduces total violation, then costs least."""
-    p, arcs = state.problem, state.arcs
+    p, arcs, ledger = state.problem, state.arcs, state.ledger
+    assign = ledger.assign
     if over:
-        needs = np.flatnonzero(state.assign == rep)
+        needs = np.flatnonzero(assign == rep)
         needs = needs[p.need_locked_rep[needs] == NO_REP]
         if len(needs) == 0:
             return None
@@ -127,54 +84,54 @@ def _best_shift(state: _State, rep: int, over: bool, arcs_by_rep: np.ndarray,
     else:
         arc_idx = arcs_by_rep[rep_bounds[rep]:rep_bounds[rep + 1]]
         need = arcs.need[arc_idx]
-        source = state.assign[need]
+        source = assign[need]
         keep = (source != rep) & (p.need_locked_rep[need] == NO_REP)
         arc_idx, need, source = arc_idx[keep], need[keep], source[keep]
         target = np.full(len(need), rep)
-    keep = (target != source) & _zone_ok(state, need, target)
+    keep = target != source
+    need, source, target = need[keep], source[keep], target[keep]
+    keep = ledger.keeps_rules_many(need, target, skip=BALANCE)
     need, source, target = need[keep], source[keep], target[keep]
     if len(need) == 0:
         return None
     out_of, into = p.amounts(need, source), p.amounts(need, target)
-    before = state.violation(source, state.load[:, source]) + state.violation(target, state.load[:, target])
-    after = (state.violation(source, state.load[:, source] - out_of)
-             + state.violation(target, state.load[:, target] + into))
+    load = ledger.load
+    before = state.violation(source, load[:, source]) + state.violation(target, load[:, target])
+    after = state.violation(source, load[:, source] - out_of) + state.violation(target, load[:, target] + into)
     gain = after - before
-    extra = _arc_cost(state, need, target) - _arc_cost(state, need, source)
-    for i in np.lexsort((target, need, extra, gain)):
-        if gain[i] >= 0:
-            return None
-        if _cap_ok(state, int(need[i]), int(target[i])):
-            return int(need[i]), int(target[i])
-    return None
+    extra = p.arc_cost(need, target) - p.arc_cost(need, source)
+    best = np.lexsort((target, need, extra, gain))[0]
+    return (int(need[best]), int(target[best])) if gain[best] < 0 else None
 
 
-def _best_swap(state: _State, rep: int) -> tuple[int, int, int, int] | None:
+def _best_swap(state: _Repair, rep: int) -> tuple[int, int, int, int] | None:
     """Swap one need of `rep` with one need of another rep b, the pair that most reduces the violation of both."""
-    p, arcs = state.problem, state.arcs
-    mine = np.flatnonzero((state.assign == rep) & (p.need_locked_rep == NO_REP))
+    p, arcs, ledger = state.problem, state.arcs, state.ledger
+    assign, load = ledger.assign, ledger.load
+    mine = np.flatnonzero((assign == rep) & (p.need_locked_rep == NO_REP))
     best: tuple[float, float, int, int, int, int] | None = None
     for n1 in mine.tolist():
         for b in arcs.rep[arcs.start[n1]:arcs.start[n1 + 1]].tolist():
-            if b == rep or not _zone_ok(state, np.array([n1]), np.array([b]))[0]:
+            if b == rep or not ledger.keeps_rules(n1, b, skip=BALANCE):
                 continue
-            theirs = np.flatnonzero((state.assign == b) & (p.need_locked_rep == NO_REP))
+            theirs = np.flatnonzero((assign == b) & (p.need_locked_rep == NO_REP))
             if len(theirs) == 0:
                 continue
             can_come = np.array([rep in arcs.rep[arcs.start[n]:arcs.start[n + 1]] for n in theirs.tolist()])
-            theirs = theirs[can_come & _zone_ok(state, theirs, np.full(len(theirs), rep))]
+            theirs = theirs[can_come]
+            theirs = theirs[ledger.keeps_rules_many(theirs, np.full(len(theirs), rep), skip=BALANCE)]
             if len(theirs) == 0:
                 continue
             m = len(theirs)
             pair = np.array([rep, b])
-            before = state.violation(pair, state.load[:, pair]).sum()
+            before = state.violation(pair, load[:, pair]).sum()
             n1_out = p.amounts(np.array([n1]), np.array([rep]))
             n1_in = p.amounts(np.array([n1]), np.array([b]))
-            rep_after = state.load[:, [rep]] - n1_out + p.amounts(theirs, np.full(m, rep))
-            b_after = state.load[:, [b]] + n1_in - p.amounts(theirs, np.full(m, b))
+            rep_after = load[:, [rep]] - n1_out + p.amounts(theirs, np.full(m, rep))
+            b_after = load[:, [b]] + n1_in - p.amounts(theirs, np.full(m, b))
             gain = (state.violation(np.full(m, rep), rep_after) + state.violation(np.full(m, b), b_after)) - before
-            cost = (_arc_cost(state, np.full(m, n1), np.full(m, b)) + _arc_cost(state, theirs, np.full(m, rep))
-                    - _arc_cost(state, np.full(m, n1), np.full(m, rep)) - _arc_cost(state, theirs, np.full(m, b)))
+            cost = (p.arc_cost(np.full(m, n1), np.full(m, b)) + p.arc_cost(theirs, np.full(m, rep))
+                    - p.arc_cost(np.full(m, n1), np.full(m, rep)) - p.arc_cost(theirs, np.full(m, b)))
             for i in np.flatnonzero(gain < 0).tolist():
                 candidate = (float(gain[i]), float(cost[i]), n1, b, int(theirs[i]), rep)
                 if best is None or candidate < best:
@@ -183,11 +140,6 @@ def _best_swap(state: _State, rep: int) -> tuple[int, int, int, int] | None:
         return None
     _, _, n1, b, n2, a = best
     return n1, b, n2, a
-
-
-def _totals(problem: Problem, assign: np.ndarray) -> np.ndarray:
-    amounts = problem.amounts(np.arange(problem.n_needs), assign)
-    return np.vstack([np.bincount(assign, weights=row, minlength=problem.n_reps) for row in amounts]).astype(np.int64)
 
 
 def _scales(high: np.ndarray) -> np.ndarray:
@@ -208,40 +160,38 @@ def repair(problem: Problem, arcs: Arcs, lp_x: np.ndarray | None = None, *, max_
     if (np.diff(arcs.start) == 0).any():
         return None
     cost = problem.arc_cost(arcs.need, arcs.rep)
-    assign = _initial(problem, arcs, cost, lp_x)
-    zone = np.full((problem.n_zone_kinds, problem.n_reps), -1, dtype=np.int64)
-    low, high = problem.band_min, problem.band_max
-    state = _State(problem, arcs, cost, assign, _totals(problem, assign), zone,
-                   set(capped_customers(problem).tolist()), low, high, _scales(high))
+    ledger = Ledger(problem, _initial(problem, arcs, cost, lp_x), copy=False)
+    state = _Repair(ledger, arcs)
     _settle_zones(state)
     arcs_by_rep = np.argsort(arcs.rep, kind="stable")
     rep_bounds = np.searchsorted(arcs.rep[arcs_by_rep], np.arange(problem.n_reps + 1))
     stuck: set[int] = set()
+    low, high = state.low, state.high
     for _ in range(max_moves):
-        viol = state.violation(np.arange(problem.n_reps), state.load)
+        viol = state.violation(np.arange(problem.n_reps), ledger.load)
         viol[list(stuck)] = 0
         rep = int(np.argmax(viol))
         if viol[rep] <= 0:
             break
         shift = None
-        over = bool((state.load[:, rep] > high[:, rep]).any())
-        under = bool((state.load[:, rep] < low[:, rep]).any())
+        over = bool((ledger.load[:, rep] > high[:, rep]).any())
+        under = bool((ledger.load[:, rep] < low[:, rep]).any())
         for direction in ([True] if over else []) + ([False] if under else []):
             shift = _best_shift(state, rep, direction, arcs_by_rep, rep_bounds)
             if shift is not None:
                 break
         if shift is not None:
-            _move(state, *shift)
+            ledger.move(*shift)
             stuck.clear()
             continue
         swap = _best_swap(state, rep) if allow_swaps else None
         if swap is not None:
             n1, b, n2, a = swap
-            _move(state, n1, b)
-            _move(state, n2, a)
+            ledger.move(n1, b)
+            ledger.move(n2, a)
             stuck.clear()
             continue
         stuck.add(rep)
     from ..metrics import check  # the judge decides, not this heuristic
 
-    return state.assign if not check(problem, state.assign) else None
+    return ledger.assign if not check(problem, ledger.assign) else None

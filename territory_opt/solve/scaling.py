@@ -15,12 +15,6 @@ def arc_costs(problem: Problem, arcs: Arcs) -> np.ndarray:
     return np.rint(problem.arc_cost(arcs.need, arcs.rep) * COST_SCALE).astype(np.int64)
 
 
-def capped_customers(problem: Problem) -> np.ndarray:
-    """Customers with more needs than the contact cap: only they need the distinct-reps constraint."""
-    counts = np.bincount(problem.need_customer, minlength=problem.n_customers)
-    return np.flatnonzero(counts > problem.customer_caps)
-
-
 def minute_units(problem: Problem) -> int:
     """Objective units per whole minute a rep's workload lies off its target (the soft balance term)."""
     return int(np.rint(problem.balance_weight / 60.0 * COST_SCALE))
@@ -43,9 +37,8 @@ def balance_units(problem: Problem, assignment: np.ndarray) -> int:
     units = minute_units(problem)
     if units == 0 or problem.n_needs == 0:
         return 0
-    everyone = np.arange(problem.n_needs)
-    load = np.bincount(assignment, weights=problem.workload(everyone, assignment), minlength=problem.n_reps)
-    return int(minutes_off(np.rint(load).astype(np.int64), rep_targets(problem)).sum()) * units
+    load = problem.rep_totals(assignment)[0]
+    return int(minutes_off(load, rep_targets(problem)).sum()) * units
 
 
 def objective_units(problem: Problem, assignment: np.ndarray) -> float:
