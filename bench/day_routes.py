@@ -31,10 +31,10 @@ from published_routing import Case, run_pyvrp  # noqa: E402
 
 from territory_opt.config import load_scenario  # noqa: E402
 from territory_opt.pipeline import prepare  # noqa: E402
-from territory_opt.routing.stage import opening_windows, routed_needs, routing_settings  # noqa: E402
 from territory_opt.routing.cycle import day_instance, day_members, rep_inputs, rep_travel  # noqa: E402
+from territory_opt.routing.stage import opening_windows, routed_needs, routing_settings  # noqa: E402
 from territory_opt.routing.vrp import check_solution, solve_vrp  # noqa: E402
-from territory_opt.solve import SolveParams, solve  # noqa: E402
+from territory_opt.solve import Budget, SolveParams, solve  # noqa: E402
 
 
 def main() -> None:
@@ -45,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, ["routing.enabled=true"])
     prepared = prepare(scenario)
-    result = solve(prepared.problem, SolveParams(time_limit_s=10, candidate_reps=scenario.rules.candidate_reps),
-                   seed=0)
+    result = solve(prepared.problem, Budget(work_s=10), seed=0,
+                   params=SolveParams(candidate_reps=scenario.rules.candidate_reps))
     settings = routing_settings(prepared)
     opens, closes = opening_windows(prepared)
     inputs = rep_inputs(prepared.problem, result.assignment, opens, closes, routed_needs(prepared))[:args.reps]
@@ -61,11 +61,10 @@ def main() -> None:
             instance = day_instance(rep, travel, members, settings)
             values: dict[str, float] = {}
             started = time.perf_counter()
-            product = solve_vrp(instance, time_limit_s=settings.time_limit_s, metaheuristic=settings.metaheuristic,
-                                solution_limit=settings.solution_limit)
+            product = solve_vrp(instance, settings.day_budget, metaheuristic=settings.metaheuristic)
             seconds["product"] += time.perf_counter() - started
             started = time.perf_counter()
-            gls = solve_vrp(instance, time_limit_s=args.time_limit, metaheuristic="GUIDED_LOCAL_SEARCH")
+            gls = solve_vrp(instance, Budget(work_s=None, wall_s=args.time_limit), metaheuristic="GUIDED_LOCAL_SEARCH")
             seconds["gls"] += time.perf_counter() - started
             xy = np.vstack([rep.home[None, :], rep.xy[np.array(members)]])
             every_call = dataclasses.replace(instance, allow_dropping=False)

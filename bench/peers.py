@@ -117,7 +117,7 @@ def work_territory_opt(inst: dict[str, np.ndarray], case: Path, args: argparse.N
     from territory_opt.metrics import check
     from territory_opt.model.bands import balance_targets
     from territory_opt.model.problem import NO_REP, Problem
-    from territory_opt.solve import SolveParams, solve
+    from territory_opt.solve import Budget, SolveParams, solve
 
     xy, homes = inst["xy"], np.load(case / "homes.npy")
     n, p = len(xy), len(homes)
@@ -140,7 +140,8 @@ def work_territory_opt(inst: dict[str, np.ndarray], case: Path, args: argparse.N
         designed = design_homes(problem, time_limit_s=args.time_limit, seed=args.seed)
         problem, homes = problem.replace(rep_xy=designed.rep_xy), designed.rep_xy
         design_note = f"design rounds {[r['objective'] for r in designed.rounds]}; "
-    result = solve(problem, SolveParams(time_limit_s=args.time_limit, workers=1, candidate_reps=8), seed=args.seed)
+    result = solve(problem, Budget(work_s=args.time_limit), seed=args.seed,
+                   params=SolveParams(workers=1, candidate_reps=8))
     runtime = time.perf_counter() - started
     violations = check(problem, result.assignment)
     note = design_note + f"{result.engine}, gap {100 * result.gap:.2f} % ({result.bound_scope})"

@@ -20,7 +20,7 @@ import numpy as np
 
 from territory_opt.io.orlib import gap_problem, gap_value, read_gap
 from territory_opt.metrics import check
-from territory_opt.solve import SolveParams, solve
+from territory_opt.solve import Budget, SolveParams, solve
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
 FILES = [f"gap{i}" for i in range(1, 13)] + ["gapa", "gapb", "gapc"]
@@ -42,7 +42,8 @@ def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int)
     for instance in read_gap(path):
         problem = gap_problem(instance, maximise=maximise)
         started = time.perf_counter()
-        result = solve(problem, SolveParams(time_limit_s=time_limit, candidate_reps=problem.n_reps), seed=seed)
+        result = solve(problem, Budget(work_s=time_limit), seed=seed,
+                       params=SolveParams(candidate_reps=problem.n_reps))
         seconds = time.perf_counter() - started
         if check(problem, result.assignment):
             raise SystemExit(f"{instance.name}: the judge rejects the answer")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from territory_opt.routing.vrp import VrpInstance, VrpSolution, check_solution, route_schedule, solve_vrp
+from territory_opt.solve.budget import Budget
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
 SETS = {"solomon": "vrptw_solomon", "x": "cvrp_x"}
@@ -133,7 +134,7 @@ ORTOOLS_SETUP: dict[str, str] = {}  # --ortools-first / --ortools-metaheuristic;
 
 def run_ortools(case: Case, time_limit: float, seed: int) -> Outcome:
     """The routing core as the product calls it (its default search set-up unless overridden on the command line)."""
-    solution = solve_vrp(case.instance, time_limit_s=time_limit, seed=seed, **ORTOOLS_SETUP)
+    solution = solve_vrp(case.instance, Budget(work_s=None, wall_s=time_limit), seed=seed, **ORTOOLS_SETUP)
     valid = not check_solution(case.instance, solution)
     return Outcome(solution.objective / case.scale, solution.n_vehicles_used, solution.seconds, valid)
 

@@ -29,7 +29,7 @@ from .results.run import RunResult
 from .routing.cycle import RoutingOutcome
 from .routing.stage import build_travel, opening_windows, route_cycle, routed_needs, routing_settings, visited_needs
 from .routing.travel import NetworkTravel
-from .solve import Result, SolveParams, solve
+from .solve import Budget, Result, SolveParams, solve
 from .solve.centres import DesignedHomes, design_homes
 
 Progress = Callable[[str], None]
@@ -100,16 +100,22 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
                              previous=previous, strict=strict, parts=parts)
 
 
-def solve_params(scenario: Scenario, time_limit_s: float | None = None) -> SolveParams:
-    """The solver's settings from the scenario (`--time-limit` overrides the budget)."""
-    return SolveParams(time_limit_s=time_limit_s or scenario.solver.time_limit_s, workers=scenario.solver.workers,
-                       candidate_reps=scenario.rules.candidate_reps,
+def solve_params(scenario: Scenario) -> SolveParams:
+    """The assignment engine's settings from the scenario."""
+    return SolveParams(workers=scenario.solver.workers, candidate_reps=scenario.rules.candidate_reps,
                        contiguity_weight=scenario.rules.contiguity_weight)
 
 
-def design_stage(prepared: Prepared, params: SolveParams, seed: int) -> tuple[Prepared, DesignedHomes]:
+def solve_budget(scenario: Scenario, time_limit_s: float | None = None) -> Budget:
+    """The solver's work budget from the scenario (`--time-limit` overrides it)."""
+    return Budget(work_s=time_limit_s or scenario.solver.time_limit_s)
+
+
+def design_stage(prepared: Prepared, budget: Budget, params: SolveParams,
+                 seed: int) -> tuple[Prepared, DesignedHomes]:
     """Design mode: choose the territory centres, and move the reps' homes there."""
-    design = design_homes(prepared.problem, time_limit_s=params.time_limit_s, seed=seed,
+    assert budget.work_s is not None
+    design = design_homes(prepared.problem, time_limit_s=budget.work_s, seed=seed,
                           candidate_reps=params.candidate_reps)
     prepared = dataclasses.replace(prepared, problem=prepared.problem.replace(rep_xy=design.rep_xy))
     if isinstance(prepared.travel, NetworkTravel):  # homes moved: snap them again
@@ -141,22 +147,22 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
     prepared = prepare(scenario, timings, progress, parts)
     seed = scenario.solver.seed if seed is None else seed
-    params = solve_params(scenario, time_limit_s)
+    params, budget = solve_params(scenario), solve_budget(scenario, time_limit_s)
     design, homes_before = None, prepared.problem.rep_xy
     if scenario.mode == "design":
         with timings.stage("design", progress):
-            prepared, design = design_stage(prepared, params, seed)
+            prepared, design = design_stage(prepared, budget, params, seed)
     with timings.stage("solve", progress):
-        result = solve(prepared.problem, params, seed=seed, executor=executors.solve)
+        result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
     routing = None
     if scenario.routing.enabled:
         with timings.stage("routing", progress):
-            routing, result = route_cycle(prepared, result, params, seed, executors.routing)
+            routing, result = route_cycle(prepared, result, budget, params, seed, executors.routing)
         prepared = dataclasses.replace(prepared, problem=routing.problem)
     judge(prepared, result, routing)
     with timings.stage("territories", progress):
         assignments, territories = territory_shapes(prepared, result, executors.territories)
-    context = RunContext(seed=seed, time_limit_s=params.time_limit_s, previous=previous, strict=strict,
+    context = RunContext(seed=seed, time_limit_s=float(budget.work_s or 0.0), previous=previous, strict=strict,
                          timings=timings.seconds, part_times=executors.part_times,
                          started=started)
     return assemble_run(prepared, result, assignments, territories, context, routing=routing, design=design,

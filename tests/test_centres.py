@@ -8,7 +8,7 @@ import numpy as np
 from territory_opt.metrics import check
 from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
-from territory_opt.solve import SolveParams, solve
+from territory_opt.solve import Budget, SolveParams, solve
 from territory_opt.solve.centres import aggregate, candidate_sites, design_homes, one_medians
 
 
@@ -67,13 +67,13 @@ def test_one_median_is_the_cheapest_own_customer() -> None:
 
 def test_designed_homes_cut_travel_keep_rules_and_repeat() -> None:
     problem = clustered_problem()
-    params = SolveParams(time_limit_s=5, candidate_reps=4)
+    params, budget = SolveParams(candidate_reps=4), Budget(work_s=5)
     designed = design_homes(problem, time_limit_s=5, seed=0, candidate_reps=4)
     assert designed.designed.all()
     on_customer = [np.isclose(problem.customer_xy, home).all(axis=1).any() for home in designed.rep_xy]
     assert all(on_customer)
-    before = solve(problem, params, seed=0)
-    after = solve(problem.replace(rep_xy=designed.rep_xy), params, seed=0)
+    before = solve(problem, budget, seed=0, params=params)
+    after = solve(problem.replace(rep_xy=designed.rep_xy), budget, seed=0, params=params)
     assert check(problem.replace(rep_xy=designed.rep_xy), after.assignment) == []
     assert after.objective < 0.6 * before.objective  # reps no longer all live in a corner
     again = design_homes(problem, time_limit_s=5, seed=0, candidate_reps=4)

@@ -14,7 +14,7 @@ from territory_opt.config import Executor
 from territory_opt.errors import ClusterError, InfeasibleError
 from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, make_executor, stage_executors
 from territory_opt.metrics import check
-from territory_opt.solve import SolveParams, _solve_large
+from territory_opt.solve.engine import SolveParams, _solve_large
 
 from .dask_helpers import broken_on, die_once, infeasible_on, raise_two_part, scaled, short_then_broken
 from .test_parts import regional_problem

@@ -10,7 +10,7 @@ import pytest
 
 from territory_opt.io.orlib import gap_problem, gap_value, read_gap
 from territory_opt.metrics import check
-from territory_opt.solve import SolveParams, solve
+from territory_opt.solve import Budget, SolveParams, solve
 
 # Two problems, 2 agents x 4 jobs and 3 agents x 3 jobs, in the OR-Library layout (free-form whitespace).
 GAP_TEXT = """ 2
@@ -69,7 +69,7 @@ def test_truncated_file_is_refused(tmp_path: Path) -> None:
 def test_solves_to_the_enumerated_optimum(gap_file: Path, maximise: bool) -> None:
     for instance in read_gap(gap_file):
         problem = gap_problem(instance, maximise=maximise)
-        result = solve(problem, SolveParams(time_limit_s=5, candidate_reps=problem.n_reps), seed=0)
+        result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
         assert check(problem, result.assignment) == []
         value = gap_value(instance, result.objective, maximise=maximise)
         assert value == brute_force(instance.cost, instance.resource, instance.capacity, maximise)

@@ -10,7 +10,7 @@ from territory_opt.errors import SolverLimitError
 from territory_opt.metrics import check
 from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
-from territory_opt.solve import SolveParams, _solve_large
+from territory_opt.solve.engine import SolveParams, _solve_large
 from territory_opt.solve.parts import independent_parts
 from territory_opt.solve.rules import eligible
 
@@ -71,7 +71,7 @@ def test_a_part_keeps_its_needs_rules(problem: Problem, data: st.DataObject) -> 
 def test_large_engine_on_parts_keeps_every_rule(problem: Problem, data: st.DataObject) -> None:
     problem = pinned(problem, data)
     try:
-        result = _solve_large(problem, SolveParams(time_limit_s=10, candidate_reps=2), {})
+        result = _solve_large(problem, SolveParams(candidate_reps=2), {})
     except SolverLimitError:
         event("large engine found nothing")
         return

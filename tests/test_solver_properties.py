@@ -13,7 +13,7 @@ from territory_opt.errors import InfeasibleError
 from territory_opt.metrics import check
 from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
-from territory_opt.solve import SolveParams, solve
+from territory_opt.solve import Budget, SolveParams, solve
 from territory_opt.solve.scaling import COST_SCALE, balance_units
 from territory_opt.solve.zones import has_free_reps
 
@@ -158,14 +158,15 @@ def total_cost(problem: Problem, assignment: np.ndarray) -> float:
     return travel + float(minutes.sum()) * np.rint(problem.balance_weight / 60.0 * 100) / 100
 
 
-PARAMS = SolveParams(time_limit_s=10, candidate_reps=2)
+PARAMS = SolveParams(candidate_reps=2)
+BUDGET = Budget(work_s=10)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_every_answer_satisfies_every_hard_rule(problem: Problem) -> None:
     try:
-        result = solve(problem, PARAMS, seed=0)
+        result = solve(problem, BUDGET, seed=0, params=PARAMS)
     except InfeasibleError as exc:
         event("infeasible")
         assert exc.findings, "an infeasibility must say what is short"
@@ -181,13 +182,13 @@ def test_every_answer_satisfies_every_hard_rule(problem: Problem) -> None:
 def test_matches_brute_force_on_tiny_instances(problem: Problem) -> None:
     """Infeasible exactly when enumeration finds nothing; otherwise optimal up to cost rounding."""
     best = brute_force_best(problem)
-    params = SolveParams(time_limit_s=10, candidate_reps=problem.n_reps)
+    params = SolveParams(candidate_reps=problem.n_reps)
     event("infeasible" if best is None else "feasible")
     if best is None:
         with pytest.raises(InfeasibleError):
-            solve(problem, params, seed=0)
+            solve(problem, BUDGET, seed=0, params=params)
         return
-    result = solve(problem, params, seed=0)
+    result = solve(problem, BUDGET, seed=0, params=params)
     assert check(problem, result.assignment) == []
     if has_free_reps(problem):
         return  # reps are placed in zones first: feasible for sure, optimal not promised
@@ -202,10 +203,10 @@ def test_matches_brute_force_on_tiny_instances(problem: Problem) -> None:
 def test_contiguity_moves_keep_every_hard_rule(problem: Problem, weight: float) -> None:
     """The soft contiguity pass may trade travel for compactness, never a hard rule; its cost is bounded."""
     try:
-        plain = solve(problem, PARAMS, seed=0)
+        plain = solve(problem, BUDGET, seed=0, params=PARAMS)
     except InfeasibleError:
         return
-    result = solve(problem, SolveParams(time_limit_s=10, candidate_reps=2, contiguity_weight=weight), seed=0)
+    result = solve(problem, BUDGET, seed=0, params=SolveParams(candidate_reps=2, contiguity_weight=weight))
     assert check(problem, result.assignment) == []
     moves = int(result.stats.get("contiguity_moves", 0))
     event(f"contiguity moves: {min(moves, 3)}")
@@ -217,10 +218,10 @@ def test_contiguity_moves_keep_every_hard_rule(problem: Problem, weight: float) 
 @given(problems(), st.integers(0, 3))
 def test_same_seed_same_answer(problem: Problem, seed: int) -> None:
     try:
-        first = solve(problem, PARAMS, seed=seed)
+        first = solve(problem, BUDGET, seed=seed, params=PARAMS)
     except InfeasibleError:
         return
-    second = solve(problem, PARAMS, seed=seed)
+    second = solve(problem, BUDGET, seed=seed, params=PARAMS)
     assert np.array_equal(first.assignment, second.assignment)
     assert first.objective == second.objective
 
@@ -246,7 +247,7 @@ def test_contact_cap_lets_one_rep_cover_several_teams() -> None:
         rep_max_s=np.full(3, 10_000),
         max_reps_per_customer=1,
     )
-    result = solve(problem, SolveParams(time_limit_s=5, candidate_reps=1), seed=0)
+    result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=1))
     assert problem.rep_ids[result.assignment].tolist() == ["AB", "AB"]
     assert check(problem, result.assignment) == []
 
@@ -256,7 +257,7 @@ def test_contact_cap_lets_one_rep_cover_several_teams() -> None:
 def test_large_engine_answers_satisfy_every_rule(problem: Problem) -> None:
     """The large engine (LP rounding, repair, local search) may fail to find an answer, never return a bad one."""
     from territory_opt.errors import SolverLimitError
-    from territory_opt.solve import _solve_large
+    from territory_opt.solve.engine import _solve_large
 
     try:
         result = _solve_large(problem, PARAMS, {})
@@ -270,7 +271,7 @@ def test_large_engine_answers_satisfy_every_rule(problem: Problem) -> None:
 
 def test_large_engine_is_close_to_the_exact_one() -> None:
     """On 600 customers and 12 reps the local search ends within a few per cent of CP-SAT's optimum."""
-    from territory_opt.solve import _solve_large
+    from territory_opt.solve.engine import _solve_large
 
     rng = np.random.default_rng(5)
     n, r = 600, 12
@@ -288,8 +289,8 @@ def test_large_engine_is_close_to_the_exact_one() -> None:
         need_current_rep=np.full(n, NO_REP), rep_target_s=target, rep_min_s=lo, rep_max_s=hi,
         max_reps_per_customer=1,
     )
-    params = SolveParams(time_limit_s=10, candidate_reps=6)
+    params = SolveParams(candidate_reps=6)
     large = _solve_large(problem, params, {})
-    exact = solve(problem, params, seed=0)
+    exact = solve(problem, BUDGET, seed=0, params=params)
     assert check(problem, large.assignment) == [] and large.engine == "large"
     assert large.objective <= 1.05 * exact.objective

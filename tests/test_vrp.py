@@ -10,9 +10,10 @@ import pytest
 
 from territory_opt.errors import InfeasibleError, SolverLimitError
 from territory_opt.routing.vrp import VrpInstance, VrpSolution, check_solution, route_schedule, solve_vrp
+from territory_opt.solve.budget import Budget
 
 # a reproducible budget: GLS stops after this many accepted moves, long before the wall-clock cap on this size
-BUDGET = {"time_limit_s": 5.0, "solution_limit": 500}
+BUDGET = Budget(work_s=None, solutions=500, wall_s=5.0)
 
 
 def make_instance(n_customers: int, seed: int, *, n_vehicles: int = 1, windows: bool = False,
@@ -105,14 +106,14 @@ def total(inst: VrpInstance, sol: VrpSolution) -> int:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_tsp_matches_brute_force(seed: int) -> None:
     inst = make_instance(7, seed)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     assert sol.objective == brute_force(inst)[1]
 
 
 def test_distance_objective_is_distance_not_time() -> None:
     inst = make_instance(6, 4, with_distance=True)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     assert sol.objective == brute_force(inst)[1]
 
@@ -120,7 +121,7 @@ def test_distance_objective_is_distance_not_time() -> None:
 @pytest.mark.parametrize("seed", [5, 6])
 def test_windows_and_capacity_match_brute_force(seed: int) -> None:
     inst = make_instance(6, seed, n_vehicles=3, windows=True, capacity=18)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     assert sol.objective == brute_force(inst)[1]
     for route, times in zip(sol.routes, sol.arrival, strict=True):
@@ -132,13 +133,13 @@ def test_windows_and_capacity_match_brute_force(seed: int) -> None:
 
 def test_route_duration_splits_the_day() -> None:
     free = make_instance(6, 7, n_vehicles=3)
-    longest = solve_vrp(free, **BUDGET)
+    longest = solve_vrp(free, BUDGET)
     assert longest.n_vehicles_used == 1
     one_day = route_schedule(free, longest.routes[0])
     assert one_day is not None
     limit = (one_day[2] - one_day[0]) * 2 // 3
     inst = replace(free, max_route_duration=limit)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     assert sol.n_vehicles_used >= 2
     assert sol.objective == brute_force(inst)[1]
@@ -146,7 +147,7 @@ def test_route_duration_splits_the_day() -> None:
 
 def test_dropping_reports_what_cannot_fit() -> None:
     inst = make_instance(6, 8, n_vehicles=1, max_route_duration=250, allow_dropping=True, drop_penalty=500)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     assert sol.dropped, "a 250-unit day cannot hold six customers of 10 units each plus this much travel"
     assert total(inst, sol) == brute_force(inst)[1]
@@ -155,12 +156,12 @@ def test_dropping_reports_what_cannot_fit() -> None:
 def test_no_dropping_makes_an_impossible_visit_an_error() -> None:
     inst = make_instance(4, 9, n_vehicles=1, max_route_duration=60)
     with pytest.raises((InfeasibleError, SolverLimitError)):
-        solve_vrp(inst, time_limit_s=2.0)
+        solve_vrp(inst, Budget(work_s=None, wall_s=2.0))
 
 
 def test_minimise_vehicles_uses_the_fewest_routes() -> None:
     inst = make_instance(6, 10, n_vehicles=3, capacity=20)
-    sol = solve_vrp(inst, **BUDGET, minimise_vehicles=True)
+    sol = solve_vrp(inst, BUDGET, minimise_vehicles=True)
     assert check_solution(inst, sol) == []
     fewest, cost = brute_force(inst, vehicles_first=True)
     assert (sol.n_vehicles_used, sol.objective) == (fewest, cost)
@@ -169,8 +170,8 @@ def test_minimise_vehicles_uses_the_fewest_routes() -> None:
 
 def test_same_seed_same_routes() -> None:
     inst = make_instance(25, 11, n_vehicles=4, windows=True, capacity=40, horizon=2000)
-    first = solve_vrp(inst, time_limit_s=10.0, solution_limit=1500, seed=3)
-    second = solve_vrp(inst, time_limit_s=10.0, solution_limit=1500, seed=3)
+    first = solve_vrp(inst, Budget(work_s=None, solutions=1500, wall_s=10.0), seed=3)
+    second = solve_vrp(inst, Budget(work_s=None, solutions=1500, wall_s=10.0), seed=3)
     assert check_solution(inst, first) == []
     assert (first.routes, first.arrival, first.objective) == (second.routes, second.arrival, second.objective)
     assert first.seconds < 10.0, "the solution limit, not the clock, must end the search for this to mean anything"
@@ -178,7 +179,7 @@ def test_same_seed_same_routes() -> None:
 
 def good_solution() -> tuple[VrpInstance, VrpSolution]:
     inst = make_instance(5, 12, n_vehicles=2, windows=True, capacity=20, horizon=1000, max_route_duration=600)
-    sol = solve_vrp(inst, **BUDGET)
+    sol = solve_vrp(inst, BUDGET)
     assert check_solution(inst, sol) == []
     return inst, sol
 
@@ -242,7 +243,7 @@ def test_instance_validation() -> None:
 @pytest.mark.parametrize("metaheuristic", ["GUIDED_LOCAL_SEARCH", "TABU_SEARCH"])
 def test_other_metaheuristics_reach_the_optimum(metaheuristic: str) -> None:
     inst = make_instance(6, 5, n_vehicles=3, windows=True, capacity=18)
-    sol = solve_vrp(inst, **BUDGET, metaheuristic=metaheuristic, first_solution="PARALLEL_CHEAPEST_INSERTION")
+    sol = solve_vrp(inst, BUDGET, metaheuristic=metaheuristic, first_solution="PARALLEL_CHEAPEST_INSERTION")
     assert check_solution(inst, sol) == []
     assert sol.objective == brute_force(inst)[1]
 
@@ -250,6 +251,6 @@ def test_other_metaheuristics_reach_the_optimum(metaheuristic: str) -> None:
 def test_unknown_strategy_names_are_rejected() -> None:
     inst = make_instance(3, 14)
     with pytest.raises(ValueError, match="ITERATED_LOCAL_SEARCH"):
-        solve_vrp(inst, time_limit_s=1.0, metaheuristic="ANNEALING")
+        solve_vrp(inst, Budget(work_s=None, wall_s=1.0), metaheuristic="ANNEALING")
     with pytest.raises(ValueError, match="first_solution"):
-        solve_vrp(inst, time_limit_s=1.0, first_solution="NEAREST")
+        solve_vrp(inst, Budget(work_s=None, wall_s=1.0), first_solution="NEAREST")

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..executor import PartExecutor, ProcessExecutor
 from ..model.problem import Problem
+from ..solve.budget import Budget
 from .days import Visit, spread_visits, weekday_sectors
 from .travel import Block, StraightTravel, Travel
 from .vrp import VrpInstance, route_schedule, solve_vrp
@@ -43,6 +44,11 @@ class RoutingSettings:
 
     def travel_model(self) -> Travel:
         return self.travel or StraightTravel(self.speed_kmh, self.detour_factor)
+
+    @property
+    def day_budget(self) -> Budget:
+        """One day route's budget: a count of accepted solutions, with a wall-clock safety stop."""
+        return Budget(work_s=None, solutions=self.solution_limit, wall_s=self.time_limit_s)
 
 
 @dataclass(frozen=True)
@@ -132,8 +138,7 @@ def _route_day(rep: RepInput, travel: Block, members: list[int],
     instance = day_instance(rep, travel, members, settings)
     duration, service = instance.duration, instance.service
     points = np.vstack([rep.home[None, :], rep.xy[np.array(members)]])
-    solution = solve_vrp(instance, time_limit_s=settings.time_limit_s, metaheuristic=settings.metaheuristic,
-                         solution_limit=settings.solution_limit)
+    solution = solve_vrp(instance, settings.day_budget, metaheuristic=settings.metaheuristic)
     dropped = [members[i - 1] for i in solution.dropped]
     if not solution.routes:
         return None, dropped

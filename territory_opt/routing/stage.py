@@ -13,7 +13,7 @@ from ..io.read import Inputs
 from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
-from ..solve import Result, SolveParams, solve
+from ..solve import Budget, Result, SolveParams, solve
 from .cycle import RepPlan, RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
 from .travel import NetworkTravel, StraightTravel, Travel
 
@@ -48,7 +48,7 @@ def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray |
     return open_s.astype(np.int64), close_s.astype(np.int64)
 
 
-def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: int,
+def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: SolveParams, seed: int,
                 executor: PartExecutor | None = None) -> tuple[RoutingOutcome, Result]:
     """Route every rep's cycle and re-balance on real hours (`route.plan_with_feedback`); reps' cycles and any
     large-engine parts run on `executor` (default: `routing.workers` / `solver.workers` processes)."""
@@ -56,7 +56,7 @@ def route_cycle(prepared: Prepared, result: Result, params: SolveParams, seed: i
     results = [result]
 
     def resolve(problem: Problem) -> np.ndarray:
-        results.append(solve(problem, params, seed=seed, executor=executor))
+        results.append(solve(problem, budget, seed=seed, params=params, executor=executor))
         return results[-1].assignment
 
     window_open, window_close = opening_windows(prepared)

@@ -33,6 +33,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from ..errors import InfeasibleError, SolverLimitError
+from ..solve.budget import Budget
 
 __all__ = ["ITERATED_LOCAL_SEARCH", "VrpInstance", "VrpSolution", "check_solution", "route_schedule", "solve_vrp"]
 
@@ -143,6 +144,17 @@ class VrpSolution:
     n_vehicles_used: int
     status: str
     seconds: float
+    wall_capped: bool = False  # the safety stop, not the solution count, ended the search: load may change it
+
+    @property
+    def bound(self) -> float:
+        """Routing proves no lower bound."""
+        return float("nan")
+
+    @property
+    def stats(self) -> dict[str, float | int | str]:
+        return {"seconds": round(self.seconds, 3), "wall_capped": int(self.wall_capped),
+                "vehicles": self.n_vehicles_used, "dropped": len(self.dropped)}
 
 
 def route_schedule(instance: VrpInstance, route: tuple[int, ...]) -> tuple[int, list[int], int] | None:
@@ -223,28 +235,26 @@ def _iterated_local_search(params: Any) -> None:
     ils.improve_perturbed_solution = True
 
 
-def solve_vrp(instance: VrpInstance, *, time_limit_s: float, seed: int = 0,
+def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
               first_solution: str = "LOCAL_CHEAPEST_INSERTION", metaheuristic: str = ITERATED_LOCAL_SEARCH,
-              minimise_vehicles: bool = False, solution_limit: int | None = None,
-              tune: Callable[[Any], None] | None = None) -> VrpSolution:
+              minimise_vehicles: bool = False, tune: Callable[[Any], None] | None = None) -> VrpSolution:
     """Best routes found within the limits (OR-Tools routing, single thread).
 
     `first_solution` is an OR-Tools `FirstSolutionStrategy` name; the default is local cheapest insertion because
     PATH_CHEAPEST_ARC found no first solution at all on tight windows (Solomon R1/RC1) within 10 s. `metaheuristic`
     is a `LocalSearchMetaheuristic` name (e.g. GUIDED_LOCAL_SEARCH) or ITERATED_LOCAL_SEARCH, the default: OR-Tools'
     ruin-and-recreate ILS (`_iterated_local_search`), which halved the gap of guided local search on Solomon.
-    `time_limit_s` is mandatory because neither ever stops by itself; `solution_limit` stops after that many
-    accepted solutions, reproducible across machines when it, not the clock, ends the search (module docstring).
+    The budget's `wall_cap` is always set because neither ever stops by itself; its `solutions` stop the search
+    after that many accepted solutions, reproducible across machines when it, not the clock, ends the search
+    (module docstring; `VrpSolution.wall_capped` says which ended it).
     `seed` re-seeds the constraint solver; routing's own searches ignore it (measured: no change). With
     `minimise_vehicles`, each used vehicle costs more than any set of routes can travel, so fewer vehicles always win
     (Solomon's hierarchical objective); drop penalties are not dominated by it. `tune` may edit the OR-Tools
     `RoutingSearchParameters` last (benchmarks, experiments). Raises `InfeasibleError` when the search proves there is
     no solution, `SolverLimitError` when none was found in time.
     """
-    if time_limit_s <= 0:
-        raise ValueError("time_limit_s must be positive")
-    if solution_limit is not None and solution_limit < 1:
-        raise ValueError("solution_limit must be at least 1")
+    time_limit_s = budget.wall_cap
+    solution_limit = budget.solutions
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = _enum_value(routing_enums_pb2.FirstSolutionStrategy.Value, first_solution,
                                                  "first_solution")
@@ -329,8 +339,9 @@ def solve_vrp(instance: VrpInstance, *, time_limit_s: float, seed: int = 0,
         visited.update(route)
     dropped = tuple(node for node in range(1, n) if node not in visited)
     objective = sum(_route_cost(cost, r) for r in routes)
-    return VrpSolution(tuple(routes), tuple(arrival), dropped, objective, len(routes), status,
-                       time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return VrpSolution(tuple(routes), tuple(arrival), dropped, objective, len(routes), status, seconds,
+                       wall_capped=seconds >= 0.98 * time_limit_s)
 
 
 def _route_cost(cost: np.ndarray, route: tuple[int, ...]) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 from ortools.linear_solver.python import model_builder as mb
 
 from ..model.problem import Problem
+from .budget import Budget
 from .candidates import Arcs
 from .lp_rows import SparseLp
 from .rules import active_rules
@@ -28,6 +29,15 @@ class LpResult:
     objective: float  # scaled units (see scaling.COST_SCALE); nan when infeasible
     x: np.ndarray  # value per arc
     seconds: float
+
+    @property
+    def bound(self) -> float:
+        """The LP optimum bounds the integer optimum over the same arcs (nan when not solved to optimality)."""
+        return self.objective
+
+    @property
+    def stats(self) -> dict[str, float | int | str]:
+        return {"seconds": round(self.seconds, 3)}
 
 
 def add_soft_balance(lp: SparseLp, problem: Problem, arcs: Arcs) -> None:
@@ -54,8 +64,9 @@ def build_lp(problem: Problem, arcs: Arcs) -> SparseLp:
     return lp
 
 
-def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpResult:
-    """Solve the relaxation over `arcs` with GLOP."""
+def solve_lp(problem: Problem, arcs: Arcs, budget: Budget) -> LpResult:
+    """Solve the relaxation over `arcs` with GLOP, within the budget's wall-clock safety stop (GLOP has no
+    deterministic limit; the LP must finish for its bound to hold, so only the safety stop applies)."""
     n_arcs = len(arcs)
     started = time.perf_counter()
     lp = build_lp(problem, arcs)
@@ -67,7 +78,7 @@ def solve_lp(problem: Problem, arcs: Arcs, *, time_limit_s: float = 60.0) -> LpR
         lp.matrix(),
     )
     solver = mb.Solver("glop")
-    solver.set_time_limit_in_seconds(time_limit_s)
+    solver.set_time_limit_in_seconds(budget.wall_cap)
     status = solver.solve(model)
     seconds = time.perf_counter() - started  # model building included; GLOP's own wall_time reads 0 here
     if status != mb.SolveStatus.OPTIMAL:

@@ -159,7 +159,8 @@ def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: in
     """Suggested homes: per team two starts (its p-median centres, and weighted k-means centres snapped to
     customers), the better after one balanced assignment kept, then location-allocation rounds (assign under every
     rule with the fast flow engine, move each rep to the 1-median of its territory) while travel keeps falling."""
-    from . import SolveParams, solve  # the package's entry point (imported here: this module is part of it)
+    from .budget import Budget
+    from .engine import SolveParams, solve
 
     pmedian_xy, kmeans_xy = problem.rep_xy.copy(), problem.rep_xy.copy()
     designed = np.zeros(problem.n_reps, dtype=bool)
@@ -181,17 +182,17 @@ def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: in
         designed[reps] = True
         teams.append(report)
     history: list[dict[str, float]] = []
-    params = SolveParams(time_limit_s=0.8 * time_limit_s / max(rounds + 1, 1), candidate_reps=candidate_reps,
-                         engine="large")
+    params = SolveParams(candidate_reps=candidate_reps, engine="large")
+    budget = Budget(work_s=0.8 * time_limit_s / max(rounds + 1, 1))
     starts = []
     for name, xy in (("p-median", pmedian_xy), ("k-means", kmeans_xy)):
-        result = solve(problem.replace(rep_xy=xy), params, seed=seed)
+        result = solve(problem.replace(rep_xy=xy), budget, seed=seed, params=params)
         history.append({"round": 0, "start": name, "objective": round(result.objective, 3)})
         starts.append((result.objective, name, xy, result.assignment))
     best, _, best_xy, assignment = min(starts, key=lambda s: (s[0], s[1]))
     for round_no in range(1, rounds):
         rep_xy = np.where(designed[:, None], one_medians(problem, assignment, best_xy), problem.rep_xy)
-        result = solve(problem.replace(rep_xy=rep_xy), params, seed=seed)
+        result = solve(problem.replace(rep_xy=rep_xy), budget, seed=seed, params=params)
         history.append({"round": round_no, "objective": round(result.objective, 3)})
         if result.objective >= best * (1 - 1e-3):
             break

@@ -7,12 +7,15 @@ soft balance term and the objective; `added` says how many constraints each rule
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from ..model.problem import Problem
+from .budget import Budget
 from .candidates import Arcs
+from .cpsat_call import solve_model
 from .rules import CpSatBuild, active_rules
 from .rules.balance import arcs_by_rep
 from .scaling import arc_costs, minute_units, rep_targets
@@ -75,18 +78,17 @@ class CpSatOutcome:
     work: float  # CP-SAT's deterministic time spent (reproducible, roughly seconds)
     wall_capped: bool  # stopped by the wall-clock safety cap: the answer may not be reproducible
 
+    @property
+    def stats(self) -> dict[str, float | int | str]:
+        return {"seconds": round(self.seconds, 3), "work": round(self.work, 3), "wall_capped": int(self.wall_capped)}
+
 
 LINEARIZE_MAX_ARCS = 60_000
 
 
-def wall_cap(work_limit: float) -> float:
-    """Wall-clock safety stop for a deterministic work budget (a slow or busy machine still ends)."""
-    return 3.0 * work_limit + 30.0
-
-
-def solve_cpsat(problem: Problem, arcs: Arcs, *, work_limit: float, workers: int, seed: int,
+def solve_cpsat(problem: Problem, arcs: Arcs, budget: Budget, *, workers: int, seed: int,
                 hint: np.ndarray | None = None, log: bool = False) -> CpSatOutcome:
-    """Solve over `arcs`; `hint` is a chosen arc index per need (e.g. the rounded LP).
+    """Solve over `arcs` within `budget`; `hint` is a chosen arc index per need (e.g. the rounded LP).
 
     The budget is CP-SAT's deterministic time, not wall time, and several workers interleave their search in
     one deterministic order: the same problem and seed give the same answer on any machine load.
@@ -97,28 +99,17 @@ def solve_cpsat(problem: Problem, arcs: Arcs, *, work_limit: float, workers: int
         chosen[hint] = True
         for var, value in zip(built.x, chosen.tolist(), strict=True):
             built.model.add_hint(var, value)
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.max_deterministic_time = float(work_limit)
-    params.max_time_in_seconds = wall_cap(work_limit)
-    params.num_workers = int(workers)
-    params.interleave_search = workers > 1
-    # CP-SAT's LP relaxation helps on small models (demo, 39k arcs: 0.05 % vs 0.2 % gap at 30 s) but at 100k arcs
-    # it made each deterministic second cost 4 wall seconds for the same answer (docs/benchmarks.md)
-    params.linearization_level = 1 if len(arcs) <= LINEARIZE_MAX_ARCS else 0
-    params.random_seed = int(seed)
-    params.log_search_progress = log
-    status = solver.solve(built.model)
-    name = solver.status_name(status).lower()
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+
+    def configure(params: Any) -> None:
+        # CP-SAT's LP relaxation helps on small models (demo, 39k arcs: 0.05 % vs 0.2 % gap at 30 s) but at 100k
+        # arcs it made each deterministic second cost 4 wall seconds for the same answer (docs/benchmarks.md)
+        params.linearization_level = 1 if len(arcs) <= LINEARIZE_MAX_ARCS else 0
+
+    call = solve_model(built.model, budget, workers=workers, seed=seed, log=log, configure=configure)
+    solver = call.solver
+    if call.found:
         values = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=len(built.x))
-        choice = np.flatnonzero(values)
-        return CpSatOutcome(name, choice, float(solver.objective_value), float(solver.best_objective_bound),
-                            float(solver.wall_time), float(solver.deterministic_time),
-                            _capped(solver, work_limit))
-    return CpSatOutcome(name, None, float("nan"), float("nan"), float(solver.wall_time),
-                        float(solver.deterministic_time), _capped(solver, work_limit))
-
-
-def _capped(solver: cp_model.CpSolver, work_limit: float) -> bool:
-    return solver.deterministic_time < work_limit and solver.wall_time >= wall_cap(work_limit) - 0.5
+        return CpSatOutcome(call.status_name, np.flatnonzero(values), float(solver.objective_value),
+                            float(solver.best_objective_bound), call.seconds, call.work, call.wall_capped)
+    return CpSatOutcome(call.status_name, None, float("nan"), float("nan"), call.seconds, call.work,
+                        call.wall_capped)

@@ -16,6 +16,8 @@ from ortools.sat.python import cp_model
 from ..errors import Finding, InfeasibleError
 from ..model.bands import team_components
 from ..model.problem import Problem
+from .budget import Budget
+from .cpsat_call import solve_model
 
 
 class PlacementFailed(Exception):
@@ -58,22 +60,22 @@ def _zone_keys(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
 SLACK_SHARES = (0.5, 0.25, 0.0)  # tried in turn: the share of each zone's band kept free on both sides
 
 
-def place_reps(problem: Problem, *, seed: int, work_limit: float = 10.0) -> Problem:
+def place_reps(problem: Problem, budget: Budget, *, seed: int) -> Problem:
     """The same problem with every free rep of a bounded team pinned to one zone per boundary kind.
 
     A zone whose workload only just fits its reps' bands (measured: 0.04 % above the sum of their minimums at
     100,000 customers) leaves the assignment no room for lumpy customers, so the placement first asks each zone's
     workload to keep half of the band free on both sides, then a quarter, then none."""
     for share in SLACK_SHARES[:-1]:
-        placed = _place(problem, seed=seed, work_limit=work_limit, slack_share=share, last=False)
+        placed = _place(problem, budget, seed=seed, slack_share=share, last=False)
         if placed is not None:
             return placed
-    placed = _place(problem, seed=seed, work_limit=work_limit, slack_share=SLACK_SHARES[-1], last=True)
+    placed = _place(problem, budget, seed=seed, slack_share=SLACK_SHARES[-1], last=True)
     assert placed is not None  # the last share raises rather than return None
     return placed
 
 
-def _place(problem: Problem, *, seed: int, work_limit: float, slack_share: float, last: bool) -> Problem | None:
+def _place(problem: Problem, budget: Budget, *, seed: int, slack_share: float, last: bool) -> Problem | None:
     """One placement model with `slack_share` of every zone's band kept free; None when it has no solution and a
     looser share remains to try."""
     keys, need_key = _zone_keys(problem)
@@ -131,11 +133,8 @@ def _place(problem: Problem, *, seed: int, work_limit: float, slack_share: float
             model.add(lo <= int(load[z]))
             model.add(hi >= int(load[z]))
     model.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in costs], [c for _, c in costs]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work_limit
-    status = solver.solve(model)
+    call = solve_model(model, budget, workers=1, seed=seed)
+    solver, status = call.solver, call.status
     if status == cp_model.INFEASIBLE and not last:
         return None
     if status == cp_model.INFEASIBLE and exact:

@@ -1,0 +1,57 @@
+"""One way every engine calls CP-SAT under a `Budget`: deterministic work as the limit, the wall clock as a
+safety stop, the run's `Stop` wired to `stop_search`, and whether the wall clock is what ended the search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from .budget import Budget
+
+
+@dataclass(frozen=True)
+class CpSatCall:
+    solver: cp_model.CpSolver
+    status: int
+    seconds: float  # wall seconds
+    work: float  # CP-SAT's deterministic time spent (reproducible, roughly seconds)
+    wall_capped: bool  # the safety stop ended the search: the answer may depend on the machine's load
+    stopped: bool  # the run's Stop ended it
+
+    @property
+    def status_name(self) -> str:
+        return self.solver.status_name(self.status).lower()
+
+    @property
+    def found(self) -> bool:
+        return self.status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def solve_model(model: cp_model.CpModel, budget: Budget, *, workers: int = 1, seed: int = 0, log: bool = False,
+                configure: Callable[[object], None] | None = None) -> CpSatCall:
+    """Solve `model` within `budget`: `budget.work_s` deterministic seconds, `budget.wall_cap` wall seconds; several
+    workers interleave their search in one deterministic order, so the same model and seed give the same answer
+    on any machine load. `configure` may set further parameters (it receives `solver.parameters`)."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    if budget.work_s is not None:
+        params.max_deterministic_time = float(budget.work_s)
+    params.max_time_in_seconds = float(budget.wall_cap)
+    params.num_workers = int(workers)
+    params.interleave_search = workers > 1
+    params.random_seed = int(seed)
+    params.log_search_progress = log
+    if configure is not None:
+        configure(params)
+    unregister = budget.stop.register(solver.stop_search) if budget.stop is not None else None
+    try:
+        status = solver.solve(model)
+    finally:
+        if unregister is not None:
+            unregister()
+    work_left = budget.work_s is None or solver.deterministic_time < budget.work_s
+    wall_capped = work_left and solver.wall_time >= budget.wall_cap - 0.5
+    return CpSatCall(solver, status, float(solver.wall_time), float(solver.deterministic_time), bool(wall_capped),
+                     budget.stopped())

@@ -1,0 +1,311 @@
+"""The assignment engine: `solve(problem, budget, *, seed) -> Result`.
+
+Strategy for the exact engine (DESIGN.md section 4):
+1. counting checks prove obvious infeasibility and name what is short;
+2. the LP relaxation over every eligible arc (when it fits) gives the lower bound, proves infeasibility when it
+   has no solution, and its support joins CP-SAT's candidate arcs (a rounded-LP hint was measured: it slowed
+   CP-SAT down on the demo, so there is none);
+3. CP-SAT solves the sparse model over the k nearest reps per need plus the LP's support; k doubles while the
+   sparse model is infeasible. The budget's work seconds are CP-SAT's deterministic time across those calls.
+Above `LARGE_MIN_ARCS` candidate arcs the large engine (`large.py`) takes over, one independent part at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InfeasibleError, SolverLimitError
+from ..executor import PartExecutor, ProcessExecutor
+from ..metrics import check
+from ..model.bands import team_components
+from ..model.problem import NO_REP, Problem
+from .bound import LpResult, solve_lp
+from .budget import Budget
+from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
+from .contiguity import reduce_enclaves
+from .cpsat import solve_cpsat
+from .diagnose import capacity_findings, explain_lp_infeasible
+from .large import flow_relaxation, improve
+from .parts import independent_parts
+from .repair import repair
+from .scaling import COST_SCALE, balance_units, objective_units
+from .zones import PlacementFailed, has_free_reps, place_reps
+
+FULL_LP_MAX_ARCS = 3_000_000
+SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shifts only
+LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
+PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """How the assignment engine works (its budget is the `Budget` passed beside it)."""
+
+    workers: int = 1
+    candidate_reps: int = 8
+    log: bool = False
+    contiguity_weight: float = 0.0  # visit-km a move may cost to remove an enclave (contiguity.py); 0: off
+    engine: str = "auto"  # "auto": by size; "large": the flow heuristic whenever it applies (fast, looser bound)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A solved alignment: `assignment[i]` is the rep index of need i."""
+
+    assignment: np.ndarray
+    status: str  # "optimal" or "feasible"
+    objective: float  # visit-km (+ continuity penalties)
+    bound: float  # proven lower bound, same units
+    gap: float  # (objective - bound) / objective
+    engine: str
+    bound_scope: str  # "all eligible reps" or "candidate reps"
+    candidate_reps: int  # the k finally used
+    stats: dict[str, float | int | str] = field(default_factory=dict)
+
+
+def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = x > 1e-6
+    return arcs.need[keep], arcs.rep[keep]
+
+
+def _infeasible_components(problem: Problem, budget: Budget) -> list[np.ndarray]:
+    comp = team_components(problem.rep_in_team)
+    bad = []
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        keep = np.isin(problem.need_team, teams)
+        sub = problem.subset_needs(keep)
+        reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
+        sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
+        if sub.metric_names:
+            sub = sub.replace(rep_metric_min=np.where(reps_outside[None, :], 0, sub.rep_metric_min))
+        if not solve_lp(sub, all_arcs(sub), budget).feasible:
+            bad.append(teams)
+    return bad
+
+
+def _without_zones(problem: Problem) -> Problem:
+    empty = np.zeros((0, 0), np.int64)
+    return problem.replace(zone_kinds=(), zone_names=(), need_zone=empty, rep_zone=empty)
+
+
+def _lp_or_raise(problem: Problem, arcs: Arcs, budget: Budget) -> LpResult:
+    lp = solve_lp(problem, arcs, budget)
+    if lp.status == "infeasible":
+        comps = _infeasible_components(problem, budget)
+        raise InfeasibleError(explain_lp_infeasible(problem, comps) or [
+            "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
+    return lp
+
+
+def solve(problem: Problem, budget: Budget, *, seed: int, params: SolveParams | None = None,
+          executor: PartExecutor | None = None) -> Result:
+    """Assign every need to one rep of its team under all hard rules, minimising travel (+ continuity), within
+    `budget` (CP-SAT's deterministic seconds). The large engine's independent parts run on `executor` (default: a
+    pool of `params.workers` processes)."""
+    params = params or SolveParams()
+    findings = capacity_findings(problem)
+    if findings:
+        raise InfeasibleError(findings)
+    if problem.n_needs == 0:
+        return Result(np.zeros(0, np.int64), "optimal", 0.0, 0.0, 0.0, "cpsat", "all eligible reps",
+                      params.candidate_reps)
+    stats: dict[str, float | int | str] = {}
+    fits_lp = count_all_arcs(problem) <= FULL_LP_MAX_ARCS
+    lp_bound, bound_scope = -np.inf, "candidate reps"
+    working = problem
+    if has_free_reps(problem):
+        if fits_lp:  # boundaries relaxed: a valid bound whatever zones the reps end up in
+            relaxed = _without_zones(problem)
+            lp = _lp_or_raise(relaxed, all_arcs(relaxed), budget)
+            lp_bound, bound_scope = lp.objective, "all eligible reps, zone placement relaxed"
+        try:
+            working = place_reps(problem, Budget(work_s=PLACEMENT_WORK_S, stop=budget.stop), seed=seed)
+            stats["zones_placed"] = int((working.rep_zone != problem.rep_zone).any(axis=0).sum())
+            return _solve_working(working, problem, budget, params, seed, lp_bound, bound_scope, stats, executor)
+        except (PlacementFailed, InfeasibleError, SolverLimitError) as exc:
+            if isinstance(exc, InfeasibleError) and working is problem:
+                raise  # the placement itself proved it: no zone choice can work
+            # the placement's counting argument can pass while the pinned problem fails on lumpy workloads:
+            # the full model, with the zone choice inside, decides
+            stats["zone_placement_fallback"] = 1
+    return _solve_working(problem, problem, budget, params, seed, lp_bound, bound_scope, stats, executor)
+
+
+def _solve_working(working: Problem, problem: Problem, budget: Budget, params: SolveParams, seed: int, lp_bound: float,
+                   bound_scope: str, stats: dict[str, float | int | str],
+                   executor: PartExecutor | None = None) -> Result:
+    """Solve `working` (the problem itself, or it with reps pinned to zones) and report against `problem`."""
+    stats = dict(stats)
+    max_team = int(working.rep_in_team.sum(axis=0).max())
+    large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS or params.engine == "large"
+    if large and not has_free_reps(working) and working.arc_workload_s is None:
+        return _solve_large(working, params, stats, executor)
+    extra, start = None, None
+    if count_all_arcs(working) <= FULL_LP_MAX_ARCS:
+        full = all_arcs(working)
+        lp = _lp_or_raise(working, full, budget)
+        stats.update(lp_seconds=round(lp.seconds, 3), lp_arcs=len(full))
+        if lp.feasible:
+            if working is problem:
+                lp_bound, bound_scope = lp.objective, "all eligible reps"
+            else:
+                stats["bound_given_zones"] = round(lp.objective / COST_SCALE, 3)
+            extra = _lp_support(full, lp.x)
+            stats["lp_split_needs"] = int(working.n_needs - np.sum(lp.x > 1 - 1e-6))
+        start = repair(working, full, lp.x if lp.feasible else None)
+        stats["repair_found"] = int(start is not None)
+        if start is not None:
+            hint_arcs = (np.arange(working.n_needs), start)
+            extra = hint_arcs if extra is None else (np.concatenate([extra[0], hint_arcs[0]]),
+                                                     np.concatenate([extra[1], hint_arcs[1]]))
+
+    k = params.candidate_reps
+    max_team = int(working.rep_in_team.sum(axis=0).max())
+    assert budget.work_s is not None
+    work_left = budget.work_s
+    work_used = 0.0
+    while True:
+        arcs = nearest_arcs(working, k, extra)
+        hint = None if start is None else _arc_positions(arcs, start)
+        outcome = solve_cpsat(working, arcs, budget.with_work(max(work_left, 1.0)), workers=params.workers,
+                              seed=seed, hint=hint, log=params.log)
+        work_used += outcome.work
+        work_left = budget.work_s - work_used
+        if outcome.choice is not None:
+            break
+        if start is not None:  # CP-SAT ran out of budget but the repaired start is feasible
+            break
+        if outcome.status == "infeasible" and k < max_team:
+            k = min(2 * k, max_team)
+            continue
+        if outcome.status == "infeasible":
+            raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, budget)) or [
+                "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
+        raise SolverLimitError(
+            f"CP-SAT found no feasible assignment within a work budget of {budget.work_s:g} s "
+            f"({len(arcs)} candidate arcs); raise solver.time_limit_s")
+
+    if outcome.choice is not None:
+        assignment = arcs.rep[outcome.choice].astype(np.int64)
+        objective_scaled, engine = outcome.objective, "cpsat"
+    else:
+        assignment = np.asarray(start, dtype=np.int64)
+        objective_scaled, engine = objective_units(working, assignment), "repair"
+    assignment, objective_scaled = _contiguous(problem, assignment, objective_scaled, params, stats)
+    complete = working is problem and len(arcs) == count_all_arcs(problem)  # the sparse model is the whole model
+    if complete and outcome.choice is not None:
+        cpsat_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
+        lp_bound, bound_scope = max(lp_bound, cpsat_bound), "all eligible reps"
+    elif bound_scope == "candidate reps" and outcome.choice is not None:
+        lp_bound = outcome.objective if outcome.status == "optimal" else outcome.bound
+    objective = objective_scaled / COST_SCALE
+    bound = min(lp_bound / COST_SCALE, objective) if np.isfinite(lp_bound) else 0.0
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    stats.update(cpsat_status=outcome.status, cpsat_seconds=round(outcome.seconds, 3),
+                 cpsat_work=round(work_used, 3), wall_capped=int(outcome.wall_capped), arcs=len(arcs),
+                 cpsat_bound=round(outcome.bound / COST_SCALE, 3) if np.isfinite(outcome.bound) else "none")
+    return Result(
+        assignment=assignment,
+        status="optimal" if gap <= 1e-9 else "feasible",
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        engine=engine,
+        bound_scope=bound_scope,
+        candidate_reps=k,
+        stats=stats,
+    )
+
+
+@dataclass(frozen=True)
+class _LargeOutcome:
+    assignment: np.ndarray
+    bound: float  # the flow relaxation over the candidate arcs, visit-km
+    candidate_reps: int
+    stats: dict[str, int]
+
+
+def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
+    """Min-cost-flow relaxation over the k nearest eligible reps, rounded and repaired, then improved by local search
+    (`large.py`); k doubles while the relaxation or the repair fails. Module level: parts run in processes."""
+    k = params.candidate_reps
+    max_team = int(problem.rep_in_team.sum(axis=0).max())
+    margin = 2 * int(problem.need_workload_s.max(initial=0))
+    while True:
+        arcs = nearest_arcs(problem, k)
+        relaxed = flow_relaxation(problem, arcs)  # the bound (margin 0)
+        start = None
+        if relaxed.feasible:
+            shrunk = flow_relaxation(problem, arcs, margin)  # rounding lands inside the bands
+            x = shrunk.x if shrunk.feasible else relaxed.x
+            start = repair(problem, arcs, x, allow_swaps=problem.n_needs <= SWAP_MAX_NEEDS)
+        if start is not None or k >= max_team:
+            break
+        k = min(2 * k, max_team)
+    stats = {"arcs": len(arcs), "flow_feasible": int(relaxed.feasible), "repair_found": int(start is not None)}
+    if start is None:
+        raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps "
+                               f"({len(arcs)} arcs); check capacity and balance_tolerance")
+    improved = improve(problem, arcs, start)
+    assignment = improved if not check(problem, improved) else start
+    return _LargeOutcome(assignment, float(relaxed.bound), k, stats)
+
+
+def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str],
+                 executor: PartExecutor | None = None) -> Result:
+    """The large engine, on each independent part of the problem (`parts.py`: hard boundaries and separate teams
+    split it) on `executor` (default: `params.workers` processes); parts are array-only `Problem` slices. The bound
+    adds up the parts' flow relaxations over their candidate arcs (proven for that candidate set)."""
+    need_part, rep_part, n_parts = independent_parts(problem)
+    if n_parts == 1:
+        outcomes = [_large_part(problem, params)]
+        assignment = outcomes[0].assignment
+    else:
+        pieces = [problem.part(need_part == i, rep_part == i) for i in range(n_parts)]
+        runner = executor if executor is not None else ProcessExecutor(workers=params.workers)
+        outcomes = runner.map(_large_part, pieces, params, stage="solve")
+        assignment = np.empty(problem.n_needs, np.int64)
+        for i, outcome in enumerate(outcomes):
+            assignment[need_part == i] = np.flatnonzero(rep_part == i)[outcome.assignment]
+    current = problem.need_current_rep
+    outside = (current != NO_REP) & (rep_part[np.maximum(current, 0)] != need_part)  # same penalty for every choice
+    stats.update(parts=n_parts, **{key: sum(o.stats[key] for o in outcomes) for key in outcomes[0].stats})
+    assignment, _ = _contiguous(problem, assignment, 0.0, params, stats)
+    objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum()) \
+        + balance_units(problem, assignment) / COST_SCALE
+    flow_bound = sum(o.bound for o in outcomes) + problem.continuity_weight * int(outside.sum())
+    bound = min(flow_bound, objective)
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    k = max(o.candidate_reps for o in outcomes)
+    return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,
+                  bound=bound, gap=gap, engine="large", bound_scope="candidate reps", candidate_reps=k, stats=stats)
+
+
+def _contiguous(problem: Problem, assignment: np.ndarray, objective_scaled: float, params: SolveParams,
+                stats: dict[str, float | int | str]) -> tuple[np.ndarray, float]:
+    """Apply the soft contiguity post-pass; the objective (scaled units) is recomputed when anything moved."""
+    if params.contiguity_weight <= 0:
+        return assignment, objective_scaled
+    moved, n_moves = reduce_enclaves(problem, assignment, params.contiguity_weight)
+    if n_moves == 0 or check(problem, moved):
+        stats["contiguity_moves"] = 0
+        return assignment, objective_scaled
+    before, after = objective_units(problem, assignment), objective_units(problem, moved)
+    stats["contiguity_moves"] = n_moves
+    stats["contiguity_cost"] = round((after - before) / COST_SCALE, 3)
+    return moved, after
+
+
+def _arc_positions(arcs: Arcs, assignment: np.ndarray) -> np.ndarray | None:
+    """Per need, the index of its arc to `assignment`'s rep (None if some arc is missing)."""
+    n_reps = int(max(arcs.rep.max(initial=0), assignment.max(initial=0))) + 1
+    key = arcs.need.astype(np.int64) * n_reps + arcs.rep
+    wanted = np.arange(len(assignment), dtype=np.int64) * n_reps + assignment
+    pos = np.searchsorted(key, wanted)
+    found = (pos < len(key)) & (key[np.minimum(pos, len(key) - 1)] == wanted)
+    return pos if found.all() else None
+
+
