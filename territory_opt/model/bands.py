@@ -55,10 +55,18 @@ def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workloa
         lo = np.zeros(n_reps, dtype=np.int64)
         hi = np.full(n_reps, int(np.sum(need_workload_s)), dtype=np.int64)
     else:
-        lo = np.ceil(target * (1.0 - tolerance) - 1e-9).astype(np.int64)
-        hi = np.floor(target * (1.0 + tolerance) + 1e-9).astype(np.int64)
+        lo, hi = tolerance_band(target, tolerance)
     if clip_to_capacity:
         hi = np.where(np.isfinite(capacity_s), np.minimum(hi, np.floor(capacity_s)), hi).astype(np.int64)
     lo = np.minimum(lo, hi)
     return target, lo, hi
 
+
+
+def tolerance_band(target: np.ndarray, tolerance: float, offset: np.ndarray | float = 0.0,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-second band target x (1 +/- tolerance) - offset (e.g. a rep's drive time, when the band holds its
+    calls only), rounded inwards with a tolerance for floating-point noise."""
+    lo = np.ceil(target * (1.0 - tolerance) - offset - 1e-9).astype(np.int64)
+    hi = np.floor(target * (1.0 + tolerance) - offset + 1e-9).astype(np.int64)
+    return lo, hi

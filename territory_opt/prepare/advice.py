@@ -55,7 +55,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from territory_opt.errors import Finding, InputError
+from ..errors import Finding, InputError
+from ..lists import split_list
 
 KEEP = "keep with generalists"
 OVERLAY = "specialist overlay"
@@ -83,9 +84,7 @@ REQUIRED = ("products", "sector", "visits_per_cycle", "workload_hours")
 
 def _split(text: str, *, lower: bool) -> tuple[str, ...]:
     """A ';'-separated list as a sorted tuple of distinct trimmed names, so 'b; a;a' and 'a;b' are one set."""
-    names = {p.strip().lower() if lower else p.strip() for p in text.split(";")}
-    names.discard("")
-    return tuple(sorted(names))
+    return tuple(sorted({name.lower() if lower else name for name in split_list(text)}))
 
 
 def _incidence(texts: pd.Series, *, lower: bool) -> tuple[np.ndarray, sparse.csr_array, list[str]]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..config import Covers, KeyAccounts, Scenario, Team
 from ..errors import ConfigError, Finding
+from ..lists import split_list
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,8 @@ def mark_key_accounts(customers: pd.DataFrame, settings: KeyAccounts) -> pd.Data
         top = order[: settings.top_n_by_value]
         reason[top] = np.where(reason[top] == "", "top_n", reason[top])
     if settings.products and "products" in out:
-        lines = out["products"].fillna("").astype(str).str.split(";")
         wanted = set(settings.products)
-        buys = np.array([bool(wanted.intersection(p.strip() for p in row)) for row in lines], dtype=bool)
+        buys = np.array([bool(wanted.intersection(split_list(text))) for text in out["products"]], dtype=bool)
         reason[buys & (reason == "")] = "product"
     out["key_account"] = reason != ""
     out["key_account_reason"] = reason

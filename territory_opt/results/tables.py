@@ -15,14 +15,13 @@ def assignment_table(prepared: Prepared, result: Result) -> pd.DataFrame:
     problem = prepared.problem
     need = np.arange(problem.n_needs)
     rep = result.assignment
-    delta = problem.customer_xy[problem.need_customer] - problem.rep_xy[rep]
-    km = np.hypot(delta[:, 0], delta[:, 1]) * problem.detour_factor / 1000.0
+    km = problem.road_km(need, rep)
     frame = pd.DataFrame({
         "customer_index": problem.need_customer,
         "customer_id": problem.customer_ids[problem.need_customer],
         "team": np.asarray(problem.team_names, dtype=object)[problem.need_team],
         "rep_id": problem.rep_ids[rep],
-        "workload_hours": np.round(problem.need_workload_s / 3600.0, 4),
+        "workload_hours": np.round(problem.workload(need, rep) / 3600.0, 4),
         "distance_km": np.round(km, 3),
     }, index=need)
     return frame

@@ -252,11 +252,6 @@ def rep_drive(plans: list[RepPlan], n_reps: int) -> tuple[np.ndarray, np.ndarray
     return drive, calls
 
 
-def _all_calls(problem: Problem, assignment: np.ndarray) -> np.ndarray:
-    """Call seconds per rep, visited or not (inside sales works by phone, still work)."""
-    return np.bincount(assignment, weights=problem.need_workload_s, minlength=problem.n_reps)
-
-
 def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: RoutingSettings, *,
                        resolve: Callable[[Problem], np.ndarray], tolerance: float | None, rounds: int,
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
@@ -270,7 +265,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
                         window_close=window_close, routed=routed, executor=executor)
     drive, calls = rep_drive(plans, problem.n_reps)
-    calls = _all_calls(problem, assignment)
+    calls = problem.rep_totals(assignment)[0]  # call seconds, visited or not (inside sales works by phone)
     history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive, work_targets(problem, drive))}]
     working = problem
     kept = (plans, working, assignment, 0)
@@ -280,7 +275,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
                             window_close=window_close, routed=routed, executor=executor)
         new_drive, _ = rep_drive(plans, problem.n_reps)
-        calls = _all_calls(problem, assignment)
+        calls = problem.rep_totals(assignment)[0]
         change = np.abs(new_drive - drive) / np.maximum(calls + new_drive, 1.0)
         drive = new_drive
         history.append({"round": round_no, **work_spread(calls, drive, work_targets(problem, drive)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.bands import team_components
+from ..model.bands import team_components, tolerance_band
 from ..model.problem import Problem
 
 
@@ -34,8 +34,7 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
         lo = np.zeros(problem.n_reps, dtype=np.int64)
         hi = problem.rep_max_s - np.rint(drive).astype(np.int64)
     else:
-        lo = np.ceil(target * (1 - tolerance) - drive - 1e-9).astype(np.int64)
-        hi = np.floor(target * (1 + tolerance) - drive + 1e-9).astype(np.int64)
+        lo, hi = tolerance_band(target, tolerance, drive)
     hi = np.maximum(hi, 0)
     lo = np.clip(lo, 0, hi)
     return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
