@@ -23,6 +23,7 @@ from ..config import LayerSource, safe_url
 from ..errors import Finding, OutputError
 from ..results.changes import CHANGE_COLUMNS
 from ..results.report import build_report
+from ..results.run import RunResult
 
 OUTPUT_FILES = (
     "assignments.csv",
@@ -79,7 +80,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _customer_layer(run: Any) -> gpd.GeoDataFrame:
+def _customer_layer(run: RunResult) -> gpd.GeoDataFrame:
     customers = run.prepared.customers
     assignments = run.assignments
     wide = assignments.pivot(index="customer_index", columns="team", values="rep_id")
@@ -96,7 +97,7 @@ def _customer_layer(run: Any) -> gpd.GeoDataFrame:
     return layer
 
 
-def _assignment_layer(run: Any) -> pd.DataFrame:
+def _assignment_layer(run: RunResult) -> pd.DataFrame:
     customers = run.prepared.customers
     table = run.assignments
     columns = ["tier", "segment_id", "distributor_id", "depot_id", "shoulder_km", "shoulder_band", "teams"]
@@ -107,7 +108,7 @@ def _assignment_layer(run: Any) -> pd.DataFrame:
     return out
 
 
-def _contact_cap_table(run: Any) -> pd.DataFrame:
+def _contact_cap_table(run: RunResult) -> pd.DataFrame:
     """Every customer whose teams were cut to the contact cap: which team was dropped, which absorbed it."""
     coverage = run.prepared.coverage
     ids = run.prepared.customers["customer_id"].to_numpy(dtype=object)
@@ -125,7 +126,7 @@ def _clock(seconds: int, start: str) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _schedule_table(run: Any) -> pd.DataFrame:
+def _schedule_table(run: RunResult) -> pd.DataFrame:
     """One row per call: rep, week, day, order, customer, team, arrival and departure (clock times)."""
     problem, start = run.prepared.problem, run.prepared.scenario.routing.day_start
     rows = []
@@ -138,7 +139,7 @@ def _schedule_table(run: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rep_id", "week", "day", "seq", "customer_id", "team", "arrive", "depart"])
 
 
-def _routes_layer(run: Any) -> gpd.GeoDataFrame:
+def _routes_layer(run: RunResult) -> gpd.GeoDataFrame:
     """A LineString per rep and day: home, the calls in order, home."""
     import shapely
 
@@ -151,7 +152,7 @@ def _routes_layer(run: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=run.prepared.inputs.crs)
 
 
-def _unplanned_table(run: Any) -> pd.DataFrame:
+def _unplanned_table(run: RunResult) -> pd.DataFrame:
     """Visits no day of their week could hold: reported, never dropped silently."""
     problem = run.prepared.problem
     counts: dict[tuple[int, int], int] = {}
@@ -179,7 +180,7 @@ def _input_entry(source: LayerSource, sha256: str | None) -> dict[str, Any]:
     return {"database": safe_url(str(source.url)), **what, "sha256": sha256}
 
 
-def database_tables(run: Any) -> dict[str, gpd.GeoDataFrame]:
+def database_tables(run: RunResult) -> dict[str, gpd.GeoDataFrame]:
     """What `output.database` receives: assignments.csv's rows with the customer's point, and the territories."""
     target = run.prepared.scenario.output.database
     customers = run.prepared.customers
@@ -191,7 +192,7 @@ def database_tables(run: Any) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
-def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
+def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
     scenario = run.prepared.scenario
     sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
                                                                  "distributors")}
@@ -228,7 +229,7 @@ def manifest(run: Any, scenario_path: Path | None, out_dir: Path | None = None) 
     }
 
 
-def _map_png(run: Any) -> bytes:
+def _map_png(run: RunResult) -> bytes:
     from ..results.static_map import draw_map
 
     prepared, problem = run.prepared, run.prepared.problem
@@ -242,7 +243,8 @@ def _map_png(run: Any) -> bytes:
                     routes=prepared.inputs.routes, footprints=prepared.inputs.distributors)
 
 
-def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None, run_id: str | None = None) -> Path:
+def write_outputs(run: RunResult, out_dir: Path, *, scenario_path: Path | None = None,
+                  run_id: str | None = None) -> Path:
     """Write every output file into `out_dir`, replacing a previous run there only once all are written.
 
     With `output.database`, the tables are written (one transaction) after every file is complete and before the
@@ -269,9 +271,9 @@ def write_outputs(run: Any, out_dir: Path, *, scenario_path: Path | None = None,
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_csv(run.changes if run.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS),
                   tmp / "changes.csv")
-        for level, shapes in getattr(run, "levels", {}).items():
+        for level, shapes in run.levels.items():
             write_geojson(shapes, tmp / f"{level}s.geojson")
-        if getattr(run, "routing", None) is not None:
+        if run.routing is not None:
             write_geojson(_routes_layer(run), tmp / "routes.geojson")
             write_csv(_schedule_table(run), tmp / "schedule.csv")
             write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")

@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 from shapely import union_all
 
+from ..prepare.prepared import Prepared
+from .run import RunResult
+
 MAX_CUSTOMER_POINTS = 10_000
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
@@ -87,7 +90,7 @@ def workload_chart(reps: pd.DataFrame, colours: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def build_map(run: Any, colours: dict[str, str], one_at_a_time: bool = False) -> tuple[str, str]:
+def build_map(run: RunResult, colours: dict[str, str], one_at_a_time: bool = False) -> tuple[str, str]:
     """(the map's HTML document, a note on thinning) from a run; `one_at_a_time`: teams are radio buttons."""
     import offlinefolium as folium
 
@@ -146,14 +149,14 @@ def shown_team(territories: pd.DataFrame, teams: list[str]) -> str:
     return max(teams, key=lambda team: (int(sizes.get(team, 0)), -teams.index(team)))
 
 
-def _territory_value(run: Any) -> dict[tuple[str, str], float]:
+def _territory_value(run: RunResult) -> dict[tuple[str, str], float]:
     customers = run.prepared.customers
     value = customers["current_value"].to_numpy(float)
     frame = run.assignments.assign(value=value[run.assignments["customer_index"].to_numpy()])
     return {(t, r): float(v) for (t, r), v in frame.groupby(["team", "rep_id"])["value"].sum().items()}
 
 
-def _customer_layer(fmap: Any, run: Any) -> str:
+def _customer_layer(fmap: Any, run: RunResult) -> str:
     import offlinefolium as folium
 
     customers = run.prepared.customers
@@ -179,7 +182,7 @@ def _customer_layer(fmap: Any, run: Any) -> str:
     return ""
 
 
-def _context_layers(fmap: Any, prepared: Any, colours: dict[str, str]) -> None:
+def _context_layers(fmap: Any, prepared: Prepared, colours: dict[str, str]) -> None:
     import offlinefolium as folium
 
     inputs = prepared.inputs
@@ -226,7 +229,7 @@ th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { back
 ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
 
 
-def build_report(run: Any) -> str:
+def build_report(run: RunResult) -> str:
     """The whole page as one HTML string: folium's map document with the report's sections around the map."""
     kpis, scenario = run.kpis, run.prepared.scenario
     colours = _rep_colours([str(r) for r in run.prepared.problem.rep_ids])
