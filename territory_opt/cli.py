@@ -182,7 +182,7 @@ def explain(
 ) -> None:
     """Why a customer has its reps: teams, candidate reps with distance and cost, the rules excluding the others."""
     from .config import load_scenario
-    from .io.read import read_run_json, read_run_table
+    from .io.run_files import read_run_json, read_run_table
     from .pipeline import prepare
     from .results.explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .config import Scenario
 from .executor import PartProgress, StageExecutors, stage_executors
-from .io.read import load_inputs, read_previous_assignments
+from .io.load import load_inputs
+from .io.run_files import read_previous_assignments
 from .metrics import check, schedule_violations
 from .model.build import build_problem
 from .prepare.enrich import enrich

@@ -16,7 +16,8 @@ import pandas as pd
 from ..config import LayerSource
 from ..errors import Finding, InputError
 from ..routing.travel import MatrixTravel, StraightTravel
-from .read import FindingLog, _read_table, file_sha256
+from .findings import FindingLog
+from .sources import file_sha256, read_table
 
 TIME_COLUMNS = {"seconds": 1.0, "minutes": 60.0}
 LENGTH_COLUMNS = {"metres": 1.0, "meters": 1.0, "km": 1000.0}
@@ -27,7 +28,7 @@ def read_travel_matrix(path: Path, point_ids: np.ndarray, fallback: StraightTrav
     """The matrix over `point_ids` (customers, then rep homes); returns it, its warnings and the file's SHA-256."""
     name = str(path)
     log = FindingLog()
-    frame, offset = _read_table(LayerSource(path=path), log, "travel matrix")
+    frame, offset = read_table(LayerSource(path=path), log, "travel matrix")
     if frame is None:
         raise InputError(log.errors)
     frame = pd.DataFrame(frame).rename(columns=lambda c: str(c).strip().lower())

@@ -1,7 +1,7 @@
 """PostgreSQL/PostGIS as a source of input layers and a sink for results.
 
 - Credentials never come from the scenario: libpq reads PGUSER, PGPASSWORD, PGPASSFILE or ~/.pgpass (the scenario's
-  URL is refused when it holds a password, see `config.database_url_problem`).
+  URL is refused when it holds a password, see `config.sources.database_url_problem`).
 - Identifiers are quoted by SQLAlchemy's PostgreSQL dialect and values bound as parameters, never pasted into SQL.
 - Reads go through geopandas (`read_postgis`), so a geometry column's SRID becomes the layer's CRS; rows are
   sorted (by the layer's id, else by geometry and values) so a read gives the same run whatever order the server

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..config import Scenario
 from ..errors import Finding
-from ..io.read import Inputs
+from ..io.load import Inputs
 from ..model.problem import Problem
 from ..routing.travel import Travel
 from .segment import Coverage

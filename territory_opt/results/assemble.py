@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import ChangedInputError, QualityError
 from ..executor import PartExecutor, PartTime
-from ..io.read import read_previous_kpis
+from ..io.run_files import read_previous_kpis
 from ..metrics import kpis
 from ..prepare.prepared import Prepared
 from ..prepare.quality import change_findings, result_findings, totals

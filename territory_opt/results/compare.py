@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..io.read import read_run_json, read_run_table
+from ..io.run_files import read_run_json, read_run_table
 
 KPI_KEYS = ("objective", "bound", "gap", "travel_visit_km", "total_distance_km", "max_workload_deviation",
             "mean_workload_deviation", "moved_customers", "max_reps_on_a_customer", "territories_with_several_parts",

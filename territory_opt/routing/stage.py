@@ -8,8 +8,8 @@ import numpy as np
 from ..config import Scenario
 from ..errors import Finding
 from ..executor import PartExecutor
+from ..io.load import Inputs
 from ..io.matrix import read_travel_matrix
-from ..io.read import Inputs
 from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared

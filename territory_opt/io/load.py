@@ -1,0 +1,160 @@
+"""Scenario inputs -> validated GeoDataFrames in one metric CRS.
+
+Every problem found in every file is collected and raised together as one `InputError`, each naming the file,
+the row (the CSV line number, or the feature number of a GIS layer) and the field, so an analyst fixes the data
+in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from ..config import LayerSource, Scenario
+from ..errors import Finding, InputError
+from .findings import FindingLog
+from .layers import (
+    CUSTOMERS,
+    DEPOTS,
+    DISTRIBUTORS,
+    REPS,
+    ROUTES,
+    WGS84,
+    LayerSpec,
+    check_geometry,
+    check_ids,
+    coerce_columns,
+    points_from_lonlat,
+)
+from .references import check_references
+from .region import Region
+from .sources import file_sha256, read_table
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """All input layers, validated and projected to `crs` (metres); ids are strings, row order kept."""
+
+    customers: gpd.GeoDataFrame
+    reps: gpd.GeoDataFrame
+    depots: gpd.GeoDataFrame | None
+    routes: gpd.GeoDataFrame | None
+    distributors: gpd.GeoDataFrame | None
+    crs: CRS
+    warnings: tuple[Finding, ...]
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
+                hashes: dict[str, str]) -> tuple[gpd.GeoDataFrame | None, int]:
+    """One layer read and checked on its own, in WGS84, with its row-number offset (None: nothing usable)."""
+    if source is None:
+        return None, 0
+    name = source.label
+    n_errors = len(log.errors)
+    frame, offset = read_table(source, log, spec.name, spec.id_column)
+    if frame is None:
+        return None, 0
+    if source.path is not None:
+        hashes[spec.name] = file_sha256(source.path)
+    else:
+        from .postgis import frame_sha256
+
+        hashes[spec.name] = frame_sha256(frame)
+    if len(frame) == 0:
+        log.add(Finding(f"{spec.name} {'file' if source.path is not None else 'table or query'} has no rows",
+                        source=name))
+        return None, 0
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    geo = frame if isinstance(frame, gpd.GeoDataFrame) else None
+    if geo is None or geo.geometry.name not in geo or (geo.geometry.isna().all() and spec.geometry == "point"):
+        if spec.geometry != "point":
+            log.add(Finding(f"{spec.name} needs {spec.geometry} geometries; use GeoJSON, GeoPackage or GeoParquet",
+                            source=name))
+            return None, 0
+        base = pd.DataFrame(frame.drop(columns=[frame.geometry.name])) if geo is not None else frame
+        geo = points_from_lonlat(base, source, name, offset, log)
+        if geo is None:
+            return None, 0
+    elif geo.crs is None:
+        log.add(Finding("layer has no CRS; assumed WGS84 (EPSG:4326)", source=name), warning=True)
+        geo = geo.set_crs(WGS84)
+    geo = coerce_columns(geo, spec, name, offset, log)
+    if spec.id_column and spec.id_column in geo:
+        check_ids(geo, spec, name, offset, log)
+    geo = check_geometry(geo, spec, name, offset, log)
+    if len(log.errors) > n_errors:
+        # the run stops, but the layer's good rows still go through the checks that span layers (a rep's team,
+        # a customer's depot), so one pass lists every problem; a problem without a row spoils the whole layer
+        # (all rows, so row numbers hold; `load_inputs` skips the geometric checks of a layer with errors)
+        return (None if any(finding.row is None for finding in log.errors[n_errors:]) else geo), offset
+    return geo.to_crs(WGS84) if not geo.crs.equals(WGS84) else geo, offset
+
+
+def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame) -> CRS:
+    """The scenario's CRS, or the UTM zone of the customers' centroid."""
+    if scenario.crs:
+        return CRS.from_user_input(scenario.crs)
+    crs = customers_wgs84.estimate_utm_crs()
+    return crs
+
+
+def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | None = None) -> Inputs:
+    """Read, check and project every layer; raises InputError listing every problem found. `parts(label, done,
+    total)` hears of each layer read (the progress bar)."""
+    log = FindingLog()
+    hashes: dict[str, str] = {}
+    src = scenario.inputs
+    layers = [(getattr(src, spec.name), spec) for spec in (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS)]
+    given, done = sum(source is not None for source, _ in layers), 0
+    loaded: list[tuple[gpd.GeoDataFrame | None, int]] = []
+    for source, spec in layers:
+        loaded.append(_load_layer(source, spec, log, hashes))
+        if parts is not None and source is not None:
+            done += 1
+            parts("layers", done, given)
+    (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off) = loaded
+
+    def sound(frame: gpd.GeoDataFrame | None, source: LayerSource | None) -> bool:
+        """Loaded without a row error: its geometry can be compared with the others'."""
+        return frame is not None and source is not None and source.label not in log.sources_with_errors()
+
+    if sound(customers, src.customers):
+        region = Region.of(shapely.get_x(customers.geometry.to_numpy()), shapely.get_y(customers.geometry.to_numpy()))
+        if region is not None:
+            region.check(customers, src.customers.label, c_off, log)
+            if sound(reps, src.reps):
+                region.check(reps, src.reps.label, r_off, log)
+            if sound(depots, src.depots):
+                region.check(depots, src.depots.label, d_off, log)
+            if sound(routes, src.routes):
+                region.check_extent(routes, src.routes.label, l_off, log)
+            if sound(distributors, src.distributors):
+                region.check_extent(distributors, src.distributors.label, f_off, log)
+    if reps is not None:
+        check_references(scenario, customers, reps, depots, distributors, log)
+    log.summarise_overflow()
+    if log.errors:
+        raise InputError(log.in_file_order())
+    assert customers is not None and reps is not None
+    crs = choose_crs(scenario, customers)
+
+    def project(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        return None if frame is None else frame.to_crs(crs)
+
+    return Inputs(
+        customers=project(customers),
+        reps=project(reps),
+        depots=project(depots),
+        routes=project(routes),
+        distributors=project(distributors),
+        crs=crs,
+        warnings=tuple(log.warnings),
+        file_hashes=hashes,
+    )

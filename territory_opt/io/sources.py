@@ -1,0 +1,134 @@
+"""One layer's file or database table -> a (Geo)DataFrame, or findings saying why it cannot be read.
+
+Only the reading lives here: the format by suffix (CSV with its delimiter sniffed, (Geo)Parquet, anything GDAL
+reads), the size limit, and GDAL's reasons in a user's words. What the columns must hold is `layers`' job.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ..config import CSV_SUFFIXES, LayerSource, first_row_of
+from ..errors import Finding, InputError
+from .findings import FindingLog
+
+GIS_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
+# GDAL otherwise closes an unclosed ring with a bare RuntimeWarning and GEOS then fails naming no feature; refused,
+# the feature comes back empty and is reported with its row
+pyogrio.set_gdal_config_options({"OGR_GEOMETRY_ACCEPT_UNCLOSED_RING": "NO"})
+MAX_INPUT_BYTES = 4 * 2**30  # one layer; a national customer master as CSV is a few hundred MB
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, read in blocks: the manifest records what each run read."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+SEPARATORS = (",", ";", "\t")
+SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
+
+
+def _likely_separator(line: str) -> str | None:
+    counts = {sep: line.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else None
+
+
+def _sniff_delimiter(path: Path) -> tuple[str, str | None]:
+    """The header's separator, and a problem when the first data row is separated by another one (a file saved
+    from two tools: the header with commas, the rows with semicolons)."""
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
+        first = handle.readline()
+    sep = _likely_separator(header) or ","
+    row_sep = _likely_separator(first)
+    if row_sep is not None and first.count(sep) == 0 and header.count(sep) > 0:
+        return sep, (f"the header is separated by {SEPARATOR_NAMES[sep]} but the rows by "
+                     f"{SEPARATOR_NAMES[row_sep]}; save the file with one separator")
+    return sep, None
+
+
+def _gdal_reason(exc: Exception, suffix: str) -> str:
+    """GDAL's reason in a user's words: an unrecognised format says what is expected, not GDAL's driver hint."""
+    text = str(exc).splitlines()[0]
+    if "not recognized as being in a supported file format" not in text:
+        return text
+    if suffix in GIS_SUFFIXES:
+        return f"the file is not valid {suffix} data (GDAL does not recognise its contents)"
+    return (f"file type {suffix or '(no extension)'!r} is not recognised; use CSV, GeoJSON, GeoPackage, "
+            "(Geo)Parquet or Shapefile")
+
+
+def _read_database(source: LayerSource, log: FindingLog, label: str, id_column: str | None) -> pd.DataFrame | None:
+    """A database layer, its problems logged like a file's."""
+    from .postgis import read_layer  # SQLAlchemy and psycopg load only when a scenario uses a database
+
+    try:
+        return read_layer(source, id_column, label)
+    except InputError as exc:
+        for finding in exc.findings:
+            log.add(finding)
+    return None
+
+
+def read_table(source: LayerSource, log: FindingLog, label: str,
+               id_column: str | None = None) -> tuple[pd.DataFrame | None, int]:
+    """Read a file or database layer into a (Geo)DataFrame; returns it and the row-number offset for messages."""
+    if source.path is None:
+        return _read_database(source, log, label, id_column), source.first_row
+    path = source.path
+    name = str(path)
+    if not path.exists():
+        log.add(Finding(f"{label} file not found", source=name))
+        return None, 0
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        log.add(Finding(f"{label} path is a folder, not a file", source=name))
+        return None, 0
+    suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            log.add(Finding(f"{label} file is {size / 2**30:.1f} GiB, above the {MAX_INPUT_BYTES / 2**30:.0f} GiB "
+                            "limit for one layer; filter it, or read it from a database table or query", source=name))
+            return None, 0
+        if suffix in CSV_SUFFIXES:
+            sep, mixed = _sniff_delimiter(path)
+            if mixed:
+                log.add(Finding(mixed, source=name, row=2))
+                return None, 0
+            frame = pd.read_csv(
+                path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                skipinitialspace=True,
+            )
+            return frame, first_row_of(path)
+        if suffix in PARQUET_SUFFIXES:
+            try:
+                return gpd.read_parquet(path), first_row_of(path)
+            except ValueError:
+                return pd.read_parquet(path), first_row_of(path)
+        frame = pyogrio.read_dataframe(path, layer=source.layer)
+        return frame, first_row_of(path)
+    except UnicodeDecodeError as exc:
+        log.add(Finding(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=name))
+    except (pd.errors.ParserError, csv.Error) as exc:
+        log.add(Finding(f"cannot parse as CSV: {str(exc).strip()}", source=name))
+    except pd.errors.EmptyDataError:
+        log.add(Finding(f"{label} file is empty", source=name))
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        log.add(Finding(f"cannot read {label} layer: {_gdal_reason(exc, suffix)}", source=name))
+    except PermissionError:
+        log.add(Finding(f"cannot read {label} file: permission denied", source=name))
+    except Exception as exc:  # any reader failure on a user's file is bad input, not a bug
+        log.add(Finding(f"cannot read {label} file ({type(exc).__name__}: {exc})", source=name))
+    return None, 0
