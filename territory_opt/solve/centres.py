@@ -28,6 +28,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ..model.problem import Problem
+from .budget import Budget
 from .design import DesignProblem, solve_design
 
 MAX_POINTS = 2_500  # demand points per team after aggregation
@@ -102,7 +103,7 @@ def _team_centres(problem: Problem, team: int, reps: np.ndarray, time_limit_s: f
     p = min(len(reps), len(sites))
     delta = points[:, None, :] - points[None, sites, :]
     distance = np.hypot(delta[..., 0], delta[..., 1]) * problem.detour_factor / 1000.0
-    result = solve_design(DesignProblem(distance, point_weight, p), time_limit_s=time_limit_s, seed=seed)
+    result = solve_design(DesignProblem(distance, point_weight, p), Budget(work_s=time_limit_s), seed=seed)
     return points[sites[result.centres]], TeamDesign(problem.team_names[team], p, len(points), len(sites),
                                                      result.objective, result.bound, result.gap, result.engine)
 
