@@ -13,8 +13,8 @@ every customer under all rules (balance, boundaries, skills, locks, contact cap)
 each rep to the best home among its own customers (the 1-median), repeat while travel falls by more than 0.1 %.
 The final homes are the reps' suggested homes; the run then assigns with them as in rebalance mode.
 
-Why three starts and not the capacitated engine alone: on the demo it wins the first assignment by 5 % and cuts
-the final travel by 2.4 % (docs/benchmarks.md), but in a short budget on a large team it may find no answer at
+Why three starts and not the capacitated engine alone: on the demo it wins the first assignment by 3-5 % and cuts
+the final travel by 2.3 % (docs/benchmarks.md), but in a short budget on a large team it may find no answer at
 all (its heuristic start breaks a band and CP-SAT's first call overruns a small budget); the other two starts cost
 little and keep design mode from depending on it.
 
