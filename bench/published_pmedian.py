@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import shortest_path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from territory_opt.solve.budget import Budget  # noqa: E402
 from territory_opt.solve.design import DesignProblem, design_objective, design_violations, solve_design  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
@@ -138,7 +139,7 @@ def run_set(name: str, data: Path, time_limit: float, workers: int, seed: int, o
     for inst in instances:
         print(f"[{name}] {inst.name} ...", file=sys.stderr, flush=True)
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = solve_design(inst.problem, time_limit_s=time_limit, seed=seed, workers=workers)
+        result = solve_design(inst.problem, Budget(work_s=time_limit), seed=seed, workers=workers)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         problems = design_violations(inst.problem, result.centres, result.assignment)
         judged = design_objective(inst.problem, result.centres, result.assignment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from functools import cache
 
 import numpy as np
@@ -11,8 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territory_opt.errors import InfeasibleError
-from territory_opt.solve import design as engine
+from territory_opt.solve.budget import Budget, Outcome, Stop, WorkMeter
 from territory_opt.solve.design import DesignProblem, design_objective, design_violations, solve_design
+from territory_opt.solve.design.assign import assign_flow, assign_greedy, assign_transport
+from territory_opt.solve.design.lns import region_lns
+from territory_opt.solve.design.result import Answer
+from territory_opt.solve.design.rules import uniform_load
+from territory_opt.solve.design.scaling import cost_scaling, to_units
 
 FAST = 0.2  # work seconds: tiny instances settle long before
 
@@ -35,7 +41,7 @@ def check_answer(problem: DesignProblem, result) -> None:
 
 def test_two_clusters_uncapacitated() -> None:
     problem = DesignProblem(distance=line([0, 1, 10, 11]), weight=np.ones(4), p=2)
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert result.objective == 2.0
     assert result.engine == "interchange"
@@ -46,7 +52,7 @@ def test_two_clusters_uncapacitated() -> None:
 def test_weights_pull_the_centre() -> None:
     # one centre for three customers: the heavy one gets it
     problem = DesignProblem(distance=line([0, 4, 5]), weight=np.array([10.0, 1.0, 1.0]), p=1)
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert list(result.centres) == [0]
     assert result.objective == 9.0
@@ -54,7 +60,7 @@ def test_weights_pull_the_centre() -> None:
 
 def test_sites_apart_from_customers() -> None:
     problem = DesignProblem(distance=line([0, 2, 10], sites=[1, 5, 9, 20]), weight=np.ones(3), p=2)
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert list(result.centres) == [0, 2] and result.objective == 3.0
 
@@ -63,7 +69,7 @@ def test_capacity_splits_a_cluster() -> None:
     # {0, 1, 2} cannot share a centre of capacity 2: the best is {0, 1} at 0 or 1 and {2, 10} at 2 or 10
     problem = DesignProblem(distance=line([0, 1, 2, 10]), weight=np.ones(4), p=2,
                             site_capacity=np.full(4, 2, dtype=np.int64))
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert result.objective == 9.0
     assert result.engine == "cpsat" and result.status == "optimal"
@@ -72,7 +78,7 @@ def test_capacity_splits_a_cluster() -> None:
 def test_demand_counts_against_capacity() -> None:
     problem = DesignProblem(distance=line([0, 1, 10]), weight=np.ones(3), p=2, demand=np.array([5, 5, 1]),
                             site_capacity=np.array([6, 6, 20]))
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert result.objective == 9.0  # 0 and 1 cannot share: one of them travels to the centre at 10
 
@@ -80,7 +86,7 @@ def test_demand_counts_against_capacity() -> None:
 def test_size_floor() -> None:
     # every centre must serve at least 2 customers: the lone far customer joins a cluster
     problem = DesignProblem(distance=line([0, 1, 2, 30]), weight=np.ones(4), p=2, size_bounds=(2, 4))
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert result.objective == 1.0 + 28.0  # {0, 1} at one of them, {2, 30} at 2 or 30
     assert result.status == "optimal"
@@ -90,8 +96,8 @@ def test_soft_balance_trades_distance_for_size() -> None:
     distance = line([0, 1, 2, 3, 20, 21])
     plain = DesignProblem(distance=distance, weight=np.ones(6), p=2)
     balanced = DesignProblem(distance=distance, weight=np.ones(6), p=2, size_target=3.0, balance_penalty=100.0)
-    assert solve_design(plain, time_limit_s=FAST).objective == 4.0 + 1.0
-    result = solve_design(balanced, time_limit_s=FAST)
+    assert solve_design(plain, Budget(FAST)).objective == 4.0 + 1.0
+    result = solve_design(balanced, Budget(FAST))
     check_answer(balanced, result)
     # sizes 3 and 3: customer 3 travels to the far centre (17 or 18) instead of paying 2 x 100 of imbalance
     assert result.objective == pytest.approx(2.0 + 18.0)
@@ -101,7 +107,7 @@ def test_soft_balance_trades_distance_for_size() -> None:
 def test_soft_balance_fractional_target() -> None:
     problem = DesignProblem(distance=line([0, 1, 2, 10, 11]), weight=np.ones(5), p=2, size_target=2.5,
                             balance_penalty=0.3)
-    result = solve_design(problem, time_limit_s=FAST)
+    result = solve_design(problem, Budget(FAST))
     check_answer(problem, result)
     assert result.objective == pytest.approx(2.0 + 1.0 + 0.3 * (0.5 + 0.5))
     assert result.bound <= result.objective + 1e-9 and result.gap < 1e-6
@@ -109,33 +115,33 @@ def test_soft_balance_fractional_target() -> None:
 
 def test_p_equals_sites_and_p_one() -> None:
     distance = line([0, 3, 7])
-    every = solve_design(DesignProblem(distance=distance, weight=np.ones(3), p=3), time_limit_s=FAST)
+    every = solve_design(DesignProblem(distance=distance, weight=np.ones(3), p=3), Budget(FAST))
     assert every.objective == 0.0 and list(every.centres) == [0, 1, 2]
-    one = solve_design(DesignProblem(distance=distance, weight=np.ones(3), p=1), time_limit_s=FAST)
+    one = solve_design(DesignProblem(distance=distance, weight=np.ones(3), p=1), Budget(FAST))
     assert one.objective == 7.0 and list(one.centres) == [1]
 
 
 def test_infeasible_capacity_says_what_is_short() -> None:
     problem = DesignProblem(distance=line([0, 1, 2, 3]), weight=np.ones(4), p=2,
                             site_capacity=np.array([1, 1, 1, 5]))
-    assert solve_design(problem, time_limit_s=FAST).objective == 3.0  # centre 0 alone, the big site 3 takes 1-3
+    assert solve_design(problem, Budget(FAST)).objective == 3.0  # centre 0 alone, the big site 3 takes 1-3
     short = DesignProblem(distance=line([0, 1, 2, 3]), weight=np.ones(4), p=2, site_capacity=np.ones(4, np.int64))
     with pytest.raises(InfeasibleError, match="short by 2"):
-        solve_design(short, time_limit_s=FAST)
+        solve_design(short, Budget(FAST))
 
 
 def test_infeasible_size_rules() -> None:
     heavy = DesignProblem(distance=line([0, 1]), weight=np.ones(2), p=1, demand=np.array([3, 1]), size_bounds=(0, 2))
     with pytest.raises(InfeasibleError, match="more demand than any site"):
-        solve_design(heavy, time_limit_s=FAST)
+        solve_design(heavy, Budget(FAST))
     floor = DesignProblem(distance=line([0, 1, 2]), weight=np.ones(3), p=2, size_bounds=(2, 3))
     with pytest.raises(InfeasibleError, match="at least 2"):
-        solve_design(floor, time_limit_s=FAST)
+        solve_design(floor, Budget(FAST))
     # counting passes (2 + 2 >= 3 ... ) but lumps do not fit: demands 2, 2, 2 into two centres of size [3, 4]
     lumpy = DesignProblem(distance=line([0, 1, 2]), weight=np.ones(3), p=2, demand=np.array([2, 2, 2]),
                           size_bounds=(3, 4))
     with pytest.raises(InfeasibleError):
-        solve_design(lumpy, time_limit_s=FAST)
+        solve_design(lumpy, Budget(FAST))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -166,10 +172,44 @@ def test_malformed_problems_raise(kwargs: dict, message: str) -> None:
 
 def test_bad_solver_arguments_raise() -> None:
     problem = DesignProblem(distance=line([0, 1]), weight=np.ones(2), p=1)
-    with pytest.raises(ValueError, match="time_limit_s"):
-        solve_design(problem, time_limit_s=0)
+    with pytest.raises(ValueError, match="must be a Budget"):
+        solve_design(problem, 0.2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs work_s"):
+        solve_design(problem, Budget(work_s=None, wall_s=1.0))
     with pytest.raises(ValueError, match="workers"):
-        solve_design(problem, workers=0)
+        solve_design(problem, Budget(FAST), workers=0)
+
+
+def test_result_is_an_outcome_of_the_budget_contract() -> None:
+    """Capacitated and uncapacitated engines both report what `budget.Outcome` promises, work and wall cap among it."""
+    for extra in ({}, {"site_capacity": np.full(4, 2, dtype=np.int64)}):
+        problem = DesignProblem(distance=line([0, 1, 2, 10]), weight=np.ones(4), p=2, **extra)
+        result: Outcome = solve_design(problem, Budget(FAST))
+        assert result.status == "optimal" and result.bound <= result.objective
+        assert result.stats["wall_capped"] == 0 and 0 < float(result.stats["work_s"]) <= FAST + 0.1
+
+
+def test_stop_flag_ends_the_search() -> None:
+    """A stop set from outside ends the engine at its next check (CP-SAT included), long before its work budget;
+    unstopped, the same instance spends its whole budget."""
+    problem = DesignProblem(distance=random_plane(150, 150, seed=3), weight=np.ones(150), p=10,
+                            site_capacity=np.full(150, 16, dtype=np.int64))
+    stop = Stop()
+    stop.set()
+    stopped = solve_design(problem, Budget(4.0, stop=stop))
+    check_answer(problem, stopped)
+    assert float(stopped.stats["work_s"]) < 1.0 and stopped.stats["stopped"] == 1
+    later = Stop()
+    timer = threading.Timer(1.0, later.set)
+    timer.start()
+    try:
+        midway = solve_design(problem, Budget(60.0, stop=later))
+    finally:
+        timer.cancel()
+    check_answer(problem, midway)
+    assert float(midway.stats["work_s"]) < 30.0 and midway.stats["stopped"] == 1
+    whole = solve_design(problem, Budget(2.0))
+    assert float(whole.stats["work_s"]) >= 2.0 and "stopped" not in whole.stats
 
 
 def test_problem_is_read_only_and_copied() -> None:
@@ -250,7 +290,7 @@ def design_problems(draw: st.DrawFn, rules: bool) -> DesignProblem:
 @given(design_problems(rules=False))
 def test_uncapacitated_matches_brute_force(problem: DesignProblem) -> None:
     optimum = brute_force(problem)
-    result = solve_design(problem, time_limit_s=0.1, seed=1)
+    result = solve_design(problem, Budget(0.1), seed=1)
     check_answer(problem, result)
     assert result.bound <= optimum + 1e-6
     assert result.objective == pytest.approx(optimum, abs=1e-6)
@@ -266,9 +306,9 @@ def test_rules_hold_and_bound_is_valid(problem: DesignProblem) -> None:
     optimum = brute_force(problem)
     if not np.isfinite(optimum):
         with pytest.raises(InfeasibleError):
-            solve_design(problem, time_limit_s=1.0, seed=1)
+            solve_design(problem, Budget(1.0), seed=1)
         return
-    result = solve_design(problem, time_limit_s=1.0, seed=1)
+    result = solve_design(problem, Budget(1.0), seed=1)
     check_answer(problem, result)
     assert result.bound <= optimum + 1e-6
     assert optimum <= result.objective + 1e-6
@@ -299,17 +339,17 @@ def test_flow_assignment_to_fixed_centres(problem: DesignProblem, data: st.DataO
     centres = np.array(sorted(data.draw(st.sets(st.integers(0, problem.n_sites - 1), min_size=problem.p,
                                                 max_size=problem.p))))
     cost = problem.weight[:, None] * problem.distance
-    scaling = engine._scaling(problem, cost)
-    units = engine._units(cost, scaling)
+    scaling = cost_scaling(problem, cost)
+    units = to_units(cost, scaling)
     optimum = best_assignment(problem, centres)
-    if engine._uniform_load(problem) is not None:
-        assignment = engine._assign_flow(problem, units, scaling, centres)
+    if uniform_load(problem) is not None:
+        assignment = assign_flow(problem, units, scaling, centres)
         assert (assignment is None) == (not np.isfinite(optimum))
         if assignment is not None:
             assert design_violations(problem, centres, assignment) == []
             assert design_objective(problem, centres, assignment) == pytest.approx(optimum, rel=1e-6, abs=1e-4)
     else:
-        assignment = engine._assign_transport(problem, units, scaling, centres)
+        assignment = assign_transport(problem, units, scaling, centres)
         if assignment is not None:
             assert design_violations(problem, centres, assignment) == []
             assert design_objective(problem, centres, assignment) >= optimum - 1e-9
@@ -320,14 +360,14 @@ def test_region_lns_keeps_rules_and_never_worsens() -> None:
     problem = DesignProblem(distance=distance, weight=np.ones(50), p=5, demand=np.arange(50) % 4 + 1,
                             site_capacity=np.full(30, 30), size_target=25.0, balance_penalty=0.02)
     cost = problem.weight[:, None] * problem.distance
-    scaling = engine._scaling(problem, cost)
-    units = engine._units(cost, scaling)
+    scaling = cost_scaling(problem, cost)
+    units = to_units(cost, scaling)
     centres = np.arange(0, 30, 6)
-    assignment = engine._assign_greedy(problem, units, centres)
+    assignment = assign_greedy(problem, units, centres)
     assert design_violations(problem, centres, assignment) == []
-    start = engine._Answer(centres, assignment, design_objective(problem, centres, assignment))
-    budget = engine._Budget(1.0)
-    better, stats = engine._region_lns(problem, start, budget, np.random.default_rng(0), 1.0, units, scaling)
+    start = Answer(centres, assignment, design_objective(problem, centres, assignment))
+    meter = WorkMeter(Budget(1.0))
+    better, stats = region_lns(problem, start, meter, np.random.default_rng(0), 1.0, units, scaling)
     assert design_violations(problem, better.centres, better.assignment) == []
     assert better.objective == pytest.approx(design_objective(problem, better.centres, better.assignment))
     assert better.objective <= start.objective
@@ -353,7 +393,7 @@ def test_same_seed_same_answer(kind: str) -> None:
     elif kind == "balanced":
         extra = {"size_target": 10.0, "balance_penalty": 0.05}
     problem = DesignProblem(distance=distance, weight=np.linspace(1, 2, 60), p=6, **extra)
-    runs = [solve_design(problem, time_limit_s=0.5, seed=7, workers=2) for _ in range(2)]
+    runs = [solve_design(problem, Budget(0.5), seed=7, workers=2) for _ in range(2)]
     assert np.array_equal(runs[0].centres, runs[1].centres)
     assert np.array_equal(runs[0].assignment, runs[1].assignment)
     assert runs[0].objective == runs[1].objective and runs[0].bound == runs[1].bound

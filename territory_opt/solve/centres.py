@@ -1,42 +1,54 @@
 """Design mode on the CLI's problem: choose where each team's territories are centred, then move reps there.
 
-Per team (in scenario order; a rep in several teams is placed by its first team) two starts are built: the
-p-median of the team's customers (`design.py`, with its own proven bound; p = the team's reps, weight = visits x
-travel weight) and k-means centres weighted by workload (the balanced quantity), snapped to customers. Each is
-matched to today's homes by least total distance and assigned once under every rule; the better start then goes
-through location-allocation rounds: assign every customer under all rules (balance, boundaries, skills, locks,
-contact cap) with the fast flow engine, move each rep to the best home among its own customers (the 1-median),
-repeat while travel falls by more than 0.1 %. The final homes are the reps' suggested homes; the run then assigns
-with them as in rebalance mode (full engine and budget). The unbalanced p-median alone is a poor start once
-balance is imposed (measured: 60 % above the final answer on a 2,000-customer instance), hence the k-means start.
+Per team (in scenario order; a rep in several teams is placed by its first team) three starts are built on the
+team's aggregated customers (weight = visits x travel weight, demand = workload):
+- "capacitated": the capacitated p-median (`design/`, with its proven bound): p = the team's reps, a rep becomes
+  one centre, so the reps' workload band is each centre's size bound, and `rules.balance_weight` the same soft
+  pull towards the target as in the assignment; it places centres and balances them at once;
+- "p-median": the uncapacitated p-median (travel only);
+- "k-means": centres weighted by workload (the balanced quantity), snapped to customers.
+Each start is matched to today's homes by least total distance and assigned once under every rule (the same
+assignment engine and budget for each: one judge); the best then goes through location-allocation rounds: assign
+every customer under all rules (balance, boundaries, skills, locks, contact cap) with the fast flow engine, move
+each rep to the best home among its own customers (the 1-median), repeat while travel falls by more than 0.1 %.
+The final homes are the reps' suggested homes; the run then assigns with them as in rebalance mode.
+
+Why three starts and not the capacitated engine alone: on the demo it wins the first assignment by 3-5 % and cuts
+the final travel by 2.3 % (docs/benchmarks.md), but in a short budget on a large team it may find no answer at
+all (its heuristic start breaks a band and CP-SAT's first call overruns a small budget); the other two starts cost
+little and keep design mode from depending on it.
 
 Large teams are aggregated before the p-median: customers snap to a grid whose cells hold their weighted mean
-location, total weight and demand, and candidate sites are the demand points nearest the cells of a coarser
-grid. Zone pins and other hard rules are not part of the p-median: the assignment rounds enforce them.
-
-Why not a balanced p-median solved whole: with hard size bands CP-SAT found answers 17-47 % above the plain
-p-median on the demo's field team (2,443 points x 373 sites, 15 s), while the alternation reaches balance through
-the same engine the nightly run trusts, so every rule holds at every round.
+location, total weight and workload, and candidate sites are the demand points nearest the cells of a coarser
+grid. Zone pins and other hard rules are not part of the p-median: the assignment rounds enforce them. A team
+whose reps also serve another team has no band of its own (its reps' bands cover both): its capacitated start
+then has the soft pull only.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from ..errors import InfeasibleError, SolverLimitError
+from ..model.bands import team_components
 from ..model.problem import Problem
-from .design import DesignProblem, solve_design
+from .budget import Budget
+from .design import DesignProblem, DesignResult, solve_design
 
 MAX_POINTS = 2_500  # demand points per team after aggregation
 MAX_SITES = 400  # candidate centres per team (and per rep in the 1-median step)
+MAX_DEMAND_UNITS = 20_000  # a team's workload in at most this many demand units (the capacitated start)
+STARTS = ("capacitated", "p-median", "k-means")  # every start design mode tries (module doc)
 
 
 @dataclass(frozen=True)
 class TeamDesign:
-    """How one team's centres were chosen: the p-median that started it, measured against its own bound."""
+    """How one team's starting centres were chosen, each engine measured against its own bound (nan: not run)."""
 
     team: str
     p: int
@@ -46,6 +58,12 @@ class TeamDesign:
     pmedian_bound: float
     pmedian_gap: float
     engine: str
+    capacitated_objective: float = math.nan  # travel (visit-km) plus the soft balance term, on the aggregated team
+    capacitated_bound: float = math.nan
+    capacitated_gap: float = math.nan
+    workload_unit_s: float = math.nan  # seconds per demand unit of the capacitated start
+    size_bounds: tuple[int, int] | None = None  # each centre's workload band, in demand units (None: no band)
+    capacitated_note: str = ""  # why the capacitated engine gave no answer (its start is then the p-median's)
 
 
 @dataclass(frozen=True)
@@ -53,11 +71,22 @@ class DesignedHomes:
     rep_xy: np.ndarray  # (R, 2) suggested homes; reps of no designed team keep theirs
     designed: np.ndarray  # (R,) bool
     teams: list[TeamDesign] = field(default_factory=list)
-    rounds: list[dict[str, float]] = field(default_factory=list)  # objective after each location-allocation round
+    rounds: list[dict[str, float | int | str]] = field(default_factory=list)  # objective after each round
 
     def moved_km(self, before: np.ndarray) -> np.ndarray:
         delta = self.rep_xy - before
-        return np.hypot(delta[:, 0], delta[:, 1]) / 1000.0
+        return np.asarray(np.hypot(delta[:, 0], delta[:, 1]) / 1000.0)
+
+
+@dataclass(frozen=True)
+class TeamPoints:
+    """A team's customers, aggregated: demand points, candidate sites among them, and the distances (km)."""
+
+    xy: np.ndarray  # (P, 2) metres
+    weight: np.ndarray  # (P,) visits x travel weight
+    workload_s: np.ndarray  # (P,) seconds
+    sites: np.ndarray  # (S,) indices into xy
+    distance: np.ndarray  # (P, S) road km proxy (straight line x detour)
 
 
 def aggregate(xy: np.ndarray, weight: np.ndarray, demand: np.ndarray,
@@ -88,23 +117,106 @@ def candidate_sites(xy: np.ndarray, weight: np.ndarray, limit: int) -> np.ndarra
         return np.arange(len(xy))
     cells, _, _ = aggregate(xy, weight, np.zeros(len(xy), np.int64), limit)
     _, nearest = cKDTree(xy).query(cells)
-    return np.unique(nearest)
+    return np.asarray(np.unique(nearest))
 
 
-def _team_centres(problem: Problem, team: int, reps: np.ndarray, time_limit_s: float,
-                  seed: int) -> tuple[np.ndarray, TeamDesign]:
-    """The team's p-median centres (p = its reps) over its aggregated customers, weighted by visits x travel."""
+def team_points(problem: Problem, team: int) -> TeamPoints:
+    """The team's needs as at most MAX_POINTS demand points, weighted by visits x travel, with their workload."""
     needs = np.flatnonzero(problem.need_team == team)
     xy = problem.customer_xy[problem.need_customer[needs]]
     weight = problem.need_visits[needs] * np.maximum(problem.need_travel_weight[needs], 1e-3)
-    points, point_weight, _ = aggregate(xy, weight, np.zeros(len(needs), np.int64), MAX_POINTS)
+    points, point_weight, workload = aggregate(xy, weight, problem.min_workload_s[needs].astype(np.int64),
+                                               MAX_POINTS)
     sites = candidate_sites(points, point_weight, MAX_SITES)
-    p = min(len(reps), len(sites))
     delta = points[:, None, :] - points[None, sites, :]
     distance = np.hypot(delta[..., 0], delta[..., 1]) * problem.detour_factor / 1000.0
-    result = solve_design(DesignProblem(distance, point_weight, p), time_limit_s=time_limit_s, seed=seed)
-    return points[sites[result.centres]], TeamDesign(problem.team_names[team], p, len(points), len(sites),
-                                                     result.objective, result.bound, result.gap, result.engine)
+    return TeamPoints(points, point_weight, workload, sites, distance)
+
+
+def capacitated_problem(problem: Problem, team: int, reps: np.ndarray, points: TeamPoints,
+                        p: int) -> tuple[DesignProblem, float]:
+    """The team as a capacitated p-median and the seconds per demand unit: demand = workload; each centre's size
+    within the reps' band, rounded inwards to whole units (so that with exact units a centre in it is in the band;
+    reps with different bands give the lowest floor to the highest ceiling, and the assignment rounds do the rest);
+    with a balance weight, a penalty per unit off the reps' mean target like the assignment's soft balance term
+    (visit-km per hour)."""
+    demand, unit_s = demand_units(points.workload_s)
+    own_band = p == len(reps) and _team_alone(problem, team)
+    bounds = None
+    if own_band:
+        lo = math.ceil(float(problem.rep_min_s[reps].min()) / unit_s)
+        hi = math.floor(float(problem.rep_max_s[reps].max()) / unit_s)
+        bounds = (lo, hi) if lo <= hi else (hi, lo)  # a band narrower than one unit: the unit around it
+    target = float(problem.rep_target_s[reps].mean()) / unit_s if own_band else float(demand.sum()) / p
+    penalty = problem.balance_weight * unit_s / 3600.0
+    design = DesignProblem(points.distance, points.weight, p, demand=demand, size_bounds=bounds,
+                           size_target=target if penalty > 0 else None, balance_penalty=penalty)
+    return design, unit_s
+
+
+def demand_units(workload_s: np.ndarray) -> tuple[np.ndarray, float]:
+    """Workloads as integer demand units, and the seconds per unit: their greatest common divisor (exact: call
+    times are whole minutes times visits), coarsened when that would make more than MAX_DEMAND_UNITS in all (the
+    flows price each unit); then rounded along the cumulative sum, so the total stays exact and no point is off by
+    a unit or more (rounding each point alone would shift a centre's size by up to half a unit per point)."""
+    workload = np.asarray(workload_s, dtype=np.int64)
+    positive = workload[workload > 0]
+    if len(positive) == 0:
+        return np.zeros(len(workload), dtype=np.int64), 1.0
+    unit_s = max(float(np.gcd.reduce(positive)), float(workload.sum()) / MAX_DEMAND_UNITS)
+    cumulative = np.rint(np.cumsum(workload) / unit_s).astype(np.int64)
+    return np.diff(cumulative, prepend=0), unit_s
+
+
+def _team_alone(problem: Problem, team: int) -> bool:
+    """Whether the team's reps serve this team only (their bands are then the team's own)."""
+    comp = team_components(problem.rep_in_team)
+    return int((comp == comp[team]).sum()) == 1
+
+
+def _team_starts(problem: Problem, team: int, reps: np.ndarray, starts: tuple[str, ...], work_s: float,
+                 seed: int) -> tuple[dict[str, np.ndarray], TeamDesign]:
+    """Each requested start's centres (metres) for one team, and how they were found. The capacitated engine
+    gets 3/4 of the team's work when the p-median runs too; when it finds no answer (it may not, in a short budget
+    on a large team), its start is the p-median's centres and the report says why."""
+    points = team_points(problem, team)
+    p = min(len(reps), len(points.sites))
+    found: dict[str, np.ndarray] = {}
+    share = 0.75 if "capacitated" in starts else 0.0
+    plain = capacitated = None
+    unit_s, bounds, note = math.nan, None, ""
+    if "capacitated" in starts:
+        design, unit_s = capacitated_problem(problem, team, reps, points, p)
+        bounds = design.size_bounds
+        try:
+            capacitated = solve_design(design, Budget(work_s=share * work_s), seed=seed)
+        except (InfeasibleError, SolverLimitError) as exc:
+            note = f"{type(exc).__name__}: {exc.findings[0].message if exc.findings else exc}"
+    if "p-median" in starts or ("capacitated" in starts and capacitated is None):
+        plain = solve_design(DesignProblem(points.distance, points.weight, p),
+                             Budget(work_s=(1.0 - share) * work_s), seed=seed)
+        if "p-median" in starts:
+            found["p-median"] = points.xy[points.sites[plain.centres]]
+    if "capacitated" in starts:
+        chosen = capacitated if capacitated is not None else plain
+        assert chosen is not None
+        found["capacitated"] = points.xy[points.sites[chosen.centres]]
+    if "k-means" in starts:  # points aggregated by workload, the quantity k-means balances
+        needs = np.flatnonzero(problem.need_team == team)
+        xy = problem.customer_xy[problem.need_customer[needs]]
+        load = problem.min_workload_s[needs].astype(float)
+        spots, spot_load, _ = aggregate(xy, load, np.zeros(len(needs), np.int64), MAX_POINTS)
+        means = weighted_kmeans(spots, spot_load, min(len(reps), len(spots)), seed)
+        found["k-means"] = spots[cKDTree(spots).query(means)[1]]
+    report = TeamDesign(problem.team_names[team], p, len(points.xy), len(points.sites), *_figures(plain),
+                        *_figures(capacitated)[:3], unit_s, bounds, note)
+    return found, report
+
+
+def _figures(result: DesignResult | None) -> tuple[float, float, float, str]:
+    if result is None:
+        return math.nan, math.nan, math.nan, ""
+    return result.objective, result.bound, result.gap, result.engine
 
 
 def one_medians(problem: Problem, assignment: np.ndarray, rep_xy: np.ndarray) -> np.ndarray:
@@ -154,15 +266,19 @@ def _place(problem: Problem, reps: np.ndarray, centres: np.ndarray, rep_xy: np.n
     rep_xy[reps[rows]] = centres[cols]
 
 
-def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: int = 8,
-                 candidate_reps: int = 8) -> DesignedHomes:
-    """Suggested homes: per team two starts (its p-median centres, and weighted k-means centres snapped to
-    customers), the better after one balanced assignment kept, then location-allocation rounds (assign under every
-    rule with the fast flow engine, move each rep to the 1-median of its territory) while travel keeps falling."""
+def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: int = 8, candidate_reps: int = 8,
+                 starts: tuple[str, ...] = STARTS) -> DesignedHomes:
+    """Suggested homes: per team the `starts` (see the module doc), the best after one assignment under every rule
+    kept, then location-allocation rounds (assign under every rule with the fast flow engine, move each rep to the
+    1-median of its territory) while travel keeps falling. `time_limit_s` is the whole work budget: 20 % for the
+    starts' engines, the rest shared by the assignments (one per start, then one per round)."""
     from .budget import Budget
     from .engine import SolveParams, solve
 
-    pmedian_xy, kmeans_xy = problem.rep_xy.copy(), problem.rep_xy.copy()
+    unknown = sorted(set(starts) - set(STARTS))
+    if unknown or not starts:
+        raise ValueError(f"starts must be a non-empty subset of {STARTS}, got {starts!r}")
+    homes = {name: problem.rep_xy.copy() for name in starts}
     designed = np.zeros(problem.n_reps, dtype=bool)
     teams: list[TeamDesign] = []
     active = [t for t in range(len(problem.team_names)) if (problem.need_team == t).any()]
@@ -171,25 +287,20 @@ def design_homes(problem: Problem, *, time_limit_s: float, seed: int, rounds: in
         reps = np.flatnonzero(problem.rep_in_team[:, team] & ~designed)
         if len(reps) == 0:
             continue
-        centres, report = _team_centres(problem, team, reps, start_budget, seed)
-        _place(problem, reps[:len(centres)], centres, pmedian_xy)
-        needs = np.flatnonzero(problem.need_team == team)
-        xy = problem.customer_xy[problem.need_customer[needs]]
-        load = problem.min_workload_s[needs].astype(float)  # the balanced quantity: clusters of similar work
-        points, point_load, _ = aggregate(xy, load, np.zeros(len(needs), np.int64), MAX_POINTS)
-        means = weighted_kmeans(points, point_load, min(len(reps), len(points)), seed)
-        _place(problem, reps[:len(means)], points[cKDTree(points).query(means)[1]], kmeans_xy)
+        found, report = _team_starts(problem, team, reps, starts, start_budget, seed)
+        for name, centres in found.items():
+            _place(problem, reps[:len(centres)], centres, homes[name])
         designed[reps] = True
         teams.append(report)
-    history: list[dict[str, float]] = []
+    history: list[dict[str, float | int | str]] = []
     params = SolveParams(candidate_reps=candidate_reps, engine="large")
-    budget = Budget(work_s=0.8 * time_limit_s / max(rounds + 1, 1))
-    starts = []
-    for name, xy in (("p-median", pmedian_xy), ("k-means", kmeans_xy)):
-        result = solve(problem.replace(rep_xy=xy), budget, seed=seed, params=params)
+    budget = Budget(work_s=0.8 * time_limit_s / max(rounds + len(starts) - 1, 1))
+    tried = []
+    for name in starts:
+        result = solve(problem.replace(rep_xy=homes[name]), budget, seed=seed, params=params)
         history.append({"round": 0, "start": name, "objective": round(result.objective, 3)})
-        starts.append((result.objective, name, xy, result.assignment))
-    best, _, best_xy, assignment = min(starts, key=lambda s: (s[0], s[1]))
+        tried.append((result.objective, name, homes[name], result.assignment))
+    best, _, best_xy, assignment = min(tried, key=lambda s: (s[0], s[1]))
     for round_no in range(1, rounds):
         rep_xy = np.where(designed[:, None], one_medians(problem, assignment, best_xy), problem.rep_xy)
         result = solve(problem.replace(rep_xy=rep_xy), budget, seed=seed, params=params)
