@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from territory_opt.metrics import check
-from territory_opt.model.bands import balance_targets
-from territory_opt.model.problem import NO_REP, Problem
+from territory_opt.model.problem import Problem
 from territory_opt.solve import Budget, SolveParams, solve
 from territory_opt.solve.centres import aggregate, candidate_sites, design_homes, one_medians
+
+from .problems import build_problem
 
 
 def clustered_problem(n: int = 120, n_reps: int = 4, seed: int = 3) -> Problem:
@@ -18,27 +19,8 @@ def clustered_problem(n: int = 120, n_reps: int = 4, seed: int = 3) -> Problem:
     towns = np.array([[0, 0], [40_000, 0], [0, 40_000], [40_000, 40_000]], dtype=float)
     xy = towns[np.arange(n) % 4] + rng.normal(0, 2_000, (n, 2))
     workload = rng.integers(1800, 3600, n).astype(np.int64)
-    membership = np.ones((n_reps, 1), dtype=bool)
-    target, lo, hi = balance_targets(membership, np.zeros(n, np.int64), workload, np.full(n_reps, np.inf), 0.15)
-    return Problem(
-        customer_ids=np.array([f"C{i}" for i in range(n)], dtype=object),
-        customer_xy=xy,
-        rep_ids=np.array([f"R{r}" for r in range(n_reps)], dtype=object),
-        rep_xy=np.full((n_reps, 2), -20_000.0) + np.arange(n_reps)[:, None] * 100.0,
-        team_names=("T",),
-        rep_in_team=membership,
-        need_customer=np.arange(n),
-        need_team=np.zeros(n, dtype=np.int64),
-        need_visits=rng.integers(1, 4, n).astype(float),
-        need_workload_s=workload,
-        need_travel_weight=np.ones(n),
-        need_locked_rep=np.full(n, NO_REP),
-        need_current_rep=np.full(n, NO_REP),
-        rep_target_s=target,
-        rep_min_s=lo,
-        rep_max_s=hi,
-        max_reps_per_customer=1,
-    )
+    homes = np.full((n_reps, 2), -20_000.0) + np.arange(n_reps)[:, None] * 100.0
+    return build_problem(xy, homes, workload=workload, visits=rng.integers(1, 4, n).astype(float), tolerance=0.15)
 
 
 def test_aggregation_keeps_weight_and_demand() -> None:
