@@ -70,6 +70,24 @@ def random_problem(n: int, n_reps: int, *, seed: int, tolerance: float = 0.1, si
                          workload=workload, tolerance=tolerance, **changes)
 
 
+def one_answer_problem() -> Problem:
+    """Every rule active, one feasible answer. Customer C0 needs teams A and B (cap 1: capped), C1 team A. Reps R0
+    (A and B), R1 (A), R2 (B, pinned to depot D0). n0 = (C0, A) in D0, currently R1; n1 = (C0, B) in D0, locked to
+    R0 and never R2; n2 = (C1, A) in D1. Workload and accounts balanced; moves limited by count and value; a soft
+    balance term. The only feasible answer: R0, R0 (the cap), R1 (R0 works in D0)."""
+    return build_problem(
+        [[0.0, 0.0], [5000.0, 0.0]], [[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]], need_customer=[0, 0, 1],
+        need_team=[0, 1, 0], team_names=("A", "B"), rep_in_team=[[True, True], [True, False], [False, True]],
+        need_locked_rep=np.array([NO_REP, 0, NO_REP]), need_current_rep=np.array([1, NO_REP, NO_REP]),
+        need_skills=np.zeros(3, np.int64), rep_skills=np.ones(3, np.int64), skill_names=("a",),
+        excluded=np.array([1 * 3 + 2]), zone_kinds=("depot",), zone_names=(("D0", "D1"),),
+        need_zone=np.array([[0, 0, 1]]), rep_zone=np.array([[-1, -1, 0]]),
+        metric_names=("accounts",), need_metric=np.ones((1, 3), np.int64),
+        rep_metric_min=np.zeros((1, 3), np.int64), rep_metric_max=np.full((1, 3), 3),
+        max_moved=1, max_moved_value=10, need_value=np.array([4, 5, 6]), balance_weight=60.0,
+    )
+
+
 def eligible_table(problem: Problem) -> np.ndarray:
     """(N, R) whether each rep may take each need, computed here from the data (team, lock, product lines,
     exclusion, zone pin), not by the rules under test."""

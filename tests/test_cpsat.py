@@ -10,36 +10,16 @@ import numpy as np
 from hypothesis import HealthCheck, assume, event, given, settings
 
 from territory_opt.metrics import check
-from territory_opt.model.problem import NO_REP, Problem
+from territory_opt.model.problem import Problem
 from territory_opt.solve.budget import Budget, Stop
 from territory_opt.solve.candidates import all_arcs
 from territory_opt.solve.cpsat import build_model, solve_cpsat
 
-from .problems import brute_force, build_problem, n_alignments, problems, random_problem
-
-T, F = True, False
-
-
-def every_rule_problem() -> Problem:
-    """Customer C0 needs teams A and B (cap 1: capped), C1 team A. Reps R0 (A and B), R1 (A), R2 (B, pinned to
-    depot D0). n0 = (C0, A) in D0, currently R1; n1 = (C0, B) in D0, locked to R0 and never R2; n2 = (C1, A) in D1.
-    Workload and accounts balanced; moves limited by count and value; a soft balance term. The only feasible
-    answer: R0, R0 (the cap), R1 (R0 works in D0)."""
-    return build_problem(
-        [[0.0, 0.0], [5000.0, 0.0]], [[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]], need_customer=[0, 0, 1],
-        need_team=[0, 1, 0], team_names=("A", "B"), rep_in_team=[[T, T], [T, F], [F, T]],
-        need_locked_rep=np.array([NO_REP, 0, NO_REP]), need_current_rep=np.array([1, NO_REP, NO_REP]),
-        need_skills=np.zeros(3, np.int64), rep_skills=np.ones(3, np.int64), skill_names=("a",),
-        excluded=np.array([1 * 3 + 2]), zone_kinds=("depot",), zone_names=(("D0", "D1"),),
-        need_zone=np.array([[0, 0, 1]]), rep_zone=np.array([[-1, -1, 0]]),
-        metric_names=("accounts",), need_metric=np.ones((1, 3), np.int64),
-        rep_metric_min=np.zeros((1, 3), np.int64), rep_metric_max=np.full((1, 3), 3),
-        max_moved=1, max_moved_value=10, need_value=np.array([4, 5, 6]), balance_weight=60.0,
-    )
+from .problems import brute_force, build_problem, n_alignments, one_answer_problem, problems, random_problem
 
 
 def test_each_rule_says_how_many_constraints_it_added() -> None:
-    problem = every_rule_problem()
+    problem = one_answer_problem()
     arcs = all_arcs(problem)
     assert list(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True)) == [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1)]
     built = build_model(problem, arcs)
@@ -58,7 +38,7 @@ def test_each_rule_says_how_many_constraints_it_added() -> None:
 
 
 def test_the_every_rule_problem_solves_to_the_brute_forces_answer() -> None:
-    problem = every_rule_problem()
+    problem = one_answer_problem()
     outcome = solve_cpsat(problem, all_arcs(problem), Budget(work_s=5), workers=1, seed=0)
     best = brute_force(problem)
     assert outcome.status == "optimal" and best is not None and outcome.choice is not None
