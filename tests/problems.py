@@ -12,9 +12,10 @@ import itertools
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
-from territory_opt.metrics import check
+from territory_opt.metrics import check, distinct_reps_per_customer, metric_totals
 from territory_opt.model.bands import balance_targets
 from territory_opt.model.problem import NO_REP, Problem
 
@@ -74,9 +75,9 @@ def one_answer_problem() -> Problem:
     """Every rule active, one feasible answer. Customer C0 needs teams A and B (cap 1: capped), C1 team A. Reps R0
     (A and B), R1 (A), R2 (B, pinned to depot D0). n0 = (C0, A) in D0, currently R1; n1 = (C0, B) in D0, locked to
     R0 and never R2; n2 = (C1, A) in D1. Workload and accounts balanced; moves limited by count and value; a soft
-    balance term. The only feasible answer: R0, R0 (the cap), R1 (R0 works in D0)."""
+    balance term. The only feasible answer: R0, R0 (the cap), R1 (R0 works in D0, though it lives nearer C1)."""
     return build_problem(
-        [[0.0, 0.0], [5000.0, 0.0]], [[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]], need_customer=[0, 0, 1],
+        [[0.0, 0.0], [5000.0, 0.0]], [[4000.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]], need_customer=[0, 0, 1],
         need_team=[0, 1, 0], team_names=("A", "B"), rep_in_team=[[True, True], [True, False], [False, True]],
         need_locked_rep=np.array([NO_REP, 0, NO_REP]), need_current_rep=np.array([1, NO_REP, NO_REP]),
         need_skills=np.zeros(3, np.int64), rep_skills=np.ones(3, np.int64), skill_names=("a",),
@@ -84,7 +85,7 @@ def one_answer_problem() -> Problem:
         need_zone=np.array([[0, 0, 1]]), rep_zone=np.array([[-1, -1, 0]]),
         metric_names=("accounts",), need_metric=np.ones((1, 3), np.int64),
         rep_metric_min=np.zeros((1, 3), np.int64), rep_metric_max=np.full((1, 3), 3),
-        max_moved=1, max_moved_value=10, need_value=np.array([4, 5, 6]), balance_weight=60.0,
+        max_moved=1, max_moved_value=10, need_value=np.array([4, 5, 6]), balance_weight=0.6,
     )
 
 
@@ -221,6 +222,57 @@ def problems(draw: st.DrawFn, max_customers: int = 12, max_reps: int = 5, zones:
         customer_max_reps=np.array(draw(st.lists(st.integers(1, 3), min_size=n_customers, max_size=n_customers)),
                                    dtype=np.int64) if rules and draw(st.integers(0, 3)) == 0 else None,
     )
+
+
+SLACK = st.sampled_from([0, 0, 1, 600, 3600, 10**7])  # how far a band, cap or limit lies beyond the assignment
+
+
+@st.composite
+def feasible_cases(draw: st.DrawFn, max_customers: int = 8, max_reps: int = 4) -> tuple[Problem, np.ndarray]:
+    """A random problem and an assignment `metrics.check` accepts: each need goes to a rep it may take that keeps
+    every rep in one zone per boundary kind, then the bands, contact caps and move limits are set around that
+    assignment, some exactly at it, so that moves break them now and then. Some needs take no time at all."""
+    problem = draw(problems(max_customers=max_customers, max_reps=max_reps))
+    n, r = problem.n_needs, problem.n_reps
+    if draw(st.booleans()):  # customers without visits
+        zero = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        arc = problem.arc_workload_s
+        problem = problem.replace(need_workload_s=np.where(zero, 0, problem.need_workload_s),
+                                  arc_workload_s=None if arc is None else np.where(zero[:, None], 0, arc))
+    table = eligible_table(problem)
+    k = problem.n_zone_kinds
+    need_zone = problem.need_zone if k else np.zeros((0, n), np.int64)
+    taken = problem.rep_zone.copy() if k else np.zeros((0, r), np.int64)
+    assign = np.zeros(n, dtype=np.int64)
+    for need in range(n):
+        zone = need_zone[:, need]
+        fits = ((zone[:, None] < 0) | (taken < 0) | (taken == zone[:, None])).all(axis=0)
+        options = np.flatnonzero(table[need] & fits)
+        assume(len(options) > 0)
+        rep = int(options[draw(st.integers(0, len(options) - 1))])
+        taken[:, rep] = np.where(zone >= 0, zone, taken[:, rep])
+        assign[need] = rep
+    totals = metric_totals(problem, assign)
+    q = len(totals)
+    low = np.maximum(totals - np.array(draw(st.lists(SLACK, min_size=q * r, max_size=q * r))).reshape(q, r), 0)
+    high = totals + np.array(draw(st.lists(SLACK, min_size=q * r, max_size=q * r))).reshape(q, r)
+    changes: dict[str, object] = {"rep_min_s": low[0], "rep_max_s": high[0]}
+    if problem.metric_names:
+        changes |= {"rep_metric_min": low[1:], "rep_metric_max": high[1:]}
+    distinct = distinct_reps_per_customer(problem, assign)
+    extra = st.integers(0, 1)
+    if draw(st.booleans()):
+        spare = np.array(draw(st.lists(extra, min_size=problem.n_customers, max_size=problem.n_customers)))
+        changes["customer_max_reps"] = np.maximum(distinct, 1) + spare
+    else:
+        changes |= {"customer_max_reps": None, "max_reps_per_customer": int(max(distinct.max(), 1)) + draw(extra)}
+    moving = (problem.need_current_rep != NO_REP) & (problem.need_current_rep != assign)
+    changes["max_moved"] = draw(st.none() | st.just(int(moving.sum())) | st.just(int(moving.sum()) + 1))
+    value = int(problem.need_value[moving].sum()) if problem.need_value is not None else 0
+    changes["max_moved_value"] = draw(st.none() | st.just(value) | st.just(value + 30))
+    problem = problem.replace(**changes)
+    assert check(problem, assign) == []
+    return problem, assign
 
 
 def total_cost(problem: Problem, assignment: np.ndarray) -> float:

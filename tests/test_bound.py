@@ -8,13 +8,22 @@ import math
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
+from ortools.linear_solver.python import model_builder as mb
 
 from territory_opt.model.problem import Problem
 from territory_opt.solve.bound import build_lp, solve_lp
 from territory_opt.solve.budget import Budget
 from territory_opt.solve.candidates import all_arcs
 
-from .problems import brute_force, build_problem, n_alignments, one_answer_problem, problems, total_cost
+from .problems import (
+    brute_force,
+    build_problem,
+    feasible_cases,
+    n_alignments,
+    one_answer_problem,
+    problems,
+    total_cost,
+)
 
 BUDGET = Budget(work_s=5)
 
@@ -80,6 +89,27 @@ def test_every_rule_together_bounds_the_one_answer() -> None:
     assert lp.objective / 100 <= total_cost(problem, np.array([0, 0, 1])) + 0.01 * problem.n_needs
 
 
+def lp_accepts(problem: Problem, assignment: np.ndarray) -> bool:
+    """Whether the relaxation over every eligible arc has a solution with the arcs of `assignment` at 1 and every
+    other arc at 0 (the rules' extra columns free)."""
+    arcs = all_arcs(problem)
+    lp = build_lp(problem, arcs)
+    chosen = (arcs.rep == assignment[arcs.need]).astype(float)
+    model = mb.Model()
+    model.helper.fill_model_from_sparse_data(
+        np.concatenate([chosen, np.zeros(lp.n_cols - len(arcs))]), np.concatenate([chosen, *lp.extra_upper]),
+        np.zeros(lp.n_cols), np.concatenate(lp.lower), np.concatenate(lp.upper), lp.matrix())
+    return mb.Solver("glop").solve(model) == mb.SolveStatus.OPTIMAL
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(feasible_cases(max_customers=6, max_reps=4))
+def test_the_lp_admits_an_alignment_at_the_edge_of_every_band_cap_and_limit(
+        case: tuple[Problem, np.ndarray]) -> None:
+    problem, assignment = case
+    assert lp_accepts(problem, assignment)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(max_customers=4, max_reps=3))
 def test_the_lp_bound_never_passes_the_brute_force_optimum(problem: Problem) -> None:
@@ -97,3 +127,11 @@ def test_the_lp_bound_never_passes_the_brute_force_optimum(problem: Problem) -> 
         return
     event("both feasible")
     assert lp.bound / 100 <= best[0] + 0.005 * problem.n_needs + 1e-6
+
+
+def test_an_lp_over_no_arcs_is_infeasible_with_a_contact_cap_too() -> None:
+    problem = build_problem([[0.0, 0.0]], [[0.0, 0.0]] * 2, need_customer=[0, 0], need_team=[0, 1],
+                            team_names=("A", "B"), excluded=np.array([0, 1, 2, 3]))  # C0 needs two teams, cap 1
+    arcs = all_arcs(problem)
+    assert len(arcs) == 0
+    assert solve_lp(problem, arcs, BUDGET).status == "infeasible"

@@ -3,19 +3,30 @@ force's on tiny instances (judged by `metrics.check` and the tests' own costs), 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
 import numpy as np
 from hypothesis import HealthCheck, assume, event, given, settings
+from ortools.sat.python import cp_model
 
 from territory_opt.metrics import check
 from territory_opt.model.problem import Problem
 from territory_opt.solve.budget import Budget, Stop
-from territory_opt.solve.candidates import all_arcs
-from territory_opt.solve.cpsat import build_model, solve_cpsat
+from territory_opt.solve.candidates import Arcs, all_arcs
+from territory_opt.solve.cpsat import CpSatModel, build_model, solve_cpsat
 
-from .problems import brute_force, build_problem, n_alignments, one_answer_problem, problems, random_problem
+from .problems import (
+    brute_force,
+    build_problem,
+    eligible_table,
+    feasible_cases,
+    n_alignments,
+    one_answer_problem,
+    problems,
+    random_problem,
+)
 
 
 def test_each_rule_says_how_many_constraints_it_added() -> None:
@@ -37,7 +48,7 @@ def test_each_rule_says_how_many_constraints_it_added() -> None:
     assert build_model(plain, all_arcs(plain)).added == {"coverage": 4, "balance": 2, "soft_balance": 0}
 
 
-def test_the_every_rule_problem_solves_to_the_brute_forces_answer() -> None:
+def test_the_one_answer_problem_solves_to_it() -> None:
     problem = one_answer_problem()
     outcome = solve_cpsat(problem, all_arcs(problem), Budget(work_s=5), workers=1, seed=0)
     best = brute_force(problem)
@@ -47,16 +58,45 @@ def test_the_every_rule_problem_solves_to_the_brute_forces_answer() -> None:
     assert check(problem, assignment) == []
 
 
+def accepts(built: CpSatModel, arcs: Arcs, assignment: np.ndarray) -> bool:
+    """Whether the model has a solution with exactly this assignment (assumptions fix one arc per need)."""
+    index = {pair: i for i, pair in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True))}
+    built.model.clear_assumptions()
+    built.model.add_assumptions([built.x[index[(need, int(rep))]] for need, rep in enumerate(assignment)])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.stop_after_first_solution = True
+    return solver.solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def test_the_model_accepts_only_the_one_answer() -> None:
+    problem = one_answer_problem()
+    arcs = all_arcs(problem)
+    built = build_model(problem, arcs)
+    options = [np.flatnonzero(row) for row in eligible_table(problem)]
+    accepted = [combo for combo in itertools.product(*options) if accepts(built, arcs, np.array(combo))]
+    assert accepted == [(0, 0, 1)]
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(max_customers=4, max_reps=3))
 def test_the_model_over_every_arc_is_the_problem(problem: Problem) -> None:
-    """Over every eligible arc, CP-SAT is infeasible exactly when enumeration finds nothing, else optimal at the
-    brute-force optimum (up to costs rounded to 1/100 visit-km) with an answer `metrics.check` accepts."""
-    assume(n_alignments(problem) <= 2_000)
-    best = brute_force(problem)
+    """Over every eligible arc, the model accepts exactly the alignments `metrics.check` accepts; CP-SAT is
+    infeasible exactly when enumeration finds nothing, else optimal at the brute-force optimum (up to costs rounded
+    to 1/100 visit-km) with an answer `metrics.check` accepts."""
+    assume(n_alignments(problem) <= 300)
     arcs = all_arcs(problem)
+    built = build_model(problem, arcs)
+    options = [np.flatnonzero(row) for row in eligible_table(problem)]
+    feasible = 0
+    for combo in itertools.product(*options):
+        assignment = np.array(combo, dtype=np.int64)
+        ok = check(problem, assignment) == []
+        assert accepts(built, arcs, assignment) == ok, (combo, check(problem, assignment))
+        feasible += ok
+    event("some alignment feasible" if feasible else "nothing feasible")
+    best = brute_force(problem)
     outcome = solve_cpsat(problem, arcs, Budget(work_s=5), workers=1, seed=0)
-    event(outcome.status)
     if best is None:
         assert outcome.status == "infeasible" and outcome.choice is None
         return
@@ -66,6 +106,15 @@ def test_the_model_over_every_arc_is_the_problem(problem: Problem) -> None:
     assert check(problem, assignment) == []
     assert abs(outcome.objective / 100 - best[0]) <= 0.01 * problem.n_needs + 1e-6
     assert outcome.bound <= outcome.objective + 1e-6
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(feasible_cases(max_customers=6, max_reps=4))
+def test_the_model_accepts_an_alignment_at_the_edge_of_every_band_cap_and_limit(
+        case: tuple[Problem, np.ndarray]) -> None:
+    problem, assignment = case
+    arcs = all_arcs(problem)
+    assert accepts(build_model(problem, arcs), arcs, assignment)
 
 
 def hard_problem() -> Problem:

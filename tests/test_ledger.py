@@ -8,65 +8,14 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from territory_opt.metrics import check, distinct_reps_per_customer, metric_totals
+from territory_opt.metrics import check
 from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve.ledger import Ledger, committed_zones
 
-from .problems import build_problem, eligible_table, problems, total_cost
+from .problems import build_problem, eligible_table, feasible_cases, total_cost
 
 # each rule that one move can break, and the name `metrics.check` gives its violations
 MOVE_RULES = {"balance": "balance", "contact_cap": "contact_cap", "zones": "boundary", "continuity": "continuity"}
-SLACK = st.sampled_from([0, 0, 1, 600, 3600, 10**7])  # how far a band, cap or limit lies beyond the assignment
-
-
-@st.composite
-def feasible_cases(draw: st.DrawFn) -> tuple[Problem, np.ndarray]:
-    """A random problem and an assignment `metrics.check` accepts: each need goes to a rep it may take that keeps
-    every rep in one zone per boundary kind, then the bands, contact caps and move limits are set around that
-    assignment, some exactly at it, so that moves break them now and then. Some needs take no time at all."""
-    problem = draw(problems(max_customers=8, max_reps=4))
-    n, r = problem.n_needs, problem.n_reps
-    if draw(st.booleans()):  # customers without visits
-        zero = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-        arc = problem.arc_workload_s
-        problem = problem.replace(need_workload_s=np.where(zero, 0, problem.need_workload_s),
-                                  arc_workload_s=None if arc is None else np.where(zero[:, None], 0, arc))
-    table = eligible_table(problem)
-    k = problem.n_zone_kinds
-    need_zone = problem.need_zone if k else np.zeros((0, n), np.int64)
-    taken = problem.rep_zone.copy() if k else np.zeros((0, r), np.int64)
-    assign = np.zeros(n, dtype=np.int64)
-    for need in range(n):
-        zone = need_zone[:, need]
-        fits = ((zone[:, None] < 0) | (taken < 0) | (taken == zone[:, None])).all(axis=0)
-        options = np.flatnonzero(table[need] & fits)
-        assume(len(options) > 0)
-        rep = int(options[draw(st.integers(0, len(options) - 1))])
-        taken[:, rep] = np.where(zone >= 0, zone, taken[:, rep])
-        assign[need] = rep
-    totals = metric_totals(problem, assign)
-    q = len(totals)
-    low = np.maximum(totals - np.array(draw(st.lists(SLACK, min_size=q * r, max_size=q * r))).reshape(q, r), 0)
-    high = totals + np.array(draw(st.lists(SLACK, min_size=q * r, max_size=q * r))).reshape(q, r)
-    changes: dict[str, object] = {"rep_min_s": low[0], "rep_max_s": high[0]}
-    if problem.metric_names:
-        changes |= {"rep_metric_min": low[1:], "rep_metric_max": high[1:]}
-    distinct = distinct_reps_per_customer(problem, assign)
-    extra = st.integers(0, 1)
-    if draw(st.booleans()):
-        spare = np.array(draw(st.lists(extra, min_size=problem.n_customers, max_size=problem.n_customers)))
-        changes["customer_max_reps"] = np.maximum(distinct, 1) + spare
-    else:
-        changes |= {"customer_max_reps": None, "max_reps_per_customer": int(max(distinct.max(), 1)) + draw(extra)}
-    moving = (problem.need_current_rep != NO_REP) & (problem.need_current_rep != assign)
-    changes["max_moved"] = draw(st.none() | st.just(int(moving.sum())) | st.just(int(moving.sum()) + 1))
-    value = int(problem.need_value[moving].sum()) if problem.need_value is not None else 0
-    changes["max_moved_value"] = draw(st.none() | st.just(value) | st.just(value + 30))
-    problem = problem.replace(**changes)
-    assert check(problem, assign) == []
-    return problem, assign
-
-
 def judged(problem: Problem, assign: np.ndarray, need: int, rep: int) -> set[str]:
     """The rules `metrics.check` finds broken once `need` moves to `rep`."""
     after = assign.copy()

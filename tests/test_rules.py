@@ -230,8 +230,14 @@ def test_each_pair_rule_says_why_a_rep_cannot_take_a_need() -> None:
     assert ledger.why_not(0, 1) == []  # the rep it has
 
 
-def test_why_not_is_empty_exactly_when_a_move_is_allowed() -> None:
+@pytest.mark.parametrize("plain", [False, True])
+def test_why_not_is_empty_exactly_when_a_move_is_allowed(plain: bool) -> None:
+    """On the problem above, and without its zones and product lines (so that team and lock refusals stand alone)."""
     problem = every_rule_problem()
+    if plain:
+        empty = np.zeros((0, 0), np.int64)
+        problem = problem.replace(zone_kinds=(), zone_names=(), need_zone=empty, rep_zone=empty, need_skills=None,
+                                  rep_skills=None, skill_names=())
     ledger = Ledger(problem, np.array([1, 0, 1, 2]))
     for need in range(problem.n_needs):
         for rep in range(problem.n_reps):
