@@ -9,6 +9,8 @@ from territory_opt.metrics import check
 from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve.contiguity import neighbours, reduce_enclaves
 
+from .problems import build_problem
+
 # Nine customers on a 3 x 3 grid, 1 km apart. Rep A lives west of the grid, rep B on the centre customer.
 GRID = np.array([[x * 1000.0, y * 1000.0] for y in range(3) for x in range(3)])
 # B holds only the centre customer (4), an enclave inside A's territory; moving it to A costs 2 km - 0 km = 2 km.
@@ -17,25 +19,9 @@ ENCLAVE = np.array([0, 0, 0, 0, 1, 0, 0, 0, 0])
 
 def grid_problem(a_max_customers: int = 9) -> Problem:
     n = len(GRID)
-    return Problem(
-        customer_ids=np.array([f"C{i}" for i in range(n)], dtype=object),
-        customer_xy=GRID,
-        rep_ids=np.array(["A", "B"], dtype=object),
-        rep_xy=np.array([[-1000.0, 1000.0], [1000.0, 1000.0]]),
-        team_names=("T",),
-        rep_in_team=np.ones((2, 1), dtype=bool),
-        need_customer=np.arange(n),
-        need_team=np.zeros(n, dtype=np.int64),
-        need_visits=np.ones(n),
-        need_workload_s=np.full(n, 3600, dtype=np.int64),
-        need_travel_weight=np.ones(n),
-        need_locked_rep=np.full(n, NO_REP),
-        need_current_rep=np.full(n, NO_REP),
-        rep_target_s=np.full(2, n * 1800.0),
-        rep_min_s=np.zeros(2, dtype=np.int64),
-        rep_max_s=np.array([a_max_customers * 3600, 9 * 3600], dtype=np.int64),
-        max_reps_per_customer=1,
-    )
+    return build_problem(GRID, [[-1000.0, 1000.0], [1000.0, 1000.0]], rep_ids=np.array(["A", "B"], dtype=object),
+                         rep_target_s=np.full(2, n * 1800.0),
+                         rep_max_s=np.array([a_max_customers * 3600, 9 * 3600], dtype=np.int64))
 
 
 def test_neighbours_of_the_centre_are_its_grid_neighbours() -> None:

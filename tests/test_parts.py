@@ -14,7 +14,7 @@ from territory_opt.solve.engine import SolveParams, _solve_large
 from territory_opt.solve.parts import independent_parts
 from territory_opt.solve.rules import eligible
 
-from .test_solver_properties import problems
+from .problems import build_problem, problems
 
 
 def pinned(problem: Problem, data: st.DataObject) -> Problem:
@@ -84,7 +84,6 @@ def regional_problem(n_regions: int, per_region: int, reps_per_region: int) -> P
     """Separate depots: each region's customers may only be served by that region's reps."""
     rng = np.random.default_rng(3)
     n, r = n_regions * per_region, n_regions * reps_per_region
-    rep_in_team = np.ones((r, 1), dtype=bool)
     workload = rng.integers(600, 3600, size=n).astype(np.int64)
     need_zone = np.repeat(np.arange(n_regions), per_region)[None, :]
     rep_zone = np.repeat(np.arange(n_regions), reps_per_region)[None, :]
@@ -99,16 +98,9 @@ def regional_problem(n_regions: int, per_region: int, reps_per_region: int) -> P
     xy = rng.uniform(0, 100_000, size=(n, 2)) + offsets[:, None] * np.array([1.0, 0.0])
     rep_xy = rng.uniform(0, 100_000, size=(r, 2)) + np.repeat(np.arange(n_regions) * 200_000.0,
                                                                 reps_per_region)[:, None] * np.array([1.0, 0.0])
-    return Problem(
-        customer_ids=np.array([f"C{i}" for i in range(n)], dtype=object), customer_xy=xy,
-        rep_ids=np.array([f"R{i}" for i in range(r)], dtype=object), rep_xy=rep_xy,
-        team_names=("field",), rep_in_team=rep_in_team, need_customer=np.arange(n),
-        need_team=np.zeros(n, np.int64), need_visits=np.ones(n), need_workload_s=workload,
-        need_travel_weight=np.ones(n), need_locked_rep=np.full(n, NO_REP), need_current_rep=np.full(n, NO_REP),
-        rep_target_s=target, rep_min_s=lo, rep_max_s=hi, max_reps_per_customer=1,
-        zone_kinds=("depot",), zone_names=(tuple(f"D{z}" for z in range(n_regions)),),
-        need_zone=need_zone, rep_zone=rep_zone,
-    )
+    return build_problem(xy, rep_xy, team_names=("field",), workload=workload, rep_target_s=target, rep_min_s=lo,
+                         rep_max_s=hi, zone_kinds=("depot",), zone_names=(tuple(f"D{z}" for z in range(n_regions)),),
+                         need_zone=need_zone, rep_zone=rep_zone)
 
 
 def test_regions_solve_apart_in_processes_with_the_same_answer() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.routing.days import spread_visits, weekday_sectors
 from territory_opt.routing.feedback import drive_adjusted
+
+from .problems import build_problem
 
 
 def test_sectors_split_the_load_evenly_by_direction() -> None:
@@ -41,14 +42,9 @@ def test_monthly_customers_fill_the_weeks_evenly() -> None:
 
 def test_long_drives_leave_fewer_call_hours() -> None:
     n = 4
-    problem = Problem(
-        customer_ids=np.array([f"C{i}" for i in range(n)], dtype=object), customer_xy=np.zeros((n, 2)),
-        rep_ids=np.array(["A", "B"], dtype=object), rep_xy=np.zeros((2, 2)), team_names=("T",),
-        rep_in_team=np.ones((2, 1), dtype=bool), need_customer=np.arange(n), need_team=np.zeros(n, np.int64),
-        need_visits=np.ones(n), need_workload_s=np.full(n, 36_000, dtype=np.int64), need_travel_weight=np.ones(n),
-        need_locked_rep=np.full(n, NO_REP), need_current_rep=np.full(n, NO_REP),
-        rep_target_s=np.full(2, 72_000.0), rep_min_s=np.full(2, 64_800), rep_max_s=np.full(2, 79_200),
-        max_reps_per_customer=1)
+    problem = build_problem(np.zeros((n, 2)), np.zeros((2, 2)), rep_ids=np.array(["A", "B"], dtype=object),
+                            workload=36_000, rep_target_s=np.full(2, 72_000.0),
+                            rep_min_s=np.full(2, 64_800, np.int64), rep_max_s=np.full(2, 79_200, np.int64))
     adjusted = drive_adjusted(problem, np.array([0.0, 36_000.0]), 0.1)
     # work = 144,000 s calls + 36,000 s drive, 90,000 s each; B drives 36,000 s, so it may call 54,000 s +/- 9,000
     assert adjusted.rep_min_s.tolist() == [81_000, 45_000] and adjusted.rep_max_s.tolist() == [99_000, 63_000]

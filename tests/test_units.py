@@ -20,6 +20,7 @@ from territory_opt.results.territories import study_area, team_territories
 from territory_opt.sample import demo_scenario_text, sample_files
 
 from .conftest import DEMO, REPO, tiny_scenario_dict
+from .problems import build_problem
 
 # --- scenario ---------------------------------------------------------------------------------------------------
 
@@ -116,30 +117,11 @@ def test_exclusive_teams_carve_out_first_and_overlays_add() -> None:
 
 
 def small_problem(**changes: object) -> Problem:
-    rep_in_team = np.array([[True], [True]])
-    need_team = np.zeros(4, dtype=np.int64)
-    workload = np.full(4, 3600, dtype=np.int64)
-    target, lo, hi = balance_targets(rep_in_team, need_team, workload, np.full(2, np.inf), 0.0)
-    base = dict(
-        customer_ids=np.array(["a", "b", "c", "d"], dtype=object),
-        customer_xy=np.array([[0.0, 0.0], [1000.0, 0.0], [9000.0, 0.0], [10000.0, 0.0]]),
-        rep_ids=np.array(["W", "E"], dtype=object),
-        rep_xy=np.array([[0.0, 0.0], [10000.0, 0.0]]),
-        team_names=("field",),
-        rep_in_team=rep_in_team,
-        need_customer=np.arange(4),
-        need_team=need_team,
-        need_visits=np.ones(4),
-        need_workload_s=workload,
-        need_travel_weight=np.ones(4),
-        need_locked_rep=np.full(4, NO_REP),
-        need_current_rep=np.full(4, NO_REP),
-        rep_target_s=target,
-        rep_min_s=lo,
-        rep_max_s=hi,
-        max_reps_per_customer=1,
-    )
-    return Problem(**(base | changes))  # type: ignore[arg-type]
+    """Customers a, b near rep W and c, d near rep E on a 10 km line; each rep must hold exactly two hours."""
+    return build_problem([[0.0, 0.0], [1000.0, 0.0], [9000.0, 0.0], [10000.0, 0.0]], [[0.0, 0.0], [10000.0, 0.0]],
+                         customer_ids=np.array(["a", "b", "c", "d"], dtype=object),
+                         rep_ids=np.array(["W", "E"], dtype=object), team_names=("field",),
+                         tolerance=0.0).replace(**changes)
 
 
 def test_metrics_accepts_a_feasible_alignment() -> None:

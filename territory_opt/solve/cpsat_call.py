@@ -46,6 +46,9 @@ def solve_model(model: cp_model.CpModel, budget: Budget, *, workers: int = 1, se
     if configure is not None:
         configure(params)
     unregister = budget.stop.register(solver.stop_search) if budget.stop is not None else None
+    if budget.stopped():  # CP-SAT ignores a stop_search that comes before solve(): give it no time instead
+        params.max_time_in_seconds = 0.0
+        params.max_deterministic_time = 0.0
     try:
         status = solver.solve(model)
     finally:

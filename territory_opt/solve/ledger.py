@@ -19,15 +19,18 @@ from .scaling import minute_units, off_target_growth, rep_targets
 
 def committed_zones(problem: Problem, assign: np.ndarray) -> np.ndarray:
     """(K, R) each rep's zone per boundary kind: its pin, else the zone holding most of its work (lowest zone on a
-    tie), else -1 (free)."""
+    tie; by number of needs when its needs there take no time), else -1 (free: no needs in any zone)."""
     zone = np.full((problem.n_zone_kinds, problem.n_reps), -1, dtype=np.int64)
     for k in range(problem.n_zone_kinds):
         z = problem.need_zone[k]
         bound = np.flatnonzero(z >= 0)
-        work = np.zeros((problem.n_reps, max(len(problem.zone_names[k]), 1)))
+        shape = (problem.n_reps, max(len(problem.zone_names[k]), 1))
+        work, needs = np.zeros(shape), np.zeros(shape, dtype=np.int64)
         np.add.at(work, (assign[bound], z[bound]), problem.workload(bound, assign[bound]))
+        np.add.at(needs, (assign[bound], z[bound]), 1)
         pinned = problem.rep_zone[k]
-        chosen = np.where(work.sum(axis=1) > 0, np.argmax(work, axis=1), -1)
+        most = np.where(work.max(axis=1) > 0, np.argmax(work, axis=1), np.argmax(needs, axis=1))
+        chosen = np.where(needs.sum(axis=1) > 0, most, -1)
         zone[k] = np.where(pinned >= 0, pinned, chosen)
     return zone
 

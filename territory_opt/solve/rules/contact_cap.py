@@ -27,7 +27,7 @@ def _cap_pairs(problem: Problem, arcs: Arcs) -> tuple[np.ndarray, np.ndarray]:
     """For arcs of capped customers: each arc's (customer, rep) pair index (-1 elsewhere), and the pairs'
     customers."""
     capped = capped_customers(problem)
-    if len(capped) == 0:
+    if len(capped) == 0 or len(arcs) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     cust = problem.need_customer[arcs.need]
     in_capped = np.isin(cust, capped)

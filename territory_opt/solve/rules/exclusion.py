@@ -34,4 +34,4 @@ class Exclusion(Rule):
         return ["never-this-rep exclusion"] if pos < len(p.excluded) and p.excluded[pos] == key else []
 
     def in_play(self, problem: Problem, needs: np.ndarray) -> str | None:
-        return "excluded_rep_ids"
+        return "excluded_rep_ids" if self.restricted_needs(problem)[needs].any() else None
