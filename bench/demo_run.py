@@ -2,10 +2,11 @@
 
     python bench/demo_run.py [--runs 3] [--time-limit S] [--scenario configs/demo.yaml ...] [--markdown]
 
-Each run is a fresh `territory-opt run` process into a temporary folder; wall time and peak memory come from the
-child process (resource.getrusage), quality from its kpis.json. Nothing here is asserted: record the table in
-docs/benchmarks.md with the machine and the date. `--markdown` prints only the table docs/benchmarks.md shows: the
-runs and their median for one scenario, or one row per scenario (the median of its runs) for several.
+Each run is a fresh `territory-opt run` process into a temporary folder; wall time, CPU time and peak memory are
+that child's own (os.wait4, bench/child_usage.py), quality comes from its kpis.json. Nothing here is asserted: record
+the table in docs/benchmarks.md with the machine and the date. `--markdown` prints only the table
+docs/benchmarks.md shows: the runs and their median for one scenario, or one row per scenario (the median of its
+runs) for several.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from child_usage import run_measured
 from md_tables import add_markdown_flag, context, markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,19 +33,15 @@ def one_run(scenario: Path, time_limit: float | None) -> dict[str, float | str]:
         command = [sys.executable, "-m", "territory_opt", "run", str(scenario), "--out", str(out)]
         if time_limit is not None:
             command += ["--time-limit", str(time_limit)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = run_measured(command)
         if done.returncode != 0:
             raise SystemExit(f"run failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         kpis = json.loads((out / "kpis.json").read_text())
         manifest = json.loads((out / "manifest.json").read_text())
     return {
-        "wall_s": wall,
-        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_rss_mb": after.ru_maxrss / 1024.0,
+        "wall_s": done.wall_s,
+        "cpu_s": done.cpu_s,
+        "peak_rss_mb": done.peak_rss_mb,
         "solve_s": manifest["timings"]["solve"],
         "objective": kpis["objective"],
         "bound": kpis["bound"],

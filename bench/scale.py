@@ -16,15 +16,13 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from child_usage import run_measured
 from md_tables import add_markdown_flag, context, markdown_table
 from scipy.cluster.vq import kmeans2
 
@@ -83,18 +81,13 @@ def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary:
                                         gold=gold, silver=silver, bronze=bronze,
                                         depots=DEPOTS if depot_boundary else "",
                                         field_boundary=BOUNDARY if depot_boundary else ""))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"],
-                          capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = run_measured([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"])
+    wall = done.wall_s
     if done.returncode != 0:
         return {"wall_s": wall, "status": f"exit {done.returncode}: {done.stdout.strip()[-200:]}"}
     kpis = json.loads((folder / "out" / "kpis.json").read_text())
     timings = json.loads((folder / "out" / "manifest.json").read_text())["timings"]
-    return {"wall_s": wall, "peak_mb": after.ru_maxrss / 1024.0, "solve_s": timings["solve"],
-            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+    return {"wall_s": wall, "peak_mb": done.peak_rss_mb, "solve_s": timings["solve"], "cpu_s": done.cpu_s,
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
             "status": kpis["status"], "engine": kpis["engine"],
             "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
