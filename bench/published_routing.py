@@ -2,7 +2,7 @@
 
     python bench/published_routing.py [--set solomon|x|all] [--only C101,R201] [--time-limit 30 | --time-limits 5,30]
                                       [--solvers ortools,pyvrp] [--ortools-metaheuristic GUIDED_LOCAL_SEARCH]
-                                      [--data ../shared/bench] [--seed 0]
+                                      [--data ../shared/bench] [--seed 0] [--markdown]
 
 Distances follow each set's published rule so values compare with the best-known solutions (BKS): Solomon arcs are
 Euclidean truncated to one decimal (scaled by 10 to integers; travel time = distance, service and windows scaled
@@ -10,8 +10,10 @@ alike, the file's fleet size, distance objective as in OPTIMA.tsv, not vehicles 
 Euclidean, with a fleet of k + max(2, k // 10) vehicles (the BKS uses at most k + 2). Each solver gets the same
 integer matrices and the same wall-clock limit, one instance at a time in this process, and every answer goes
 through `check_solution`. OR-Tools runs with `solve_vrp`'s defaults (local cheapest insertion, then ruin-and-recreate
-iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise. PyVRP is an optional
-peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise; several metaheuristics,
+comma-separated (ITERATED_LOCAL_SEARCH,GUIDED_LOCAL_SEARCH), run side by side as columns of one table. PyVRP is an
+optional peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+`--markdown` prints what docs/benchmarks.md shows: the summary first, then one table per set and time limit.
 """
 
 from __future__ import annotations
