@@ -244,10 +244,10 @@ def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
     """Best routes found within the limits (OR-Tools routing, single thread).
 
     `first_solution` is an OR-Tools `FirstSolutionStrategy` name; the default is local cheapest insertion because
-    PATH_CHEAPEST_ARC found no first solution at all on tight windows (Solomon R1/RC1) within 10 s. `metaheuristic`
-    is a `LocalSearchMetaheuristic` name (e.g. GUIDED_LOCAL_SEARCH) or ITERATED_LOCAL_SEARCH, the default: OR-Tools'
-    ruin-and-recreate ILS (`_iterated_local_search`), whose mean gap on Solomon and X at 10 s was 35-41 %
-    lower than guided local search's (module docstring).
+    PATH_CHEAPEST_ARC found no first solution at all on tight windows (Solomon R101 and RC101) within 10 s
+    (docs/benchmarks.md). `metaheuristic` is a `LocalSearchMetaheuristic` name (e.g. GUIDED_LOCAL_SEARCH) or
+    ITERATED_LOCAL_SEARCH, the default: OR-Tools' ruin-and-recreate ILS (`_iterated_local_search`), whose mean gap on
+    Solomon and X at 10 s was 35-41 % lower than guided local search's (module docstring).
     The budget's `wall_cap` is always set because neither ever stops by itself; its `solutions` stop the search
     after that many accepted solutions, reproducible across machines when it, not the clock, ends the search
     (module docstring; `VrpSolution.wall_capped` says which ended it).
