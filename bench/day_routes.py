@@ -1,15 +1,15 @@
 """The call-plan problem itself: the demo's real day routes, solved three ways.
 
-    python bench/day_routes.py [--reps 8] [--time-limit 1] [--scenario configs/demo.yaml]
+    python bench/day_routes.py [--reps 8] [--time-limit 1] [--scenario configs/demo.yaml] [--markdown]
 
 The demo is solved once (rebalance, 10 s budget), every rep's cycle is split into days as the product does
-(`route.day_members`), and each day (one rep, home to home, calls as service time, the working day as the route
-limit) is routed by:
+(`routing.cycle.day_members`), and each day (one rep, home to home, calls as service time, the working day as the
+route limit) is routed by:
 - the product's set-up (`RoutingSettings` defaults: greedy descent, stopped by a solution count, reproducible);
 - OR-Tools guided local search for `--time-limit` seconds;
 - PyVRP's hybrid genetic search for `--time-limit` seconds (`pip install -e '.[bench]'`).
 It prints the total drive over the days every solver routed completely, how many days each was worst or best on,
-and the time spent. Nothing is asserted.
+and the time spent. Nothing is asserted. `--markdown` prints only that table, as docs/benchmarks.md shows it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
+from md_tables import add_markdown_flag, context, markdown_table  # noqa: E402
 from published_routing import Case, run_pyvrp  # noqa: E402
 
 from territory_opt.config import load_scenario  # noqa: E402
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--scenario", type=Path, default=REPO / "configs" / "demo.yaml")
     parser.add_argument("--reps", type=int, default=8, help="route the days of this many reps (in rep order)")
     parser.add_argument("--time-limit", type=float, default=1.0, help="seconds per day for GLS and PyVRP")
+    add_markdown_flag(parser)
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, ["routing.enabled=true"])
     prepared = prepare(scenario)
@@ -82,18 +84,18 @@ def main() -> None:
                 best[name] += int(value <= low + 0.5)
                 worst[name] += int(value >= high - 0.5 and high > low + 0.5)
             days += 1
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{args.scenario.name}, first {len(inputs)} reps, {days} days compared ({skipped} skipped: a solver "
-          f"dropped a call or broke a rule); GLS and PyVRP {args.time_limit:g} s per day\n")
-    print("| solver | total drive (cost units) | vs best total % | days best (ties count) | days worst | "
-          "seconds |")
-    print("|---|---:|---:|---:|---:|---:|")
+    context(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+            f"{args.scenario.name}, first {len(inputs)} reps, {days} days compared ({skipped} skipped: a solver "
+            f"dropped a call or broke a rule); GLS and PyVRP {args.time_limit:g} s per day"
+            + ("" if args.markdown else "\n"), args.markdown)
     low = min(totals.values())
-    for name, label in (("product", "product set-up (greedy descent, 500 solutions)"),
-                        ("gls", f"OR-Tools guided local search, {args.time_limit:g} s"),
-                        ("pyvrp", f"PyVRP, {args.time_limit:g} s")):
-        print(f"| {label} | {totals[name]:,.0f} | {100 * (totals[name] - low) / max(low, 1):.2f} | {best[name]} | "
-              f"{worst[name]} | {seconds[name]:.1f} |")
+    rows = [[label, f"{totals[name]:,.0f}", f"{100 * (totals[name] - low) / max(low, 1):.2f}", best[name], worst[name],
+             f"{seconds[name]:.1f}"]
+            for name, label in (("product", "product set-up (greedy descent, 500 solutions)"),
+                                ("gls", f"OR-Tools guided local search, {args.time_limit:g} s"),
+                                ("pyvrp", f"PyVRP, {args.time_limit:g} s"))]
+    print(markdown_table(["solver", "total drive (cost units)", "vs best total %", "days best (ties count)",
+                          "days worst", "seconds"], rows, right=range(1, 6)))
 
 
 if __name__ == "__main__":

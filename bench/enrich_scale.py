@@ -1,10 +1,11 @@
 """Enrichment and segmentation at scale: load -> enrich -> segment -> problem for N generated customers.
 
-    python bench/enrich_scale.py [--customers 1000000] [--runs 3]
+    python bench/enrich_scale.py [--customers 1000000] [--runs 3] [--markdown]
 
 Customers are the sample market's outlets replicated with a small random offset (new ids, same attributes), so
 shoulders, footprints, tiers, segments and coverage do the same work as on the demo, N/6000 times over. Each run is
 a fresh process (peak memory per run); the table gives each stage's seconds and the median. Nothing is asserted.
+`--markdown` prints only that table, as docs/benchmarks.md shows it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from md_tables import add_markdown_flag, context, markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("load", "enrich", "segment", "problem", "advice")
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    add_markdown_flag(parser)
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -84,19 +87,15 @@ def main() -> None:
             if done.returncode != 0:
                 raise SystemExit(done.stderr)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     first = rows[0]
-    print(f"{first['n_customers']:,} customers, {first['n_needs']:,} needs, {first['n_segments']} segments, "
-          f"{args.runs} runs (fresh process each)\n")
-    header = " | ".join(f"{s} s" for s in STAGES)
-    print(f"| run | {header} | total s | peak RSS MB |")
-    print("|---" * (len(STAGES) + 3) + "|")
-    for i, r in enumerate(rows, 1):
-        cells = " | ".join(f"{r.get(s, 0.0):.2f}" for s in STAGES)
-        print(f"| {i} | {cells} | {r['total']:.2f} | {r['peak_mb']:.0f} |")
+    context(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", args.markdown)
+    context(f"{first['n_customers']:,} customers, {first['n_needs']:,} needs, {first['n_segments']} segments, "
+            f"{args.runs} runs (fresh process each)" + ("" if args.markdown else "\n"), args.markdown)
+    table = [[i, *(f"{r.get(s, 0.0):.2f}" for s in STAGES), f"{r['total']:.2f}", f"{r['peak_mb']:.0f}"]
+             for i, r in enumerate(rows, 1)]
     med = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in (*STAGES, "total", "peak_mb")}
-    cells = " | ".join(f"{med[s]:.2f}" for s in STAGES)
-    print(f"| median | {cells} | {med['total']:.2f} | {med['peak_mb']:.0f} |")
+    table.append(["median", *(f"{med[s]:.2f}" for s in STAGES), f"{med['total']:.2f}", f"{med['peak_mb']:.0f}"])
+    print(markdown_table(["run", *(f"{s} s" for s in STAGES), "total s", "peak RSS MB"], table))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """territory-opt side by side with the tools a user would otherwise pick, on seeded synthetic instances.
 
-    python bench/peers.py [--sizes 2000:20,5000:30] [--time-limit 60] [--seed 0] [--kmc-timeout 300]
+    python bench/peers.py [--sizes 2000:20,5000:30] [--time-limit 60] [--seed 0] [--kmc-timeout 300] [--markdown]
 
 Needs the `bench` extra (k-means-constrained, spopt, pulp). For each size N:P the script builds one instance:
 N customers in a ~200 km square (metres), clustered as a mixture of Gaussian towns of very different sizes plus a
@@ -28,7 +28,8 @@ their rep's home; max deviation = max over reps of |load - mean load| / mean loa
 workload hours. Runtime is the method's own compute time inside its worker (process start and imports
 excluded); wall is the whole worker process; peak RSS includes the interpreter and the method's imports. territory-opt's
 --time-limit is CP-SAT's deterministic work budget (wall time can reach 3x that + 30 s on a busy machine); CBC's is
-wall time. One markdown table per instance on stdout.
+wall time. One markdown table per instance on stdout; with `--markdown`, only what docs/benchmarks.md shows per
+instance (a title line and a table without the wall time and notes columns, which go to stderr).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from md_tables import add_markdown_flag, context, markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE_M = 200_000.0
@@ -306,10 +308,29 @@ def print_table(n: int, p: int, inst: dict[str, np.ndarray], rows: list[Row], km
               f"{fmt(row.wall_s, '.1f')} | {fmt(row.peak_mb, ',.0f')} | {row.note} |", flush=True)
 
 
+def print_markdown(n: int, p: int, inst: dict[str, np.ndarray], rows: list[Row], kmc_travel: float | None) -> None:
+    """The table as docs/benchmarks.md shows it; a row without an answer carries its note in the homes column."""
+    hours = inst["workload_s"].sum() / 3600.0
+    print(f"\n{n:,} customers, {p} reps:\n")
+    cells = []
+    for row in rows:
+        vs = None if kmc_travel is None or row.travel_km is None else 100.0 * (row.travel_km / kmc_travel - 1.0)
+        homes = row.homes if row.travel_km is not None else row.note
+        cells.append([row.method, homes, fmt(row.travel_km, ",.0f"), "" if vs is None else f"{vs:+.1f} %",
+                      fmt(row.dev_count, ".1f"), fmt(row.dev_hours, ".1f"), fmt(row.runtime_s, ",.1f"),
+                      fmt(row.peak_mb, ",.0f")])
+        print(f"{n:,}/{p} {row.method}: wall {fmt(row.wall_s, '.1f')} s; {row.note}", file=sys.stderr)
+    print(markdown_table(["method", "rep homes", "travel visit-km", "vs k-means-constrained", "max dev customers %",
+                          "max dev hours %", "runtime s", "peak RSS MB"], cells, right=range(2, 8)))
+    print(f"instance: {int(inst['n_towns'])} towns + 10 % rural; {int(inst['visits'].sum()):,} visits, "
+          f"{hours:,.0f} h per cycle", file=sys.stderr)
+
+
 def run_size(n: int, p: int, args: argparse.Namespace) -> list[Row]:
     args.reps = p
     inst = make_instance(n, p, args.seed)
     slack = max(300.0, 5 * args.time_limit)  # for methods without a cap of their own: a hang guard only
+    md = args.markdown
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         case = Path(tmp)
@@ -318,26 +339,30 @@ def run_size(n: int, p: int, args: argparse.Namespace) -> list[Row]:
                                  args.kmc_timeout)
         rows.append(kmc_row)
         if homes is not None:
-            homes_label = "k-means-constrained centres"
+            homes_label = "k-means-constrained's" if md else "k-means-constrained centres"
         else:
             homes = kmeans_homes(inst["xy"], p, args.seed)
             homes_label = "k-means centres (kmeans2 on a sample; k-means-constrained did not finish)"
         np.save(case / "homes.npy", homes)
         timeout_to = args.time_limit * 3 + 600.0
-        for method, label in (("to_count", "territory-opt (customers ±5 %)"),
-                              ("to_hours", "territory-opt (hours ±5 %)")):
+        rebalance = "territory-opt rebalance" if md else "territory-opt"
+        for method, label in (("to_count", f"{rebalance} (customers ±5 %)"),
+                              ("to_hours", f"{rebalance} (hours ±5 %)")):
             rows.append(measure(method, label, homes_label, inst, case, args, timeout_to)[0])
-        rows.append(measure("to_design", "territory-opt design mode (customers ±5 %)", "its own (chosen centres)",
-                            inst, case, args, 2 * timeout_to)[0])
+        rows.append(measure("to_design", "territory-opt design mode (customers ±5 %)",
+                            "its own" if md else "its own (chosen centres)", inst, case, args, 2 * timeout_to)[0])
         rows.append(measure("nearest", "nearest rep (no balance)", homes_label, inst, case, args, slack)[0])
+        pmedian = f"spopt p-median, CBC {args.time_limit:g} s" if md else "spopt p-median, CBC"
+        pmedian += " (no balance)"
         if n <= args.pmedian_max:
-            rows.append(measure("pmedian", "spopt p-median, CBC (no balance)", "its own (customer sites)", inst,
-                                case, args, args.time_limit * 3 + 600.0)[0])
+            rows.append(measure("pmedian", pmedian,
+                                f"its own ({args.pmedian_candidates} sampled sites)" if md
+                                else "its own (customer sites)", inst, case, args, args.time_limit * 3 + 600.0)[0])
         else:
-            rows.append(Row("spopt p-median, CBC (no balance)", "", note=f"skipped: n > {args.pmedian_max} "
+            rows.append(Row(pmedian, "", note=f"skipped: n > {args.pmedian_max} "
                             "(dense PuLP model, one binary per customer x candidate site)"))
     kmc_travel = rows[0].travel_km
-    print_table(n, p, inst, rows, kmc_travel)
+    (print_markdown if md else print_table)(n, p, inst, rows, kmc_travel)
     return rows
 
 
@@ -352,13 +377,14 @@ def main() -> None:
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--reps", type=int, default=0, help=argparse.SUPPRESS)
+    add_markdown_flag(parser)
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
         return
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{datetime.date.today().isoformat()}; seed {args.seed}, time limit {args.time_limit:g} s, "
-          f"k-means-constrained cap {args.kmc_timeout:g} s")
+    context(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+            f"{datetime.date.today().isoformat()}; seed {args.seed}, time limit {args.time_limit:g} s, "
+            f"k-means-constrained cap {args.kmc_timeout:g} s", args.markdown)
     for size in args.sizes.split(","):
         n, p = (int(v) for v in size.split(":"))
         run_size(n, p, args)

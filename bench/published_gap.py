@@ -1,11 +1,12 @@
 """The rebalance engine on the OR-Library generalised assignment instances, against their proven optima.
 
-    python bench/published_gap.py [--only gapa,gapb] [--time-limit 60] [--data ../shared/bench]
+    python bench/published_gap.py [--only gapa,gapb] [--time-limit 60] [--data ../shared/bench] [--markdown]
 
 Each problem is read by `territory_opt.io.orlib` into the same `Problem` the CLI builds (jobs = customers, agents =
 reps of one team, agent capacity = the top of the workload band, per-arc costs and loads) and solved by the same
 `solve()` the CLI calls, one problem at a time, in this process. gap1-12 maximise, gapa-c minimise. Prints one
-markdown table per file and a summary; nothing is asserted.
+markdown table per file and a summary; nothing is asserted. `--markdown` prints what docs/benchmarks.md shows: a
+table with one row per file, the summary, and the two files with the longest single solve in full.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from md_tables import add_markdown_flag, context, markdown_table
 
 from territory_opt.io.orlib import gap_problem, gap_value, read_gap
 from territory_opt.metrics import check
@@ -61,12 +63,47 @@ def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int)
     return rows
 
 
+def instance_table(rows: list[dict[str, object]]) -> str:
+    return markdown_table(
+        ["instance", "agents x jobs", "sense", "value", "optimum", "gap %", "bound", "bound gap %", "s", "status"],
+        [[r["instance"], r["size"], r["sense"], f"{r['value']:g}", f"{r['optimum']:g}", f"{r['gap']:.3f}",
+          f"{r['bound']:.1f}", f"{r['bound_gap']:.3f}", f"{r['seconds']:.1f}", r["status"]] for r in rows])
+
+
 def print_table(rows: list[dict[str, object]]) -> None:
-    print("| instance | agents x jobs | sense | value | optimum | gap % | bound | bound gap % | s | status |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['instance']} | {r['size']} | {r['sense']} | {r['value']:g} | {r['optimum']:g} | "
-              f"{r['gap']:.3f} | {r['bound']:.1f} | {r['bound_gap']:.3f} | {r['seconds']:.1f} | {r['status']} |")
+    print(instance_table(rows))
+
+
+def files_table(by_file: dict[str, list[dict[str, object]]]) -> str:
+    """One row per file: its problems' sizes, mean gap to the optimum, how many proven optimal, times."""
+    rows = []
+    for stem, runs in by_file.items():
+        secs = [float(r["seconds"]) for r in runs]
+        rows.append([stem, len(runs), ", ".join(sorted({str(r["size"]) for r in runs})), runs[0]["sense"],
+                     f"{np.mean([r['gap'] for r in runs]):.3f}",
+                     f"{sum(r['status'] == 'optimal' for r in runs)}/{len(runs)}", f"{np.mean(secs):.1f}",
+                     f"{max(secs):.1f}"])
+    return markdown_table(["file", "problems", "agents x jobs", "sense", "mean gap %", "proven optimal", "mean s",
+                           "max s"], rows)
+
+
+def print_markdown(by_file: dict[str, list[dict[str, object]]], time_limit: float) -> None:
+    everything = [r for runs in by_file.values() for r in runs]
+    gaps = np.array([r["gap"] for r in everything])
+    slowest = max(everything, key=lambda r: float(r["seconds"]))
+    n_opt = sum(r["gap"] < 1e-9 for r in everything)
+    n_proven = sum(r["status"] == "optimal" for r in everything)
+    print(files_table(by_file))
+    print(f"\n**{len(everything)} problems: {n_opt} at the published optimum, {n_proven} proven optimal "
+          f"(bound = value); mean gap {gaps.mean():.3f} %, max {gaps.max():.3f} %; time mean "
+          f"{np.mean([r['seconds'] for r in everything]):.1f} s, max {slowest['seconds']:.1f} s "
+          f"({slowest['instance']}, {slowest['size']}), work budget {time_limit:g} s.**")
+    hardest = sorted(by_file, key=lambda f: max(float(r["seconds"]) for r in by_file[f]), reverse=True)[:2]
+    print(f"\nThe slowest files in full ({', '.join(hardest)}):")
+    for stem in by_file:
+        if stem in hardest:
+            print(f"\n### {stem}\n")
+            print(instance_table(by_file[stem]))
 
 
 def main() -> None:
@@ -75,18 +112,25 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(FILES), help="comma-separated files, e.g. gap1,gapa")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    add_markdown_flag(parser)
     args = parser.parse_args()
     folder = args.data / "gap_orlib"
     optima = read_optima(folder)
-    print(f"machine: {platform.machine()}, {platform.python_version()}, time limit {args.time_limit:g} s "
-          "(CP-SAT deterministic budget), 1 worker\n")
-    everything = []
+    context(f"machine: {platform.machine()}, {platform.python_version()}, time limit {args.time_limit:g} s "
+            "(CP-SAT deterministic budget), 1 worker" + ("" if args.markdown else "\n"), args.markdown)
+    by_file = {}
     for stem in args.only.split(","):
         rows = run_file(folder / f"{stem}.txt", optima, args.time_limit, args.seed)
-        everything += rows
+        by_file[stem] = rows
+        if args.markdown:
+            continue
         print(f"### {stem}\n")
         print_table(rows)
         print()
+    if args.markdown:
+        print_markdown(by_file, args.time_limit)
+        return
+    everything = [r for rows in by_file.values() for r in rows]
     gaps = np.array([r["gap"] for r in everything])
     secs = np.array([r["seconds"] for r in everything])
     n_opt = sum(r["gap"] < 1e-9 for r in everything)

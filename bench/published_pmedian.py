@@ -6,7 +6,9 @@ Sets (read from the shared benchmark folder, never copied into the repo; see eac
 - balanced: pmed1-10 with the soft balance penalty alpha * sum_j |size_j - n/p|, alpha = 0.2 * mean off-diagonal
   shortest-path distance; the published optima are truncated to integers, the exact value is used where known.
 
-    .venv/bin/python bench/published_pmedian.py --set all --time-limit 60 --workers 2
+    .venv/bin/python bench/published_pmedian.py --set all --time-limit 60 --workers 2 [--markdown]
+
+`--markdown` prints only what docs/benchmarks.md shows: per set a title line, the table and a summary line.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from scipy.sparse.csgraph import shortest_path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from md_tables import add_markdown_flag, context, markdown_table  # noqa: E402
 
 from territory_opt.solve.budget import Budget  # noqa: E402
 from territory_opt.solve.design import DesignProblem, design_objective, design_violations, solve_design  # noqa: E402
@@ -127,15 +131,21 @@ def pct(a: float, b: float) -> float:
     return 100.0 * (a - b) / b if b else 0.0
 
 
-def run_set(name: str, data: Path, time_limit: float, workers: int, seed: int, only: set[str]) -> None:
+HEADER = ["instance", "n", "p", "ours", "optimum", "gap to optimum %", "our bound", "bound gap %", "seconds", "cpu s",
+          "engine"]
+
+
+def run_set(name: str, data: Path, time_limit: float, workers: int, seed: int, only: set[str],
+            markdown: bool = False) -> None:
     instances = [i for i in LOADERS[name](data) if not only or i.name in only]
     if not instances:
         return
-    print(f"\n### {TITLES[name]}\n")
-    print("| instance | n | p | ours | optimum | gap to optimum % | our bound | bound gap % | seconds | cpu s "
-          "| engine |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    gaps, times, cpus = [], [], []
+    if not markdown:
+        print(f"\n### {TITLES[name]}\n")
+        print("| instance | n | p | ours | optimum | gap to optimum % | our bound | bound gap % | seconds | cpu s "
+              "| engine |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    gaps, times, cpus, bound_gaps, rows = [], [], [], [], []
     for inst in instances:
         print(f"[{name}] {inst.name} ...", file=sys.stderr, flush=True)
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -149,11 +159,23 @@ def run_set(name: str, data: Path, time_limit: float, workers: int, seed: int, o
         times.append(seconds)
         cpus.append(cpu)
         bound_gap = 100.0 * result.gap
-        print(f"| {inst.name} | {inst.problem.n_customers} | {inst.problem.p} | {result.objective:.2f}{flag} | "
-              f"{inst.optimum:g} | {gap:.2f} | {result.bound:.2f} | {bound_gap:.2f} | {seconds:.1f} | {cpu:.1f} | "
-              f"{result.engine} |", flush=True)
+        bound_gaps.append(bound_gap)
+        row = [inst.name, inst.problem.n_customers, inst.problem.p, f"{result.objective:.2f}{flag}",
+               f"{inst.optimum:g}", f"{gap:.2f}", f"{result.bound:.2f}", f"{bound_gap:.2f}", f"{seconds:.1f}",
+               f"{cpu:.1f}", result.engine]
+        rows.append(row)
+        if not markdown:
+            print("| " + " | ".join(str(c) for c in row) + " |", flush=True)
         print(f"[{name}] {inst.name}: {result.objective:.2f} vs {inst.optimum:g} ({gap:+.2f} %), bound "
               f"{result.bound:.2f}, {seconds:.1f} s, stats {result.stats}", file=sys.stderr, flush=True)
+    if markdown:
+        print(f"\n{TITLES[name]}:\n")
+        print(markdown_table(HEADER, rows, right=range(1, len(HEADER) - 1)))
+        print(f"\n**{len(gaps)} of {len(gaps)}: mean gap to optimum {np.mean(gaps):.3f} %, max {np.max(gaps):.2f} %; "
+              f"{sum(g <= 1e-6 for g in gaps)} at the optimum; bound gap mean {np.mean(bound_gaps):.2f} %, max "
+              f"{np.max(bound_gaps):.2f} %; mean {np.mean(times):.1f} s wall (max {np.max(times):.1f} s), "
+              f"mean {np.mean(cpus):.1f} s cpu.**", flush=True)
+        return
     print(f"\n**{name}**: {len(gaps)} instances, mean gap to optimum {np.mean(gaps):.3f} %, max {np.max(gaps):.3f} %, "
           f"optimum matched {sum(g <= 1e-6 for g in gaps)}/{len(gaps)}, mean time {np.mean(times):.1f} s "
           f"(max {np.max(times):.1f} s), mean cpu {np.mean(cpus):.1f} s", flush=True)
@@ -167,12 +189,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated instance names, e.g. pmed1,pmedcap1#3")
     parser.add_argument("--data", type=Path, default=DATA)
+    add_markdown_flag(parser)
     args = parser.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    print(f"Design-mode benchmark: time limit {args.time_limit:g} work-s per instance, {args.workers} workers, "
-          f"seed {args.seed}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    context(f"Design-mode benchmark: time limit {args.time_limit:g} work-s per instance, {args.workers} workers, "
+            f"seed {args.seed}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}", args.markdown)
     for name in (["pmed", "cpmp", "balanced"] if args.set == "all" else [args.set]):
-        run_set(name, args.data, args.time_limit, args.workers, args.seed, only)
+        run_set(name, args.data, args.time_limit, args.workers, args.seed, only, args.markdown)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python bench/published_routing.py [--set solomon|x|all] [--only C101,R201] [--time-limit 30 | --time-limits 5,30]
                                       [--solvers ortools,pyvrp] [--ortools-metaheuristic GUIDED_LOCAL_SEARCH]
-                                      [--data ../shared/bench] [--seed 0]
+                                      [--data ../shared/bench] [--seed 0] [--markdown]
 
 Distances follow each set's published rule so values compare with the best-known solutions (BKS): Solomon arcs are
 Euclidean truncated to one decimal (scaled by 10 to integers; travel time = distance, service and windows scaled
@@ -10,22 +10,27 @@ alike, the file's fleet size, distance objective as in OPTIMA.tsv, not vehicles 
 Euclidean, with a fleet of k + max(2, k // 10) vehicles (the BKS uses at most k + 2). Each solver gets the same
 integer matrices and the same wall-clock limit, one instance at a time in this process, and every answer goes
 through `check_solution`. OR-Tools runs with `solve_vrp`'s defaults (local cheapest insertion, then ruin-and-recreate
-iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise. PyVRP is an optional
-peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise; several metaheuristics,
+comma-separated (ITERATED_LOCAL_SEARCH,GUIDED_LOCAL_SEARCH), run side by side as columns of one table. PyVRP is an
+optional peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+`--markdown` prints what docs/benchmarks.md shows: the summary first, then one table per set and time limit.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from md_tables import add_markdown_flag, context, markdown_table
 
 from territory_opt.routing.vrp import VrpInstance, VrpSolution, check_solution, route_schedule, solve_vrp
 from territory_opt.solve.budget import Budget
@@ -129,12 +134,21 @@ def load_cases(folder: Path, kind: str, only: set[str] | None) -> list[Case]:
     return cases
 
 
-ORTOOLS_SETUP: dict[str, str] = {}  # --ortools-first / --ortools-metaheuristic; empty = solve_vrp's defaults
+ORTOOLS_SHORT = {"ITERATED_LOCAL_SEARCH": "ILS", "GUIDED_LOCAL_SEARCH": "GLS"}
 
 
-def run_ortools(case: Case, time_limit: float, seed: int) -> Outcome:
-    """The routing core as the product calls it (its default search set-up unless overridden on the command line)."""
-    solution = solve_vrp(case.instance, Budget(work_s=None, wall_s=time_limit), seed=seed, **ORTOOLS_SETUP)
+@dataclass(frozen=True)
+class Solver:
+    """One column group of the tables: a solver and, for OR-Tools, its search set-up."""
+
+    key: str
+    label: str
+    run: Callable[[Case, float, int], Outcome]
+
+
+def run_ortools(case: Case, time_limit: float, seed: int, setup: dict[str, str] | None = None) -> Outcome:
+    """The routing core as the product calls it (its default search set-up unless `setup` overrides it)."""
+    solution = solve_vrp(case.instance, Budget(work_s=None, wall_s=time_limit), seed=seed, **(setup or {}))
     valid = not check_solution(case.instance, solution)
     return Outcome(solution.objective / case.scale, solution.n_vehicles_used, solution.seconds, valid)
 
@@ -182,21 +196,33 @@ def gap(value: float, bks: float) -> float:
     return (value - bks) / bks * 100
 
 
-def print_table(title: str, cases: list[Case], results: dict[str, dict[str, Outcome]]) -> None:
-    """One markdown table: an instance per row, both solvers side by side."""
-    print(f"\n### {title}\n")
-    print("| instance | BKS | OR-Tools | gap % | veh | s | PyVRP | gap % | veh | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+def print_table(title: str, cases: list[Case], solvers: list[Solver], results: dict[str, dict[str, Outcome]],
+                markdown: bool) -> None:
+    """One table: an instance per row, the solvers side by side (plain output always shows a PyVRP group)."""
+    header, rows = ["instance", "BKS"], []
+    groups = solvers if markdown or any(s.key == "pyvrp" for s in solvers) else \
+        [*solvers, Solver("pyvrp", "PyVRP", run_pyvrp)]
+    for solver in groups:
+        header += [solver.label, "gap %", "veh", "s"]
     for case in cases:
         cells = [case.name, f"{case.bks:g}"]
-        for solver in ("ortools", "pyvrp"):
-            out = results[solver].get(case.name)
+        for solver in groups:
+            out = results.get(solver.key, {}).get(case.name)
             if out is None:
                 cells += ["-", "-", "-", "-"]
                 continue
             mark = "" if out.valid else " (invalid)"
             cells += [f"{out.value:.{1 if case.scale == 10 else 0}f}{mark}", f"{gap(out.value, case.bks):.2f}",
                       str(out.vehicles), f"{out.seconds:.1f}"]
+        rows.append(cells)
+    if markdown:
+        print(f"\n{title}:\n")
+        print(markdown_table(header, rows, right=range(1, len(header))))
+        return
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for cells in rows:
         print("| " + " | ".join(cells) + " |")
 
 
@@ -209,6 +235,23 @@ def mean_gap(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
     return f"{sum(gaps) / len(gaps):.2f}{note}"
 
 
+def make_solvers(names: list[str], first: str, metaheuristics: list[str]) -> list[Solver]:
+    """The solver columns: one OR-Tools group per metaheuristic asked for (solve_vrp's default when none), PyVRP."""
+    solvers = []
+    for name in names:
+        if name == "pyvrp":
+            solvers.append(Solver("pyvrp", "PyVRP", run_pyvrp))
+            continue
+        for meta in metaheuristics or [""]:
+            setup = {k: v for k, v in (("first_solution", first), ("metaheuristic", meta)) if v}
+            label = "OR-Tools"
+            if len(metaheuristics) > 1:
+                label += " " + ORTOOLS_SHORT.get(meta, meta)
+            solvers.append(Solver(f"ortools:{meta}" if meta else "ortools", label,
+                                  functools.partial(run_ortools, setup=setup)))
+    return solvers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -219,45 +262,63 @@ def main() -> None:
     parser.add_argument("--solvers", default="ortools,pyvrp", help="comma-separated: ortools, pyvrp")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ortools-first", default="", help="first-solution strategy (default: solve_vrp's)")
-    parser.add_argument("--ortools-metaheuristic", default="", help="e.g. GUIDED_LOCAL_SEARCH (default: solve_vrp's)")
+    parser.add_argument("--ortools-metaheuristic", default="",
+                        help="e.g. GUIDED_LOCAL_SEARCH (default: solve_vrp's); several, comma-separated, e.g. "
+                             "ITERATED_LOCAL_SEARCH,GUIDED_LOCAL_SEARCH, run side by side")
+    add_markdown_flag(parser)
     args = parser.parse_args()
-    if args.ortools_first:
-        ORTOOLS_SETUP["first_solution"] = args.ortools_first
-    if args.ortools_metaheuristic:
-        ORTOOLS_SETUP["metaheuristic"] = args.ortools_metaheuristic
+    metaheuristics = [v.strip() for v in args.ortools_metaheuristic.split(",") if v.strip()]
     limits = [float(v) for v in args.time_limits.split(",") if v] or [args.time_limit]
     only = {v.strip() for v in args.only.split(",") if v.strip()} or None
-    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    runners = {"ortools": run_ortools, "pyvrp": run_pyvrp}
+    solvers = make_solvers([s.strip() for s in args.solvers.split(",") if s.strip()], args.ortools_first,
+                           metaheuristics)
     kinds = list(SETS) if args.set == "all" else [args.set]
 
-    setup = ", ".join(f"{k}={v}" for k, v in ORTOOLS_SETUP.items()) or "solve_vrp defaults"
-    versions = f"OR-Tools {version('ortools')} ({setup})"
-    if "pyvrp" in solvers:
+    setups = [", ".join(f"{k}={v}" for k, v in (("first_solution", args.ortools_first), ("metaheuristic", m)) if v)
+              for m in metaheuristics or [""]]
+    versions = f"OR-Tools {version('ortools')} ({'; '.join(s or 'solve_vrp defaults' for s in setups)})"
+    if any(s.key == "pyvrp" for s in solvers):
         versions += f", PyVRP {version('pyvrp')}"
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, {versions}; "
-          f"time limits {', '.join(f'{t:g}' for t in limits)} s per instance and solver; seed {args.seed}")
-    summary: list[tuple[str, float, str, str]] = []
+    context(f"machine: {platform.machine()}, Python {platform.python_version()}, {versions}; "
+            f"time limits {', '.join(f'{t:g}' for t in limits)} s per instance and solver; seed {args.seed}",
+            args.markdown)
+    summary: list[tuple[str, int, float, list[str]]] = []
+    tables = []
     for kind in kinds:
         cases = load_cases(args.data / SETS[kind], kind, only)
         if not cases:
             continue
         for limit in limits:
-            results: dict[str, dict[str, Outcome]] = {"ortools": {}, "pyvrp": {}}
+            results: dict[str, dict[str, Outcome]] = {s.key: {} for s in solvers}
             for case in cases:
                 for solver in solvers:
-                    out = runners[solver](case, limit, args.seed)
-                    results[solver][case.name] = out
-                    print(f"{kind} {limit:g}s {case.name} {solver}: {out.value:g} "
+                    out = solver.run(case, limit, args.seed)
+                    results[solver.key][case.name] = out
+                    print(f"{kind} {limit:g}s {case.name} {solver.label}: {out.value:g} "
                           f"({gap(out.value, case.bks):+.2f}%, {out.vehicles} veh, {out.seconds:.1f} s"
                           f"{'' if out.valid else ', INVALID'})", file=sys.stderr, flush=True)
-            print_table(f"{kind}, {limit:g} s per instance", cases, results)
-            summary.append((kind, limit, mean_gap(cases, results["ortools"]), mean_gap(cases, results["pyvrp"])))
+            if args.markdown:
+                tables.append((f"{kind}, {limit:g} s per instance", cases, results))
+            else:
+                print_table(f"{kind}, {limit:g} s per instance", cases, solvers, results, markdown=False)
+            summary.append((kind, len(cases), limit, [mean_gap(cases, results[s.key]) for s in solvers]))
+    if args.markdown:
+        header = ["set", "time limit s", *(f"{s.label} mean gap %" for s in solvers)]
+        print(markdown_table(header, [[f"{kind} ({n})", f"{limit:g}", *gaps] for kind, n, limit, gaps in summary],
+                             right=range(1, len(header))))
+        for title, cases, results in tables:
+            print_table(title, cases, solvers, results, markdown=True)
+        return
     print("\n### Summary: mean gap % to BKS\n")
-    print("| set | time limit s | OR-Tools | PyVRP |")
-    print("|---|---|---|---|")
-    for kind, limit, ort, pyv in summary:
-        print(f"| {kind} | {limit:g} | {ort} | {pyv} |")
+    plain = [s for s in solvers if s.key != "pyvrp"]
+    pyvrp = [s for s in solvers if s.key == "pyvrp"]
+    header = ["set", "time limit s", *(s.label for s in plain), "PyVRP"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for kind, _, limit, gaps in summary:
+        by_key = dict(zip((s.key for s in solvers), gaps, strict=True))
+        cells = [kind, f"{limit:g}", *(by_key[s.key] for s in plain), by_key[pyvrp[0].key] if pyvrp else "-"]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

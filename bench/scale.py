@@ -1,12 +1,13 @@
 """The whole CLI run at scale, rebalance mode with two overlapping teams and the contact cap.
 
-    python bench/scale.py [--sizes 10000:50,100000:300] [--time-limit 60] [--routing-rounds 0]
+    python bench/scale.py [--sizes 10000:50,100000:300] [--time-limit 60] [--routing-rounds 0] [--markdown]
 
 For each size N:R the sample market is replicated to N outlets (small random offsets, new ids), and R reps are
 placed at k-means centres of the outlets: 80 % generalists (team `field`), 20 % HoReCa specialists (team `horeca`,
 an overlay on HoReCa outlets), so HoReCa outlets need two reps and the contact cap (2) binds where reps could
 double up. Balance +/-10 %, k = 8. With `--routing-rounds` every rep's 4-week cycle is also routed (2 processes).
-Each size runs once in a fresh process; nothing is asserted.
+Each size runs once in a fresh process; nothing is asserted. `--markdown` prints only the table docs/benchmarks.md
+shows (parts and workers columns with --depot-boundary or --workers, routing columns with --routing-rounds).
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from child_usage import run_measured
+from md_tables import add_markdown_flag, context, markdown_table
 from scipy.cluster.vq import kmeans2
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,18 +81,13 @@ def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary:
                                         gold=gold, silver=silver, bronze=bronze,
                                         depots=DEPOTS if depot_boundary else "",
                                         field_boundary=BOUNDARY if depot_boundary else ""))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"],
-                          capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = run_measured([sys.executable, "-m", "territory_opt", "run", str(scenario), "--quiet"])
+    wall = done.wall_s
     if done.returncode != 0:
         return {"wall_s": wall, "status": f"exit {done.returncode}: {done.stdout.strip()[-200:]}"}
     kpis = json.loads((folder / "out" / "kpis.json").read_text())
     timings = json.loads((folder / "out" / "manifest.json").read_text())["timings"]
-    return {"wall_s": wall, "peak_mb": after.ru_maxrss / 1024.0, "solve_s": timings["solve"],
-            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+    return {"wall_s": wall, "peak_mb": done.peak_rss_mb, "solve_s": timings["solve"], "cpu_s": done.cpu_s,
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
             "status": kpis["status"], "engine": kpis["engine"],
             "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
@@ -100,6 +95,27 @@ def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary:
             "drive_share": (kpis["routing"] or {}).get("drive_share", 0.0),
             "unplanned": (kpis["routing"] or {}).get("unplanned_visits", 0),
             "days": (kpis["routing"] or {}).get("days_routed", 0)}
+
+
+def markdown_row(n: int, r: int, res: dict[str, float | str], parts: bool, routing: bool,
+                 workers: int) -> list[object]:
+    """One size's row in the --markdown layout (see `markdown_header`)."""
+    if "gap_pct" not in res:
+        cells: list[object] = [f"{n:,}", r, ""] + ["", ""] * parts + [f"{res['wall_s']:.1f}"] + [""] * 6
+        return [*cells, res["status"]] + [""] * (4 * routing)
+    cells = [f"{n:,}", r, f"{res['needs']:,}"] + ([res["parts"], workers] if parts else [])
+    cells += [f"{res['wall_s']:.1f}", f"{res['solve_s']:.1f}", f"{res['peak_mb']:.0f}", f"{res['objective']:,.0f}",
+              f"{res['gap_pct']:.3f}", f"{res['max_dev_pct']:.1f}", res["engine"], res["status"]]
+    if routing:
+        cells += [f"{res['routing_s']:.1f}", f"{res['days']:,}", f"{100 * res['drive_share']:.1f}",
+                  f"{res['unplanned']:,}"]
+    return cells
+
+
+def markdown_header(parts: bool, routing: bool) -> list[str]:
+    return ["customers", "reps", "needs", *(["parts", "workers"] if parts else []), "wall s", "solve s",
+            "peak RSS MB", "objective", "gap %", "max dev %", "engine", "status",
+            *(["routing s", "day routes", "drive share %", "unplanned visits"] if routing else [])]
 
 
 def main() -> None:
@@ -115,21 +131,28 @@ def main() -> None:
                         help="field territories stay within one depot's area (the sample's depots and routes)")
     parser.add_argument("--workers", type=int, default=1, help="solver.workers (the large engine's parts run in "
                                                                 "this many processes)")
+    add_markdown_flag(parser)
     args = parser.parse_args()
     routing = "" if args.routing_rounds is None else ROUTING.format(rounds=args.routing_rounds,
                                                                     workers=args.routing_workers)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"work budget {args.time_limit:g} s; depot boundary: {args.depot_boundary}; workers {args.workers}; "
-          f"call minutes x {args.call_factor:g}\n")
-    print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
-          "| status |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    context(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+            f"work budget {args.time_limit:g} s; depot boundary: {args.depot_boundary}; workers {args.workers}; "
+            f"call minutes x {args.call_factor:g}" + ("" if args.markdown else "\n"), args.markdown)
+    parts = args.depot_boundary or args.workers != 1
+    rows = []
+    if not args.markdown:
+        print("| customers | reps | needs | wall s | solve s | peak RSS MB | objective | gap % | max dev % | engine "
+              "| status |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         n, r = (int(v) for v in size.split(":"))
         with tempfile.TemporaryDirectory() as tmp:
             make_case(Path(tmp), n, r)
             res = run_case(Path(tmp), args.time_limit, routing, args.depot_boundary,
                            args.workers, args.call_factor)
+        if args.markdown:
+            rows.append(markdown_row(n, r, res, parts, bool(routing), args.workers))
+            continue
         if "gap_pct" not in res:
             print(f"| {n:,} | {r} | | {res['wall_s']:.1f} | | | | | | | {res['status']} |")
             continue
@@ -139,6 +162,8 @@ def main() -> None:
         if routing:
             print(f"|  | routing: {res['routing_s']:.1f} s, {res['days']:,} day routes, drive share "
                   f"{100 * res['drive_share']:.1f} %, {res['unplanned']:,} unplanned visits |", flush=True)
+    if args.markdown:
+        print(markdown_table(markdown_header(parts, bool(routing)), rows))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Where independent parts run: in this process, in a pool of processes on this machine, or on a Dask cluster.
 
 Three kinds of part go through one `map(job, items, *shared)`: the large engine's independent parts
-(`solve._large_part` over `Problem.part` slices), each rep's call cycle (`route.plan_rep`) and each team's territory
-shapes (`territories.team_shapes`). Items carry only numpy arrays and small frozen dataclasses (never GeoDataFrames),
-so they pickle cheaply; `shared` (solver parameters, routing settings, the study area) is sent once per process or
-broadcast once to every Dask worker.
+(`solve.engine._large_part` over `Problem.part` slices), each rep's call cycle (`routing.cycle.plan_rep`) and each
+team's territory shapes (`results.territories.team_shapes`). Items carry only numpy arrays and small frozen
+dataclasses (never GeoDataFrames), so they pickle cheaply; `shared` (solver parameters, routing settings, the study
+area) is sent once per process or broadcast once to every Dask worker.
 
 Determinism: a part's result depends only on the part and what is shared (the seed among it), never on the worker
 or the order parts finish; results come back in input order and the first failing part in input order decides the

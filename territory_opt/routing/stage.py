@@ -50,7 +50,7 @@ def opening_windows(prepared: Prepared) -> tuple[np.ndarray | None, np.ndarray |
 
 def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: SolveParams, seed: int,
                 executor: PartExecutor | None = None) -> tuple[RoutingOutcome, Result]:
-    """Route every rep's cycle and re-balance on real hours (`route.plan_with_feedback`); reps' cycles and any
+    """Route every rep's cycle and re-balance on real hours (`cycle.plan_with_feedback`); reps' cycles and any
     large-engine parts run on `executor` (default: `routing.workers` / `solver.workers` processes)."""
     scenario = prepared.scenario
     results = [result]
