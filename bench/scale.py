@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.cluster.vq import kmeans2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench helpers, also when loaded by path (tests)
 from child_usage import run_measured
 from md_tables import add_markdown_flag, context, markdown_table
-from scipy.cluster.vq import kmeans2
 
 REPO = Path(__file__).resolve().parents[1]
 
