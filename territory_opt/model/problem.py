@@ -70,6 +70,12 @@ class Problem:
     arc_travel: np.ndarray | None = None  # (N, R) float, replaces visits x travel weight x road km
     # Contact cap per customer where it differs from the scenario-wide one (overrides by segment or column).
     customer_max_reps: np.ndarray | None = None  # (C,) int64 >= 1
+    # Bundled needs (solve/aggregate.py): the customers each need stands for, CSR-style over `member_customer`.
+    # None: every need is one customer. Rules that count customers or measure a need's farthest customer read
+    # `need_sizes` and `farthest_km`, which follow the members.
+    member_ptr: np.ndarray | None = None  # (N + 1,) int64
+    member_customer: np.ndarray | None = None  # (M,) int64 indices into an original customer table
+    member_xy: np.ndarray | None = None  # (M, 2) metres: the members' locations
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -101,6 +107,9 @@ class Problem:
             "metrics": self._metric_shape_ok(n, r),
             "arc tables": all(a is None or a.shape == (n, r) for a in (self.arc_workload_s, self.arc_travel)),
             "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
+            "members": self.member_ptr is None or (
+                len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
+                and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),
         }
         broken = [name for name, ok in checks.items() if not ok]
         if broken:
@@ -219,7 +228,18 @@ class Problem:
             arc_workload_s=None if self.arc_workload_s is None else self.arc_workload_s[keep],
             arc_travel=None if self.arc_travel is None else self.arc_travel[keep],
             need_value=None if self.need_value is None else self.need_value[keep],
+            **self._kept_members(keep),
         )
+
+    def _kept_members(self, keep: np.ndarray) -> dict[str, np.ndarray | None]:
+        """The member arrays of the kept needs (bundled problems only)."""
+        if self.member_ptr is None or self.member_customer is None or self.member_xy is None:
+            return {}
+        sizes = self.need_sizes[keep]
+        rows = np.concatenate([np.arange(self.member_ptr[i], self.member_ptr[i + 1])
+                               for i in np.flatnonzero(keep)] or [np.zeros(0, np.int64)]).astype(np.int64)
+        return {"member_ptr": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                "member_customer": self.member_customer[rows], "member_xy": self.member_xy[rows]}
 
     def part(self, need_keep: np.ndarray, rep_keep: np.ndarray) -> Problem:
         """The independent part made of these needs, these reps and the needs' customers, every index renumbered.
@@ -249,6 +269,28 @@ class Problem:
             arc_workload_s=None if sub.arc_workload_s is None else sub.arc_workload_s[:, reps],
             arc_travel=None if sub.arc_travel is None else sub.arc_travel[:, reps],
         )
+
+    @functools.cached_property
+    def need_sizes(self) -> np.ndarray:
+        """(N,) how many customers each need stands for (1 unless needs are bundled)."""
+        if self.member_ptr is None:
+            return np.ones(self.n_needs, dtype=np.int64)
+        return np.diff(self.member_ptr).astype(np.int64)
+
+    def farthest_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Road-distance proxy from a rep's home to the farthest customer of each need, km."""
+        need, rep = np.asarray(need, dtype=np.int64), np.asarray(rep, dtype=np.int64)
+        if self.member_ptr is None or self.member_xy is None:
+            return self.road_km(need, rep)
+        sizes = self.need_sizes[need]
+        owner = np.repeat(np.arange(len(need)), sizes)
+        starts = np.repeat(self.member_ptr[need], sizes)
+        offsets = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        delta = self.member_xy[starts + offsets] - self.rep_xy[rep[owner]]
+        km = np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
+        out = np.zeros(len(need))
+        np.maximum.at(out, owner, km)
+        return out
 
     def road_km(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Road distance proxy (straight line x detour) from each need's customer to a rep's home, km."""
