@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .model.problem import NO_REP, Problem
+from .model.unit_graph import team_edges
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
                                             f"{caps[c]}"))
     out += boundary_violations(problem, assignment)
     out += skill_and_exclusion_violations(problem, assignment)
+    out += contiguity_violations(problem, assignment)
     current = problem.need_current_rep
     moved = int(((current != NO_REP) & (current != assignment)).sum())
     if problem.max_moved is not None and moved > problem.max_moved:
@@ -89,6 +91,64 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
             out.append(Violation("continuity", f"moved customers hold {moved_value:,} of value, more than "
                                                f"max_moved_value {problem.max_moved_value:,}"))
     return out
+
+
+def unit_holders(problem: Problem, assignment: np.ndarray) -> dict[tuple[int, int], int]:
+    """(team, unit) -> the rep holding most of that team's needs in the unit (lowest rep on a tie): the unit's
+    rep on the map. Minority needs in a unit are the reported exceptions (locks, exclusions, caps)."""
+    if problem.need_unit is None:
+        return {}
+    counts: dict[tuple[int, int], dict[int, int]] = {}
+    for need in np.flatnonzero(problem.need_unit >= 0).tolist():
+        key = (int(problem.need_team[need]), int(problem.need_unit[need]))
+        rep = int(assignment[need])
+        per_rep = counts.setdefault(key, {})
+        per_rep[rep] = per_rep.get(rep, 0) + 1
+    return {key: min(per_rep, key=lambda r: (-per_rep[r], r)) for key, per_rep in counts.items()}
+
+
+def territory_piece_counts(problem: Problem, assignment: np.ndarray) -> dict[tuple[int, int], int]:
+    """(team, rep) -> how many connected pieces its units form in the units' adjacency graph."""
+    holders = unit_holders(problem, assignment)
+    assert problem.need_unit is not None or not holders
+    territory: dict[tuple[int, int], set[int]] = {}
+    for (team, unit), rep in holders.items():
+        territory.setdefault((team, rep), set()).add(unit)
+    adjacent: dict[int, dict[int, set[int]]] = {}
+    for team in sorted({team for team, _ in territory}):
+        assert problem.need_unit is not None
+        n_units = int(max(problem.need_unit.max(initial=-1), problem.unit_edges.max(initial=-1))) + 1
+        graph: dict[int, set[int]] = {}
+        for u, v in team_edges(problem.unit_edges, n_units, problem.need_unit[problem.need_team == team]).tolist():
+            graph.setdefault(u, set()).add(v)
+            graph.setdefault(v, set()).add(u)
+        adjacent[team] = graph
+    out = {}
+    for (team, rep), units in territory.items():
+        key = (team, rep)
+        left, n_pieces = set(units), 0
+        while left:
+            n_pieces += 1
+            stack = [left.pop()]
+            while stack:
+                for v in adjacent[team].get(stack.pop(), ()):
+                    if v in left:
+                        left.remove(v)
+                        stack.append(v)
+        out[key] = n_pieces
+    return out
+
+
+def contiguity_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """Territories of teams that must be one piece but are not."""
+    if problem.need_unit is None or problem.team_contiguous is None or not problem.team_contiguous.any():
+        return []
+    out = []
+    for (team, rep), n_pieces in sorted(territory_piece_counts(problem, assignment).items()):
+        if n_pieces > 1 and problem.team_contiguous[team]:
+            out.append(Violation("contiguity", f"{problem.rep_ids[rep]}'s territory in team "
+                                               f"{problem.team_names[team]} is in {n_pieces} pieces"))
+    return out[:20]
 
 
 def metric_totals(problem: Problem, assignment: np.ndarray) -> np.ndarray:

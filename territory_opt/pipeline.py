@@ -25,8 +25,10 @@ from .prepare.enrich import enrich
 from .prepare.prepared import Prepared
 from .prepare.quality import input_findings
 from .prepare.stage import advice_table, segment_stage
+from .prepare.units import scenario_units
 from .results.assemble import RunContext, assemble_run, territory_shapes
 from .results.run import RunResult
+from .roster import team_matrix
 from .routing.cycle import RoutingOutcome
 from .routing.stage import build_travel, opening_windows, route_cycle, routed_needs, routing_settings, visited_needs
 from .routing.travel import NetworkTravel
@@ -64,8 +66,11 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                            distributors=inputs.distributors, warnings=warnings)
     with timings.stage("segment", progress):
         customers, coverage, segments = segment_stage(customers, inputs.reps, scenario, warnings)
+    with timings.stage("units", progress):
+        units = scenario_units(customers, coverage.need_team, team_matrix(scenario, inputs.reps).sum(axis=0),
+                               scenario.units, getattr(inputs, "units", None), inputs.distributors, warnings)
     with timings.stage("problem", progress):
-        problem = build_problem(customers, inputs.reps, coverage, scenario)
+        problem = build_problem(customers, inputs.reps, coverage, scenario, units)
     warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,
                                scenario.inputs.customers.label)
     with timings.stage("advice", progress):
@@ -75,7 +80,7 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         with timings.stage("travel", progress):
             travel, travel_sha256 = build_travel(scenario, inputs, problem, warnings)
     return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments, advice, travel,
-                    travel_sha256)
+                    travel_sha256, units)
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,

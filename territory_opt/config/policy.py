@@ -175,3 +175,23 @@ class Segments(StrictModel):
         30, description="Segments smaller than this merge into the most similar larger one of the same sector."
     )
     scores: SegmentScores = Field(default_factory=SegmentScores, description="How segments are scored.")
+
+
+class UnitsConfig(StrictModel):
+    source: Literal["auto", "layer", "column", "h3", "off"] = Field(
+        "auto", description="Where alignment units come from: auto = the units layer if given, else the "
+        "customers' unit_id column if present, else H3 cells made from the customers; off = no units (territories "
+        "are customer by customer, contiguity not applied).")
+    start_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
+        5, description="H3 units: the coarsest resolution (5: cells of about 250 km2).")
+    finest_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
+        9, description="H3 units: the finest resolution a crowded cell is split down to (9: about 0.1 km2).")
+    max_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.05, description="H3 units: a cell holding more than this share of an average rep's customers (all "
+        "teams' customers over all reps) is split into its children.")
+
+    @model_validator(mode="after")
+    def _resolutions_in_order(self) -> UnitsConfig:
+        if self.finest_resolution < self.start_resolution:
+            raise ValueError("units.finest_resolution must be at least units.start_resolution")
+        return self

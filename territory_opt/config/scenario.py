@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from ..errors import ConfigError, Finding
 from .base import NAME_PATTERN, StrictModel
-from .policy import KeyAccounts, Segments, ServiceLevel, ServiceRaise, Tiers, default_service
+from .policy import KeyAccounts, Segments, ServiceLevel, ServiceRaise, Tiers, UnitsConfig, default_service
 from .rules import Hierarchy, Quality, Rules
 from .run import Executor, Logistics, Output, Routing, Solver
 from .sources import Inputs
@@ -64,6 +64,8 @@ class Scenario(StrictModel):
     key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
+    units: UnitsConfig = Field(default_factory=UnitsConfig,
+                               description="Alignment units territories are built from (prepare/units.py).")
     routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
     quality: Quality = Field(default_factory=Quality, description="Data-quality warning thresholds.")
     hierarchy: Hierarchy = Field(default_factory=Hierarchy,

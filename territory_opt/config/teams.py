@@ -60,6 +60,9 @@ class Team(StrictModel):
     travel_weight: Weight = Field(
         1.0, description="Weight of travel in the objective for this team (0 for inside sales)."
     )
+    contiguous: bool = Field(
+        True, description="Each rep's territory is one connected piece of alignment units (units.source off: "
+        "not applied).")
 
 
 def _is_generalist(team: Team) -> bool:

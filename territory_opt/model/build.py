@@ -15,6 +15,7 @@ from ..config import Scenario
 from ..errors import ConfigError, Finding, InputError
 from ..lists import split_list
 from ..prepare.segment import Coverage, contact_caps
+from ..prepare.units import Units
 from ..roster import team_matrix
 from .bands import balance_targets
 from .problem import NO_REP, Problem
@@ -67,8 +68,9 @@ def _check_need_hours(hours: np.ndarray, customers: pd.DataFrame, coverage: Cove
 
 
 def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage: Coverage,
-                  scenario: Scenario) -> Problem:
-    """Hand the enriched GeoDataFrames over to the array-backed problem."""
+                  scenario: Scenario, units: Units | None = None) -> Problem:
+    """Hand the enriched GeoDataFrames over to the array-backed problem (with `units`: each need's unit, the
+    units' adjacency and which teams keep one-piece territories)."""
     teams = scenario.teams
     rep_ids = reps["rep_id"].to_numpy(dtype=object)
     rep_in_team = team_matrix(scenario, reps)
@@ -132,7 +134,16 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         zone_names=zone_names,
         need_zone=need_zone,
         rep_zone=rep_zone,
+        **unit_fields(units, nc, scenario),
     )
+
+
+def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenario) -> dict[str, object]:
+    """The problem's unit arrays (none without units)."""
+    if units is None:
+        return {}
+    return {"need_unit": units.customer_unit[need_customer].astype(np.int64), "unit_edges": units.edges,
+            "team_contiguous": np.array([t.contiguous for t in scenario.teams], dtype=bool)}
 
 
 def build_skills(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,

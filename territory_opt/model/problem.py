@@ -76,6 +76,11 @@ class Problem:
     member_ptr: np.ndarray | None = None  # (N + 1,) int64
     member_customer: np.ndarray | None = None  # (M,) int64 indices into an original customer table
     member_xy: np.ndarray | None = None  # (M, 2) metres: the members' locations
+    # Alignment units (prepare/units.py): each need's unit (-1: none), the units' adjacency (pairs u < v), and
+    # per team whether its territories must be one piece in that graph. None: no units.
+    need_unit: np.ndarray | None = None  # (N,) int64
+    unit_edges: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    team_contiguous: np.ndarray | None = None  # (T,) bool
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -107,6 +112,8 @@ class Problem:
             "metrics": self._metric_shape_ok(n, r),
             "arc tables": all(a is None or a.shape == (n, r) for a in (self.arc_workload_s, self.arc_travel)),
             "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
+            "units": (self.need_unit is None or len(self.need_unit) == n) and (
+                self.team_contiguous is None or len(self.team_contiguous) == t),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
                 and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),
@@ -228,6 +235,7 @@ class Problem:
             arc_workload_s=None if self.arc_workload_s is None else self.arc_workload_s[keep],
             arc_travel=None if self.arc_travel is None else self.arc_travel[keep],
             need_value=None if self.need_value is None else self.need_value[keep],
+            need_unit=None if self.need_unit is None else self.need_unit[keep],
             **self._kept_members(keep),
         )
 

@@ -11,6 +11,13 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..config.policy import UnitsConfig
+from ..errors import Finding
+from ..model.unit_graph import components, contract_empty
+from ..results.territories import _polygonal, study_area, voronoi_cells
 
 
 @dataclass(frozen=True)
@@ -33,3 +40,185 @@ class Units:
     @property
     def n_units(self) -> int:
         return len(self.ids)
+
+
+AUTO_START_RESOLUTION = 5  # H3 cells of about 250 km2: a rural district
+AUTO_FINEST_RESOLUTION = 9  # about 0.1 km2: a few city blocks
+AUTO_MAX_SHARE = 0.05  # no auto unit holds more than this share of an average rep's customers
+
+
+def h3_groups(lon: np.ndarray, lat: np.ndarray, cap: int, start: int = AUTO_START_RESOLUTION,
+              finest: int = AUTO_FINEST_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
+    """Customers grouped into H3 cells, a cell split into its children while it holds more than `cap` customers
+    (down to `finest`). Returns each customer's group index (groups sorted by cell id) and each group's
+    resolution. Deterministic: cells are plain functions of the coordinates."""
+    import h3
+
+    n = len(lon)
+    cell = np.array([h3.latlng_to_cell(float(la), float(lo), start) for lo, la in zip(lon, lat, strict=True)],
+                    dtype=object)
+    resolution = np.full(n, start, dtype=np.int64)
+    for res in range(start + 1, finest + 1):
+        names, inverse, counts = np.unique(cell.astype(str), return_inverse=True, return_counts=True)
+        crowded = (counts > cap)[inverse.reshape(-1)] & (resolution == res - 1)
+        if not crowded.any():
+            break
+        for i in np.flatnonzero(crowded):
+            cell[i] = h3.latlng_to_cell(float(lat[i]), float(lon[i]), res)
+        resolution[crowded] = res
+        del names
+    names, inverse = np.unique(cell.astype(str), return_inverse=True)
+    group_res = np.zeros(len(names), dtype=np.int64)
+    group_res[inverse.reshape(-1)] = resolution
+    return inverse.reshape(-1).astype(np.int64), group_res
+
+
+def touching_pairs(shapes: np.ndarray) -> np.ndarray:
+    """(E, 2) pairs u < v of shapes that share a border (more than a corner)."""
+    tree = shapely.STRtree(shapes)
+    left, right = tree.query(shapes, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    shared = shapely.intersection(shapes[left], shapes[right])
+    border = (shapely.length(shared) > 1.0) | (shapely.area(shared) > 1.0)  # metres: not just a corner
+    return np.stack([left[border], right[border]], axis=1).astype(np.int64)
+
+
+def join_islands(edges: np.ndarray, centre_xy: np.ndarray) -> np.ndarray:
+    """Edges that join the graph's pieces into one: repeatedly the shortest link (between unit centres) from the
+    piece holding unit 0 to any other piece, so an island or a unit cut off by the study area joins its nearest
+    neighbour across the water."""
+    n = len(centre_xy)
+    joins: list[tuple[int, int]] = []
+    label = components(edges, n)
+    while label.max(initial=0) > 0:
+        main = np.flatnonzero(label == 0)
+        rest = np.flatnonzero(label != 0)
+        tree = shapely.STRtree(shapely.points(centre_xy[main]))
+        nearest_main, dist = tree.query_nearest(shapely.points(centre_xy[rest]), return_distance=True,
+                                                all_matches=False)  # (input index, tree index) pairs
+        pick = int(np.lexsort((rest[nearest_main[0]], dist))[0])
+        u, v = int(main[nearest_main[1][pick]]), int(rest[nearest_main[0][pick]])
+        joins.append((min(u, v), max(u, v)))
+        merged = np.concatenate([edges, np.array(joins, dtype=np.int64)])
+        label = components(merged, n)
+    return np.array(joins, dtype=np.int64).reshape(-1, 2)
+
+
+def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area: BaseGeometry) -> np.ndarray:
+    """Each group's shape: the union of its customers' Voronoi cells, clipped to the study area (co-located
+    customers share one cell)."""
+    rounded = np.round(points_xy, 0)
+    _, first = np.unique(rounded, axis=0, return_index=True)
+    cells = voronoi_cells(points_xy[first], area)
+    cell_group = group[first]
+    shapes = np.empty(n_groups, dtype=object)
+    order = np.argsort(cell_group, kind="stable")
+    bounds = np.searchsorted(cell_group[order], np.arange(n_groups + 1))
+    for g in range(n_groups):
+        mine = cells[order[bounds[g]:bounds[g + 1]]]
+        shapes[g] = _polygonal(shapely.union_all(mine)) if len(mine) else shapely.Polygon()
+    return shapes
+
+
+def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: object, area: BaseGeometry, *,
+                customers_per_rep: float, layer: gpd.GeoDataFrame | None = None,
+                unit_column: np.ndarray | None = None, start: int = AUTO_START_RESOLUTION,
+                finest: int = AUTO_FINEST_RESOLUTION, max_share: float = AUTO_MAX_SHARE,
+                warnings: list[Finding] | None = None) -> Units:
+    """The run's units: the layer's polygons (customers by point in polygon, or by their `unit_id` column), else
+    units named by the customers' `unit_id` column (shapes from their Voronoi cells), else H3 cells made from the
+    customers: from resolution `start`, a cell holding more than `max_share` of an average rep's customers is split
+    into its children, down to `finest`; shapes are the Voronoi cells of the cell's customers, so units tile the
+    study area and share borders. Empty layer units are contracted away (their neighbours become neighbours), and
+    the graph's islands are joined to their nearest unit."""
+    resolution: int | None = None
+    if layer is not None:
+        ids_all = layer["unit_id"].astype(str).to_numpy()
+        order = np.argsort(ids_all, kind="stable")
+        ids_all, shapes_all = ids_all[order], layer.geometry.to_numpy()[order]
+        if unit_column is not None:
+            index = {u: i for i, u in enumerate(ids_all.tolist())}
+            of_customer = np.array([index[str(u)] for u in unit_column], dtype=np.int64)
+            source = "layer"
+        else:
+            of_customer = layer_unit_of(customer_xy, shapes_all, warnings)
+            source = "layer"
+        has = np.zeros(len(ids_all), dtype=bool)
+        has[of_customer] = True
+        edges_all = touching_pairs(shapes_all)
+        edges_kept = contract_empty(edges_all, has)
+        kept = np.flatnonzero(has)
+        renumber = np.full(len(ids_all), -1, dtype=np.int64)
+        renumber[kept] = np.arange(len(kept))
+        ids, shapes = ids_all[kept], shapes_all[kept]
+        customer_unit = renumber[of_customer]
+        edges = renumber[edges_kept] if len(edges_kept) else edges_kept
+    else:
+        if unit_column is not None:
+            ids, customer_unit = np.unique(np.asarray(unit_column).astype(str), return_inverse=True)
+            source = "column"
+        else:
+            cap = max(1, int(max_share * customers_per_rep))
+            customer_unit, group_res = h3_groups(customer_lonlat[:, 0], customer_lonlat[:, 1], cap, start, finest)
+            width = len(str(max(len(group_res) - 1, 0)))
+            ids = np.array([f"U{g:0{width}d}" for g in range(len(group_res))])  # stable: groups in cell order
+            resolution = int(group_res.max()) if len(group_res) else start
+            source = "h3"
+        customer_unit = customer_unit.reshape(-1).astype(np.int64)
+        shapes = voronoi_shapes(customer_xy, customer_unit, len(ids), area)
+        edges = touching_pairs(shapes)
+    ids = np.asarray(ids).astype(str)
+    centres = np.array([[shapely.get_x(p), shapely.get_y(p)] for p in shapely.point_on_surface(shapes)]) \
+        if len(shapes) else np.zeros((0, 2))
+    for u in np.flatnonzero(shapely.is_empty(shapes)) if len(shapes) else []:
+        members = customer_xy[customer_unit == u]
+        centres[u] = members.mean(axis=0)
+    joins = join_islands(edges, centres) if len(ids) > 1 else np.zeros((0, 2), dtype=np.int64)
+    all_edges = np.unique(np.concatenate([edges.reshape(-1, 2), joins]), axis=0) if len(joins) else edges
+    return Units(ids=ids, shapes=gpd.GeoSeries(shapes, crs=crs), customer_unit=customer_unit,
+                 edges=all_edges.astype(np.int64).reshape(-1, 2), source=source, joins=joins, resolution=resolution)
+
+
+def layer_unit_of(customer_xy: np.ndarray, shapes: np.ndarray, warnings: list[Finding] | None) -> np.ndarray:
+    """Each customer's unit by point in polygon; where polygons overlap, the lowest unit_id; a customer outside
+    every unit goes to the nearest one, with a warning."""
+    points = shapely.points(customer_xy)
+    tree = shapely.STRtree(shapes)
+    point_idx, shape_idx = tree.query(points, predicate="intersects")
+    unit = np.full(len(customer_xy), -1, dtype=np.int64)
+    order = np.lexsort((shape_idx, point_idx))
+    point_idx, shape_idx = point_idx[order], shape_idx[order]
+    first = np.unique(point_idx, return_index=True)[1]
+    unit[point_idx[first]] = shape_idx[first]
+    outside = np.flatnonzero(unit < 0)
+    if len(outside):
+        near = tree.query_nearest(points[outside], all_matches=False)
+        unit[outside[near[0]]] = near[1]
+        if warnings is not None:
+            warnings.append(Finding(f"{len(outside)} customers lie outside every unit of the units layer; each "
+                                    "joined its nearest unit"))
+    return unit
+
+
+def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_team: np.ndarray,
+                   config: UnitsConfig, layer: gpd.GeoDataFrame | None, distributors: gpd.GeoDataFrame | None,
+                   warnings: list[Finding]) -> Units | None:
+    """The scenario's units (`units.source`), or None when it is off or there are no customers."""
+    source = config.source
+    if source == "off" or len(customers) == 0:
+        return None
+    has_column = "unit_id" in customers.columns and customers["unit_id"].notna().all()
+    use_layer = layer is not None and source in ("auto", "layer")
+    use_column = has_column and source in ("auto", "column", "layer")
+    xy = np.column_stack([customers.geometry.x, customers.geometry.y])
+    lonlat_points = customers.geometry.to_crs(4326)
+    lonlat = np.column_stack([lonlat_points.x, lonlat_points.y])
+    area = study_area(xy, None if distributors is None else distributors.geometry)
+    customers_per_rep = len(need_team) / max(int(reps_per_team.sum()), 1)  # an average rep's customers
+    column = customers["unit_id"].astype(str).to_numpy() if use_column and source != "h3" else None
+    return build_units(xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep,
+                       layer=layer if use_layer else None, unit_column=column, start=config.start_resolution,
+                       finest=config.finest_resolution, max_share=config.max_share, warnings=warnings)

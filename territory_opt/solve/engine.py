@@ -12,7 +12,7 @@ Above `LARGE_MIN_ARCS` candidate arcs the large engine (`large.py`) takes over, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,10 +21,12 @@ from ..executor import PartExecutor, ProcessExecutor
 from ..metrics import check
 from ..model.bands import team_components
 from ..model.problem import NO_REP, Problem
+from .aggregate import Bundling, bundle
 from .bound import LpResult, solve_lp
 from .budget import Budget
 from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
 from .contiguity import reduce_enclaves
+from .contiguous import make_contiguous
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
@@ -106,6 +108,10 @@ def solve(problem: Problem, budget: Budget, *, seed: int, params: SolveParams | 
     `budget` (CP-SAT's deterministic seconds). The large engine's independent parts run on `executor` (default: a
     pool of `params.workers` processes)."""
     params = params or SolveParams()
+    if problem.need_unit is not None and problem.member_ptr is None:
+        bundling = bundle(problem)
+        if bundling is not None:
+            return _solve_units(problem, bundling, budget, seed, params, executor)
     findings = capacity_findings(problem)
     if findings:
         raise InfeasibleError(findings)
@@ -132,6 +138,35 @@ def solve(problem: Problem, budget: Budget, *, seed: int, params: SolveParams | 
             # the full model, with the zone choice inside, decides
             stats["zone_placement_fallback"] = 1
     return _solve_working(problem, problem, budget, params, seed, lp_bound, bound_scope, stats, executor)
+
+
+def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int, params: SolveParams,
+                 executor: PartExecutor | None) -> Result:
+    """Units whole: solve the bundled problem with contiguity relaxed (its bound is the run's bound), then make
+    the contiguous teams' territories one piece by border moves (`contiguous.py`), and expand to the needs."""
+    bundled = bundling.problem
+    relaxed_problem = bundled.replace(team_contiguous=None)
+    relaxed = solve(relaxed_problem, budget, seed=seed, params=replace(params, contiguity_weight=0.0),
+                    executor=executor)
+    assignment, stats = relaxed.assignment, dict(relaxed.stats)
+    stats.update(units_bundles=bundled.n_needs, units_exceptions=bundling.exceptions)
+    scope = f"{relaxed.bound_scope}, units whole"
+    if bundled.team_contiguous is not None and bundled.team_contiguous.any():
+        assignment, moves = make_contiguous(bundled, assignment)
+        stats.update({f"contiguity_{key}": value for key, value in moves.items()})
+        scope += ", contiguity relaxed"
+        broken = check(bundled, assignment)
+        if broken:
+            raise SolverLimitError(
+                "no one-piece territories found that keep every rule: "
+                + "; ".join(v.message for v in broken[:3])
+                + " (loosen balance_tolerance, or set contiguous: false for that team)")
+    objective = objective_units(bundled, assignment) / COST_SCALE
+    bound = relaxed.bound
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    return Result(assignment=bundling.expand(assignment), status="optimal" if gap <= 1e-9 else "feasible",
+                  objective=objective, bound=bound, gap=gap, engine=f"units+{relaxed.engine}", bound_scope=scope,
+                  candidate_reps=relaxed.candidate_reps, stats=stats)
 
 
 def _solve_working(working: Problem, problem: Problem, budget: Budget, params: SolveParams, seed: int, lp_bound: float,

@@ -52,6 +52,9 @@ class Ledger:
         self._customer_needs: tuple[np.ndarray, np.ndarray] | None = None
         self.rules = active_rules(problem)
         self.move_rules = tuple(piece for piece in self.rules if piece.moves)
+        self.state: dict[str, object] = {}  # the rules' own tallies (Rule.start / Rule.moved)
+        for piece in self.move_rules:
+            piece.start(self)
 
     # -- tallies -----------------------------------------------------------------------------------------------
 
@@ -86,6 +89,8 @@ class Ledger:
             if p.need_zone[k, need] >= 0 and self.zone[k, target] < 0:
                 self.zone[k, target] = p.need_zone[k, need]
         self.assign[need] = target
+        for piece in self.move_rules:
+            piece.moved(self, need, source, target)
 
     # -- the rules' answers ------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .balance import Balance
 from .base import CpSatBuild, Rule
 from .boundaries import Boundaries
 from .contact_cap import ContactCap, capped_customers
+from .contiguity import Contiguity
 from .continuity import Continuity
 from .coverage import Coverage
 from .exclusion import Exclusion
@@ -22,7 +23,7 @@ from .lock import Lock
 from .skills import Skills
 
 RULES: tuple[Rule, ...] = (Coverage(), Balance(), Lock(), Skills(), Exclusion(), ContactCap(), Boundaries(),
-                           Continuity())
+                           Continuity(), Contiguity())
 
 
 def active_rules(problem: Problem) -> tuple[Rule, ...]:

@@ -82,6 +82,13 @@ class Rule:
         """`allows_moves` for one move (rules on hot paths override it without numpy overhead)."""
         return bool(self.allows_moves(ledger, np.array([need]), np.array([target]))[0])
 
+    def start(self, ledger: Ledger) -> None:
+        """Build whatever tally the move check needs (kept in `ledger.state[self.name]`); called once per ledger."""
+
+    def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
+        """Update the rule's tally after `need` moved from `source` to `target` (the ledger's own tallies are
+        already updated)."""
+
     def why_not(self, ledger: Ledger, need: int, rep: int) -> list[str]:
         """Why `rep` cannot take `need` as things stand under this rule ([]: it could)."""
         return []

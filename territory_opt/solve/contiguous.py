@@ -1,0 +1,248 @@
+"""One-piece territories from a balanced alignment of units: join the pieces, rebalance along borders, improve.
+
+The engine first solves the units-whole problem with contiguity relaxed (CP-SAT: balanced and cheap, usually a
+few stray pieces per team). Then, on the ledger of that alignment:
+1. join: every piece of a territory but its biggest goes, unit by unit from the outside in, to a neighbouring rep
+   whose territory touches it (the cheapest eligible one with room in its band, else the cheapest eligible one);
+2. rebalance: while a band is broken, border moves that keep every territory in one piece shrink the total
+   breach, or push load one rep nearer to a rep with room;
+3. improve: border moves that lower the cost and keep every rule (the contiguity piece included).
+Every move is checked by the rules' own pieces through the ledger. Deterministic: candidates in fixed orders.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..model.problem import Problem
+from .ledger import Ledger
+from .rules import eligible
+from .rules.contiguity import Territories, pieces, unit_neighbours
+
+MAX_ROUNDS = 200  # passes of the rebalance and improve loops (each pass is one sweep over the border)
+
+
+def _unit_needs(problem: Problem) -> dict[tuple[int, int], list[int]]:
+    """(team, unit) -> the needs of that unit and team (contiguous teams only)."""
+    assert problem.need_unit is not None and problem.team_contiguous is not None
+    out: dict[tuple[int, int], list[int]] = {}
+    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    for need in np.flatnonzero(counted).tolist():
+        out.setdefault((int(problem.need_team[need]), int(problem.need_unit[need])), []).append(need)
+    return out
+
+
+def _breach(problem: Problem, load: np.ndarray, reps: list[int]) -> float:
+    """How far these reps lie outside their bands, each metric in units of its band's width."""
+    low, high = problem.band_min[:, reps], problem.band_max[:, reps]
+    width = np.maximum(high - low, 1).astype(float)
+    over = np.maximum(load[:, reps] - high, 0) + np.maximum(low - load[:, reps], 0)
+    return float((over / width).sum())
+
+
+def _move_cost(problem: Problem, needs: list[int], source: int, target: int) -> float:
+    idx = np.array(needs, dtype=np.int64)
+    return float(problem.arc_cost(idx, np.full(len(idx), target)).sum()
+                 - problem.arc_cost(idx, np.full(len(idx), source)).sum())
+
+
+def territory_pieces(problem: Problem, assignment: np.ndarray) -> int:
+    """How many (rep, team) territories of contiguous teams are in several pieces."""
+    from .rules.contiguity import held_units
+
+    return sum(len(pieces(units, unit_neighbours(problem, team))) > 1
+               for (_, team), units in held_units(problem, assignment).items() if units)
+
+
+class _Border:
+    """The moves along territory borders: a rep's needs in one unit, handed to a rep holding a neighbouring unit."""
+
+    def __init__(self, problem: Problem, ledger: Ledger) -> None:
+        self.problem, self.ledger = problem, ledger
+        self.by_unit = _unit_needs(problem)
+
+    @property
+    def held(self) -> Territories:
+        return self.ledger.state["contiguity"]  # type: ignore[return-value]
+
+    def neighbours(self, team: int, unit: int) -> tuple[int, ...]:
+        return unit_neighbours(self.problem, team).get(unit, ())
+
+    def holders(self, team: int, unit: int) -> list[int]:
+        owners = self.ledger.state["unit_owners"].get((team, unit))  # type: ignore[attr-defined]
+        return sorted(owners) if owners else []
+
+    def moves(self, reps: set[int] | None = None) -> list[tuple[int, int, int, list[int]]]:
+        """Every (team, unit, target rep, needs of the source rep there) border move, in a fixed order (only
+        moves from or to `reps` when given)."""
+        found = []
+        for (team, unit), needs in sorted(self.by_unit.items()):
+            owners = self.holders(team, unit)
+            around = sorted({rep for v in self.neighbours(team, unit) for rep in self.holders(team, v)})
+            if reps is not None and not reps.intersection(owners) and not reps.intersection(around):
+                continue
+            for source in owners:
+                mine = [n for n in needs if int(self.ledger.assign[n]) == source]
+                for target in around:
+                    if target != source and (reps is None or source in reps or target in reps):
+                        found.append((team, unit, target, mine))
+        return found
+
+    def try_move(self, needs: list[int], target: int, skip: tuple[str, ...] = ()) -> bool:
+        """Move the needs (one unit's, one rep's) to `target` if eligible and every rule (but `skip`) holds at
+        each step; undone if a later need fails."""
+        idx = np.array(needs, dtype=np.int64)
+        if not eligible(self.problem, idx, np.full(len(idx), target)).all():
+            return False
+        done: list[tuple[int, int]] = []
+        for need in needs:
+            source = int(self.ledger.assign[need])
+            if self.ledger.keeps_rules(need, target, skip=skip):
+                self.ledger.move(need, target)
+                done.append((need, source))
+            else:
+                for back, origin in reversed(done):
+                    self.ledger.move(back, origin)
+                return False
+        return True
+
+
+def join_pieces(problem: Problem, ledger: Ledger) -> int:
+    """Hand every stray piece of a territory to touching neighbours (bands may break; `rebalance` mends them).
+    Returns the number of units moved."""
+    border = _Border(problem, ledger)
+    moved = 0
+    for _ in range(MAX_ROUNDS):
+        stray: list[tuple[int, int, int]] = []  # (team, unit, rep)
+        for (rep, team), units in sorted(border.held.items()):
+            parts = pieces(units, unit_neighbours(problem, team))
+            for part in parts[1:]:
+                stray += [(team, u, rep) for u in sorted(part)]
+        if not stray:
+            break
+        progress = False
+        for team, unit, rep in stray:
+            needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == rep]
+            if not needs:
+                continue
+            targets = sorted({r for v in border.neighbours(team, unit) for r in border.holders(team, v)} - {rep})
+            options = []
+            for target in targets:
+                idx = np.array(needs, dtype=np.int64)
+                if not eligible(problem, idx, np.full(len(idx), target)).all():
+                    continue
+                room = all(ledger.keeps_rules(n, target, only=("balance",)) for n in needs)
+                options.append((not room, _move_cost(problem, needs, rep, target), target))
+            for _, _, target in sorted(options):
+                if border.try_move(needs, target, skip=("balance", "contiguity")):
+                    moved += 1
+                    progress = True
+                    break
+        if not progress:
+            break
+    return moved
+
+
+def _rep_touching(border: _Border) -> dict[int, set[int]]:
+    """Which reps' territories touch (share a unit border, in some team)."""
+    touching: dict[int, set[int]] = {}
+    for (team, unit), _ in border.by_unit.items():
+        here = border.holders(team, unit)
+        for v in border.neighbours(team, unit):
+            for a in here:
+                for b in border.holders(team, v):
+                    if a != b:
+                        touching.setdefault(a, set()).add(b)
+    return touching
+
+
+def _distance_to(sources: np.ndarray, touching: dict[int, set[int]], n_reps: int) -> np.ndarray:
+    """Per rep, how many territory borders lie between it and the nearest rep in `sources`."""
+    dist = np.full(n_reps, n_reps + 1, dtype=np.int64)
+    queue = deque(int(r) for r in np.flatnonzero(sources))
+    dist[sources] = 0
+    while queue:
+        r = queue.popleft()
+        for s in sorted(touching.get(r, ())):
+            if dist[s] > dist[r] + 1:
+                dist[s] = dist[r] + 1
+                queue.append(s)
+    return dist
+
+
+def rebalance(problem: Problem, ledger: Ledger) -> int:
+    """Border moves (contiguity kept) until every band holds or no move helps; returns the moves made. A move
+    either shrinks the total breach of the bands, or keeps it and pushes load one border nearer to a rep with room
+    (for a rep over its band) or pulls it from one border nearer to a rep with load to spare (for a rep under)."""
+    border = _Border(problem, ledger)
+    made = 0
+    for _ in range(MAX_ROUNDS * 10):
+        if _breach(problem, ledger.load, list(range(problem.n_reps))) == 0:
+            break
+        touching = _rep_touching(border)
+        room = _distance_to((ledger.load < problem.band_max).all(axis=0), touching, problem.n_reps)
+        spare = _distance_to((ledger.load > problem.band_min).all(axis=0), touching, problem.n_reps)
+        breached = set(np.flatnonzero(((ledger.load > problem.band_max) | (ledger.load < problem.band_min))
+                                      .any(axis=0)).tolist())
+        options = []
+        for team, unit, target, needs in border.moves(breached):
+            source = int(ledger.assign[needs[0]])
+            before = _breach(problem, ledger.load, [source, target])
+            if before == 0:
+                continue
+            load = ledger.load.copy()
+            idx = np.array(needs, dtype=np.int64)
+            load[:, source] -= problem.amounts(idx, np.full(len(idx), source)).sum(axis=1)
+            load[:, target] += problem.amounts(idx, np.full(len(idx), target)).sum(axis=1)
+            gain = before - _breach(problem, load, [source, target])
+            push = room[target] < room[source] and (ledger.load[:, source] > problem.band_max[:, source]).any()
+            pull = spare[source] < spare[target] and (ledger.load[:, target] < problem.band_min[:, target]).any()
+            if gain > 1e-12 or (gain >= -1e-12 and (push or pull)):
+                options.append((-round(gain, 9), _move_cost(problem, needs, source, target), team, unit, target,
+                                source))
+        moved = False
+        for _gain, _cost, team, unit, target, source in sorted(options):
+            needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == source]
+            if needs and border.try_move(needs, target, skip=("balance",)):
+                made += 1
+                moved = True
+                break
+        if not moved:
+            break
+    return made
+
+
+def improve(problem: Problem, ledger: Ledger) -> int:
+    """Border moves that lower the cost and keep every rule, best first, sweep after sweep; returns the moves."""
+    border = _Border(problem, ledger)
+    made = 0
+    for _ in range(MAX_ROUNDS):
+        candidates = []
+        for team, unit, target, needs in border.moves():
+            source = int(ledger.assign[needs[0]])
+            delta = _move_cost(problem, needs, source, target)
+            if delta < -1e-9:
+                candidates.append((delta, team, unit, target, source))
+        changed = 0
+        for _delta, team, unit, target, source in sorted(candidates):
+            needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == source]
+            if needs and _move_cost(problem, needs, source, target) < -1e-9 and border.try_move(needs, target):
+                changed += 1
+        made += changed
+        if changed == 0:
+            break
+    return made
+
+
+def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """A contiguous alignment near `assignment` under every hard rule (as far as border moves reach); returns it
+    and counts of what was done."""
+    ledger = Ledger(problem, assignment)
+    stats = {"pieces_before": territory_pieces(problem, ledger.assign)}
+    stats["join_moves"] = join_pieces(problem, ledger)
+    stats["rebalance_moves"] = rebalance(problem, ledger)
+    stats["improve_moves"] = improve(problem, ledger)
+    stats["pieces_after"] = territory_pieces(problem, ledger.assign)
+    return ledger.assign, stats

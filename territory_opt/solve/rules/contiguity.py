@@ -1,0 +1,153 @@
+"""Contiguity: for teams that ask for it, each rep's territory is one connected piece of the units' adjacency graph.
+
+A territory is the set of units where the rep holds a need of the team. The rule has no CP-SAT rows or LP rows:
+connectivity constraints (a flow per territory) measured far too heavy for the nightly budget, so the bound
+relaxes contiguity (said in `kpis.json`), and the engine reaches a contiguous alignment by moves this piece
+checks (`solve/contiguous.py`): a move may only hand a unit to a rep whose territory touches it, and only take a
+unit from a rep whose territory stays in one piece without it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...model.problem import Problem
+from ...model.unit_graph import team_edges
+from .base import Rule
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+
+Territories = dict[tuple[int, int], Counter[int]]  # (rep, team) -> units held (with how many needs each)
+
+
+@functools.lru_cache(maxsize=64)
+def unit_neighbours(problem: Problem, team: int) -> dict[int, tuple[int, ...]]:
+    """Each unit's neighbours in the graph the team sees (`model.unit_graph.team_edges`)."""
+    assert problem.need_unit is not None
+    n_units = int(max(problem.need_unit.max(initial=-1), problem.unit_edges.max(initial=-1))) + 1
+    edges = team_edges(problem.unit_edges, n_units, problem.need_unit[problem.need_team == team])
+    out: dict[int, list[int]] = {}
+    for u, v in edges.tolist():
+        out.setdefault(u, []).append(v)
+        out.setdefault(v, []).append(u)
+    return {u: tuple(sorted(vs)) for u, vs in out.items()}
+
+
+def held_units(problem: Problem, assignment: np.ndarray) -> Territories:
+    """Every (rep, team) territory of the contiguous teams under `assignment`."""
+    assert problem.need_unit is not None and problem.team_contiguous is not None
+    held: Territories = {}
+    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    for need in np.flatnonzero(counted).tolist():
+        key = (int(assignment[need]), int(problem.need_team[need]))
+        held.setdefault(key, Counter())[int(problem.need_unit[need])] += 1
+    return held
+
+
+def pieces(units: set[int] | Counter[int], neighbours: dict[int, tuple[int, ...]]) -> list[set[int]]:
+    """The connected pieces of a set of units, largest first (then by lowest unit)."""
+    left, found = set(units), []
+    while left:
+        seed = min(left)
+        piece, stack = {seed}, [seed]
+        left.discard(seed)
+        while stack:
+            u = stack.pop()
+            for v in neighbours.get(u, ()):
+                if v in left:
+                    left.discard(v)
+                    piece.add(v)
+                    stack.append(v)
+        found.append(piece)
+    return sorted(found, key=lambda piece: (-len(piece), min(piece)))
+
+
+def stays_connected(units: Counter[int], removed: int, neighbours: dict[int, tuple[int, ...]]) -> bool:
+    """Whether the territory without `removed` is still one piece (or empty)."""
+    rest = [u for u in units if u != removed]
+    if len(rest) <= 1:
+        return True
+    seen, stack = {rest[0]}, [rest[0]]
+    while stack:
+        u = stack.pop()
+        for v in neighbours.get(u, ()):
+            if v != removed and v in units and v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return len(seen) == len(rest)
+
+
+class Contiguity(Rule):
+    name = "contiguity"
+    moves = True
+
+    def active(self, problem: Problem) -> bool:
+        return problem.need_unit is not None and problem.team_contiguous is not None \
+            and bool(problem.team_contiguous.any())
+
+    def start(self, ledger: Ledger) -> None:
+        held = held_units(ledger.problem, ledger.assign)
+        owners: dict[tuple[int, int], Counter[int]] = {}
+        for (rep, team), units in held.items():
+            for unit, count in units.items():
+                owners.setdefault((team, unit), Counter())[rep] = count
+        ledger.state[self.name] = held
+        ledger.state["unit_owners"] = owners
+
+    def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
+        p = ledger.problem
+        unit, team = int(p.need_unit[need]), int(p.need_team[need])
+        if unit < 0 or not p.team_contiguous[team] or source == target:
+            return
+        held: Territories = ledger.state[self.name]  # type: ignore[assignment]
+        left = held[(source, team)]
+        left[unit] -= 1
+        if left[unit] == 0:
+            del left[unit]
+        held.setdefault((target, team), Counter())[unit] += 1
+        owners: dict[tuple[int, int], Counter[int]] = ledger.state["unit_owners"]  # type: ignore[assignment]
+        here = owners[(team, unit)]
+        here[source] -= 1
+        if here[source] == 0:
+            del here[source]
+        here[target] += 1
+
+    def allows_move(self, ledger: Ledger, need: int, target: int) -> bool:
+        p = ledger.problem
+        unit, team = int(p.need_unit[need]), int(p.need_team[need])
+        if unit < 0 or not p.team_contiguous[team]:
+            return True
+        source = int(ledger.assign[need])
+        if source == target:
+            return True
+        held: Territories = ledger.state[self.name]
+        neighbours = unit_neighbours(p, team)
+        into = held.get((target, team), Counter())
+        if into and unit not in into and not any(v in into for v in neighbours.get(unit, ())):
+            return False
+        out_of = held.get((source, team), Counter())
+        return out_of.get(unit, 0) > 1 or stays_connected(out_of, unit, neighbours)
+
+    def allows_moves(self, ledger: Ledger, need: np.ndarray, target: np.ndarray) -> np.ndarray:
+        return np.array([self.allows_move(ledger, int(n), int(t)) for n, t in zip(need, target, strict=True)],
+                        dtype=bool)
+
+    def why_not(self, ledger: Ledger, need: int, rep: int) -> list[str]:
+        p = ledger.problem
+        unit, team = int(p.need_unit[need]), int(p.need_team[need])
+        if unit < 0 or not p.team_contiguous[team] or self.allows_move(ledger, need, rep):
+            return []
+        held: Territories = ledger.state[self.name]
+        into = held.get((rep, team), Counter())
+        if into and unit not in into and not any(v in into for v in unit_neighbours(p, team).get(unit, ())):
+            return [f"contiguity: the customer's unit does not touch {p.rep_ids[rep]}'s territory"]
+        source = int(ledger.assign[need])
+        return [f"contiguity: without this unit {p.rep_ids[source]}'s territory would fall into pieces"]
+
+    def in_play(self, problem: Problem, needs: np.ndarray) -> str | None:
+        return "teams[].contiguous" if self.active(problem) else None
