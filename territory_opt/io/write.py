@@ -195,7 +195,7 @@ def database_tables(run: RunResult) -> dict[str, gpd.GeoDataFrame]:
 def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
     scenario = run.prepared.scenario
     sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
-                                                                 "distributors")}
+                                                                 "distributors", "units")}
     return {
         "scenario": {
             "name": scenario.name,
