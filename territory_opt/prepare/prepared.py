@@ -14,6 +14,7 @@ from ..io.load import Inputs
 from ..model.problem import Problem
 from ..routing.travel import Travel
 from .segment import Coverage
+from .units import Units
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Prepared:
     advice: pd.DataFrame
     travel: Travel | None = None  # the routing's travel model when it is not the straight-line default
     travel_sha256: str | None = None  # the travel matrix file's hash, when routing reads one
+    units: Units | None = None  # the alignment units; territories are then dissolves of units (results/units.py)
 
     @property
     def file_hashes(self) -> dict[str, str]:
