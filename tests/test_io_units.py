@@ -114,3 +114,18 @@ def test_an_invalid_unit_is_repaired_with_a_warning_and_an_empty_or_point_one_re
         (2, "geometry", "geometry is a Point, expected Polygon or MultiPolygon"),
         (3, "geometry", "unit has no geometry (missing, empty, or a polygon ring that does not close)"),
     ]
+
+
+def test_units_far_from_the_customers_are_kept_unless_the_whole_layer_is_elsewhere(write_case: CaseWriter,
+                                                                                  tmp_path: Path) -> None:
+    """A national postcode layer around a regional customer base is normal; a layer all of whose units are far
+    away is in the wrong CRS."""
+    far = shapely.box(-3.0, 40.0, -2.0, 41.0)  # Madrid, 2,000 km from the customers near Poznań
+    write_units(tmp_path / "units.gpkg", ["W", "E", "M"], [WEST, EAST, far])
+    inputs = load_inputs(load_scenario(scenario_with_units(write_case, "units.gpkg", unit_column=True)))
+    assert inputs.units is not None and inputs.units["unit_id"].tolist() == ["W", "E", "M"]
+    write_units(tmp_path / "elsewhere.gpkg", ["M"], [far])
+    with pytest.raises(InputError) as info:
+        load_inputs(load_scenario(scenario_with_units(write_case, "elsewhere.gpkg")))
+    (finding,) = info.value.findings
+    assert (finding.row, finding.field) == (1, "geometry") and "is the layer's CRS right?" in finding.message

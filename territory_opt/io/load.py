@@ -140,7 +140,9 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
                 region.check_extent(routes, src.routes.label, l_off, log)
             if sound(distributors, src.distributors):
                 region.check_extent(distributors, src.distributors.label, f_off, log)
-            if sound(units, src.units):
+            # a units layer is often national (every postcode) around a regional customer base: only a layer
+            # with no unit near the customers is taken for a CRS mistake
+            if sound(units, src.units) and not (region.extent_km(units) <= region.radius_km).any():
                 region.check_extent(units, src.units.label, u_off, log)
     if reps is not None:
         check_references(scenario, customers, reps, depots, distributors, log, units=units)
