@@ -113,8 +113,8 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
     log = FindingLog()
     hashes: dict[str, str] = {}
     src = scenario.inputs
-    layers = [(getattr(src, spec.name), spec) for spec in (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS,
-                                                                    UNITS)]
+    specs = (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS, UNITS)
+    layers = [(getattr(src, spec.name), spec) for spec in specs]
     given, done = sum(source is not None for source, _ in layers), 0
     loaded: list[tuple[gpd.GeoDataFrame | None, int]] = []
     for source, spec in layers:
