@@ -68,7 +68,7 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         customers, coverage, segments = segment_stage(customers, inputs.reps, scenario, warnings)
     with timings.stage("units", progress):
         units = scenario_units(customers, coverage.need_team, team_matrix(scenario, inputs.reps).sum(axis=0),
-                               scenario.units, getattr(inputs, "units", None), inputs.distributors, warnings)
+                               scenario.units, inputs.units, inputs.distributors, warnings)
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario, units)
     warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,

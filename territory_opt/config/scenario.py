@@ -309,7 +309,7 @@ def paths_outside(scenario: Scenario, roots: Sequence[Path]) -> list[Finding]:
     """Every file or folder the scenario names that resolves (symlinks followed) outside all of `roots`."""
     allowed = [Path(r).resolve() for r in roots]
     named: list[tuple[str, Path]] = [(f"inputs.{name}", source.path) for name in
-                                     ("customers", "reps", "depots", "routes", "distributors")
+                                     ("customers", "reps", "depots", "routes", "distributors", "units")
                                      if (source := getattr(scenario.inputs, name)) is not None
                                      and source.path is not None]  # a database input has no path to escape
     if scenario.routing.travel_matrix is not None:

@@ -134,3 +134,5 @@ class Inputs(StrictModel):
     depots: LayerInput | None = Field(None, description="Depot points with depot_id.")
     routes: LayerInput | None = Field(None, description="Delivery network LineStrings (depot_id, speed_kmh).")
     distributors: LayerInput | None = Field(None, description="Distributor footprint polygons with distributor_id.")
+    units: LayerInput | None = Field(None, description="Alignment units (postcodes, ZIP codes, bricks): polygons "
+                                     "with unit_id; a customer's optional unit_id column must name one of them.")

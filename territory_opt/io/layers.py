@@ -54,6 +54,7 @@ CUSTOMERS = LayerSpec(
         "current_rep_id",
         "locked_rep_id",
         "excluded_rep_ids",
+        "unit_id",
     ),
     optional_numbers=("max_reps",),
     optional_bools=("key_account",),
@@ -76,6 +77,7 @@ DEPOTS = LayerSpec("depots", "depot_id", "point")
 ROUTES = LayerSpec("routes", None, "line", optional_text=("depot_id",), optional_numbers=("speed_kmh",),
                    positive_numbers=("speed_kmh",))
 DISTRIBUTORS = LayerSpec("distributors", "distributor_id", "polygon")
+UNITS = LayerSpec("units", "unit_id", "polygon")
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}

@@ -24,6 +24,7 @@ from .layers import (
     DISTRIBUTORS,
     REPS,
     ROUTES,
+    UNITS,
     WGS84,
     LayerSpec,
     check_geometry,
@@ -48,6 +49,7 @@ class Inputs:
     crs: CRS
     warnings: tuple[Finding, ...]
     file_hashes: dict[str, str] = field(default_factory=dict)
+    units: gpd.GeoDataFrame | None = None  # alignment unit polygons with unit_id (inputs.units), when given
 
 
 def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
@@ -111,7 +113,8 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
     log = FindingLog()
     hashes: dict[str, str] = {}
     src = scenario.inputs
-    layers = [(getattr(src, spec.name), spec) for spec in (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS)]
+    specs = (CUSTOMERS, REPS, DEPOTS, ROUTES, DISTRIBUTORS, UNITS)
+    layers = [(getattr(src, spec.name), spec) for spec in specs]
     given, done = sum(source is not None for source, _ in layers), 0
     loaded: list[tuple[gpd.GeoDataFrame | None, int]] = []
     for source, spec in layers:
@@ -119,7 +122,7 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
         if parts is not None and source is not None:
             done += 1
             parts("layers", done, given)
-    (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off) = loaded
+    (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off), (units, u_off) = loaded
 
     def sound(frame: gpd.GeoDataFrame | None, source: LayerSource | None) -> bool:
         """Loaded without a row error: its geometry can be compared with the others'."""
@@ -137,8 +140,12 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
                 region.check_extent(routes, src.routes.label, l_off, log)
             if sound(distributors, src.distributors):
                 region.check_extent(distributors, src.distributors.label, f_off, log)
+            # a units layer is often national (every postcode) around a regional customer base: only a layer
+            # with no unit near the customers is taken for a CRS mistake
+            if sound(units, src.units) and not (region.extent_km(units) <= region.radius_km).any():
+                region.check_extent(units, src.units.label, u_off, log)
     if reps is not None:
-        check_references(scenario, customers, reps, depots, distributors, log)
+        check_references(scenario, customers, reps, depots, distributors, log, units=units)
     log.summarise_overflow()
     if log.errors:
         raise InputError(log.in_file_order())
@@ -157,4 +164,5 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
         crs=crs,
         warnings=tuple(log.warnings),
         file_hashes=hashes,
+        units=project(units),
     )

@@ -14,8 +14,9 @@ from .findings import FindingLog
 
 def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, reps: gpd.GeoDataFrame,
                      depots: gpd.GeoDataFrame | None, distributors: gpd.GeoDataFrame | None,
-                     log: FindingLog) -> None:
-    """Cross-file references: rep teams exist, referenced reps, depots and distributors exist, no team is empty.
+                     log: FindingLog, *, units: gpd.GeoDataFrame | None = None) -> None:
+    """Cross-file references: rep teams exist, referenced reps, depots, distributors and units exist, no team is
+    empty.
 
     The roster's checks run even when the customers had errors (`customers` None), so both are reported at once.
     """
@@ -65,6 +66,13 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
         for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
             log.add(Finding(f"rep {values.iloc[pos]!r} is not in {reps_name}", source=cust_name,
                             row=int(pos) + cust_first, field="locked_rep_id"), kind="locked_rep_id unknown")
+    if "unit_id" in customers and units is not None and scenario.inputs.units is not None:
+        # a customer placed in a unit the layer lacks: named here, not a unit without a shape later
+        known_units = set(units["unit_id"].astype(str))
+        values = customers["unit_id"].fillna("").astype(str)
+        for pos in np.flatnonzero(((values != "") & ~values.isin(known_units)).to_numpy()):
+            log.add(Finding(f"unit {values.iloc[pos]!r} is not in {scenario.inputs.units.label}", source=cust_name,
+                            row=int(pos) + cust_first, field="unit_id"), kind="unit_id unknown")
     if "current_rep_id" in customers:  # a rep who left is normal: their customers are moved ("lost rep")
         values = customers["current_rep_id"]
         gone = np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy())

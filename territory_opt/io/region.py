@@ -53,16 +53,21 @@ class Region:
                             f"(centre {self.lon:.3f}, {self.lat:.3f}; radius {self.radius_km:.0f} km){hint}",
                             source=name, row=int(pos) + offset, field="lon/lat"), kind="outside region")
 
-    def check_extent(self, frame: gpd.GeoDataFrame, name: str, offset: int, log: FindingLog) -> None:
-        """Lines and polygons: a feature whose nearest bounding-box point lies beyond the region's radius is most
-        likely in the wrong CRS (degrees declared as metres, or the reverse), not a real road or footprint."""
+    def extent_km(self, frame: gpd.GeoDataFrame) -> np.ndarray:
+        """Per feature, km from the region's centre to the nearest point of its bounding box (NaN: no geometry)."""
         bounds = shapely.bounds(frame.geometry.to_numpy())
         ok = np.isfinite(bounds).all(axis=1)
         lon = np.clip(self.lon, bounds[:, 0], bounds[:, 2])
         lat = np.clip(self.lat, bounds[:, 1], bounds[:, 3])
         dist = np.full(len(frame), np.nan)
         dist[ok] = _haversine_km(lon[ok], lat[ok], self.lon, self.lat)
-        for pos in np.flatnonzero(ok & (dist > self.radius_km)):
+        return dist
+
+    def check_extent(self, frame: gpd.GeoDataFrame, name: str, offset: int, log: FindingLog) -> None:
+        """Lines and polygons: a feature whose nearest bounding-box point lies beyond the region's radius is most
+        likely in the wrong CRS (degrees declared as metres, or the reverse), not a real road or footprint."""
+        dist = self.extent_km(frame)
+        for pos in np.flatnonzero(np.isfinite(dist) & (dist > self.radius_km)):
             log.add(Finding(f"feature lies {dist[pos]:.0f} km from the customers' region (centre {self.lon:.3f}, "
                             f"{self.lat:.3f}; radius {self.radius_km:.0f} km); is the layer's CRS right?",
                             source=name, row=int(pos) + offset, field="geometry"), kind="outside region")

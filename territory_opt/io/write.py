@@ -24,6 +24,7 @@ from ..errors import Finding, OutputError
 from ..results.changes import CHANGE_COLUMNS
 from ..results.report import build_report
 from ..results.run import RunResult
+from ..results.units import units_layer
 
 OUTPUT_FILES = (
     "assignments.csv",
@@ -41,6 +42,7 @@ OUTPUT_FILES = (
     "manifest.json",
 )
 ROUTING_FILES = ("routes.geojson", "schedule.csv", "unplanned_visits.csv")  # only when routing is enabled
+UNITS_FILES = ("units.geojson",)  # only when the run has alignment units
 CUSTOMER_PASSTHROUGH_EXCLUDE = {"geometry", "customer_index"}
 
 
@@ -105,7 +107,18 @@ def _assignment_layer(run: RunResult) -> pd.DataFrame:
     out = table.drop(columns=["customer_index"]).reset_index(drop=True)
     for column in extra:
         out[column] = extra[column].to_numpy()
+    units = run.prepared.units
+    if units is not None:  # the unit each customer lies in, the piece of geography its territory is made of
+        ids = np.asarray(units.ids).astype(str)
+        out["unit_id"] = ids[np.asarray(units.customer_unit, dtype=np.int64)[table["customer_index"].to_numpy()]]
     return out
+
+
+def _units_layer(run: RunResult) -> gpd.GeoDataFrame:
+    """units.geojson: each alignment unit with its customers, hours, value and holding rep per team."""
+    units = run.prepared.units
+    assert units is not None
+    return units_layer(units, run.prepared.customers, run.assignments, run.prepared.problem.team_names)
 
 
 def _contact_cap_table(run: RunResult) -> pd.DataFrame:
@@ -195,7 +208,7 @@ def database_tables(run: RunResult) -> dict[str, gpd.GeoDataFrame]:
 def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = None) -> dict[str, Any]:
     scenario = run.prepared.scenario
     sources = {name: getattr(scenario.inputs, name) for name in ("customers", "reps", "depots", "routes",
-                                                                 "distributors")}
+                                                                 "distributors", "units")}
     return {
         "scenario": {
             "name": scenario.name,
@@ -224,7 +237,7 @@ def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = 
             "time_limit_s": run.kpis.get("time_limit_s"),
         },
         "versions": _versions(),
-        "files": list(OUTPUT_FILES),
+        "files": list(OUTPUT_FILES) + (list(UNITS_FILES) if run.prepared.units is not None else []),
         "timings": {**run.timings, "total": run.kpis.get("runtime_s")},
     }
 
@@ -265,6 +278,8 @@ def write_outputs(run: RunResult, out_dir: Path, *, scenario_path: Path | None =
         write_csv(run.reps, tmp / "reps.csv")
         write_geojson(run.territories, tmp / "territories.geojson")
         write_geojson(_customer_layer(run), tmp / "customers.geojson")
+        if run.prepared.units is not None:
+            write_geojson(_units_layer(run), tmp / "units.geojson")
         write_csv(run.prepared.segments, tmp / "segments.csv")
         write_csv(run.prepared.advice, tmp / "advice.csv")
         write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")

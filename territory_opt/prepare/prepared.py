@@ -31,7 +31,7 @@ class Prepared:
     advice: pd.DataFrame
     travel: Travel | None = None  # the routing's travel model when it is not the straight-line default
     travel_sha256: str | None = None  # the travel matrix file's hash, when routing reads one
-    units: Units | None = None  # the alignment units (prepare/units.py), None when units are off
+    units: Units | None = None  # the alignment units; territories are then dissolves of units (results/units.py)
 
     @property
     def file_hashes(self) -> dict[str, str]:

@@ -24,13 +24,17 @@ from .changes import baseline_from_current, change_table
 from .run import RunResult
 from .tables import assignment_table, rep_table
 from .territories import build_territories, rep_levels, roll_up, study_area
+from .units import rep_shape_columns, unit_territories, units_summary
 
 
 def territory_shapes(prepared: Prepared, result: Result,
                      executor: PartExecutor | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """The assignments table and each (team, rep)'s territory polygon."""
+    """The assignments table and each (team, rep)'s territory polygon: the dissolve of the units it holds when the
+    run has units, else the union of its customers' Voronoi cells."""
     problem = prepared.problem
     assignments = assignment_table(prepared, result)
+    if prepared.units is not None:
+        return assignments, unit_territories(prepared.units, assignments, prepared.inputs.crs)
     area = study_area(problem.customer_xy,
                       None if prepared.inputs.distributors is None else prepared.inputs.distributors.geometry)
     territories = build_territories(assignments, problem.customer_xy, area, prepared.inputs.crs, executor)
@@ -57,6 +61,8 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     warnings (`--strict` and `quality.fail_on_change` fail here) and the kpis."""
     scenario, problem = prepared.scenario, prepared.problem
     reps = rep_table(prepared, result)
+    if prepared.units is not None:  # each rep's pieces and compactness, from its unit territories
+        reps = pd.concat([reps, rep_shape_columns(reps["rep_id"], territories)], axis=1)
     levels = rep_levels(prepared.inputs.reps, scenario.hierarchy.districts, scenario.hierarchy.regions)
     rolled: dict[str, gpd.GeoDataFrame] = {}
     if (levels[["district", "region"]] != "").any().any():  # territories roll up to districts and regions
@@ -118,6 +124,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
             "customers": int(changes["customer_id"].nunique()),
             "by_reason": {str(k): int(v) for k, v in changes["reason"].value_counts().sort_index().items()},
         },
+        **({} if prepared.units is None else {"units": units_summary(prepared.units, territories)}),
         "seed": context.seed,
         "runtime_s": round(time.perf_counter() - context.started, 3),
     }

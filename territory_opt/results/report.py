@@ -23,6 +23,7 @@ from shapely import union_all
 
 from ..prepare.prepared import Prepared
 from .run import RunResult
+from .units import team_shape_table
 
 MAX_CUSTOMER_POINTS = 10_000
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -107,6 +108,10 @@ def build_map(run: RunResult, colours: dict[str, str], one_at_a_time: bool = Fal
                          name="background", overlay=True).add_to(fmap)
     folium.map.CustomPane("territories", z_index=410).add_to(fmap)
     fields = ["team", "rep_id", "workload_hours", "n_customers", "value", "n_parts"]
+    aliases = ["team", "rep", "workload h", "customers", "value", "parts"]
+    if "compactness" in territories:  # territories made of alignment units
+        territories["compactness"] = territories["compactness"].astype(float).fillna(0.0)
+        fields, aliases = [*fields, "compactness"], [*aliases, "compactness"]
     teams = list(dict.fromkeys(territories["team"].tolist()))
     shown = shown_team(territories, teams)
     for team in teams:
@@ -119,8 +124,7 @@ def build_map(run: RunResult, colours: dict[str, str], one_at_a_time: bool = Fal
             data, pane="territories",
             style_function=lambda f: {"fillColor": colours.get(f["properties"]["rep_id"], "#999999"),
                                       "color": "#ffffff", "weight": 1, "fillOpacity": 0.35},
-            popup=folium.GeoJsonPopup(fields=fields, aliases=["team", "rep", "workload h", "customers", "value",
-                                                              "parts"]),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
             tooltip=folium.GeoJsonTooltip(fields=["rep_id", "team"]),
         ).add_to(layer)
         layer.add_to(fmap)
@@ -259,6 +263,7 @@ def build_report(run: RunResult) -> str:
         "round buttons" if one_at_a_time else "") + ".</p>",
         "<h2>Workload per rep</h2>", workload_chart(run.reps, colours),
         "<h2>KPIs</h2>", _table(headline),
+        *_territories_section(run),
         "<h2>What changed</h2>",
         f"<p>{len(changes):,} customer-teams ({changes['customer_id'].nunique():,} customers) have another rep than "
         f"in the baseline ({html.escape(str(kpis['changes']['baseline']))}).</p>",
@@ -282,6 +287,21 @@ def build_report(run: RunResult) -> str:
     page = page[:start] + "\n".join(s for s in before if s) + page[start:end] + "\n".join(s for s in after if s) \
         + page[end:]
     return _stable_ids(page)
+
+
+def _territories_section(run: RunResult) -> list[str]:
+    """Territories made of alignment units: where the units came from, and per team the pieces and compactness
+    (nothing when the run has no units)."""
+    units = run.prepared.units
+    if units is None or "compactness" not in run.territories:
+        return []
+    source = {"layer": "the units layer (inputs.units)", "column": "the customers' unit_id column",
+              "h3": f"H3 cells made from the customers (resolution {units.resolution})"}.get(units.source, units.source)
+    return ["<h2>Territories</h2>",
+            f"<p>Territories are made of {units.n_units:,} alignment units from {html.escape(source)}; each unit goes "
+            "whole to one rep per team. Compactness is Polsby-Popper (4&pi;A/P&sup2;: 1 for a disc, lower for a "
+            "sprawling shape); a territory in several parts has islands.</p>",
+            _table(team_shape_table(run.territories))]
 
 
 def _stable_ids(page: str) -> str:

@@ -369,3 +369,34 @@ def test_a_search_path_in_the_url_is_where_tables_are_read_and_written(server: S
     assert _read(server, "SELECT to_regclass('public.pins') IS NULL AS gone")["gone"].tolist() == [True]
     back = read_layer(LayerSource(url=url, table="pins"), "rep_id", "reps")
     assert back["run_id"].tolist() == ["night2"]
+
+
+def test_a_units_layer_is_read_from_a_postgis_table(server: Server, credentials: Path, tmp_path: Path) -> None:
+    """inputs.units from a table: polygons with the SRID's CRS, projected and hashed like the file layers; a customer
+    naming a unit the table lacks is an input error naming the customers file, row and field."""
+    from territory_opt.config import load_scenario
+    from territory_opt.errors import InputError
+    from territory_opt.io.load import load_inputs
+
+    halves = gpd.GeoDataFrame({"unit_id": ["W", "E"]}, geometry=[shapely.box(16.6, 52.2, 16.95, 52.6),
+                                                                  shapely.box(16.95, 52.2, 17.3, 52.6)], crs=4326)
+    engine = _admin(server)
+    with engine.begin() as conn:
+        halves.rename_geometry("geom").to_postgis("unit_halves", conn, index=False, if_exists="replace")
+        conn.execute(sa.text(f"GRANT SELECT ON unit_halves TO {ANALYST}"))
+    engine.dispose()
+    customers = [{**row, "unit_id": "W" if row["lon"] < 16.95 else "E"} for row in tiny_customers()]
+    write_csv(tmp_path / "customers.csv", customers, [*CUSTOMER_COLUMNS, "unit_id"])
+    write_csv(tmp_path / "reps.csv", tiny_reps())
+    data = tiny_scenario_dict()
+    data["inputs"]["units"] = {"url": server.url(), "table": "unit_halves"}
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    inputs = load_inputs(load_scenario(tmp_path / "scenario.yaml"))
+    assert inputs.units is not None and inputs.units["unit_id"].tolist() == ["E", "W"]  # sorted by id
+    assert inputs.units.crs.equals(inputs.crs) and len(inputs.file_hashes["units"]) == 64
+    customers[2]["unit_id"] = "X"
+    write_csv(tmp_path / "customers.csv", customers, [*CUSTOMER_COLUMNS, "unit_id"])
+    with pytest.raises(InputError) as info:
+        load_inputs(load_scenario(tmp_path / "scenario.yaml"))
+    assert [(f.source, f.row, f.field) for f in info.value.findings] == [(str(tmp_path / "customers.csv"), 4,
+                                                                          "unit_id")]
