@@ -117,9 +117,9 @@ def territory_piece_counts(problem: Problem, assignment: np.ndarray) -> dict[tup
     adjacent: dict[int, dict[int, set[int]]] = {}
     for team in sorted({team for team, _ in territory}):
         assert problem.need_unit is not None
-        n_units = int(max(problem.need_unit.max(initial=-1), problem.unit_edges.max(initial=-1))) + 1
         graph: dict[int, set[int]] = {}
-        for u, v in team_edges(problem.unit_edges, n_units, problem.need_unit[problem.need_team == team]).tolist():
+        for u, v in team_edges(problem.unit_edges, problem.unit_xy,
+                               problem.need_unit[problem.need_team == team]).tolist():
             graph.setdefault(u, set()).add(v)
             graph.setdefault(v, set()).add(u)
         adjacent[team] = graph

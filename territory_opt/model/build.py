@@ -143,7 +143,8 @@ def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenar
     if units is None:
         return {}
     return {"need_unit": units.customer_unit[need_customer].astype(np.int64), "unit_edges": units.edges,
-            "team_contiguous": np.array([t.contiguous for t in scenario.teams], dtype=bool)}
+            "team_contiguous": np.array([t.contiguous for t in scenario.teams], dtype=bool),
+            "unit_xy": units.centres}
 
 
 def build_skills(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,

@@ -81,6 +81,7 @@ class Problem:
     need_unit: np.ndarray | None = None  # (N,) int64
     unit_edges: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
     team_contiguous: np.ndarray | None = None  # (T,) bool
+    unit_xy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))  # (U, 2) unit centres
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -112,7 +113,8 @@ class Problem:
             "metrics": self._metric_shape_ok(n, r),
             "arc tables": all(a is None or a.shape == (n, r) for a in (self.arc_workload_s, self.arc_travel)),
             "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
-            "units": (self.need_unit is None or len(self.need_unit) == n) and (
+            "units": (self.need_unit is None or (len(self.need_unit) == n
+                                                  and bool((self.need_unit < len(self.unit_xy)).all()))) and (
                 self.team_contiguous is None or len(self.team_contiguous) == t),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None

@@ -6,6 +6,7 @@ Shared by the preparation (joining islands), the solver's contiguity rule and th
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import Delaunay, QhullError
 
 
 def contract_empty(edges: np.ndarray, has_customers: np.ndarray) -> np.ndarray:
@@ -66,10 +67,32 @@ def components(edges: np.ndarray, n: int) -> np.ndarray:
     return label.reshape(-1).astype(np.int64)
 
 
-def team_edges(edges: np.ndarray, n_units: int, units_of_team: np.ndarray) -> np.ndarray:
-    """The adjacency one team sees: among the units holding its customers, two touch when they share a border or
-    are linked through units without its customers (a specialist's customers are sparse; the units between them
-    must not cut its territory)."""
+def delaunay_edges(points: np.ndarray) -> np.ndarray:
+    """(E, 2) pairs u < v of Delaunay neighbours among `points` (all pairs when fewer than four)."""
+    n = len(points)
+    if n < 4:
+        return np.array([(u, v) for u in range(n) for v in range(u + 1, n)], dtype=np.int64).reshape(-1, 2)
+    try:
+        tri = Delaunay(points, qhull_options="QJ Qbb Qc")
+    except QhullError:
+        return np.zeros((0, 2), dtype=np.int64)
+    simplices = tri.simplices
+    pairs = np.vstack([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
+    return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
+
+
+def team_edges(edges: np.ndarray, unit_xy: np.ndarray, units_of_team: np.ndarray) -> np.ndarray:
+    """The adjacency one team sees. A team present in every unit sees the units' borders. A team present in only
+    some (a specialist overlay, key accounts) sees, among its own units, the borders they share plus the Delaunay
+    neighbours of their centres: the units between its sparse customers must not cut its territories, and going
+    round them by chains of empty units would make almost every pair of its units neighbours."""
+    n_units = len(unit_xy)
     has = np.zeros(n_units, dtype=bool)
     has[units_of_team[units_of_team >= 0]] = True
-    return contract_empty(edges, has)
+    if has.all():
+        return edges
+    own = np.flatnonzero(has)
+    direct = edges[has[edges[:, 0]] & has[edges[:, 1]]] if len(edges) else edges
+    near = own[delaunay_edges(unit_xy[own])] if len(own) > 1 else np.zeros((0, 2), np.int64)
+    both = np.vstack([direct.reshape(-1, 2), near.reshape(-1, 2)])
+    return np.unique(np.sort(both, axis=1), axis=0).astype(np.int64)

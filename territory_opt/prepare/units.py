@@ -36,10 +36,23 @@ class Units:
     source: str
     joins: np.ndarray  # (J, 2) int64: edges added to join islands and units cut off by the study area
     resolution: int | None = None  # the H3 resolution, when source == "h3"
+    centre_xy: np.ndarray | None = None  # (U, 2) a point in each unit (its customers' mean where it has no area)
 
     @property
     def n_units(self) -> int:
         return len(self.ids)
+
+    @property
+    def centres(self) -> np.ndarray:
+        """(U, 2) a point inside each unit (its customers' mean where the unit has no area)."""
+        if self.centre_xy is not None:
+            return self.centre_xy
+        xy = np.zeros((self.n_units, 2))
+        shapes = self.shapes.to_numpy()
+        solid = ~shapely.is_empty(shapes)
+        points = shapely.point_on_surface(shapes[solid])
+        xy[solid] = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
+        return xy
 
 
 AUTO_START_RESOLUTION = 5  # H3 cells of about 250 km2: a rural district
@@ -179,7 +192,8 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
     joins = join_islands(edges, centres) if len(ids) > 1 else np.zeros((0, 2), dtype=np.int64)
     all_edges = np.unique(np.concatenate([edges.reshape(-1, 2), joins]), axis=0) if len(joins) else edges
     return Units(ids=ids, shapes=gpd.GeoSeries(shapes, crs=crs), customer_unit=customer_unit,
-                 edges=all_edges.astype(np.int64).reshape(-1, 2), source=source, joins=joins, resolution=resolution)
+                 edges=all_edges.astype(np.int64).reshape(-1, 2), source=source, joins=joins, resolution=resolution,
+                 centre_xy=centres)
 
 
 def layer_unit_of(customer_xy: np.ndarray, shapes: np.ndarray, warnings: list[Finding] | None) -> np.ndarray:

@@ -29,8 +29,7 @@ Territories = dict[tuple[int, int], Counter[int]]  # (rep, team) -> units held (
 def unit_neighbours(problem: Problem, team: int) -> dict[int, tuple[int, ...]]:
     """Each unit's neighbours in the graph the team sees (`model.unit_graph.team_edges`)."""
     assert problem.need_unit is not None
-    n_units = int(max(problem.need_unit.max(initial=-1), problem.unit_edges.max(initial=-1))) + 1
-    edges = team_edges(problem.unit_edges, n_units, problem.need_unit[problem.need_team == team])
+    edges = team_edges(problem.unit_edges, problem.unit_xy, problem.need_unit[problem.need_team == team])
     out: dict[int, list[int]] = {}
     for u, v in edges.tolist():
         out.setdefault(u, []).append(v)
