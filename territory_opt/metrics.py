@@ -16,7 +16,7 @@ from .model.problem import NO_REP, Problem
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity
+    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity, max_customers
     message: str
 
 
@@ -78,6 +78,7 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
                                             f"{caps[c]}"))
     out += boundary_violations(problem, assignment)
     out += skill_and_exclusion_violations(problem, assignment)
+    out += max_customers_violations(problem, assignment)
     current = problem.need_current_rep
     moved = int(((current != NO_REP) & (current != assignment)).sum())
     if problem.max_moved is not None and moved > problem.max_moved:
@@ -111,6 +112,21 @@ def balance_violations(problem: Problem, assignment: np.ndarray) -> list[Violati
                 out.append(Violation("balance", f"rep {problem.rep_ids[r]} has {name} {totals[q, r]:,}, outside "
                                                 f"[{lowest[q, r]:,}, {highest[q, r]:,}]"))
     return out
+
+
+def max_customers_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A rep serving more of a team's customers than the team's `max_customers` (customers of bundled needs
+    counted one by one)."""
+    if problem.team_max_customers is None:
+        return []
+    n_teams = len(problem.team_names)
+    counts = np.bincount(assignment * n_teams + problem.need_team, weights=problem.need_sizes,
+                         minlength=problem.n_reps * n_teams).reshape(problem.n_reps, n_teams)
+    limits = problem.team_max_customers
+    over = np.argwhere((limits[None, :] > 0) & (counts > limits[None, :]))
+    return [Violation("max_customers", f"rep {problem.rep_ids[r]} has {int(counts[r, t])} customers of team "
+                                       f"{problem.team_names[t]}, more than its max_customers {limits[t]}")
+            for r, t in over[:20].tolist()]
 
 
 def skill_and_exclusion_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:

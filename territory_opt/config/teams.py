@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import NAME_PATTERN, PositiveFloat, StrictModel, Weight
+from .base import MAX_INT, NAME_PATTERN, PositiveFloat, StrictModel, Weight
 
 
 class Covers(StrictModel):
@@ -59,6 +59,10 @@ class Team(StrictModel):
     )
     travel_weight: Weight = Field(
         1.0, description="Weight of travel in the objective for this team (0 for inside sales)."
+    )
+    max_customers: Annotated[int, Field(ge=1, le=MAX_INT)] | None = Field(
+        None, description="Hard rule: each rep of this team serves at most this many of the team's customers "
+        "(null: no limit)."
     )
 
 

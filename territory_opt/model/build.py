@@ -132,6 +132,8 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         zone_names=zone_names,
         need_zone=need_zone,
         rep_zone=rep_zone,
+        team_max_customers=np.array([t.max_customers or 0 for t in teams], dtype=np.int64)
+        if any(t.max_customers for t in teams) else None,
     )
 
 

@@ -76,6 +76,9 @@ class Problem:
     member_ptr: np.ndarray | None = None  # (N + 1,) int64
     member_customer: np.ndarray | None = None  # (M,) int64 indices into an original customer table
     member_xy: np.ndarray | None = None  # (M, 2) metres: the members' locations
+    # `teams[].max_customers`: per team, at most this many of its customers per rep (counted with `need_sizes`);
+    # 0: no limit. None: no team has one.
+    team_max_customers: np.ndarray | None = None  # (T,) int64 >= 0
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -107,6 +110,8 @@ class Problem:
             "metrics": self._metric_shape_ok(n, r),
             "arc tables": all(a is None or a.shape == (n, r) for a in (self.arc_workload_s, self.arc_travel)),
             "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
+            "team_max_customers": self.team_max_customers is None or (
+                self.team_max_customers.shape == (t,) and bool((self.team_max_customers >= 0).all())),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
                 and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),

@@ -19,10 +19,11 @@ from .continuity import Continuity
 from .coverage import Coverage
 from .exclusion import Exclusion
 from .lock import Lock
+from .max_customers import MaxCustomers
 from .skills import Skills
 
 RULES: tuple[Rule, ...] = (Coverage(), Balance(), Lock(), Skills(), Exclusion(), ContactCap(), Boundaries(),
-                           Continuity())
+                           Continuity(), MaxCustomers())
 
 
 def active_rules(problem: Problem) -> tuple[Rule, ...]:
