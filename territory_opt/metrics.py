@@ -16,7 +16,8 @@ from .model.problem import NO_REP, Problem
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity, max_customers
+    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity, max_customers,
+    # max_km
     message: str
 
 
@@ -79,6 +80,7 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     out += boundary_violations(problem, assignment)
     out += skill_and_exclusion_violations(problem, assignment)
     out += max_customers_violations(problem, assignment)
+    out += max_km_violations(problem, assignment)
     current = problem.need_current_rep
     moved = int(((current != NO_REP) & (current != assignment)).sum())
     if problem.max_moved is not None and moved > problem.max_moved:
@@ -127,6 +129,25 @@ def max_customers_violations(problem: Problem, assignment: np.ndarray) -> list[V
     return [Violation("max_customers", f"rep {problem.rep_ids[r]} has {int(counts[r, t])} customers of team "
                                        f"{problem.team_names[t]}, more than its max_customers {limits[t]}")
             for r, t in over[:20].tolist()]
+
+
+def max_km_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A customer farther (road km from its rep's home) than its team's `max_km`; every customer of a bundled need
+    measured on its own."""
+    if problem.team_max_km is None:
+        return []
+    if problem.member_ptr is None or problem.member_xy is None:
+        owner, xy = np.arange(problem.n_needs), problem.customer_xy[problem.need_customer]
+    else:
+        owner = np.repeat(np.arange(problem.n_needs), np.diff(problem.member_ptr))
+        xy = problem.member_xy
+    delta = xy - problem.rep_xy[assignment[owner]]
+    km = np.sqrt((delta**2).sum(axis=1)) / 1000.0 * problem.detour_factor
+    limit = problem.team_max_km[problem.need_team[owner]]
+    return [Violation("max_km", f"customer {problem.customer_ids[problem.need_customer[owner[i]]]} is {km[i]:,.1f} "
+                                f"km from rep {problem.rep_ids[assignment[owner[i]]]}, beyond team "
+                                f"{problem.team_names[problem.need_team[owner[i]]]}'s max_km {limit[i]:g}")
+            for i in np.flatnonzero(km > limit)[:20].tolist()]
 
 
 def skill_and_exclusion_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:

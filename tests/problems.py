@@ -91,7 +91,7 @@ def one_answer_problem() -> Problem:
 
 def eligible_table(problem: Problem) -> np.ndarray:
     """(N, R) whether each rep may take each need, computed here from the data (team, lock, product lines,
-    exclusion, zone pin), not by the rules under test."""
+    exclusion, zone pin, reach), not by the rules under test."""
     n, r = problem.n_needs, problem.n_reps
     ok = problem.rep_in_team[:, problem.need_team].T.copy()
     locked = problem.need_locked_rep
@@ -104,6 +104,10 @@ def eligible_table(problem: Problem) -> np.ndarray:
     for k in range(problem.n_zone_kinds):
         zone, pin = problem.need_zone[k][:, None], problem.rep_zone[k][None, :]
         ok &= (zone < 0) | (pin < 0) | (zone == pin)
+    if problem.team_max_km is not None:
+        delta = problem.customer_xy[problem.need_customer][:, None, :] - problem.rep_xy[None, :, :]
+        km = np.hypot(delta[..., 0], delta[..., 1]) * problem.detour_factor / 1000.0
+        ok &= km <= problem.team_max_km[problem.need_team][:, None]
     return ok.reshape(n, r)
 
 

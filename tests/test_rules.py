@@ -74,10 +74,12 @@ def test_which_rules_are_active() -> None:
     plain = build_problem([[0.0, 0.0]] * 2, [[0.0, 0.0]])
     assert [piece.name for piece in active_rules(plain)] == ["coverage", "balance"]
     everything = every_rule_problem().replace(max_reps_per_customer=1, max_moved=3,
-                                              team_max_customers=np.array([2, 0]))
+                                              team_max_customers=np.array([2, 0]),
+                                              team_max_km=np.array([np.inf, 50.0]))
     assert [piece.name for piece in active_rules(everything)] == [piece.name for piece in RULES]
     assert [piece.name for piece in RULES] == ["coverage", "balance", "lock", "skills", "exclusion", "contact_cap",
-                                               "zones", "continuity", "max_customers"]
+                                               "zones", "continuity", "max_customers",
+                                               "max_km"]
     by_value = plain.replace(max_moved_value=10, need_value=np.array([1, 2]))
     assert "continuity" in [piece.name for piece in active_rules(by_value)]
 

@@ -64,6 +64,10 @@ class Team(StrictModel):
         None, description="Hard rule: each rep of this team serves at most this many of the team's customers "
         "(null: no limit)."
     )
+    max_km: PositiveFloat | None = Field(
+        None, description="Hard rule: a rep of this team serves a customer only within this many road km (straight "
+        "line x rules.detour_factor) of the rep's home (null: no limit)."
+    )
 
 
 def _is_generalist(team: Team) -> bool:

@@ -134,6 +134,8 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         rep_zone=rep_zone,
         team_max_customers=np.array([t.max_customers or 0 for t in teams], dtype=np.int64)
         if any(t.max_customers for t in teams) else None,
+        team_max_km=np.array([t.max_km or np.inf for t in teams], dtype=float)
+        if any(t.max_km for t in teams) else None,
     )
 
 

@@ -79,6 +79,9 @@ class Problem:
     # `teams[].max_customers`: per team, at most this many of its customers per rep (counted with `need_sizes`);
     # 0: no limit. None: no team has one.
     team_max_customers: np.ndarray | None = None  # (T,) int64 >= 0
+    # `teams[].max_km`: per team, a rep takes a need only if its farthest customer lies within this many road km
+    # of the rep's home (`farthest_km`); inf: no limit. None: no team has one.
+    team_max_km: np.ndarray | None = None  # (T,) float > 0
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -112,6 +115,8 @@ class Problem:
             "arc workload >= 0": self.arc_workload_s is None or bool((self.arc_workload_s >= 0).all()),
             "team_max_customers": self.team_max_customers is None or (
                 self.team_max_customers.shape == (t,) and bool((self.team_max_customers >= 0).all())),
+            "team_max_km": self.team_max_km is None or (
+                self.team_max_km.shape == (t,) and bool((self.team_max_km > 0).all())),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
                 and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),
