@@ -224,6 +224,17 @@ def kpis(problem: Problem, assignment: np.ndarray) -> dict[str, float | int]:
     }
 
 
+def team_distances(problem: Problem, assignment: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per team with customers: the largest and the 95th-percentile road km from a customer to its rep's home."""
+    km = road_km(problem, assignment)
+    out = {}
+    for t, name in enumerate(problem.team_names):
+        mine = km[problem.need_team == t]
+        if len(mine):
+            out[name] = {"max_km": round(float(mine.max()), 3), "p95_km": round(float(np.percentile(mine, 95)), 3)}
+    return out
+
+
 def metric_deviations(problem: Problem, assignment: np.ndarray) -> dict[str, float]:
     """Largest relative deviation of each extra balanced metric from its band's middle (the rep's target)."""
     if not problem.metric_names:
