@@ -76,10 +76,12 @@ class Rules(StrictModel):
         "teams are dropped and their lines (and workload) go to the customer's first kept team, e.g. the key-account "
         "rep absorbs the specialist lines. Default: the order of `teams`. Every case is listed in contact_cap.csv.",
     )
-    continuity_weight: Weight = Field(
-        0.0,
-        description="Cost of moving a customer away from its current rep, in visit-kilometres "
-        "(0: continuity is ignored).",
+    continuity_weight: Weight | None = Field(
+        None,
+        description="Cost of moving a (customer, team) pair away from its current rep, in visit-kilometres (0: "
+        "continuity is ignored). Default (null): 20 when customers.csv names a `current_rep_id` for any customer "
+        "of a team that may keep that rep, else 0. `run --previous` changes only the baseline of changes.csv, not "
+        "this cost.",
     )
     balance_weight: Weight = Field(
         0.0,

@@ -114,7 +114,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         max_reps_per_customer=scenario.rules.max_reps_per_customer,
         customer_max_reps=contact_caps(customers, scenario),
         detour_factor=scenario.rules.detour_factor,
-        continuity_weight=scenario.rules.continuity_weight,
+        continuity_weight=continuity_weight(scenario, current),
         balance_weight=scenario.rules.balance_weight,
         need_skills=need_skills,
         rep_skills=rep_skills,
@@ -137,6 +137,16 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         team_max_km=np.array([t.max_km or np.inf for t in teams], dtype=float)
         if any(t.max_km for t in teams) else None,
     )
+
+
+DEFAULT_CONTINUITY_WEIGHT = 20.0  # visit-km per moved (customer, team) pair when there is a baseline
+
+
+def continuity_weight(scenario: Scenario, current: np.ndarray) -> float:
+    """`rules.continuity_weight`, or by default 20 visit-km when some need has a current rep (else 0)."""
+    if scenario.rules.continuity_weight is not None:
+        return scenario.rules.continuity_weight
+    return DEFAULT_CONTINUITY_WEIGHT if bool((current != NO_REP).any()) else 0.0
 
 
 def build_skills(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
