@@ -17,7 +17,8 @@ from .model.unit_graph import team_edges
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity
+    rule: str  # coverage, team, lock, balance, contact_cap, boundary, skills, exclusion, continuity, max_customers,
+    # max_km
     message: str
 
 
@@ -80,6 +81,8 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     out += boundary_violations(problem, assignment)
     out += skill_and_exclusion_violations(problem, assignment)
     out += contiguity_violations(problem, assignment)
+    out += max_customers_violations(problem, assignment)
+    out += max_km_violations(problem, assignment)
     current = problem.need_current_rep
     moved = int(((current != NO_REP) & (current != assignment)).sum())
     if problem.max_moved is not None and moved > problem.max_moved:
@@ -173,6 +176,40 @@ def balance_violations(problem: Problem, assignment: np.ndarray) -> list[Violati
     return out
 
 
+def max_customers_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A rep serving more of a team's customers than the team's `max_customers` (customers of bundled needs
+    counted one by one)."""
+    if problem.team_max_customers is None:
+        return []
+    n_teams = len(problem.team_names)
+    counts = np.bincount(assignment * n_teams + problem.need_team, weights=problem.need_sizes,
+                         minlength=problem.n_reps * n_teams).reshape(problem.n_reps, n_teams)
+    limits = problem.team_max_customers
+    over = np.argwhere((limits[None, :] > 0) & (counts > limits[None, :]))
+    return [Violation("max_customers", f"rep {problem.rep_ids[r]} has {int(counts[r, t])} customers of team "
+                                       f"{problem.team_names[t]}, more than its max_customers {limits[t]}")
+            for r, t in over[:20].tolist()]
+
+
+def max_km_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
+    """A customer farther (road km from its rep's home) than its team's `max_km`; every customer of a bundled need
+    measured on its own."""
+    if problem.team_max_km is None:
+        return []
+    if problem.member_ptr is None or problem.member_xy is None:
+        owner, xy = np.arange(problem.n_needs), problem.customer_xy[problem.need_customer]
+    else:
+        owner = np.repeat(np.arange(problem.n_needs), np.diff(problem.member_ptr))
+        xy = problem.member_xy
+    delta = xy - problem.rep_xy[assignment[owner]]
+    km = np.sqrt((delta**2).sum(axis=1)) / 1000.0 * problem.detour_factor
+    limit = problem.team_max_km[problem.need_team[owner]]
+    return [Violation("max_km", f"customer {problem.customer_ids[problem.need_customer[owner[i]]]} is {km[i]:,.1f} "
+                                f"km from rep {problem.rep_ids[assignment[owner[i]]]}, beyond team "
+                                f"{problem.team_names[problem.need_team[owner[i]]]}'s max_km {limit[i]:g}")
+            for i in np.flatnonzero(km > limit)[:20].tolist()]
+
+
 def skill_and_exclusion_violations(problem: Problem, assignment: np.ndarray) -> list[Violation]:
     """A rep carrying fewer product lines than the need requires, or a pair the data excludes."""
     out: list[Violation] = []
@@ -245,6 +282,17 @@ def kpis(problem: Problem, assignment: np.ndarray) -> dict[str, float | int]:
         "violations": len(check(problem, assignment)),
         **metric_deviations(problem, assignment),
     }
+
+
+def team_distances(problem: Problem, assignment: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per team with customers: the largest and the 95th-percentile road km from a customer to its rep's home."""
+    km = road_km(problem, assignment)
+    out = {}
+    for t, name in enumerate(problem.team_names):
+        mine = km[problem.need_team == t]
+        if len(mine):
+            out[name] = {"max_km": round(float(mine.max()), 3), "p95_km": round(float(np.percentile(mine, 95)), 3)}
+    return out
 
 
 def metric_deviations(problem: Problem, assignment: np.ndarray) -> dict[str, float]:

@@ -91,7 +91,7 @@ def one_answer_problem() -> Problem:
 
 def eligible_table(problem: Problem) -> np.ndarray:
     """(N, R) whether each rep may take each need, computed here from the data (team, lock, product lines,
-    exclusion, zone pin), not by the rules under test."""
+    exclusion, zone pin, reach), not by the rules under test."""
     n, r = problem.n_needs, problem.n_reps
     ok = problem.rep_in_team[:, problem.need_team].T.copy()
     locked = problem.need_locked_rep
@@ -104,6 +104,10 @@ def eligible_table(problem: Problem) -> np.ndarray:
     for k in range(problem.n_zone_kinds):
         zone, pin = problem.need_zone[k][:, None], problem.rep_zone[k][None, :]
         ok &= (zone < 0) | (pin < 0) | (zone == pin)
+    if problem.team_max_km is not None:
+        delta = problem.customer_xy[problem.need_customer][:, None, :] - problem.rep_xy[None, :, :]
+        km = np.hypot(delta[..., 0], delta[..., 1]) * problem.detour_factor / 1000.0
+        ok &= km <= problem.team_max_km[problem.need_team][:, None]
     return ok.reshape(n, r)
 
 
@@ -230,8 +234,9 @@ SLACK = st.sampled_from([0, 0, 1, 600, 3600, 10**7])  # how far a band, cap or l
 @st.composite
 def feasible_cases(draw: st.DrawFn, max_customers: int = 8, max_reps: int = 4) -> tuple[Problem, np.ndarray]:
     """A random problem and an assignment `metrics.check` accepts: each need goes to a rep it may take that keeps
-    every rep in one zone per boundary kind, then the bands, contact caps and move limits are set around that
-    assignment, some exactly at it, so that moves break them now and then. Some needs take no time at all."""
+    every rep in one zone per boundary kind, then the bands, contact caps, move limits, customers per rep and reach
+    are set around that assignment, some exactly at it, so that moves break them now and then. Some needs take no
+    time at all."""
     problem = draw(problems(max_customers=max_customers, max_reps=max_reps))
     n, r = problem.n_needs, problem.n_reps
     if draw(st.booleans()):  # customers without visits
@@ -270,6 +275,19 @@ def feasible_cases(draw: st.DrawFn, max_customers: int = 8, max_reps: int = 4) -
     changes["max_moved"] = draw(st.none() | st.just(int(moving.sum())) | st.just(int(moving.sum()) + 1))
     value = int(problem.need_value[moving].sum()) if problem.need_value is not None else 0
     changes["max_moved_value"] = draw(st.none() | st.just(value) | st.just(value + 30))
+    if draw(st.booleans()):  # at most N customers per rep of a team, some teams exactly at their busiest rep
+        n_teams = len(problem.team_names)
+        counts = np.zeros((r, n_teams), np.int64)
+        np.add.at(counts, (assign, problem.need_team), problem.need_sizes)
+        spare = np.array(draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n_teams, max_size=n_teams)))
+        changes["team_max_customers"] = np.where(spare < 0, 0, np.maximum(counts.max(axis=0), 1) + spare)
+    if draw(st.booleans()):  # a reach per team, beyond its farthest assigned customer (by a metre or by 20 km)
+        delta = problem.customer_xy[problem.need_customer] - problem.rep_xy[assign]
+        km = np.hypot(delta[:, 0], delta[:, 1]) * problem.detour_factor / 1000.0
+        farthest = np.zeros(len(problem.team_names))
+        np.maximum.at(farthest, problem.need_team, km)
+        changes["team_max_km"] = farthest + np.array(draw(st.lists(st.sampled_from([0.001, 20.0, np.inf]),
+                                                                   min_size=len(farthest), max_size=len(farthest))))
     problem = problem.replace(**changes)
     assert check(problem, assign) == []
     return problem, assign

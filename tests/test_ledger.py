@@ -15,7 +15,8 @@ from territory_opt.solve.ledger import Ledger, committed_zones
 from .problems import build_problem, eligible_table, feasible_cases, total_cost
 
 # each rule that one move can break, and the name `metrics.check` gives its violations
-MOVE_RULES = {"balance": "balance", "contact_cap": "contact_cap", "zones": "boundary", "continuity": "continuity"}
+MOVE_RULES = {"balance": "balance", "contact_cap": "contact_cap", "zones": "boundary", "continuity": "continuity",
+              "max_customers": "max_customers"}
 def judged(problem: Problem, assign: np.ndarray, need: int, rep: int) -> set[str]:
     """The rules `metrics.check` finds broken once `need` moves to `rep`."""
     after = assign.copy()
@@ -85,7 +86,7 @@ def test_allowed_moves_keep_the_assignment_feasible_and_the_tallies_true(
         assert check(problem, ledger.assign) == []
         assert total_cost(problem, ledger.assign) == pytest.approx(expected + growth, abs=1e-6)
         fresh = Ledger(problem, ledger.assign)
-        assert (ledger.load == fresh.load).all()
+        assert (ledger.load == fresh.load).all() and (ledger.customers == fresh.customers).all()
         assert (ledger.moved, ledger.moved_value) == (fresh.moved, fresh.moved_value)
         committed = fresh.zone >= 0
         assert (ledger.zone[committed] == fresh.zone[committed]).all()

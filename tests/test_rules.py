@@ -66,17 +66,20 @@ def test_eligible_is_every_pair_rule_together() -> None:
 def test_rules_that_judge_whole_assignments_allow_every_pair() -> None:
     problem = every_rule_problem()
     need, rep = all_pairs(problem)
-    for name in ("balance", "contact_cap", "continuity"):
+    for name in ("balance", "contact_cap", "continuity", "max_customers"):
         assert rule(name).pair_allows(problem, need, rep) is None
 
 
 def test_which_rules_are_active() -> None:
     plain = build_problem([[0.0, 0.0]] * 2, [[0.0, 0.0]])
     assert [piece.name for piece in active_rules(plain)] == ["coverage", "balance"]
-    everything = every_rule_problem().replace(max_reps_per_customer=1, max_moved=3)
+    everything = every_rule_problem().replace(max_reps_per_customer=1, max_moved=3,
+                                              team_max_customers=np.array([2, 0]),
+                                              team_max_km=np.array([np.inf, 50.0]))
     assert [piece.name for piece in active_rules(everything)] == [piece.name for piece in RULES]
     assert [piece.name for piece in RULES] == ["coverage", "balance", "lock", "skills", "exclusion", "contact_cap",
-                                               "zones", "continuity"]
+                                               "zones", "continuity", "max_customers",
+                                               "max_km"]
     by_value = plain.replace(max_moved_value=10, need_value=np.array([1, 2]))
     assert "continuity" in [piece.name for piece in active_rules(by_value)]
 

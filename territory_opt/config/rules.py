@@ -76,10 +76,12 @@ class Rules(StrictModel):
         "teams are dropped and their lines (and workload) go to the customer's first kept team, e.g. the key-account "
         "rep absorbs the specialist lines. Default: the order of `teams`. Every case is listed in contact_cap.csv.",
     )
-    continuity_weight: Weight = Field(
-        0.0,
-        description="Cost of moving a customer away from its current rep, in visit-kilometres "
-        "(0: continuity is ignored).",
+    continuity_weight: Weight | None = Field(
+        None,
+        description="Cost of moving a (customer, team) pair away from its current rep, in visit-kilometres (0: "
+        "continuity is ignored). Default (null): 20 when customers.csv names a `current_rep_id` for any customer "
+        "of a team that may keep that rep, else 0. `run --previous` changes only the baseline of changes.csv, not "
+        "this cost.",
     )
     balance_weight: Weight = Field(
         0.0,
@@ -97,6 +99,11 @@ class Quality(StrictModel):
     change_threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
         0.2, description="Warn when customers, reps, needs, total workload or total value move by more than this "
         "share against the previous run (`run --previous`).")
+    outlier_factor: PositiveFloat = Field(
+        3.0, description="Warn (far_from_own_rep) about a customer of a travelling team whose road km to its rep's "
+        "home pass this many times the median of that rep's customers (and quality.outlier_min_km).")
+    outlier_min_km: NonNegativeFloat = Field(
+        40.0, description="... and pass this many road km: nearby customers are never outliers.")
     fail_on_change: bool = Field(
         False, description="Fail the run (exit 2, nothing written, `latest` kept) instead of warning when a count or "
         "total moved past change_threshold: a truncated nightly extract never replaces last night's answer. Other "

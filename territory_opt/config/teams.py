@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import NAME_PATTERN, PositiveFloat, StrictModel, Weight
+from .base import MAX_INT, NAME_PATTERN, PositiveFloat, StrictModel, Weight
 
 
 class Covers(StrictModel):
@@ -63,6 +63,14 @@ class Team(StrictModel):
     contiguous: bool = Field(
         True, description="Each rep's territory is one connected piece of alignment units (units.source off: "
         "not applied).")
+    max_customers: Annotated[int, Field(ge=1, le=MAX_INT)] | None = Field(
+        None, description="Hard rule: each rep of this team serves at most this many of the team's customers "
+        "(null: no limit)."
+    )
+    max_km: PositiveFloat | None = Field(
+        None, description="Hard rule: a rep of this team serves a customer only within this many road km (straight "
+        "line x rules.detour_factor) of the rep's home (null: no limit)."
+    )
 
 
 def _is_generalist(team: Team) -> bool:

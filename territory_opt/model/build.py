@@ -116,7 +116,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         max_reps_per_customer=scenario.rules.max_reps_per_customer,
         customer_max_reps=contact_caps(customers, scenario),
         detour_factor=scenario.rules.detour_factor,
-        continuity_weight=scenario.rules.continuity_weight,
+        continuity_weight=continuity_weight(scenario, current),
         balance_weight=scenario.rules.balance_weight,
         need_skills=need_skills,
         rep_skills=rep_skills,
@@ -134,6 +134,10 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         zone_names=zone_names,
         need_zone=need_zone,
         rep_zone=rep_zone,
+        team_max_customers=np.array([t.max_customers or 0 for t in teams], dtype=np.int64)
+        if any(t.max_customers for t in teams) else None,
+        team_max_km=np.array([t.max_km or np.inf for t in teams], dtype=float)
+        if any(t.max_km for t in teams) else None,
         **unit_fields(units, nc, scenario),
     )
 
@@ -145,6 +149,16 @@ def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenar
     return {"need_unit": units.customer_unit[need_customer].astype(np.int64), "unit_edges": units.edges,
             "team_contiguous": np.array([t.contiguous for t in scenario.teams], dtype=bool),
             "unit_xy": units.centres}
+
+
+DEFAULT_CONTINUITY_WEIGHT = 20.0  # visit-km per moved (customer, team) pair when there is a baseline
+
+
+def continuity_weight(scenario: Scenario, current: np.ndarray) -> float:
+    """`rules.continuity_weight`, or by default 20 visit-km when some need has a current rep (else 0)."""
+    if scenario.rules.continuity_weight is not None:
+        return scenario.rules.continuity_weight
+    return DEFAULT_CONTINUITY_WEIGHT if bool((current != NO_REP).any()) else 0.0
 
 
 def build_skills(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,

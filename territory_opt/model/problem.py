@@ -82,6 +82,12 @@ class Problem:
     unit_edges: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
     team_contiguous: np.ndarray | None = None  # (T,) bool
     unit_xy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))  # (U, 2) unit centres
+    # `teams[].max_customers`: per team, at most this many of its customers per rep (counted with `need_sizes`);
+    # 0: no limit. None: no team has one.
+    team_max_customers: np.ndarray | None = None  # (T,) int64 >= 0
+    # `teams[].max_km`: per team, a rep takes a need only if its farthest customer lies within this many road km
+    # of the rep's home (`farthest_km`); inf: no limit. None: no team has one.
+    team_max_km: np.ndarray | None = None  # (T,) float > 0
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -116,6 +122,10 @@ class Problem:
             "units": (self.need_unit is None or (len(self.need_unit) == n
                                                   and bool((self.need_unit < len(self.unit_xy)).all()))) and (
                 self.team_contiguous is None or len(self.team_contiguous) == t),
+            "team_max_customers": self.team_max_customers is None or (
+                self.team_max_customers.shape == (t,) and bool((self.team_max_customers >= 0).all())),
+            "team_max_km": self.team_max_km is None or (
+                self.team_max_km.shape == (t,) and bool((self.team_max_km > 0).all())),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
                 and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),

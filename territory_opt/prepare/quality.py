@@ -3,6 +3,8 @@
 - customers farther than `quality.far_km` (road km) from every rep who may serve them;
 - customers sharing one location with another customer (often a geocoding fallback to a town centre);
 - reps left with no customers;
+- customers of a travelling team far from their own rep: beyond `quality.outlier_factor` x the median road km of
+  that rep's customers and beyond `quality.outlier_min_km` (far_from_own_rep; a 300 km trip passes every hard rule);
 - headline counts and totals that moved by more than `quality.change_threshold` against the previous run.
 They go to warnings.csv and the report; `run --strict` makes any warning a failure.
 """
@@ -61,6 +63,35 @@ def result_findings(problem: Problem, assignment: np.ndarray, source: str) -> li
         return []
     return [Finding(f"{len(idle)} reps have no customers (e.g. {_examples(problem.rep_ids[idle])})", source=source,
                     field="reps")]
+
+
+MAX_OUTLIERS = 20  # far_from_own_rep warnings listed one by one before "... and N more"
+
+
+def outlier_findings(problem: Problem, assignment: np.ndarray, travels: np.ndarray, factor: float, min_km: float,
+                     source: str, first_row: int = 0) -> list[Finding]:
+    """far_from_own_rep: per team that travels (`travels`, (T,) bool) and rep, customers whose road km to the rep's
+    home pass `factor` x the median of that rep's customers of the team, and `min_km`."""
+    needs = np.flatnonzero(travels[problem.need_team])
+    if len(needs) == 0:
+        return []
+    delta = problem.customer_xy[problem.need_customer[needs]] - problem.rep_xy[assignment[needs]]
+    km = np.hypot(delta[:, 0], delta[:, 1]) * problem.detour_factor / 1000.0
+    table = pd.DataFrame({"need": needs, "rep": assignment[needs], "team": problem.need_team[needs], "km": km})
+    table["median"] = table.groupby(["team", "rep"])["km"].transform("median")
+    far = table[(table["km"] > factor * table["median"]) & (table["km"] > min_km)].sort_values("km", ascending=False)
+    findings = []
+    for row in far.head(MAX_OUTLIERS).itertuples():
+        customer = int(problem.need_customer[row.need])
+        findings.append(Finding(
+            f"far_from_own_rep: customer {problem.customer_ids[customer]} is {row.km:,.1f} km by road from its rep "
+            f"{problem.rep_ids[row.rep]} (team {problem.team_names[row.team]}), whose customers lie a median "
+            f"{row.median:,.1f} km from home: check its coordinates or why no nearer rep takes it",
+            source=source, row=customer + first_row, field="quality.outlier_factor"))
+    if len(far) > MAX_OUTLIERS:
+        findings.append(Finding(f"far_from_own_rep: ... and {len(far) - MAX_OUTLIERS} more customers far from their "
+                                "own rep", source=source, field="quality.outlier_factor"))
+    return findings
 
 
 CHANGE_KEYS = ("n_customers", "n_reps", "n_needs", "total_workload_hours", "total_current_value")

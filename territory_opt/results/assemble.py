@@ -13,9 +13,9 @@ import pandas as pd
 from ..errors import ChangedInputError, QualityError
 from ..executor import PartExecutor, PartTime
 from ..io.run_files import read_previous_kpis
-from ..metrics import kpis
+from ..metrics import kpis, team_distances
 from ..prepare.prepared import Prepared
-from ..prepare.quality import change_findings, result_findings, totals
+from ..prepare.quality import change_findings, outlier_findings, result_findings, totals
 from ..routing.cycle import RoutingOutcome
 from ..routing.stage import drive_and_call_seconds, routing_summary
 from ..solve import Result
@@ -75,6 +75,9 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
               **totals(prepared.customers, problem)}
     late = result_findings(problem, result.assignment, scenario.inputs.reps.label)
+    late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
+                             scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
+                             scenario.inputs.customers.label, scenario.inputs.customers.first_row)
     if context.previous is not None:
         moved = change_findings(counts, read_previous_kpis(context.previous), scenario.quality.change_threshold,
                                 str(context.previous))
@@ -105,6 +108,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "time_limit_s": context.time_limit_s,  # the work budget the answer depends on (--time-limit or scenario)
         **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in kpis(problem, result.assignment).items()},
         "n_uncovered_customers": len(prepared.coverage.uncovered),
+        "team_km": team_distances(problem, result.assignment),  # per team: max and p95 customer-to-rep road km
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),
         "n_warnings": len(prepared.warnings),
         "total_workload_hours": counts["total_workload_hours"],

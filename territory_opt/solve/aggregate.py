@@ -46,7 +46,7 @@ def single_needs(problem: Problem) -> np.ndarray:
     assert problem.need_unit is not None
     single = problem.need_unit < 0
     for piece in active_rules(problem):
-        restricted = piece.restricted_needs(problem)
+        restricted = None if piece.bundles else piece.restricted_needs(problem)
         if restricted is not None:
             single |= restricted
     capped = np.zeros(problem.n_customers, dtype=bool)

@@ -1,9 +1,9 @@
 """The ledger: one assignment and every tally the hard rules read, kept up to date move by move.
 
 Repair, the large engine's local search, the contiguity pass and `explain` all hold one: its loads per rep and
-balanced metric, moved needs and their value, each rep's committed zone per boundary kind, and each capped
-customer's needs. Whether a move is allowed is the rules' answer (`rules.RULES`), asked through `allows`; the
-ledger itself knows no rule.
+balanced metric, customers per rep and team (counted with `need_sizes`), moved needs and their value, each rep's
+committed zone per boundary kind, and each capped customer's needs. Whether a move is allowed is the rules' answer
+(`rules.RULES`), asked through `allows`; the ledger itself knows no rule.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Ledger:
         self.moved = int(moving.sum())
         self.moved_value = int(problem.need_value[moving].sum()) if problem.need_value is not None else 0
         self.zone = committed_zones(problem, self.assign)
+        self.customers = np.zeros((problem.n_reps, len(problem.team_names)), dtype=np.int64)  # (R, T) need_sizes
+        np.add.at(self.customers, (self.assign, problem.need_team), problem.need_sizes)
         self.capped_mask = np.zeros(problem.n_customers, dtype=bool)
         self.capped_mask[capped_customers(problem)] = True
         self._customer_needs: tuple[np.ndarray, np.ndarray] | None = None
@@ -85,6 +87,9 @@ class Ledger:
             self.moved += change
             if p.need_value is not None:
                 self.moved_value += change * int(p.need_value[need])
+        team, size = int(p.need_team[need]), int(p.need_sizes[need])
+        self.customers[source, team] -= size
+        self.customers[target, team] += size
         for k in range(p.n_zone_kinds):
             if p.need_zone[k, need] >= 0 and self.zone[k, target] < 0:
                 self.zone[k, target] = p.need_zone[k, need]

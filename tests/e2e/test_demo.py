@@ -255,8 +255,10 @@ def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
             assert need["moved"] and need["current_rep_id"] == moved["old_rep_id"]
             back = need["move_back"]
             assert back["extra_cost"] == pytest.approx(back["cost_change"] + back["balance_change"], abs=2e-3)
-            # moved "for balance": the workload-balance term is what moving back would cost, not the distance
-            assert back["balance_change"] > 0 and back["extra_cost"] > 0
+            # moved "for balance": the workload-balance term is what moving back would cost, not the distance; with
+            # today's reps in the data, moving back also saves the default continuity cost (rules.continuity_weight),
+            # so the whole change is only sure to be positive when the move back is possible on its own
+            assert back["balance_change"] > 0 and (back["extra_cost"] > 0 or back["blocked_by"])
     text = RUNNER.invoke(app, ["explain", str(out), moved["customer_id"]])
     assert text.exit_code == 0 and "moving it back to" in text.output and "workload balance +" in text.output
     missing = RUNNER.invoke(app, ["explain", str(out), "NOBODY"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def test_far_and_co_located_customers_are_warned_about_and_strict_fails(write_ca
     assert result.exit_code == 0, result.output
     found = warnings_of(out)
     assert any("more than 50 km" in w and "C005" in w for w in found)
+    assert any(w.startswith("far_from_own_rep: customer C005") for w in found)  # also far from its own rep's others
+    team_km = json.loads((out / "kpis.json").read_text())["team_km"]
+    assert set(team_km) == {"key_accounts", "field"} and team_km["field"]["max_km"] > 50
+    assert team_km["field"]["p95_km"] <= team_km["field"]["max_km"]
     assert any("share their exact location" in w and "C009" in w and "C010" in w for w in found)
     strict = path.parent / "strict"
     result = RUNNER.invoke(app, ["run", str(path), "--out", str(strict), "--strict"])

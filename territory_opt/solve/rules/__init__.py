@@ -20,10 +20,12 @@ from .continuity import Continuity
 from .coverage import Coverage
 from .exclusion import Exclusion
 from .lock import Lock
+from .max_customers import MaxCustomers
+from .max_km import MaxKm
 from .skills import Skills
 
 RULES: tuple[Rule, ...] = (Coverage(), Balance(), Lock(), Skills(), Exclusion(), ContactCap(), Boundaries(),
-                           Continuity(), Contiguity())
+                           Continuity(), MaxCustomers(), MaxKm(), Contiguity())
 
 
 def active_rules(problem: Problem) -> tuple[Rule, ...]:
@@ -38,7 +40,7 @@ def rule(name: str) -> Rule:
 
 def eligible(problem: Problem, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
     """Whether each rep may take each need at all: every rule's pair test (team, lock, zone pin, product lines,
-    exclusions)."""
+    exclusions, reach)."""
     need, rep = np.asarray(need, dtype=np.int64), np.asarray(rep, dtype=np.int64)
     ok = np.ones(len(need), dtype=bool)
     for piece in active_rules(problem):

@@ -45,6 +45,7 @@ class Rule:
 
     name = ""
     moves: bool = False  # whether the rule can break when one need moves between eligible reps (a ledger check)
+    bundles: bool = False  # whether its pair test reads a bundled need's members (its restricted needs may bundle)
 
     def active(self, problem: Problem) -> bool:
         """Whether the problem uses the rule at all (inactive rules are skipped everywhere)."""
