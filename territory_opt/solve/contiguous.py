@@ -172,10 +172,20 @@ def _distance_to(sources: np.ndarray, touching: dict[int, set[int]], n_reps: int
     return dist
 
 
+def _potential(problem: Problem, load: np.ndarray, reps: list[int], room: np.ndarray, spare: np.ndarray) -> float:
+    """The breach of these reps' bands (in band widths), an excess weighted by how many borders lie between the
+    rep and a rep with room, a shortfall by how many lie between it and a rep with load to spare: a move that
+    passes an excess one border nearer to room lowers it even when the next rep goes over."""
+    low, high = problem.band_min[:, reps], problem.band_max[:, reps]
+    width = np.maximum(high - low, 1).astype(float)
+    over = (np.maximum(load[:, reps] - high, 0) / width).sum(axis=0)
+    under = (np.maximum(low - load[:, reps], 0) / width).sum(axis=0)
+    return float((over * (1 + room[reps]) + under * (1 + spare[reps])).sum())
+
+
 def rebalance(problem: Problem, ledger: Ledger) -> int:
-    """Border moves (contiguity kept) until every band holds or no move helps; returns the moves made. A move
-    either shrinks the total breach of the bands, or keeps it and pushes load one border nearer to a rep with room
-    (for a rep over its band) or pulls it from one border nearer to a rep with load to spare (for a rep under)."""
+    """Border moves (contiguity kept) until every band holds or no move lowers the breach potential
+    (`_potential`); returns the moves made."""
     border = _Border(problem, ledger)
     made = 0
     for _ in range(MAX_ROUNDS * 10):
@@ -189,17 +199,16 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         options = []
         for team, unit, target, needs in border.moves(breached):
             source = int(ledger.assign[needs[0]])
-            before = _breach(problem, ledger.load, [source, target])
+            pair = [source, target]
+            before = _potential(problem, ledger.load, pair, room, spare)
             if before == 0:
                 continue
             load = ledger.load.copy()
             idx = np.array(needs, dtype=np.int64)
             load[:, source] -= problem.amounts(idx, np.full(len(idx), source)).sum(axis=1)
             load[:, target] += problem.amounts(idx, np.full(len(idx), target)).sum(axis=1)
-            gain = before - _breach(problem, load, [source, target])
-            push = room[target] < room[source] and (ledger.load[:, source] > problem.band_max[:, source]).any()
-            pull = spare[source] < spare[target] and (ledger.load[:, target] < problem.band_min[:, target]).any()
-            if gain > 1e-12 or (gain >= -1e-12 and (push or pull)):
+            gain = before - _potential(problem, load, pair, room, spare)
+            if gain > 1e-12:
                 options.append((-round(gain, 9), _move_cost(problem, needs, source, target), team, unit, target,
                                 source))
         moved = False
@@ -236,6 +245,55 @@ def improve(problem: Problem, ledger: Ledger) -> int:
     return made
 
 
+def _in_bands(problem: Problem, ledger: Ledger, reps: list[int]) -> bool:
+    load = ledger.load[:, reps]
+    return bool(((load >= problem.band_min[:, reps]) & (load <= problem.band_max[:, reps])).all())
+
+
+def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
+    """Exchanges of border units between two touching reps that lower the cost where neither single move keeps
+    the bands: `a` goes from A to B and `b` from B to A, both territories one piece at each step, the bands
+    holding at the end. Best pairs first, sweep after sweep; returns the exchanges made."""
+    border = _Border(problem, ledger)
+    made = 0
+    for _ in range(MAX_ROUNDS):
+        offers: dict[tuple[int, int, int], list[tuple[float, int, int]]] = {}  # (team, A, B) -> (delta, unit, -)
+        for team, unit, target, needs in border.moves():
+            source = int(ledger.assign[needs[0]])
+            offers.setdefault((team, source, target), []).append(
+                (_move_cost(problem, needs, source, target), unit, source))
+        candidates = []
+        for (team, a_rep, b_rep), out in offers.items():
+            if a_rep > b_rep:
+                continue
+            back = offers.get((team, b_rep, a_rep), [])
+            for d1, u1, _ in sorted(out)[:tries_per_pair]:
+                for d2, u2, _ in sorted(back)[:tries_per_pair]:
+                    if d1 + d2 < -1e-9 and u1 != u2:
+                        candidates.append((d1 + d2, team, a_rep, b_rep, u1, u2))
+        changed = 0
+        for _delta, team, a_rep, b_rep, u1, u2 in sorted(candidates):
+            give = [n for n in border.by_unit[(team, u1)] if int(ledger.assign[n]) == a_rep]
+            take = [n for n in border.by_unit[(team, u2)] if int(ledger.assign[n]) == b_rep]
+            if not give or not take:
+                continue
+            delta = _move_cost(problem, give, a_rep, b_rep) + _move_cost(problem, take, b_rep, a_rep)
+            if delta >= -1e-9 or not border.try_move(give, b_rep, skip=("balance",)):
+                continue
+            if border.try_move(take, a_rep, skip=("balance",)) and _in_bands(problem, ledger, [a_rep, b_rep]):
+                changed += 1
+                continue
+            for need in take:
+                if int(ledger.assign[need]) == a_rep:
+                    ledger.move(need, b_rep)
+            for need in give:
+                ledger.move(need, a_rep)
+        made += changed
+        if changed == 0:
+            break
+    return made
+
+
 def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
     """A contiguous alignment near `assignment` under every hard rule (as far as border moves reach); returns it
     and counts of what was done."""
@@ -244,5 +302,7 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
     stats["join_moves"] = join_pieces(problem, ledger)
     stats["rebalance_moves"] = rebalance(problem, ledger)
     stats["improve_moves"] = improve(problem, ledger)
+    stats["swaps"] = swap(problem, ledger)
+    stats["improve_moves"] += improve(problem, ledger)
     stats["pieces_after"] = territory_pieces(problem, ledger.assign)
     return ledger.assign, stats
