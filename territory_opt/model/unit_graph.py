@@ -81,16 +81,22 @@ def delaunay_edges(points: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
 
 
+DENSE_SHARE = 0.5  # a team with customers in at least this share of the units goes round the others by chains
+
+
 def team_edges(edges: np.ndarray, unit_xy: np.ndarray, units_of_team: np.ndarray) -> np.ndarray:
-    """The adjacency one team sees. A team present in every unit sees the units' borders. A team present in only
-    some (a specialist overlay, key accounts) sees, among its own units, the borders they share plus the Delaunay
-    neighbours of their centres: the units between its sparse customers must not cut its territories, and going
-    round them by chains of empty units would make almost every pair of its units neighbours."""
+    """The adjacency one team sees. A team present in every unit sees the units' borders; one present in most of
+    them (a field team beside carve-outs) also links two of its units through a chain of units without its
+    customers. A team present in few (a specialist overlay, key accounts) sees, among its own units, the borders
+    they share plus the Delaunay neighbours of their centres: the units between its sparse customers must not cut
+    its territories, and chains of empty units would make almost every pair of its units neighbours."""
     n_units = len(unit_xy)
     has = np.zeros(n_units, dtype=bool)
     has[units_of_team[units_of_team >= 0]] = True
     if has.all():
         return edges
+    if has.mean() >= DENSE_SHARE:
+        return contract_empty(edges, has)
     own = np.flatnonzero(has)
     direct = edges[has[edges[:, 0]] & has[edges[:, 1]]] if len(edges) else edges
     near = own[delaunay_edges(unit_xy[own])] if len(own) > 1 else np.zeros((0, 2), np.int64)

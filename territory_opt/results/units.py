@@ -59,6 +59,29 @@ def unit_holders(units: Units, assignments: pd.DataFrame) -> dict[str, np.ndarra
     return out
 
 
+def filled_holders(held: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The map's holders: a unit without the team's customers goes, layer by layer from the held ones, to the rep
+    holding most of its neighbours (lowest rep id on a tie), so territories cover the area without holes. Units
+    the fill cannot reach stay unheld. The map can then show a piece the solver's graph joins through such a
+    unit (counted in `n_parts`)."""
+    out = held.copy()
+    adjacent: dict[int, list[int]] = {}
+    for u, v in edges.tolist():
+        adjacent.setdefault(u, []).append(v)
+        adjacent.setdefault(v, []).append(u)
+    while True:
+        layer = {}
+        for u in np.flatnonzero(out == "").tolist():
+            around = [out[v] for v in adjacent.get(u, ()) if out[v] != ""]
+            if around:
+                counts = pd.Series(around).value_counts()
+                layer[u] = min(counts.index[counts == counts.max()])
+        if not layer:
+            return out
+        for u, rep in layer.items():
+            out[u] = rep
+
+
 def unit_territories(units: Units, assignments: pd.DataFrame, crs: object) -> gpd.GeoDataFrame:
     """One row per (team, rep) of the assignments: its customers and hours, the dissolve of the units it holds,
     their number of pieces and Polsby-Popper compactness (metric CRS, 3 decimals; NaN when it holds no unit)."""
@@ -67,7 +90,7 @@ def unit_territories(units: Units, assignments: pd.DataFrame, crs: object) -> gp
     metric = metric_shapes(units.shapes).to_numpy()
     rows = []
     for team, group in assignments.groupby("team", sort=False):
-        held = holders[str(team)]
+        held = filled_holders(holders[str(team)], units.edges)
         per_rep = group.assign(rep_id=group["rep_id"].astype(str)).groupby("rep_id", sort=True).agg(
             n_customers=("customer_index", "nunique"), workload_hours=("workload_hours", "sum"))
         for rep, row in per_rep.iterrows():
