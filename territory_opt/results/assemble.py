@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import ChangedInputError, QualityError
+from ..errors import ChangedInputError, Finding, QualityError
 from ..executor import PartExecutor, PartTime
 from ..io.run_files import read_previous_kpis
 from ..metrics import kpis, team_distances
@@ -78,6 +78,9 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
                              scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
                              scenario.inputs.customers.label, scenario.inputs.customers.first_row)
+    if "contiguity_failed" in result.stats:
+        late.append(Finding(f"contiguity: no one-piece alignment keeping every band was found, the territories may "
+                            f"be in several pieces ({result.stats['contiguity_failed']})", field="teams[].contiguous"))
     if context.previous is not None:
         moved = change_findings(counts, read_previous_kpis(context.previous), scenario.quality.change_threshold,
                                 str(context.previous))
