@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from ..conftest import DEMO, REPO
+from ..conftest import DEMO, REPO, skip_unless_ci
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
@@ -278,14 +278,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def chromium() -> str:
-    import os
     import shutil
 
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        where = "CI: .ci/run could not install Debian's chromium (see its WARNING line)" if os.environ.get("CI") \
-            else "apt-get install chromium"
-        pytest.skip(f"headless Chromium not installed ({where})")
+        skip_unless_ci("headless Chromium not installed (apt-get install chromium)")
+    assert found is not None
     return found
 
 

@@ -24,7 +24,16 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from ..conftest import CUSTOMER_COLUMNS, DEMO, REPO, tiny_customers, tiny_reps, tiny_scenario_dict, write_csv
+from ..conftest import (
+    CUSTOMER_COLUMNS,
+    DEMO,
+    REPO,
+    skip_unless_ci,
+    tiny_customers,
+    tiny_reps,
+    tiny_scenario_dict,
+    write_csv,
+)
 from ..pg_server import ANALYST, ANALYST_PASSWORD, DATABASE, Server, missing_reason, running_server
 
 RUNNER = CliRunner()
@@ -36,7 +45,7 @@ CUSTOMERS_TABLE = "Sales.Customers 2026"
 def server() -> Iterator[Server]:
     reason = missing_reason()
     if reason:
-        pytest.skip(f"PostGIS tests need a PostgreSQL server: {reason}")
+        skip_unless_ci(f"PostGIS tests need a PostgreSQL server: {reason}")
     with running_server() as started:
         _load_demo(started)
         yield started
