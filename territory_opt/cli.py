@@ -134,6 +134,7 @@ def run(
                               "customers' current_rep_id")
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
                                   previous=baseline, strict=strict, parts=progress.parts)
+            progress.line(f"crs: {result.prepared.inputs.projection_note}")
             name = run_id(loaded.source_sha256)
             target = run_folder(root, name) if nightly else root
             progress.stage("write")
@@ -312,7 +313,7 @@ def validate(
                 cluster.start()
         p = prepared.problem
         out.print(f"ok: {p.n_customers} customers, {p.n_reps} reps, {len(p.team_names)} teams, "
-                  f"{p.n_needs} customer-team needs, CRS {prepared.inputs.crs.to_string()}")
+                  f"{p.n_needs} customer-team needs, CRS {prepared.inputs.projection_note}")
 
     _guarded(body)
 

@@ -29,7 +29,11 @@ class Scenario(StrictModel):
     description: str = Field("", description="Free text shown in reports.")
     inputs: Inputs = Field(description="Input layers; paths are relative to the scenario file.")
     crs: str | None = Field(
-        None, description="Metric CRS for distances (e.g. EPSG:2180); default: the UTM zone of the data."
+        None, description="Metric CRS for distances (e.g. EPSG:2180). Refused (exit 2) when it stretches distances "
+        "by more than 1 % anywhere in the customers' and reps' points (a CRS made for another area). Default: the UTM "
+        "zone of the customers' and reps' median point, or, for data too wide for one zone, an azimuthal equidistant "
+        "projection centred there; the choice and its largest distance error are in manifest.json (`crs_note`) and "
+        "the log."
     )
     cycle_weeks: Annotated[int, Field(ge=1, le=52)] = Field(4, description="Length of the call cycle.")
     tiers: Tiers = Field(default_factory=Tiers, description="Value tiers from current and potential value.")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -32,6 +33,7 @@ from .layers import (
     coerce_columns,
     points_from_lonlat,
 )
+from .projection import MAX_SCALE_ERROR, Projection, choose_projection, scenario_projection
 from .references import check_references
 from .region import Region
 from .sources import file_sha256, read_table
@@ -50,6 +52,7 @@ class Inputs:
     warnings: tuple[Finding, ...]
     file_hashes: dict[str, str] = field(default_factory=dict)
     units: gpd.GeoDataFrame | None = None  # alignment unit polygons with unit_id (inputs.units), when given
+    projection_note: str = ""  # which CRS, why, and its largest distance scale error over the data
 
 
 def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
@@ -99,12 +102,16 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog,
     return geo.to_crs(WGS84) if not geo.crs.equals(WGS84) else geo, offset
 
 
-def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame) -> CRS:
-    """The scenario's CRS, or the UTM zone of the customers' centroid."""
+def choose_crs(scenario: Scenario, customers_wgs84: gpd.GeoDataFrame,
+               reps_wgs84: gpd.GeoDataFrame | None = None) -> Projection:
+    """The scenario's CRS checked against the customers' and reps' points, or one chosen from them."""
+    frames = [f for f in (customers_wgs84, reps_wgs84) if f is not None]
+    lon = np.concatenate([shapely.get_x(f.geometry.to_numpy()) for f in frames]).astype(float)
+    lat = np.concatenate([shapely.get_y(f.geometry.to_numpy()) for f in frames]).astype(float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
     if scenario.crs:
-        return CRS.from_user_input(scenario.crs)
-    crs = customers_wgs84.estimate_utm_crs()
-    return crs
+        return scenario_projection(scenario.crs, lon[ok], lat[ok], scenario.source_name)
+    return choose_projection(lon[ok], lat[ok])
 
 
 def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | None = None) -> Inputs:
@@ -150,7 +157,11 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
     if log.errors:
         raise InputError(log.in_file_order())
     assert customers is not None and reps is not None
-    crs = choose_crs(scenario, customers)
+    projection = choose_crs(scenario, customers, reps)
+    crs = projection.crs
+    if projection.scale_error > MAX_SCALE_ERROR:  # only a chosen one: the scenario's own would have been refused
+        log.add(Finding(f"the data spans so much of the globe that no one metric CRS keeps distances true: "
+                        f"{projection.note}", source=src.customers.label, field="lon/lat"), warning=True)
 
     def project(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
         return None if frame is None else frame.to_crs(crs)
@@ -165,4 +176,5 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
         warnings=tuple(log.warnings),
         file_hashes=hashes,
         units=project(units),
+        projection_note=projection.note,
     )

@@ -225,6 +225,7 @@ def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = 
                                 "sha256": run.prepared.file_hashes["travel_matrix"]}}
              if "travel_matrix" in run.prepared.file_hashes else {}),  # read only when routing uses it
         "crs": run.prepared.inputs.crs.to_string(),
+        "crs_note": run.prepared.inputs.projection_note,
         "seed": run.seed,
         "solver": {
             "engine": run.result.engine,
