@@ -22,6 +22,7 @@ from ..solve import Result
 from ..solve.centres import DesignedHomes
 from .changes import baseline_from_current, change_table
 from .run import RunResult
+from .solver_warnings import solver_findings
 from .tables import assignment_table, rep_table
 from .territories import build_territories, rep_levels, roll_up, study_area
 from .units import rep_shape_columns, unit_territories, units_summary
@@ -78,6 +79,8 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
                              scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
                              scenario.inputs.customers.label, scenario.inputs.customers.first_row)
+    late += solver_findings(result.stats, 0 if routing is None else
+                            sum(p.stats.get("wall_capped_days", 0) for p in routing.plans))
     if "contiguity_failed" in result.stats:
         late.append(Finding(f"contiguity: no one-piece alignment keeping every band was found, the territories may "
                             f"be in several pieces ({result.stats['contiguity_failed']})", field="teams[].contiguous"))

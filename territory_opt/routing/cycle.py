@@ -131,17 +131,18 @@ def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int
 
 
 def _route_day(rep: RepInput, travel: Block, members: list[int],
-               settings: RoutingSettings) -> tuple[DayRoute | None, list[int]]:
-    """Route one day's visits (indices into the rep's arrays); returns the route and the visits it dropped."""
+               settings: RoutingSettings) -> tuple[DayRoute | None, list[int], bool]:
+    """Route one day's visits (indices into the rep's arrays); returns the route, the visits it dropped and whether
+    the wall-clock safety stop ended the search (the route may then depend on the machine's load)."""
     if not members:
-        return None, []
+        return None, [], False
     instance = day_instance(rep, travel, members, settings)
     duration, service = instance.duration, instance.service
     points = np.vstack([rep.home[None, :], rep.xy[np.array(members)]])
     solution = solve_vrp(instance, settings.day_budget, metaheuristic=settings.metaheuristic)
     dropped = [members[i - 1] for i in solution.dropped]
     if not solution.routes:
-        return None, dropped
+        return None, dropped, solution.wall_capped
     order = tuple(solution.routes[0])
     timed = route_schedule(instance, order)  # the shortest day for this sequence: no avoidable waiting
     leave, arrive, back = timed if timed is not None else (0, list(solution.arrival[0]), settings.day_s)
@@ -149,7 +150,7 @@ def _route_day(rep: RepInput, travel: Block, members: list[int],
     drive = int(sum(duration[a, b] for a, b in itertools.pairwise(path)))
     depart = [a + int(service[i]) for a, i in zip(arrive, order, strict=True)]
     return DayRoute(0, 0, tuple(int(rep.needs[members[i - 1]]) for i in order), tuple(arrive), tuple(depart), leave,
-                    back, drive, int(service.sum()), points[path]), dropped
+                    back, drive, int(service.sum()), points[path]), dropped, solution.wall_capped
 
 
 def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
@@ -159,8 +160,10 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     routes: dict[tuple[int, int], DayRoute | None] = {}
     pending: list[tuple[int, int]] = []  # (week, customer) visits a day dropped
     travel = rep_travel(rep, settings)
+    capped = 0
     for key in sorted(by_day):
-        route, dropped = _route_day(rep, travel, by_day[key], settings)
+        route, dropped, wall_capped = _route_day(rep, travel, by_day[key], settings)
+        capped += wall_capped
         routes[key] = route
         by_day[key] = [m for m in by_day[key] if m not in dropped]
         pending += [(key[0], m) for m in dropped]
@@ -176,7 +179,8 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
             if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
                 break  # days come by slack: no later day has room either
             trial = [*by_day.get((week, day), []), member]
-            route, dropped = _route_day(rep, travel, trial, settings)
+            route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
+            capped += wall_capped
             if not dropped:
                 by_day[(week, day)], routes[(week, day)] = trial, route
                 placed, moved = True, moved + 1
@@ -185,7 +189,8 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
             unplanned.append(int(rep.needs[member]))
     days = tuple(_stamped(routes[key], key) for key in sorted(routes) if routes[key] is not None)
     return RepPlan(rep.rep, days, tuple(unplanned), {"visits": n_visits, "moved_to_other_day": moved,
-                                                     "estimated_pairs": travel.estimated})
+                                                     "estimated_pairs": travel.estimated,
+                                                     "wall_capped_days": capped})
 
 
 def _days_by_slack(routes: dict[tuple[int, int], DayRoute | None], week: int, settings: RoutingSettings) -> list[int]:

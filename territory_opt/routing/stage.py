@@ -96,6 +96,7 @@ def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
         "unplanned_visits": sum(len(p.unplanned) for p in outcome.plans),
         "travel": outcome.travel,
         "estimated_travel_pairs": sum(p.stats.get("estimated_pairs", 0) for p in outcome.plans),
+        "wall_capped_days": sum(p.stats.get("wall_capped_days", 0) for p in outcome.plans),
         "rounds": outcome.rounds,
     }
 
