@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .errors import EXIT_CODES, TerritoryOptError
+from .errors import EXIT_CODES, Finding, TerritoryOptError
 from .io.runs import Terminated
 from .runlog import RunLog
 
@@ -142,9 +142,9 @@ def run(
             if nightly:
                 point_latest(root, target)
         for finding in result.prepared.warnings:
-            log.warning(str(finding))
+            log.warning(str(finding), echo=not as_json)
         k = result.kpis
-        summary = run_summary(k, target)
+        summary = run_summary(k, target, result.prepared.warnings)
         log.done(summary)
         if as_json:
             print(json.dumps(summary, sort_keys=True))
@@ -165,12 +165,17 @@ def _report_error(log: RunLog, as_json: bool, code: int, message: str) -> None:
         print(json.dumps({"status": "error", "exit_code": code, "message": message}, sort_keys=True))
 
 
-def run_summary(kpis: dict, target: Path) -> dict:  # type: ignore[type-arg]
-    """The one-line summary `--json` prints and `--log-file` ends with."""
+JSON_WARNINGS = 50  # --json lists this many warnings in full (warnings.csv has them all)
+
+
+def run_summary(kpis: dict, target: Path, warnings: Sequence[Finding] = ()) -> dict:  # type: ignore[type-arg]
+    """The one-line summary `--json` prints and `--log-file` ends with: the headline kpis, and the warnings (each
+    with its field, the kind of setting or column it is about, and its text; the first JSON_WARNINGS of them)."""
     keys = ("status", "engine", "objective", "gap", "travel_visit_km", "max_workload_deviation",
             "mean_workload_deviation", "n_customers", "n_reps", "moved_customers", "n_warnings", "runtime_s")
     return {**{key: kpis.get(key) for key in keys}, "exit_code": 0, "out": str(target),
-            "changed_customers": (kpis.get("changes") or {}).get("customers")}
+            "changed_customers": (kpis.get("changes") or {}).get("customers"),
+            "warnings": [{"field": f.field, "message": str(f)} for f in warnings[:JSON_WARNINGS]]}
 
 
 @app.command()

@@ -112,10 +112,12 @@ class RunLog:
         if not self.quiet:
             self.console.print(text if self.terminal else stamped(text), markup=False)
 
-    def warning(self, text: str) -> None:
+    def warning(self, text: str, *, echo: bool = True) -> None:
+        """Log a warning; `echo` also prints it (off under --json, whose summary carries the warnings)."""
         self.close()
         self.line(f"warning: {text}")
-        self.console.print(f"[yellow]warning[/]: {text}", markup=True)
+        if echo:
+            self.console.print(f"[yellow]warning[/]: {text}", markup=True)
 
     def done(self, summary: dict) -> None:  # type: ignore[type-arg]
         self.close()
