@@ -12,8 +12,22 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Scenario, load_scenario
-from .io.write import write_outputs
-from .pipeline import RunResult, prepare, run_scenario
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Scenario, load_scenario
+    from .io.write import write_outputs
+    from .pipeline import RunResult, prepare, run_scenario
 
 __all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "prepare", "run_scenario", "write_outputs"]
+
+# the public names load on first use: `territory-opt --version` and `--help` must not pay for OR-Tools and GDAL
+_HOMES = {"Scenario": ".config", "load_scenario": ".config", "write_outputs": ".io.write", "RunResult": ".pipeline",
+          "prepare": ".pipeline", "run_scenario": ".pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
