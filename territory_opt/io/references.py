@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+
 import geopandas as gpd
 import numpy as np
 
@@ -10,6 +12,17 @@ from ..errors import Finding
 from ..lists import split_list
 from ..roster import team_members
 from .findings import FindingLog
+
+
+def _rows(rows: list[int], shown: int = 8) -> str:
+    return ", ".join(map(str, rows[:shown])) + (", ..." if len(rows) > shown else "")
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """A close known name (case and small typos forgiven), as "did you mean 'x'? ", or ""."""
+    folded = {k.casefold(): k for k in known}
+    match = folded.get(name.casefold()) or next(iter(get_close_matches(name, known, n=1, cutoff=0.75)), None)
+    return f"did you mean {match!r}? " if match else ""
 
 
 def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, reps: gpd.GeoDataFrame,
@@ -25,11 +38,15 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
     team_names = [t.name for t in scenario.teams]
     rep_ids = set(reps["rep_id"])
     explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
+    unknown: dict[str, list[int]] = {}  # each unknown team name once, with every row naming it
     for pos, (rid, team_text) in enumerate(zip(reps["rep_id"], reps["team"], strict=True)):
         for team in split_list(team_text):
             if team not in team_names and rid not in explicit:
-                log.add(Finding(f"unknown team {team!r} (the scenario's teams are {', '.join(team_names)})",
-                                source=reps_name, row=pos + reps_first, field="team"), kind="unknown team")
+                unknown.setdefault(team, []).append(pos + reps_first)
+    for team, rows in unknown.items():
+        more = f" (and {len(rows) - 1} more row(s): {_rows(rows[1:])})" if len(rows) > 1 else ""
+        log.add(Finding(f"unknown team {team!r}{more}; {_did_you_mean(team, team_names)}the scenario's teams are "
+                        f"{', '.join(team_names)}", source=reps_name, row=rows[0], field="team"), kind="unknown team")
     for i, team in enumerate(scenario.teams):
         for rid in team.reps or []:
             if rid not in rep_ids:

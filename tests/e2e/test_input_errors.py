@@ -108,6 +108,15 @@ def test_a_bad_row_does_not_hide_the_other_files_problems_and_rows_come_in_order
         < output.index("reps.csv, row 5")
 
 
+def test_a_team_typo_on_many_rows_is_one_line_with_a_suggestion(write_case: Callable[..., Path]) -> None:
+    reps = [*tiny_reps(), *({"rep_id": f"X{i}", "team": "Field", "lon": 16.9, "lat": 52.4, "capacity_hours": 40}
+                            for i in range(11))]
+    reps[1]["team"] = "Field"
+    output = assert_clean_failure(write_case(reps=reps), 2, "reps.csv, row 3, field 'team': unknown team 'Field'",
+                                  "did you mean 'field'?", "and 11 more row(s): 6, 7, 8")
+    assert output.count("unknown team") == 1
+
+
 def test_two_layers_of_one_geopackage_are_named_apart(write_case: Callable[..., Path]) -> None:
     import geopandas as gpd
     import pandas as pd
