@@ -19,6 +19,11 @@ import numpy as np
 NO_REP = -1
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     customer_ids: np.ndarray  # (C,) str
@@ -173,15 +178,15 @@ class Problem:
         """The balanced metrics: workload first, then the extra ones."""
         return ("workload", *self.metric_names)
 
-    @property
+    @functools.cached_property
     def band_min(self) -> np.ndarray:
-        """(Q, R) lowest allowed total per balanced metric and rep."""
-        return np.vstack([self.rep_min_s[None, :], self.rep_metric_min.reshape(-1, self.n_reps)])
+        """(Q, R) lowest allowed total per balanced metric and rep (computed once, read-only)."""
+        return _frozen(np.vstack([self.rep_min_s[None, :], self.rep_metric_min.reshape(-1, self.n_reps)]))
 
-    @property
+    @functools.cached_property
     def band_max(self) -> np.ndarray:
-        """(Q, R) highest allowed total per balanced metric and rep."""
-        return np.vstack([self.rep_max_s[None, :], self.rep_metric_max.reshape(-1, self.n_reps)])
+        """(Q, R) highest allowed total per balanced metric and rep (computed once, read-only)."""
+        return _frozen(np.vstack([self.rep_max_s[None, :], self.rep_metric_max.reshape(-1, self.n_reps)]))
 
     def workload(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Seconds per cycle `rep` spends on `need` (the same for every rep unless arc workloads are given)."""

@@ -122,8 +122,11 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
     travel, workload = _dense_rows(p, order, ptr, owner, is_single)
     current = np.where(is_single, p.need_current_rep[first], NO_REP)
     calls = total(p.need_workload_s)
-    arc_workload = None if np.array_equal(workload, np.broadcast_to(calls[:, None], workload.shape)) \
-        and p.arc_workload_s is None else workload
+    # the dense table only when some rep's workload differs from the bundle's total (compared on the reps of its team:
+    # the others are never eligible and hold 0); without it the large engine stays open to the bundled problem
+    in_team = p.rep_in_team[:, p.need_team[first]].T
+    rep_free = np.array_equal(np.where(in_team, workload, 0), np.where(in_team, calls[:, None], 0))
+    arc_workload = None if rep_free and p.arc_workload_s is None else workload
     members_rep_free = {} if arc_workload is None else {"arc_workload_s": arc_workload}
     excluded = _bundled_exclusions(p, first, is_single)
     return p.replace(

@@ -35,7 +35,9 @@ from .repair import repair
 from .scaling import COST_SCALE, balance_units, objective_units
 from .zones import PlacementFailed, has_free_reps, place_reps
 
-FULL_LP_MAX_ARCS = 3_000_000
+# GLOP on every eligible arc up to this many: the 50k bench's bundled units problem (1.1M arcs, 150 reps' balance rows)
+# did not finish in 3 minutes on 2 cores; above it the sparse CP-SAT model gives the bound over candidate reps
+FULL_LP_MAX_ARCS = 400_000
 SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shifts only
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
@@ -183,6 +185,9 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
     stats = dict(stats)
     max_team = int(working.rep_in_team.sum(axis=0).max())
     large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS or params.engine == "large"
+    # bundled units too many for the full LP: their chunky needs defeat a repair without the LP's fractions, while
+    # the large engine's flow relaxation gives it a near-feasible start (the 50k bench: exit 4 otherwise)
+    large = large or (working.member_ptr is not None and count_all_arcs(working) > FULL_LP_MAX_ARCS)
     if large and not has_free_reps(working) and working.arc_workload_s is None:
         return _solve_large(working, params, stats, executor)
     extra, start = None, None

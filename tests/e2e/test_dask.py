@@ -62,7 +62,9 @@ def instance_50k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scale.make_case(folder, 50_000, 150)
     scenario = folder / "scale.yaml"
     scenario.write_text(scale.SCENARIO.format(time_limit=5, routing="", workers=1, gold=40, silver=30, bronze=20,
-                                              depots=scale.DEPOTS, field_boundary=scale.BOUNDARY))
+                                              depots=scale.DEPOTS, field_boundary=scale.BOUNDARY)
+                        # customer by customer: this instance is here for the large engine's parts on a cluster
+                        + "units: {source: off}\n")
     return scenario
 
 
