@@ -41,7 +41,7 @@ def grid_problem(rows: int, cols: int, rep_xy: Any, *, per_unit: int = 1, worklo
     n_units = rows * cols
     centre = grid_centres(rows, cols)
     unit = np.repeat(np.arange(n_units), per_unit)
-    offset = np.tile(np.linspace(-0.3, 0.3, per_unit) * SIDE, n_units)
+    offset = np.tile(np.linspace(-0.3, 0.3, per_unit) * SIDE if per_unit > 1 else np.zeros(1), n_units)
     xy = centre[unit] + np.column_stack([offset, np.zeros(len(unit))])
     fields: dict[str, Any] = dict(need_unit=unit.astype(np.int64), unit_edges=grid_edges(rows, cols),
                                   unit_xy=centre, team_contiguous=np.array([contiguous]))
