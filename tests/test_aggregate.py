@@ -8,6 +8,8 @@ go to different bundles.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +26,7 @@ from .unit_problems import grid_problem, unit_cell
 
 # A 2 x 2 grid, three customers (needs) per unit: unit k holds needs 3k, 3k + 1, 3k + 2. Need 1 is locked to R2,
 # need 4 may never get R0, need 11 has no unit. Workloads, visits and values differ per need; some needs have a
-# current rep (continuity costs 5 visit-km), the soft balance term is on, and accounts are balanced too.
+# current rep (continuity costs 5 visit-km; singles 4 and 11 too), the soft balance term is on, and accounts are balanced too.
 LOCKED, EXCLUDED, NO_UNIT = 1, 4, 11
 
 
@@ -32,12 +34,12 @@ def units_problem(**changes: object) -> Problem:
     rng = np.random.default_rng(11)
     n = 12
     current = np.full(n, NO_REP)
-    current[[0, 5, 6, 9]] = [0, 1, 2, 2]
+    current[[0, 5, 6, 9, EXCLUDED, NO_UNIT]] = [0, 1, 2, 2, 1, 0]  # singles too: their continuity stays theirs
     need_unit = np.repeat(np.arange(4), 3)
     need_unit[NO_UNIT] = -1
     locked = np.full(n, NO_REP)
     locked[LOCKED] = 2
-    fields: dict[str, object] = dict(
+    fields: dict[str, Any] = dict(
         workload=rng.integers(600, 7200, size=n), visits=rng.integers(1, 4, size=n).astype(float),
         need_current_rep=current, continuity_weight=5.0, balance_weight=3.0, need_locked_rep=locked,
         excluded=np.array([EXCLUDED * 3 + 0]), need_unit=need_unit, tolerance=0.6,
