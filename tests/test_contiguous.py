@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from territory_opt.metrics import check, contiguity_violations, metric_totals, territory_piece_counts, unit_holders
 from territory_opt.model.problem import NO_REP, Problem
+from territory_opt.solve import Budget, SolveParams, solve
 from territory_opt.solve.contiguous import (
     improve,
     join_pieces,
@@ -295,18 +296,21 @@ def test_the_judge_reads_a_unit_by_its_majority_rep() -> None:
 
 
 @st.composite
-def grid_cases(draw: st.DrawFn) -> tuple[Problem, np.ndarray, int, int]:
+def grid_cases(draw: st.DrawFn, per_unit_draw: bool = False) -> tuple[Problem, np.ndarray, int, int]:
     """A random grid (2-5 x 2-5 units), 2-4 reps with homes in random units, unit workloads of 1-3 hours, a
-    balance tolerance; feasible by construction: the grid grown into one-piece regions (breadth first from the
-    homes) whose workloads all lie in the bands. The start is a random, shattered alignment."""
+    balance tolerance (with `per_unit_draw`, one or two customers per unit sharing its workload); feasible by
+    construction: the grid grown into one-piece regions (breadth first from the homes) whose workloads all lie in
+    the bands. The start is a shattered alignment that holds the bands."""
     rows, cols = draw(st.integers(2, 5)), draw(st.integers(2, 5))
     n_units = rows * cols
+    customers = draw(st.integers(1, 2)) if per_unit_draw else 1  # per unit, sharing its workload
     n_reps = draw(st.integers(2, min(4, n_units // 2)))
     homes = draw(st.lists(st.integers(0, n_units - 1), min_size=n_reps, max_size=n_reps, unique=True))
     workload = np.array(draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units))) * 3600
     tolerance = draw(st.sampled_from([0.3, 0.5, 0.8]))
     rep_xy = [unit_cell(h // cols, h % cols) for h in homes]
-    problem = grid_problem(rows, cols, rep_xy, workload=workload, tolerance=tolerance)
+    problem = grid_problem(rows, cols, rep_xy, per_unit=customers, workload=np.repeat(workload // customers, customers),
+                           tolerance=tolerance)
     # a one-piece partition within the bands: grow the lightest region by a free neighbour, until all are taken
     region = np.full(n_units, -1)
     region[homes] = np.arange(n_units)[:n_reps]
@@ -355,3 +359,27 @@ def test_make_contiguous_never_splits_a_unit_between_reps(seed: int) -> None:
     result, _ = make_contiguous(problem, per_unit(problem, rng.integers(0, 3, size=16)))
     unit_reps(problem, result)  # asserts every unit whole
     assert check(problem, result) == []
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(grid_cases(per_unit_draw=True))
+def test_the_engine_gives_one_piece_territories_on_random_feasible_grids(
+        case: tuple[Problem, np.ndarray, int, int]) -> None:
+    """The whole units path: bundle, solve with contiguity relaxed, make contiguous, expand; judged by check."""
+    problem, _, rows, cols = case
+    result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
+    assert "contiguity_failed" not in result.stats
+    assert check(problem, result.assignment) == []
+    assert all(n == 1 for n in grid_pieces(rows, cols, unit_reps(problem, result.assignment)).values())
+    assert result.bound <= result.objective + 1e-6
+
+
+def test_the_engine_keeps_territories_one_piece_when_no_unit_has_two_needs() -> None:
+    # a 1 x 3 strip, one customer per unit (nothing to bundle): A lives in the middle unit, B 100 km north of it;
+    # A holds one hour, B two. Contiguity relaxed, A takes the middle and B both ends (200.01 against 201.005
+    # visit-km); in one piece, B must take the middle and one end.
+    problem = grid_problem(1, 3, [unit_cell(0, 1), unit_cell(100, 1)], rep_min_s=np.array([3600, 7200]),
+                           rep_max_s=np.array([3600, 7200]), rep_target_s=np.array([3600.0, 7200.0]))
+    result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2))
+    assert check(problem, result.assignment) == []
+    assert grid_pieces(1, 3, unit_reps(problem, result.assignment)) == {0: 1, 1: 1}
