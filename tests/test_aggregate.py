@@ -26,7 +26,8 @@ from .unit_problems import grid_problem, unit_cell
 
 # A 2 x 2 grid, three customers (needs) per unit: unit k holds needs 3k, 3k + 1, 3k + 2. Need 1 is locked to R2,
 # need 4 may never get R0, need 11 has no unit. Workloads, visits and values differ per need; some needs have a
-# current rep (continuity costs 5 visit-km; singles 4 and 11 too), the soft balance term is on, and accounts are balanced too.
+# current rep (continuity costs 5 visit-km; singles 4 and 11 too), the soft balance term is on, and accounts are
+# balanced too.
 LOCKED, EXCLUDED, NO_UNIT = 1, 4, 11
 
 

@@ -374,12 +374,14 @@ def test_the_engine_gives_one_piece_territories_on_random_feasible_grids(
     assert result.bound <= result.objective + 1e-6
 
 
-def test_the_engine_keeps_territories_one_piece_when_no_unit_has_two_needs() -> None:
-    # a 1 x 3 strip, one customer per unit (nothing to bundle): A lives in the middle unit, B 100 km north of it;
-    # A holds one hour, B two. Contiguity relaxed, A takes the middle and B both ends (200.01 against 201.005
-    # visit-km); in one piece, B must take the middle and one end.
-    problem = grid_problem(1, 3, [unit_cell(0, 1), unit_cell(100, 1)], rep_min_s=np.array([3600, 7200]),
+@pytest.mark.parametrize(("customers", "max_moved"), [(1, None), (1, 5), (2, 5)])
+def test_the_engine_keeps_territories_one_piece_when_nothing_bundles(customers: int, max_moved: int | None) -> None:
+    # a 1 x 3 strip; nothing bundles with one customer per unit, or with a hard move limit. A lives in the middle
+    # unit, B 100 km north of it; A holds one hour, B two. Contiguity relaxed, A takes the middle and B both ends
+    # (200.01 against 201.005 visit-km); in one piece, B must take the middle and one end.
+    problem = grid_problem(1, 3, [unit_cell(0, 1), unit_cell(100, 1)], per_unit=customers,
+                           workload=3600 // customers, max_moved=max_moved, rep_min_s=np.array([3600, 7200]),
                            rep_max_s=np.array([3600, 7200]), rep_target_s=np.array([3600.0, 7200.0]))
     result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2))
     assert check(problem, result.assignment) == []
-    assert grid_pieces(1, 3, unit_reps(problem, result.assignment)) == {0: 1, 1: 1}
+    assert territory_piece_counts(problem, result.assignment) == {(0, 0): 1, (0, 1): 1}
