@@ -28,6 +28,7 @@ from territory_opt.solve.contiguous import (
 from territory_opt.solve.ledger import Ledger
 from territory_opt.solve.rules import rule
 from territory_opt.solve.rules.contiguity import held_units, pieces, stays_connected, unit_neighbours
+from territory_opt.solve.scaling import COST_SCALE, balance_units
 
 from .unit_problems import grid_edges, grid_problem, per_unit, unit_cell
 
@@ -385,3 +386,36 @@ def test_the_engine_keeps_territories_one_piece_when_nothing_bundles(customers: 
     result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2))
     assert check(problem, result.assignment) == []
     assert territory_piece_counts(problem, result.assignment) == {(0, 0): 1, (0, 1): 1}
+
+
+def objective(problem: Problem, assignment: np.ndarray) -> float:
+    """Travel and continuity plus the soft balance term, visit-km: what the engines minimise."""
+    return cost(problem, assignment) + balance_units(problem, assignment) / COST_SCALE
+
+
+def test_improve_counts_the_soft_balance_term() -> None:
+    # a 1 x 4 strip, A lives in unit 1, B 10 km east of unit 3; unit 2 is 10 visit-km cheaper for A, but handing it
+    # over puts both reps an hour off target: 2 h x 200 visit-km per hour
+    problem = grid_problem(1, 4, [unit_cell(0, 1), unit_cell(0, 13)], tolerance=0.9, balance_weight=200.0)
+    ledger = Ledger(problem, per_unit(problem, [0, 0, 1, 1]))
+    assert cost(problem, per_unit(problem, [0, 0, 0, 1])) < cost(problem, ledger.assign)
+    assert improve(problem, ledger) == 0
+    assert unit_reps(problem, ledger.assign).tolist() == [0, 0, 1, 1]
+    travel_only = Ledger(problem.replace(balance_weight=0.0), per_unit(problem, [0, 0, 1, 1]))
+    assert improve(travel_only.problem, travel_only) == 1  # without the term, the move pays
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(grid_cases(), st.sampled_from([0.0, 6.0, 200.0]))
+def test_improve_and_swap_never_raise_the_objective(case: tuple[Problem, np.ndarray, int, int], weight: float) -> None:
+    problem, start, _, _ = case
+    problem = problem.replace(balance_weight=weight)
+    result, _ = make_contiguous(problem, start)  # one piece and in the bands (see above)
+    ledger = Ledger(problem, result)
+    before = objective(problem, ledger.assign)
+    improve(problem, ledger)
+    after_improve = objective(problem, ledger.assign)
+    swap(problem, ledger)
+    assert after_improve <= before + 1e-6
+    assert objective(problem, ledger.assign) <= after_improve + 1e-6
+    assert check(problem, ledger.assign) == []
