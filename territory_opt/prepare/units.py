@@ -184,9 +184,11 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
         shapes = voronoi_shapes(customer_xy, customer_unit, len(ids), area)
         edges = touching_pairs(shapes)
     ids = np.asarray(ids).astype(str)
-    centres = np.array([[shapely.get_x(p), shapely.get_y(p)] for p in shapely.point_on_surface(shapes)]) \
-        if len(shapes) else np.zeros((0, 2))
-    for u in np.flatnonzero(shapely.is_empty(shapes)) if len(shapes) else []:
+    centres = np.zeros((len(shapes), 2))
+    solid = ~shapely.is_empty(shapes) if len(shapes) else np.zeros(0, dtype=bool)
+    points = shapely.point_on_surface(shapes[solid])  # an empty shape has no point (GEOS refuses its x, y)
+    centres[solid] = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
+    for u in np.flatnonzero(~solid):
         members = customer_xy[customer_unit == u]
         centres[u] = members.mean(axis=0)
     joins = join_islands(edges, centres) if len(ids) > 1 else np.zeros((0, 2), dtype=np.int64)

@@ -20,6 +20,7 @@ from ..model.problem import Problem
 from .ledger import Ledger
 from .rules import eligible
 from .rules.contiguity import Territories, pieces, unit_neighbours
+from .scaling import minute_units, off_target_growth, rep_targets
 
 MAX_ROUNDS = 200  # passes of the rebalance and improve loops (each pass is one sweep over the border)
 
@@ -46,6 +47,21 @@ def _move_cost(problem: Problem, needs: list[int], source: int, target: int) -> 
     idx = np.array(needs, dtype=np.int64)
     return float(problem.arc_cost(idx, np.full(len(idx), target)).sum()
                  - problem.arc_cost(idx, np.full(len(idx), source)).sum())
+
+
+def _objective_change(problem: Problem, ledger: Ledger, moves: list[tuple[list[int], int, int]]) -> float:
+    """What moving each (needs, source, target) together changes in the objective, visit-km: travel and
+    continuity (`_move_cost`) plus the soft balance term (`rules.balance_weight`) the engines minimise too."""
+    change = sum(_move_cost(problem, needs, source, target) for needs, source, target in moves)
+    units = minute_units(problem)
+    if units == 0:
+        return change
+    load: dict[int, int] = {}
+    for needs, source, target in moves:
+        idx = np.array(needs, dtype=np.int64)
+        load[source] = load.get(source, 0) - int(problem.workload(idx, np.full(len(idx), source)).sum())
+        load[target] = load.get(target, 0) + int(problem.workload(idx, np.full(len(idx), target)).sum())
+    return change + off_target_growth(ledger.load[0], load, rep_targets(problem), units)
 
 
 def territory_pieces(problem: Problem, assignment: np.ndarray) -> int:
@@ -234,13 +250,14 @@ def improve(problem: Problem, ledger: Ledger) -> int:
         candidates = []
         for team, unit, target, needs in border.moves():
             source = int(ledger.assign[needs[0]])
-            delta = _move_cost(problem, needs, source, target)
+            delta = _objective_change(problem, ledger, [(needs, source, target)])
             if delta < -1e-9:
                 candidates.append((delta, team, unit, target, source))
         changed = 0
         for _delta, team, unit, target, source in sorted(candidates):
             needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == source]
-            if needs and _move_cost(problem, needs, source, target) < -1e-9 and border.try_move(needs, target):
+            if needs and _objective_change(problem, ledger, [(needs, source, target)]) < -1e-9 \
+                    and border.try_move(needs, target):
                 changed += 1
         made += changed
         if changed == 0:
@@ -264,7 +281,7 @@ def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
         for team, unit, target, needs in border.moves():
             source = int(ledger.assign[needs[0]])
             offers.setdefault((team, source, target), []).append(
-                (_move_cost(problem, needs, source, target), unit, source))
+                (_objective_change(problem, ledger, [(needs, source, target)]), unit, source))
         candidates = []
         for (team, a_rep, b_rep), out in offers.items():
             if a_rep > b_rep:
@@ -280,7 +297,7 @@ def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
             take = [n for n in border.by_unit[(team, u2)] if int(ledger.assign[n]) == b_rep]
             if not give or not take:
                 continue
-            delta = _move_cost(problem, give, a_rep, b_rep) + _move_cost(problem, take, b_rep, a_rep)
+            delta = _objective_change(problem, ledger, [(give, a_rep, b_rep), (take, b_rep, a_rep)])
             if delta >= -1e-9 or not border.try_move(give, b_rep, skip=("balance",)):
                 continue
             if border.try_move(take, a_rep, skip=("balance",)) and _in_bands(problem, ledger, [a_rep, b_rep]):

@@ -120,6 +120,11 @@ def solve(problem: Problem, budget: Budget, *, seed: int, params: SolveParams | 
     params = params or SolveParams()
     if problem.need_unit is not None and problem.member_ptr is None:
         bundling = bundle(problem)
+        if bundling is None and problem.team_contiguous is not None and problem.team_contiguous.any():
+            # not bundled (no unit holds two needs of a group, or a hard move limit counts customers one by one):
+            # contiguity still needs the units path
+            n = problem.n_needs
+            bundling = Bundling(problem, np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64), 0)
         if bundling is not None:
             return _solve_units(problem, bundling, budget, seed, params, executor)
     findings = capacity_findings(problem)
