@@ -40,6 +40,7 @@ def prepared(write_case: CaseWriter) -> Prepared:
     scenario["teams"] = [{"name": "field"}, {"name": "horeca", "covers": {"sectors": ["horeca"]}}]
     scenario["rules"] |= {"max_reps_per_customer": 1, "balance_tolerance": None, "max_moved_customers": 3,
                           "balance_weight": 6.0}
+    scenario["units"] = {"source": "off"}  # the hand-made alignments below are customer by customer
     return prepare(load_scenario(write_case(customers=customers, reps=REPS, scenario=scenario)))
 
 

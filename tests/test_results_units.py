@@ -162,7 +162,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     folder = tmp_path_factory.mktemp("tiny")
     write_rows(folder / "customers.csv", tiny_customers(), CUSTOMER_COLUMNS)
     write_rows(folder / "reps.csv", tiny_reps(), REP_COLUMNS)
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(tiny_scenario_dict(), sort_keys=False), encoding="utf-8")
+    scenario = tiny_scenario_dict() | {"units": {"source": "off"}}  # the run without units; grid units laid on later
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     return run_scenario(load_scenario(folder / "scenario.yaml"), seed=0, time_limit_s=2)
 
 

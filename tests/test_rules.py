@@ -75,11 +75,14 @@ def test_which_rules_are_active() -> None:
     assert [piece.name for piece in active_rules(plain)] == ["coverage", "balance"]
     everything = every_rule_problem().replace(max_reps_per_customer=1, max_moved=3,
                                               team_max_customers=np.array([2, 0]),
-                                              team_max_km=np.array([np.inf, 50.0]))
+                                              team_max_km=np.array([np.inf, 50.0]),
+                                              need_unit=np.array([0, 1, 1, 2]), unit_edges=np.array([[0, 1], [1, 2]]),
+                                              team_contiguous=np.array([True, False]),
+                                              unit_xy=np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]]))
     assert [piece.name for piece in active_rules(everything)] == [piece.name for piece in RULES]
     assert [piece.name for piece in RULES] == ["coverage", "balance", "lock", "skills", "exclusion", "contact_cap",
                                                "zones", "continuity", "max_customers",
-                                               "max_km"]
+                                               "max_km", "contiguity"]
     by_value = plain.replace(max_moved_value=10, need_value=np.array([1, 2]))
     assert "continuity" in [piece.name for piece in active_rules(by_value)]
 
