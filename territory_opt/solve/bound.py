@@ -17,6 +17,7 @@ from ortools.linear_solver.python import model_builder as mb
 from ..model.problem import Problem
 from .budget import Budget
 from .candidates import Arcs
+from .interrupt import interruptible
 from .lp_rows import SparseLp
 from .rules import active_rules
 from .scaling import arc_costs, minute_units, rep_targets
@@ -79,7 +80,7 @@ def solve_lp(problem: Problem, arcs: Arcs, budget: Budget) -> LpResult:
     )
     solver = mb.Solver("glop")
     solver.set_time_limit_in_seconds(budget.wall_cap)
-    status = solver.solve(model)
+    status = interruptible(lambda: solver.solve(model), solver.stop_search)
     seconds = time.perf_counter() - started  # model building included; GLOP's own wall_time reads 0 here
     if status != mb.SolveStatus.OPTIMAL:
         return LpResult(False, status.name.lower(), float("nan"), np.zeros(n_arcs), seconds)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from .budget import Budget
+from .interrupt import interruptible
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def solve_model(model: cp_model.CpModel, budget: Budget, *, workers: int = 1, se
         params.max_time_in_seconds = 0.0
         params.max_deterministic_time = 0.0
     try:
-        status = solver.solve(model)
+        status = interruptible(lambda: solver.solve(model), solver.stop_search)
     finally:
         if unregister is not None:
             unregister()

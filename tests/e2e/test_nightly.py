@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from ..conftest import tiny_scenario_dict
+from ..conftest import DEMO, tiny_scenario_dict
 
 RUNNER = CliRunner()
 
@@ -173,3 +173,22 @@ def test_an_unreachable_dask_scheduler_is_an_outage_found_before_any_work(write_
     assert "load" not in result.stderr.split("cluster error")[0], "no stage ran before the check"
     assert not (path.parent / "out").exists()
     assert RUNNER.invoke(app, ["validate", str(path)]).exit_code == 0  # the same scenario, run here
+
+
+def test_sigterm_during_the_solve_ends_the_run_within_five_seconds(tmp_path: Path) -> None:
+    """Container runtimes kill 10-30 s after SIGTERM: the solve (GLOP, then CP-SAT, in C++) must give way at once."""
+    log, out = tmp_path / "run.log", tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "territory_opt", "run", str(DEMO), "--out", str(out), "--quiet",
+                                "--time-limit", "300", "--log-file", str(log)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not (log.exists() and " solve" in log.read_text(encoding="utf-8")):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never reached the solve stage"
+        time.sleep(0.2)
+    time.sleep(3.0)  # inside the LP or CP-SAT by now
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    took = time.monotonic() - sent
+    assert process.returncode == 143 and took < 5.0, (process.returncode, round(took, 1))
+    assert not out.exists() and debris(out) == []
