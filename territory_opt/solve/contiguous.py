@@ -188,20 +188,27 @@ def _distance_to(sources: np.ndarray, touching: dict[int, set[int]], n_reps: int
     return dist
 
 
-def _potential(problem: Problem, load: np.ndarray, reps: list[int], room: np.ndarray, spare: np.ndarray) -> float:
-    """The breach of these reps' bands (in band widths), an excess weighted by how many borders lie between the
-    rep and a rep with room, a shortfall by how many lie between it and a rep with load to spare: a move that
-    passes an excess one border nearer to room lowers it even when the next rep goes over."""
+def _potentials(problem: Problem, load: np.ndarray, reps: np.ndarray, room: np.ndarray,
+                spare: np.ndarray) -> np.ndarray:
+    """Per column, the breach of rep `reps[i]` at loads `load[:, i]` (in band widths), an excess weighted by how
+    many borders lie between the rep and a rep with room, a shortfall by how many lie between it and a rep with load
+    to spare: a move that passes an excess one border nearer to room lowers it even when the next rep goes over."""
     low, high = problem.band_min[:, reps], problem.band_max[:, reps]
     width = np.maximum(high - low, 1).astype(float)
-    over = (np.maximum(load[:, reps] - high, 0) / width).sum(axis=0)
-    under = (np.maximum(low - load[:, reps], 0) / width).sum(axis=0)
-    return float((over * (1 + room[reps]) + under * (1 + spare[reps])).sum())
+    over = (np.maximum(load - high, 0) / width).sum(axis=0)
+    under = (np.maximum(low - load, 0) / width).sum(axis=0)
+    return over * (1 + room[reps]) + under * (1 + spare[reps])
+
+
+def _per_move(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums over each move's needs (the last axis), the moves' needs laid end to end from `starts`."""
+    return np.add.reduceat(values, starts, axis=-1)
 
 
 def rebalance(problem: Problem, ledger: Ledger) -> int:
     """Border moves (contiguity kept) until every band holds or no move lowers the breach potential
-    (`_potential`); returns the moves made."""
+    (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes the
+    best that every other rule allows."""
     border = _Border(problem, ledger)
     made = 0
     for _ in range(MAX_ROUNDS * 10):
@@ -212,32 +219,37 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         spare = _distance_to((ledger.load > problem.band_min).all(axis=0), touching, problem.n_reps)
         breached = set(np.flatnonzero(((ledger.load > problem.band_max) | (ledger.load < problem.band_min))
                                       .any(axis=0)).tolist())
-        options = []
-        for team, unit, target, needs in border.moves(breached):
-            source = int(ledger.assign[needs[0]])
-            pair = [source, target]
-            before = _potential(problem, ledger.load, pair, room, spare)
-            if before == 0:
-                continue
-            load = ledger.load.copy()
-            idx = np.array(needs, dtype=np.int64)
-            load[:, source] -= problem.amounts(idx, np.full(len(idx), source)).sum(axis=1)
-            load[:, target] += problem.amounts(idx, np.full(len(idx), target)).sum(axis=1)
-            gain = before - _potential(problem, load, pair, room, spare)
-            if gain > 1e-12:
-                options.append((-round(gain, 9), _move_cost(problem, needs, source, target), team, unit, target,
-                                source))
-        # the best move, then the next best between reps no move of this round touched (their gains still hold):
-        # one move per sweep took minutes on the 50k bench
-        touched: set[int] = set()
-        for _gain, _cost, team, unit, target, source in sorted(options):
-            if source in touched or target in touched:
-                continue
-            needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == source]
-            if needs and border.try_move(needs, target, skip=("balance",)):
+        moves = [m for m in border.moves(breached) if m[3]]
+        if not moves:
+            break
+        sizes = np.array([len(m[3]) for m in moves], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        needs = np.fromiter((n for m in moves for n in m[3]), dtype=np.int64, count=int(sizes.sum()))
+        source = ledger.assign[np.array([m[3][0] for m in moves], dtype=np.int64)].astype(np.int64)
+        target = np.array([m[2] for m in moves], dtype=np.int64)
+        from_rep, to_rep = np.repeat(source, sizes), np.repeat(target, sizes)
+        out_of = _per_move(np.asarray(problem.amounts(needs, from_rep), dtype=float), starts)
+        into = _per_move(np.asarray(problem.amounts(needs, to_rep), dtype=float), starts)
+        cost = _per_move(problem.arc_cost(needs, to_rep) - problem.arc_cost(needs, from_rep), starts)
+        load = ledger.load.astype(float)
+        before = (_potentials(problem, load[:, source], source, room, spare)
+                  + _potentials(problem, load[:, target], target, room, spare))
+        after = (_potentials(problem, load[:, source] - out_of, source, room, spare)
+                 + _potentials(problem, load[:, target] + into, target, room, spare))
+        gain = before - after
+        useful = np.flatnonzero((before > 0) & (gain > 1e-12))
+        rounded = np.round(gain, 9)
+        ranked = sorted(useful.tolist(), key=lambda i: (-rounded[i], cost[i], moves[i][0], moves[i][1], target[i],
+                                                        source[i]))
+        moved = False
+        for i in ranked:  # one move per sweep: the next sweep scores the moves again from the new loads
+            team, unit, to, _ = moves[i]
+            mine = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == int(source[i])]
+            if mine and border.try_move(mine, to, skip=("balance",)):
                 made += 1
-                touched |= {source, target}
-        if not touched:
+                moved = True
+                break
+        if not moved:
             break
     return made
 
