@@ -68,10 +68,13 @@ def test_run_json_must_be_an_object(tmp_path: Path, text: str, message: str) -> 
         read_run_json(tmp_path, "kpis.json")
     [finding] = findings(excinfo)
     assert finding.message.startswith(message) and finding.source == str(tmp_path / "kpis.json")
-    assert read_previous_kpis(tmp_path) == {}  # only the change warnings need it: no kpis, no warnings
+    kpis, unreadable = read_previous_kpis(tmp_path)  # a broken previous run is said, never taken for "no change"
+    assert kpis == {} and len(unreadable) == 1 and message in unreadable[0].message
+    assert unreadable[0].field == "quality.change_threshold"
 
 
 def test_previous_kpis_are_read_when_present(tmp_path: Path) -> None:
     (tmp_path / "kpis.json").write_text(json.dumps({"n_customers": 40, "objective": 12.5}), encoding="utf-8")
-    assert read_previous_kpis(tmp_path) == {"n_customers": 40, "objective": 12.5}
-    assert read_previous_kpis(tmp_path / "missing") == {}
+    assert read_previous_kpis(tmp_path) == ({"n_customers": 40, "objective": 12.5}, [])
+    kpis, unreadable = read_previous_kpis(tmp_path / "missing")
+    assert kpis == {} and "could not be read" in unreadable[0].message

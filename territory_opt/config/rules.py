@@ -104,10 +104,16 @@ class Quality(StrictModel):
         "home pass this many times the median of that rep's customers (and quality.outlier_min_km).")
     outlier_min_km: NonNegativeFloat = Field(
         40.0, description="... and pass this many road km: nearby customers are never outliers.")
-    fail_on_change: bool = Field(
-        False, description="Fail the run (exit 2, nothing written, `latest` kept) instead of warning when a count or "
-        "total moved past change_threshold: a truncated nightly extract never replaces last night's answer. Other "
-        "warnings still only warn (`--strict` fails on all).")
+    fail_on_change: bool | None = Field(
+        None, description="Fail the run (exit 2, nothing written, `latest` kept) instead of warning when a count or "
+        "total moved past change_threshold against the previous run, or the previous run's kpis.json cannot be "
+        "read: a truncated nightly extract never replaces last night's answer. Default (null): true with "
+        "`output.layout: runs` (the nightly layout), false otherwise. Other warnings still only warn (`--strict` "
+        "fails on all).")
+
+    def fails_on_change(self, layout: str) -> bool:
+        """Whether a change past the threshold fails the run, under this output layout."""
+        return self.fail_on_change if self.fail_on_change is not None else layout == "runs"
 
 
 class Hierarchy(StrictModel):

@@ -64,9 +64,12 @@ def read_previous_assignments(folder: Path) -> pd.DataFrame:
     return out
 
 
-def read_previous_kpis(folder: Path) -> dict[str, Any]:
-    """A previous run's kpis.json, or {} when it has none or cannot be read (only the change warnings need it)."""
+def read_previous_kpis(folder: Path) -> tuple[dict[str, Any], list[Finding]]:
+    """A previous run's kpis.json, and why it could not be read (then {}): the change check compares against it,
+    so a missing or broken file is said, never taken silently for "nothing changed"."""
     try:
-        return read_run_json(folder, "kpis.json")
-    except InputError:
-        return {}
+        return read_run_json(folder, "kpis.json"), []
+    except InputError as exc:
+        return {}, [Finding(f"the previous run's kpis.json could not be read, so changes since it are not checked: "
+                            f"{finding}", source=str(folder), field="quality.change_threshold")
+                    for finding in exc.findings]

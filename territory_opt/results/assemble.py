@@ -85,9 +85,10 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         late.append(Finding(f"contiguity: no one-piece alignment keeping every band was found, the territories may "
                             f"be in several pieces ({result.stats['contiguity_failed']})", field="teams[].contiguous"))
     if context.previous is not None:
-        moved = change_findings(counts, read_previous_kpis(context.previous), scenario.quality.change_threshold,
-                                str(context.previous))
-        if moved and scenario.quality.fail_on_change:
+        before, unreadable = read_previous_kpis(context.previous)
+        moved = unreadable or change_findings(counts, before, scenario.quality.change_threshold,
+                                              str(context.previous))
+        if moved and scenario.quality.fails_on_change(scenario.output.layout):
             raise ChangedInputError(moved)
         late += moved
     prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *late))

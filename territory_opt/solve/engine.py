@@ -39,6 +39,9 @@ from .zones import PlacementFailed, has_free_reps, place_reps
 # did not finish in 3 minutes on 2 cores; above it the sparse CP-SAT model gives the bound over candidate reps
 FULL_LP_MAX_ARCS = 400_000
 SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shifts only
+# the border search of contiguous.py sweeps every unit per move: on the 50k bench (12,003 bundles) it ran for over
+# ten minutes; the demo's 3,368 take seconds. Above this many bundles it is not attempted (a warning says so).
+CONTIGUITY_MAX_BUNDLES = 8_000
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
 
@@ -166,7 +169,12 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     assignment, stats = relaxed.assignment, dict(relaxed.stats)
     stats.update(units_bundles=bundled.n_needs, units_exceptions=bundling.exceptions)
     scope = f"{relaxed.bound_scope}, units whole"
-    if bundled.team_contiguous is not None and bundled.team_contiguous.any():
+    if bundled.team_contiguous is not None and bundled.team_contiguous.any() \
+            and bundled.n_needs > CONTIGUITY_MAX_BUNDLES:
+        stats["contiguity_failed"] = (f"not attempted: {bundled.n_needs:,} unit bundles, more than the border search "
+                                      f"handles in reasonable time ({CONTIGUITY_MAX_BUNDLES:,})")
+        scope += ", contiguity NOT met (see solver_stats)"
+    elif bundled.team_contiguous is not None and bundled.team_contiguous.any():
         assignment, moves = make_contiguous(bundled, assignment)
         stats.update({f"contiguity_{key}": value for key, value in moves.items()})
         scope += ", contiguity relaxed"

@@ -142,12 +142,12 @@ def test_progress_lines_are_timestamped_when_not_a_terminal(write_case: Callable
 
 
 def test_a_truncated_extract_never_replaces_last_nights_answer(write_case: Callable[..., Path]) -> None:
-    """With quality.fail_on_change, customers halving against `latest` fail the run (exit 2) and keep `latest`."""
+    """In the nightly layout (quality.fail_on_change by default), customers halving against `latest` fail the run
+    (exit 2) and keep `latest`; a scenario that says fail_on_change: false gets a warning instead."""
     from ..conftest import tiny_customers
 
     scenario = tiny_scenario_dict()
     scenario["output"] = {"dir": "out", "layout": "runs"}
-    scenario["quality"] = {"fail_on_change": True}
     path = write_case(scenario=scenario)
     root = path.parent / "out"
     assert RUNNER.invoke(app, ["run", str(path), "--previous", "auto"]).exit_code == 0
@@ -160,6 +160,18 @@ def test_a_truncated_extract_never_replaces_last_nights_answer(write_case: Calla
     assert "--strict" not in result.output
     assert (root / "latest").resolve() == good and len(list((root / "runs").iterdir())) == 1
     assert debris(root) == []
+    allowed = RUNNER.invoke(app, ["run", str(path), "--previous", "auto", "--set", "quality.fail_on_change=false"])
+    assert allowed.exit_code == 0 and "n_customers changed by -50.0 %" in allowed.output
+
+
+def test_a_broken_previous_run_is_said_not_taken_for_no_change(write_case: Callable[..., Path]) -> None:
+    scenario = tiny_scenario_dict()
+    scenario["output"] = {"dir": "out", "layout": "runs"}
+    path = write_case(scenario=scenario)
+    assert RUNNER.invoke(app, ["run", str(path)]).exit_code == 0
+    ((path.parent / "out" / "latest").resolve() / "kpis.json").write_text("{truncated", encoding="utf-8")
+    result = RUNNER.invoke(app, ["run", str(path), "--previous", "auto"])
+    assert result.exit_code == 2 and "kpis.json could not be read" in result.output, result.output
 
 
 def test_an_unreachable_dask_scheduler_is_an_outage_found_before_any_work(write_case: Callable[..., Path]) -> None:
