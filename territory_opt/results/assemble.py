@@ -82,8 +82,12 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     late += solver_findings(result.stats, 0 if routing is None else
                             sum(p.stats.get("wall_capped_days", 0) for p in routing.plans))
     if "contiguity_failed" in result.stats:
-        late.append(Finding(f"contiguity: no one-piece alignment keeping every band was found, the territories may "
-                            f"be in several pieces ({result.stats['contiguity_failed']})", field="teams[].contiguous"))
+        why = str(result.stats["contiguity_failed"])
+        skipped = why.startswith("not attempted")
+        head = ("contiguity was not enforced, the territories may be in several pieces" if skipped
+                else "contiguity: no one-piece alignment keeping every band was found, the territories may be in "
+                "several pieces")
+        late.append(Finding(f"{head} ({why})", field="teams[].contiguous"))
     if context.previous is not None:
         before, unreadable = read_previous_kpis(context.previous)
         moved = unreadable or change_findings(counts, before, scenario.quality.change_threshold,
