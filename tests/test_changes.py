@@ -52,7 +52,7 @@ EXPECTED = [
     ("C5", "A", "R2", "R0", "rule"),  # never R2
     ("C6", "A", "R0", "R1", "cap"),  # R1 already serves C6 for team B
     ("C7", "A", "R0", "R1", "balance"),
-    ("C7", "B", "R3", "", "removed"),  # team B no longer covers C7
+    ("C7", "B", "R3", "", "team change"),  # team B no longer covers C7, team A still does
     ("C8", "A", "", "R0", "new customer"),
     ("C9", "A", "R0", "", "removed"),
 ]
@@ -91,4 +91,4 @@ def test_the_baseline_from_todays_reps() -> None:
     table = change_table(problem, np.array([1, 1, 0, 3, 2]), baseline)
     assert [tuple(row) for row in table.itertuples(index=False)] == [
         ("C0", "A", "R0", "R1", "balance"), ("C1", "A", "GONE", "R1", "lost rep"),
-        ("C2", "A", "", "R0", "new customer"), ("C3", "A", "", "R2", "new customer")]
+        ("C2", "A", "", "R0", "team change"), ("C3", "A", "", "R2", "new customer")]

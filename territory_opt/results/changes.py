@@ -2,8 +2,10 @@
 
 The baseline is the customers' `current_rep_id` (today's alignment), or a previous run's `assignments.csv`
 (`territory-opt run --previous DIR`). Reasons, first match wins:
-- `new customer`: no rep in the baseline (a new outlet, or a team that did not cover it before);
-- `removed`: in the baseline, not covered now (the customer or the team's coverage is gone);
+- `new customer`: not in the baseline at all (a new outlet);
+- `removed`: in the baseline, not in this run at all (the customer is gone from the extract or from every team);
+- `team change`: the customer is on both sides but this team's need is on one only: its tier, sector or another
+  covering rule moved it between teams (a gold account that became bronze leaves the field team for inside sales);
 - `lock`: `locked_rep_id` names the new rep;
 - `lost rep`: the old rep is no longer on the roster, or no longer in the team;
 - `boundary`: the old rep now works in another depot or distributor area than this customer's;
@@ -49,12 +51,12 @@ def change_table(problem: Problem, assignment: np.ndarray, baseline: pd.DataFram
     merged["old_rep_id"] = merged["old_rep_id"].fillna("")
     merged["new_rep_id"] = merged["new_rep_id"].fillna("")
     changed = merged[merged["old_rep_id"] != merged["new_rep_id"]].copy()
-    changed["reason"] = _reasons(problem, assignment, changed)
+    changed["reason"] = _reasons(problem, assignment, changed, before["customer_id"].to_numpy(dtype=object))
     changed = changed.sort_values(["customer_id", "team"], kind="stable")
     return changed[CHANGE_COLUMNS].reset_index(drop=True)
 
 
-def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame) -> np.ndarray:
+def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame, before: np.ndarray) -> np.ndarray:
     """The reason of each changed row, vectorised (the lowest-priority reasons are set first, then overwritten)."""
     old_ids = changed["old_rep_id"].to_numpy(dtype=object)
     new_ids = changed["new_rep_id"].to_numpy(dtype=object)
@@ -80,8 +82,11 @@ def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame) ->
     has = need >= 0
     locked[has] = problem.need_locked_rep[need[has]] == assignment[need[has]]
     reason[both & locked] = "lock"
-    reason[old_ids == ""] = "new customer"
-    reason[new_ids == ""] = "removed"
+    customer_ids = changed["customer_id"].to_numpy(dtype=object)
+    known_before = np.isin(customer_ids, before)
+    known_now = np.isin(customer_ids, problem.customer_ids[problem.need_customer])
+    reason[old_ids == ""] = np.where(known_before[old_ids == ""], "team change", "new customer")
+    reason[new_ids == ""] = np.where(known_now[new_ids == ""], "team change", "removed")
     return reason
 
 

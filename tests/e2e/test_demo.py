@@ -213,8 +213,8 @@ def test_changes_are_exactly_the_moves_from_todays_alignment(demo_runs: tuple[Pa
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
     assert set(changes[["customer_id", "team", "old_rep_id", "new_rep_id"]].itertuples(index=False,
                                                                                        name=None)) == expected
-    assert set(changes["reason"]) <= {"new customer", "removed", "lock", "lost rep", "boundary", "rule", "cap",
-                                      "balance"}
+    assert set(changes["reason"]) <= {"new customer", "removed", "team change", "lock", "lost rep", "boundary",
+                                      "rule", "cap", "balance"}
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["changes"]["customers"] == changes["customer_id"].nunique()
 
