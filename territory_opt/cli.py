@@ -260,10 +260,11 @@ def compare(
         for name in ("kpi", "a", "b", "b - a"):
             kpi_table.add_column(name, justify="left" if name == "kpi" else "right")
         for row in report["kpis"]:
-            kpi_table.add_row(row["name"], *(_fmt(row[k]) for k in ("a", "b", "delta")))
+            kpi_table.add_row(row["label"], *(_fmt(row[k]) for k in ("a", "b", "delta")))
         out.print(kpi_table)
         moved = report["moved"]
-        out.print(f"{moved['customers']} customers ({moved['customer_teams']} customer-teams) have another rep")
+        out.print(f"{moved['customers']} customers ({moved['customer_teams']} customer-teams) have another rep in "
+                  "the later run than in the earlier one")
         for row in moved["examples"]:
             out.print(f"  {row['customer_id']} ({row['team']}): {row['rep_a'] or '-'} -> {row['rep_b'] or '-'}")
         rep_table = Table(title="Reps")

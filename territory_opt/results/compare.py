@@ -12,6 +12,9 @@ KPI_KEYS = ("objective", "bound", "gap", "travel_visit_km", "total_distance_km",
             "mean_workload_deviation", "moved_customers", "max_reps_on_a_customer", "territories_with_several_parts",
             "n_customers", "n_needs", "n_reps", "n_uncovered_customers", "n_warnings", "runtime_s")
 MOVED_EXAMPLES = 20
+# kpis.json's moved_customers counts moves against each run's own baseline (customers.csv's current_rep_id), not
+# between the two runs: labelled so, beside the line that counts what moved from A to B
+KPI_LABELS = {"moved_customers": "moved_customers (each run vs its current_rep_id)"}
 
 
 def _number(value: Any) -> int | float | None:
@@ -27,7 +30,8 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
         a, b = _number(kpi_a.get(key)), _number(kpi_b.get(key))
         if a is None and b is None:
             continue
-        kpis.append({"name": key, "a": a, "b": b, "delta": None if a is None or b is None else round(b - a, 6)})
+        kpis.append({"name": key, "label": KPI_LABELS.get(key, key), "a": a, "b": b,
+                     "delta": None if a is None or b is None else round(b - a, 6)})
     columns = ("customer_id", "team", "rep_id")
     assign_a = read_run_table(run_a, "assignments.csv", columns)[list(columns)]
     assign_b = read_run_table(run_b, "assignments.csv", columns)[list(columns)]

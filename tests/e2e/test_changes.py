@@ -67,6 +67,10 @@ def test_against_a_previous_run_lists_exactly_the_moves_with_reasons(write_case:
     reps_a = pd.read_csv(first / "reps.csv").set_index("rep_id")["workload_hours"]
     reps_b = pd.read_csv(second / "reps.csv").set_index("rep_id")["workload_hours"]
     assert hours["F1"] == (reps_a["F1"], reps_b["F1"])
+    labels = {row["name"]: row["label"] for row in report["kpis"]}  # not read as moves between the two runs
+    assert labels["moved_customers"] == "moved_customers (each run vs its current_rep_id)"
+    table = RUNNER.invoke(app, ["compare", str(first), str(second)])
+    assert f"({report['moved']['customer_teams']} customer-teams) have another rep in the" in table.output
 
 
 def test_compare_names_what_is_missing(tmp_path: Path) -> None:
