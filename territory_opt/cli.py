@@ -220,6 +220,9 @@ def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
         moved = f", moved from {need['current_rep_id']}" if need["moved"] else ""
         out.print(f"\n[bold]{need['team']}[/]: {need['rep_id']} ({need['workload_hours']} h per cycle{moved})",
                   markup=True)
+        if "unit" in need:
+            unit = need["unit"]
+            out.print(f"  unit {unit['unit_id']} ({unit['source']}): {unit['why']}", markup=False)
         for c in need["candidates"]:
             mark = "->" if c["chosen"] else "  "
             why = "; ".join(c["ruled_out_by"]) or ("chosen" if c["chosen"] else f"allowed: {_move_text(c['move'])}")

@@ -90,8 +90,34 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
             entry["move_back"] = {**move_effect(ledger, need, current), "blocked_by": blocked,
                                   "note": "changes the objective by this much on its own" if not blocked else
                                   "not possible on its own: another customer would have to move too"}
+        unit = _unit_facts(prepared, assignment, need)
+        if unit is not None:
+            entry["unit"] = unit
         needs.append(entry)
     return {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
+
+
+def _unit_facts(prepared: Prepared, assignment: np.ndarray, need: int) -> dict[str, Any] | None:
+    """The customer's alignment unit for this need's team: its id, the team's customers in it and their reps (one,
+    unless a lock or carve-out split it), the reps holding the units around it, and why its rep has it."""
+    problem, units = prepared.problem, prepared.units
+    if units is None or problem.need_unit is None or problem.need_unit[need] < 0:
+        return None
+    unit, team = int(problem.need_unit[need]), int(problem.need_team[need])
+    together = np.flatnonzero((problem.need_unit == unit) & (problem.need_team == team))
+    reps = sorted({str(problem.rep_ids[r]) for r in assignment[together].tolist()})
+    around = {int(v) for a, b in units.edges.tolist() for u, v in ((a, b), (b, a)) if u == unit}
+    near = np.flatnonzero(np.isin(problem.need_unit, list(around)) & (problem.need_team == team))
+    neighbour_reps = sorted({str(problem.rep_ids[r]) for r in assignment[near].tolist()})
+    contiguous = problem.team_contiguous is not None and bool(problem.team_contiguous[team])
+    rep = str(problem.rep_ids[assignment[need]])
+    why = (f"the unit's {len(together)} {problem.team_names[team]} customer(s) go to one rep (units stay whole)"
+           if len(reps) == 1 else "a lock or carve-out splits this unit between reps")
+    if contiguous:
+        why += (f"; {rep}'s territory must stay one piece, so only a rep holding a neighbouring unit "
+                f"({', '.join(neighbour_reps) or 'none'}) could take it without another unit moving too")
+    return {"unit_id": str(units.ids[unit]), "source": units.source, "team_customers_in_unit": len(together),
+            "reps_in_unit": reps, "neighbouring_reps": neighbour_reps, "contiguous_team": contiguous, "why": why}
 
 
 def move_effect(ledger: Ledger, need: int, rep: int) -> dict[str, float]:

@@ -251,6 +251,9 @@ def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
         chosen = [c for c in need["candidates"] if c["chosen"]]
         assert len(chosen) == 1 and chosen[0]["ruled_out_by"] == []
         assert chosen[0]["road_km"] == pytest.approx(float(mine.loc[need["team"], "distance_km"]), abs=0.01)
+        if "unit" in need:  # the unit and why it has its rep (units stay whole, territories one piece)
+            assert need["unit"]["unit_id"] == mine.loc[need["team"], "unit_id"]
+            assert need["rep_id"] in need["unit"]["reps_in_unit"] and "units stay whole" in need["unit"]["why"]
         if need["team"] == moved["team"]:
             assert need["moved"] and need["current_rep_id"] == moved["old_rep_id"]
             back = need["move_back"]
@@ -259,8 +262,10 @@ def test_explain_a_moved_customer(demo_runs: tuple[Path, Path]) -> None:
             # today's reps in the data, moving back also saves the default continuity cost (rules.continuity_weight),
             # so the whole change is only sure to be positive when the move back is possible on its own
             assert back["balance_change"] > 0 and (back["extra_cost"] > 0 or back["blocked_by"])
+    assert any("unit" in need for need in report["needs"]), "the demo's customers sit in alignment units"
     text = RUNNER.invoke(app, ["explain", str(out), moved["customer_id"]])
     assert text.exit_code == 0 and "moving it back to" in text.output and "workload balance +" in text.output
+    assert "  unit " in text.output
     missing = RUNNER.invoke(app, ["explain", str(out), "NOBODY"])
     assert missing.exit_code == 2 and "NOBODY" in missing.output
 
