@@ -3,6 +3,7 @@ error as a finding, and the JSON Schema and Markdown reference generated from it
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -221,6 +222,15 @@ def apply_overrides(data: Any, overrides: Sequence[str], source: str) -> Any:
     return data
 
 
+def _blame_override(finding: Finding, overrides: Sequence[str]) -> Finding:
+    """A finding about a key a `--set` gave (or one inside it) names that `--set`, not the scenario file."""
+    for text in reversed(overrides):  # the last --set of a key is the one that counts
+        key = ".".join(part.strip() for part in text.partition("=")[0].split("."))
+        if finding.field == key or finding.field.startswith((key + ".", key + "[")):
+            return dataclasses.replace(finding, source=f"--set {text}")
+    return finding
+
+
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Read and validate a scenario YAML file (loaded safely: no Python objects from YAML tags), with any
     `--set key.path=value` overrides laid over it before validation."""
@@ -248,7 +258,10 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     if overrides and data is not None and not isinstance(data, dict):
         raise ConfigError(Finding("the scenario must be a mapping of keys to settings", source=source))
     data = apply_overrides(data, overrides, source)
-    scenario = parse_scenario(data, base_dir=path.resolve().parent, source=source)
+    try:
+        scenario = parse_scenario(data, base_dir=path.resolve().parent, source=source)
+    except ConfigError as exc:
+        raise ConfigError([_blame_override(f, overrides) for f in exc.findings]) from None
     scenario._overrides = tuple(overrides)
     scenario._source_sha256 = hashlib.sha256(raw).hexdigest()
     scenario._source_path = source
