@@ -441,6 +441,32 @@ def demo_scenario_text(data_dir: str, out_dir: str) -> str:
     return DEMO_SCENARIO.format(data=data_dir, out=out_dir)
 
 
+DEMO_CRS_LINE = 'crs: "EPSG:2180"        # Poland CS92, metres\n'
+# a starter is for the user's own data: the sample's Polish grid would be refused for data elsewhere (exit 2)
+STARTER_CRS_LINE = ('# crs: "EPSG:2180"      # a metric CRS made for your data\'s area; without it one is chosen\n'
+                    '                        # (the UTM zone of your customers; see manifest.json crs_note)\n')
+
+STARTER_README = """\
+# Your data
+
+These files start as a copy of territory-opt's sample market (Greater Poland, fictitious outlets and reps): replace
+them with your own, keeping the columns (the project README's "Input data" lists each file's columns and which are
+optional), or point `inputs:` in `../scenario.yaml` at your files or database tables. `territory-opt validate
+scenario.yaml` checks everything without solving and names the file, row and field of every problem.
+
+| File | Contents |
+|---|---|
+| `customers.csv` | one row per outlet: `customer_id, lon, lat, sector, current_value, potential_value`, ... |
+| `reps.csv` | one row per rep: `rep_id, team, lon, lat, capacity_hours`, optional `depot_id` and more |
+| `depots.geojson` | depot points (`depot_id`) |
+| `routes.geojson` | the delivery network (`depot_id`, `speed_kmh`) |
+| `distributors.geojson` | distributor footprints (`distributor_id`) |
+
+Coordinates are WGS84 longitude/latitude. The sample's towns come from [GeoNames](https://www.geonames.org/)
+(CC BY 4.0).
+"""
+
+
 def write_starter(directory: Path, *, force: bool = False) -> Path:
     """A new user's starting point: `scenario.yaml` and its sample data in `directory/data`."""
     directory = Path(directory)
@@ -451,8 +477,10 @@ def write_starter(directory: Path, *, force: bool = False) -> Path:
                                   source=str(directory)))
     try:
         write_sample(directory / "data")
+        (directory / "data" / "README.md").write_text(STARTER_README, encoding="utf-8", newline="\n")
         scenario = directory / "scenario.yaml"
-        scenario.write_text(demo_scenario_text("data", "out"), encoding="utf-8", newline="\n")
+        scenario.write_text(demo_scenario_text("data", "out").replace(DEMO_CRS_LINE, STARTER_CRS_LINE),
+                            encoding="utf-8", newline="\n")
     except OSError as exc:
         raise OutputError(Finding(f"cannot write: {exc.strerror}", source=str(exc.filename or directory))) from None
     return scenario

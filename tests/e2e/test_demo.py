@@ -176,6 +176,9 @@ def test_init_writes_a_starter_that_validates(tmp_path: Path) -> None:
         assert (target / "data" / name).read_bytes() == (REPO / "data" / name).read_bytes()
     result = RUNNER.invoke(app, ["validate", str(target / "scenario.yaml")])
     assert result.exit_code == 0, result.output
+    assert "UTM zone 33N" in result.output  # no crs in a starter: chosen from the data, so new data gets its own
+    readme = (target / "data" / "README.md").read_text(encoding="utf-8")
+    assert "do not edit" not in readme and "replace" in readme
     again = RUNNER.invoke(app, ["init", str(target)])
     assert again.exit_code == 2 and "not empty" in again.output
 
