@@ -238,3 +238,19 @@ def test_customers_without_a_sector_column_get_the_tiers_values() -> None:
                         service=service)
     assert out["visits_per_cycle"].tolist() == [2.0, 1.0, 1.0]
     assert [w.field for w in warnings] == ["service.silver.by_sector"]
+
+
+def test_the_crm_call_plan_overrides_the_tier_policy_row_by_row() -> None:
+    """A CRM's own visits_per_cycle, call_minutes and channel win over the tier's; blank cells keep the policy."""
+    frame = customers([60000.0, 60000.0, 100.0, 100.0])
+    frame["visits_per_cycle"] = [4.0, np.nan, np.nan, 0.5]
+    frame["call_minutes"] = [np.nan, 90.0, np.nan, 45.0]
+    frame["channel"] = ["", "inside", "field", ""]
+    out, _ = run(frame, tiers=THRESHOLDS)
+    assert out["tier"].tolist() == ["gold", "gold", "bronze", "bronze"]
+    assert out["visits_per_cycle"].tolist() == [4.0, 2.0, 1.0, 0.5]
+    assert out["call_minutes"].tolist() == [60.0, 90.0, 30.0, 45.0]
+    assert out["workload_hours"].tolist() == [4.0, 3.0, 0.5, 0.375]
+    assert out["call_plan"].tolist() == ["crm", "crm", "policy", "crm"]
+    assert out["channel"].tolist() == ["field", "inside", "field", "field"]
+    assert out["channel_reason"].tolist() == ["", "crm", "", ""]

@@ -38,6 +38,7 @@ class LayerSpec:
     whole_numbers: tuple[str, ...] = ()
     maximum: tuple[tuple[str, float, str], ...] = ()  # (column, largest value, why) beyond MAX_NUMBER's default
     optional_times: tuple[str, ...] = ()  # "HH:MM" clock times, read as minutes after midnight (NaN: blank)
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (text column, its allowed values; blank always allowed)
 
 
 CUSTOMERS = LayerSpec(
@@ -55,13 +56,17 @@ CUSTOMERS = LayerSpec(
         "locked_rep_id",
         "excluded_rep_ids",
         "unit_id",
+        "channel",
     ),
-    optional_numbers=("max_reps",),
+    # visits_per_cycle, call_minutes and channel: the account's own call plan from the CRM, over the tier policy
+    optional_numbers=("max_reps", "visits_per_cycle", "call_minutes"),
     optional_bools=("key_account",),
     optional_times=("open_time", "close_time"),
     positive_numbers=("max_reps",),
-    maximum=(("max_reps", 1000.0, "a contact cap"),),
+    maximum=(("max_reps", 1000.0, "a contact cap"), ("visits_per_cycle", 1000.0, "visits in one cycle"),
+             ("call_minutes", 1440.0, "the minutes in a day")),
     whole_numbers=("max_reps",),
+    choices=(("channel", ("field", "inside")),),
 )
 REPS = LayerSpec(
     "reps",
@@ -122,6 +127,11 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
     for col in (spec.id_column, *spec.required_text, *spec.optional_text):
         if col and col in frame:
             frame[col] = as_text(frame[col])
+    for col, allowed in spec.choices:
+        if col in frame:
+            for pos in np.flatnonzero((~frame[col].isin(("", *allowed))).to_numpy()):
+                log.add(Finding(f"must be one of {', '.join(allowed)} (or blank), got {frame[col].iloc[pos]!r}",
+                                source=name, row=int(pos) + offset, field=col), kind=f"{col} not allowed")
     for col in (*spec.required_numbers, *spec.optional_numbers):
         if col not in frame:
             continue

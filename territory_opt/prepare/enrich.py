@@ -196,11 +196,25 @@ def apply_service_raises(customers: pd.DataFrame, segments: pd.DataFrame, raises
     return out, raised
 
 
+def crm_call_plan(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The accounts' own call plans from customers.csv's optional `visits_per_cycle`, `call_minutes` and `channel`
+    columns (NaN / "" where a row leaves the tier policy in charge; validated on loading)."""
+    n = len(customers)
+
+    def numbers(column: str) -> np.ndarray:
+        return customers[column].to_numpy(float) if column in customers else np.full(n, np.nan)
+
+    channel = customers["channel"].to_numpy(dtype=object) if "channel" in customers else np.full(n, "", dtype=object)
+    return {"visits_per_cycle": numbers("visits_per_cycle"), "call_minutes": numbers("call_minutes"),
+            "channel": channel}
+
+
 def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDataFrame | None = None,
            routes: gpd.GeoDataFrame | None = None, distributors: gpd.GeoDataFrame | None = None,
            warnings: list[Finding] | None = None) -> gpd.GeoDataFrame:
     """Add `tier`, `visits_per_cycle`, `call_minutes`, `workload_hours`, `distributor_id`, the shoulder columns,
-    `channel` ('field' or 'inside') and `channel_reason` ('tier', 'min_order', 'far_shoulder' or '').
+    `channel` ('field' or 'inside') and `channel_reason` ('tier', 'min_order', 'far_shoulder', 'outside_footprint',
+    'crm' or ''), and `call_plan` ('crm' where the row's own visits_per_cycle or call_minutes replaced the policy).
 
     The shoulder columns are `depot_id`, `shoulder_km`, `shoulder_min`, `shoulder_band` (see `_shoulders`). Anything
     worth a look (shoulder fallbacks, an empty tier, a sector exception no customer uses) is appended to `warnings`.
@@ -217,8 +231,11 @@ def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDa
     service, findings = service_policy(ranks, sectors, current, shoulders["shoulder_km"].to_numpy(float), scenario,
                                        source)
     out["tier"] = np.asarray(scenario.tiers.names, dtype=object)[ranks]
-    out["visits_per_cycle"] = service["visits_per_cycle"]
-    out["call_minutes"] = service["call_minutes"]
+    crm = crm_call_plan(customers)
+    out["visits_per_cycle"] = np.where(np.isnan(crm["visits_per_cycle"]), service["visits_per_cycle"],
+                                       crm["visits_per_cycle"])
+    out["call_minutes"] = np.where(np.isnan(crm["call_minutes"]), service["call_minutes"], crm["call_minutes"])
+    out["call_plan"] = np.where(np.isnan(crm["visits_per_cycle"]) & np.isnan(crm["call_minutes"]), "policy", "crm")
     out["workload_hours"] = out["visits_per_cycle"] * out["call_minutes"] / 60.0
     layer = scenario.inputs.distributors.label if scenario.inputs.distributors is not None else "distributors"
     distributor, outside_inside, footprint_findings = footprint_of(
@@ -227,8 +244,12 @@ def enrich(customers: gpd.GeoDataFrame, scenario: Scenario, *, depots: gpd.GeoDa
     out["distributor_id"] = pd.Series(distributor, index=out.index, dtype=str)
     for column, values in shoulders.items():
         out[column] = values
-    channel = np.where(outside_inside, "inside", np.asarray(service["channel"], dtype=object))
-    reason = np.where(outside_inside, "outside_footprint", np.asarray(service["channel_reason"], dtype=object))
+    given = crm["channel"] != ""  # the CRM's channel over the tier policy; outside the footprints still inside
+    channel = np.where(outside_inside, "inside", np.where(given, crm["channel"],
+                                                          np.asarray(service["channel"], dtype=object)))
+    reason = np.where(outside_inside, "outside_footprint",
+                      np.where(given, np.where(crm["channel"] == "inside", "crm", ""),
+                               np.asarray(service["channel_reason"], dtype=object)))
     out["channel"] = pd.Series(channel, index=out.index, dtype=str)
     out["channel_reason"] = pd.Series(reason, index=out.index, dtype=str)
     if warnings is not None:

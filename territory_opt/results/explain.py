@@ -59,7 +59,8 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
     assignment = _assignment(problem, assignments)
     rows = prepared.customers.iloc[customer]
     facts = {k: (None if pd.isna(rows[k]) else rows[k].item() if hasattr(rows[k], "item") else rows[k])
-             for k in ("sector", "tier", "channel", "segment_id", "key_account_reason", "depot_id", "distributor_id",
+             for k in ("sector", "tier", "visits_per_cycle", "call_minutes", "call_plan", "channel",
+                       "segment_id", "key_account_reason", "depot_id", "distributor_id",
                        "shoulder_km", "current_rep_id", "locked_rep_id") if k in rows.index}
     facts["contact_cap"] = int(problem.customer_caps[customer])
     ledger = Ledger(problem, assignment)
