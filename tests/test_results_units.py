@@ -26,6 +26,7 @@ from territory_opt.prepare.units import Units
 from territory_opt.results.assemble import RunContext, assemble_run, territory_shapes
 from territory_opt.results.run import RunResult
 from territory_opt.results.units import (
+    filled_holders,
     polsby_popper,
     rep_shape_columns,
     team_shape_table,
@@ -223,3 +224,14 @@ def test_a_run_with_units_writes_units_geojson_and_the_unit_columns(run: RunResu
     assert "units.geojson" in manifest["files"]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "<h2>Territories</h2>" in report and "H3 cells made from the customers (resolution 7)" in report
+
+
+def test_the_map_joins_a_split_territory_through_units_without_customers() -> None:
+    """A holds units 0 and 3, joined in the solver's graph through customer-free units 1 and 2; the majority fill
+    gives 1 and 2 to B (two B neighbours each), splitting A on the map. B stays whole without them, so A takes the
+    chain; where taking it would split B, it does not."""
+    held = np.array(["A", "", "", "A", "B", "B", "B", "B"], dtype=object)
+    edges = np.array([[0, 1], [1, 2], [2, 3], [1, 4], [1, 5], [2, 6], [2, 7], [4, 5], [5, 6], [6, 7]])
+    assert filled_holders(held, edges).tolist() == ["A", "A", "A", "A", "B", "B", "B", "B"]
+    cut = edges[~((edges[:, 0] == 5) & (edges[:, 1] == 6))]  # B's halves meet only through 1 and 2
+    assert filled_holders(held, cut).tolist() == ["A", "B", "B", "A", "B", "B", "B", "B"]
