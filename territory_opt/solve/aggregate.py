@@ -122,8 +122,10 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
     travel, workload = _dense_rows(p, order, ptr, owner, is_single)
     current = np.where(is_single, p.need_current_rep[first], NO_REP)
     calls = total(p.need_workload_s)
+    # the members' exact workload per rep (calls, and drive when it counts: model/drive.py) is the bundle's; the
+    # bundled problem then carries it densely and no drive estimate of its own, so drive is counted once
     arc_workload = None if np.array_equal(workload, np.broadcast_to(calls[:, None], workload.shape)) \
-        and p.arc_workload_s is None else workload
+        and p.rep_independent_workload else workload
     members_rep_free = {} if arc_workload is None else {"arc_workload_s": arc_workload}
     excluded = _bundled_exclusions(p, first, is_single)
     return p.replace(
@@ -137,6 +139,8 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
         need_metric=np.vstack([total(row) for row in p.need_metric]) if p.metric_names else p.need_metric,
         need_value=None if p.need_value is None else total(p.need_value),
         arc_travel=travel, **members_rep_free,
+        drive_s_per_km=None, drive_base_s=None, drive_counts=False,
+        need_drive_s=None if p.need_drive_s is None else total(p.need_drive_s),
         member_ptr=ptr.copy(), member_customer=p.need_customer[order], member_xy=member_xy,
         need_unit=np.where(is_single, -1, p.need_unit[first]).astype(np.int64),
     )

@@ -175,7 +175,7 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
     stats = dict(stats)
     max_team = int(working.rep_in_team.sum(axis=0).max())
     large = working.n_needs * min(params.candidate_reps, max_team) > LARGE_MIN_ARCS or params.engine == "large"
-    if large and not has_free_reps(working) and working.arc_workload_s is None:
+    if large and not has_free_reps(working) and working.rep_independent_workload:
         return _solve_large(working, params, stats, executor)
     extra, start = None, None
     if count_all_arcs(working) <= FULL_LP_MAX_ARCS:
