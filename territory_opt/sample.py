@@ -44,7 +44,8 @@ PRODUCT_VERSIONS = ("economy", "standard", "premium")
 PAYMENT_FORMATS = ("cash", "prepaid", "credit_14", "credit_30")
 SALES_APPROACHES = ("self_service", "assisted", "consultative")
 TEAM_SIZES = {"field": 18, "horeca": 5, "inside_sales": 4, "key_accounts": 3}
-CAPACITY_HOURS = {"field": 150.0, "horeca": 150.0, "inside_sales": 150.0, "key_accounts": 120.0}
+# calls + estimated drive (workload.drive): reps who travel get a 4-week calendar of 5 days x 8.5 h
+CAPACITY_HOURS = {"field": 170.0, "horeca": 170.0, "inside_sales": 150.0, "key_accounts": 170.0}
 
 DEMO_SCENARIO = """\
 # The demo: a distributor's market of 6,000 outlets in Greater Poland, 30 reps in four teams.

@@ -33,14 +33,14 @@ def test_a_feasible_problem_has_no_finding() -> None:
 def test_a_team_short_of_capacity() -> None:
     problem = two_hour_problem(rep_max_s=np.full(2, int(2.5 * HOUR), np.int64))
     assert texts(problem) == [
-        "team 'A' needs 6.0 h of calls per cycle but its 2 reps can take at most 5.0 h within capacity and "
+        "team 'A' needs 6.0 h of work per cycle but its 2 reps can take at most 5.0 h within capacity and "
         "balance_tolerance: short by 1.0 h (add reps, raise capacity_hours or lower service levels)"]
 
 
 def test_teams_sharing_reps_are_counted_together() -> None:
     problem = two_hour_problem(need_team=[0, 1, 1], team_names=("A", "B"), rep_in_team=[[T, T], [F, T]],
                                rep_max_s=np.full(2, int(2.5 * HOUR), np.int64))
-    assert texts(problem)[0].startswith("teams 'A', 'B' (sharing reps) needs 6.0 h of calls per cycle but its 2 reps "
+    assert texts(problem)[0].startswith("teams 'A', 'B' (sharing reps) needs 6.0 h of work per cycle but its 2 reps "
                                         "can take at most 5.0 h")
 
 

@@ -38,7 +38,9 @@ def test_overlay_beyond_the_cap_is_absorbed_and_reported(write_case: Callable[..
                           "balance_tolerance": 0.6}
     reps = [*tiny_reps(), {"rep_id": "H1", "team": "horeca", "lon": 16.9, "lat": 52.4, "capacity_hours": 40}]
     path = write_case(scenario=scenario, reps=reps)
-    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "run")])
+    # call time only: each row's workload_hours is then its calls (with drive it also holds its own distance's drive)
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "run"), "--set",
+                                      "workload.drive=false"])
     assert result.exit_code == 0, result.output
     capped = pd.read_csv(tmp_path / "run" / "contact_cap.csv")
     customers = pd.read_csv(tmp_path / "customers.csv")

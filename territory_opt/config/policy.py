@@ -182,6 +182,13 @@ class UnitsConfig(StrictModel):
         "auto", description="Where alignment units come from: auto = the units layer if given, else the "
         "customers' unit_id column if present, else H3 cells made from the customers; off = no units (territories "
         "are customer by customer, contiguity not applied).")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _off_unquoted(cls, value: Any) -> Any:
+        """YAML reads a bare `off` as false: `units: {source: off}` means what it says."""
+        return "off" if value is False else value
+
     start_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
         5, description="H3 units: the coarsest resolution (5: cells of about 250 km2).")
     finest_resolution: Annotated[int, Field(ge=0, le=15)] = Field(

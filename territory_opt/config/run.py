@@ -11,6 +11,9 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 from .base import MAX_INT, NAME_PATTERN, NonNegativeFloat, PositiveFloat, StrictModel, resolve_path
 from .sources import database_url_problem
 
+DEFAULT_TRIP_CALL_HOURS = 6.62  # fitted by bench/drive_fit.py on the demo (docs/benchmarks.md)
+DEFAULT_HOP_FACTOR = 1.18
+
 
 def _default_bands() -> dict[str, float | None]:
     return {"near": 25.0, "mid": 60.0, "far": None}
@@ -58,6 +61,30 @@ class Routing(StrictModel):
         if self.travel == "matrix" and self.travel_matrix is None:
             raise ValueError("travel: matrix needs travel_matrix (a CSV or Parquet file)")
         return self
+
+
+class Workload(StrictModel):
+    """What a rep's workload counts: its calls and, by default, an estimate of the drive they cause
+    (`territory_opt/model/drive.py`): per visit, at `speed_kmh`, 2 x the road km from the rep's home x the call's
+    hours / `trip_call_hours`, plus `hop_factor` x the customer's spacing from its neighbours."""
+
+    drive: bool = Field(
+        False, description="Count each visit's estimated drive in the workload that the balance band and "
+        "capacity_hours hold (false: call time only; reps.csv shows the estimate either way). Off by default for "
+        "now: on the demo, the contiguity pass's band repair is still too slow with per-rep workloads.")
+    speed_kmh: PositiveFloat | None = Field(
+        None, description="Average road speed of the estimate; default: routing.speed_kmh, else "
+        "logistics.default_speed_kmh.")
+    trip_call_hours: Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)] = Field(
+        DEFAULT_TRIP_CALL_HOURS, description="Hours of calls one trip out from home and back serves: a visit's share "
+        "of the way out and back (2 x road km from the rep's home) is its call hours / this; fitted on the demo's "
+        "routed call plans (bench/drive_fit.py).")
+    hop_factor: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = Field(
+        DEFAULT_HOP_FACTOR, description="Road km driven per visit between calls, per road km of the customer's "
+        "spacing (its mean distance to the `neighbours` nearest other customers its team visits); fitted with "
+        "trip_call_hours.")
+    neighbours: Annotated[int, Field(ge=1, le=100)] = Field(
+        8, description="How many nearest customers of the same team a customer's spacing is measured to.")
 
 
 class Logistics(StrictModel):

@@ -18,7 +18,7 @@ from ..errors import ConfigError, Finding
 from .base import NAME_PATTERN, StrictModel
 from .policy import KeyAccounts, Segments, ServiceLevel, ServiceRaise, Tiers, UnitsConfig, default_service
 from .rules import Hierarchy, Quality, Rules
-from .run import Executor, Logistics, Output, Routing, Solver
+from .run import Executor, Logistics, Output, Routing, Solver, Workload
 from .sources import Inputs
 from .teams import Team, strategy_problems
 
@@ -71,6 +71,8 @@ class Scenario(StrictModel):
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     units: UnitsConfig = Field(default_factory=UnitsConfig,
                                description="Alignment units territories are built from (prepare/units.py).")
+    workload: Workload = Field(default_factory=Workload,
+                               description="What workload counts: calls and, by default, their estimated drive.")
     routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
     quality: Quality = Field(default_factory=Quality, description="Data-quality warning thresholds.")
     hierarchy: Hierarchy = Field(default_factory=Hierarchy,

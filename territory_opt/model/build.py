@@ -7,6 +7,8 @@ rep in `excluded_rep_ids`, a lock naming a rep of another team, a need of more h
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from ..prepare.segment import Coverage, contact_caps
 from ..prepare.units import Units
 from ..roster import team_matrix
 from .bands import balance_targets
+from .drive import PER_REP_MAX_ARCS, drive_terms, local_spacing_km
 from .problem import NO_REP, Problem
 
 ZERO_TRAVEL_TIE_BREAK = 1e-3
@@ -96,7 +99,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
                                                                          capacity, scenario)
     kinds, zone_names, need_zone, rep_zone = build_zones(customers, reps, coverage, scenario)
     skill_names, need_skills, rep_skills = build_skills(customers, reps, coverage, scenario)
-    return Problem(
+    problem = Problem(
         customer_ids=customers["customer_id"].to_numpy(dtype=object),
         customer_xy=np.column_stack([customers.geometry.x, customers.geometry.y]),
         rep_ids=rep_ids,
@@ -140,9 +143,46 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
         if any(t.max_km for t in teams) else None,
         **unit_fields(units, nc, scenario),
     )
+    per_km, base = drive_fields(scenario, problem)
+    problem = problem.replace(drive_s_per_km=per_km, drive_base_s=base, drive_counts=scenario.workload.drive)
+    return with_drive_bands(problem, capacity, scenario)
 
 
-def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenario) -> dict[str, object]:
+def drive_fields(scenario: Scenario, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """The drive estimate's per-need terms (model/drive.py) from each need's visits, call seconds and neighbours:
+    teams with travel drive, phone teams (travel_weight 0) do not."""
+    options = scenario.workload
+    speed = options.speed_kmh or scenario.routing.speed_kmh or scenario.logistics.default_speed_kmh
+    travels = np.array([t.travel_weight > 0 for t in scenario.teams], dtype=bool)[problem.need_team]
+    visits = problem.need_visits
+    driving = travels & (visits > 0)
+    per_call = problem.need_workload_s / np.maximum(visits, 1e-9)
+    spacing = local_spacing_km(problem.customer_xy[problem.need_customer], problem.need_team, driving,
+                               options.neighbours, problem.detour_factor)
+    return drive_terms(np.where(driving, visits, 0.0), per_call, spacing, speed_kmh=speed,
+                       trip_call_hours=options.trip_call_hours, hop_factor=options.hop_factor)
+
+
+def with_drive_bands(problem: Problem, capacity_s: np.ndarray, scenario: Scenario) -> Problem:
+    """With drive in the workload, the balance bands hold calls + drive: each team's work is its calls plus every
+    need's drive from the nearest rep of its team (what the objective pulls towards), shared as before. Above
+    `PER_REP_MAX_ARCS` candidate arcs (the large engine's problems, whose flow needs one workload per need) that
+    nearest-rep drive is the need's drive for every rep, inside `need_workload_s` (`need_drive_s` says how much)."""
+    if not problem.per_rep_drive:
+        return problem
+    nearest = problem.min_workload_s - problem.need_workload_s
+    max_team = int(problem.rep_in_team.sum(axis=0).max(initial=0))
+    fallback = problem.n_needs * min(scenario.rules.candidate_reps, max_team) > PER_REP_MAX_ARCS
+    target, lo, hi = balance_targets(problem.rep_in_team, problem.need_team, problem.need_workload_s + nearest,
+                                     capacity_s, scenario.rules.balance_tolerance)
+    if fallback:
+        return problem.replace(need_workload_s=problem.need_workload_s + nearest, need_drive_s=nearest,
+                               drive_s_per_km=None, drive_base_s=None, drive_counts=False, rep_target_s=target,
+                               rep_min_s=lo, rep_max_s=hi)
+    return problem.replace(rep_target_s=target, rep_min_s=lo, rep_max_s=hi)
+
+
+def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenario) -> dict[str, Any]:
     """The problem's unit arrays (none without units)."""
     if units is None:
         return {}

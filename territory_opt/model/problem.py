@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .drive import drive_seconds
+
 NO_REP = -1
+MIN_BLOCK = 2_000_000  # (need, rep) pairs per block when a need's least workload is searched
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -93,6 +96,15 @@ class Problem:
     # `teams[].max_km`: per team, a rep takes a need only if its farthest customer lies within this many road km
     # of the rep's home (`farthest_km`); inf: no limit. None: no team has one.
     team_max_km: np.ndarray | None = None  # (T,) float > 0
+    # Drive in the workload (model/drive.py): need n given to rep r also costs
+    # rint(drive_s_per_km[n] x road_km(n, r) + drive_base_s[n]) seconds per cycle, added by `workload()` when
+    # `drive_counts`; otherwise only reported (reps.csv drive_hours_est). None: no per-rep estimate.
+    drive_s_per_km: np.ndarray | None = None  # (N,) float >= 0 (0: phone work)
+    drive_base_s: np.ndarray | None = None  # (N,) float >= 0
+    drive_counts: bool = False
+    # The large-problem fallback: drive seconds already inside need_workload_s (the estimate at the nearest
+    # eligible rep), so calls = need_workload_s - need_drive_s. None: need_workload_s is calls only.
+    need_drive_s: np.ndarray | None = None  # (N,) int64
 
     def __post_init__(self) -> None:
         c, r, t, n = len(self.customer_ids), len(self.rep_ids), len(self.team_names), len(self.need_customer)
@@ -131,6 +143,11 @@ class Problem:
                 self.team_max_customers.shape == (t,) and bool((self.team_max_customers >= 0).all())),
             "team_max_km": self.team_max_km is None or (
                 self.team_max_km.shape == (t,) and bool((self.team_max_km > 0).all())),
+            "drive": (self.drive_s_per_km is None) == (self.drive_base_s is None) and all(
+                a is None or (a.shape == (n,) and bool((a >= 0).all()) and bool(np.isfinite(a).all()))
+                for a in (self.drive_s_per_km, self.drive_base_s))
+            and (self.need_drive_s is None or (self.need_drive_s.shape == (n,) and bool((self.need_drive_s >= 0).all())
+                                               and bool((self.need_drive_s <= self.need_workload_s).all()))),
             "members": self.member_ptr is None or (
                 len(self.member_ptr) == n + 1 and self.member_customer is not None and self.member_xy is not None
                 and len(self.member_customer) == self.member_ptr[-1] == len(self.member_xy)),
@@ -189,10 +206,42 @@ class Problem:
         return _frozen(np.vstack([self.rep_max_s[None, :], self.rep_metric_max.reshape(-1, self.n_reps)]))
 
     def workload(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
-        """Seconds per cycle `rep` spends on `need` (the same for every rep unless arc workloads are given)."""
-        if self.arc_workload_s is not None:
-            return self.arc_workload_s[need, rep]
-        return self.need_workload_s[need]
+        """Seconds per cycle `rep` spends on `need`: its calls (per arc when arc workloads are given) and, when drive
+        counts, the drive estimate (`drive_s`)."""
+        calls = self.arc_workload_s[need, rep] if self.arc_workload_s is not None else self.need_workload_s[need]
+        if self.per_rep_drive:
+            return calls + self.drive_s(need, rep)
+        return calls
+
+    @property
+    def per_rep_drive(self) -> bool:
+        """Whether `workload()` adds a rep-dependent drive estimate."""
+        return self.drive_counts and self.drive_s_per_km is not None
+
+    @property
+    def rep_independent_workload(self) -> bool:
+        """Whether a need costs every rep the same workload (`need_workload_s`): what the large engine needs."""
+        return self.arc_workload_s is None and not self.per_rep_drive
+
+    def drive_s(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """(len(need),) int64 estimated drive seconds per cycle of `rep` for `need` (model/drive.py), counted in
+        the workload or not; the nearest-rep fallback's figure (`need_drive_s`) when there is no per-rep one."""
+        need = np.asarray(need, dtype=np.int64)
+        if self.drive_s_per_km is not None and self.drive_base_s is not None:
+            return drive_seconds(self.drive_s_per_km[need], self.drive_base_s[need],
+                                 self.road_km(need, np.asarray(rep, dtype=np.int64)))
+        if self.need_drive_s is not None:
+            return self.need_drive_s[need]
+        return np.zeros(len(need), dtype=np.int64)
+
+    def calls_only(self) -> Problem:
+        """The same problem whose workload is call time only (bands unchanged): what routing balances once it
+        measures real drive (routing/feedback.py)."""
+        if self.need_drive_s is not None:
+            return self.replace(need_workload_s=self.need_workload_s - self.need_drive_s, need_drive_s=None)
+        if self.per_rep_drive:
+            return self.replace(drive_counts=False)
+        return self
 
     def amounts(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """(Q, len(need)) int64: what giving each need to its rep adds to every balanced metric."""
@@ -207,12 +256,32 @@ class Problem:
         return np.vstack([np.bincount(assignment, weights=row, minlength=self.n_reps)
                           for row in amounts]).astype(np.int64)
 
-    @property
+    @functools.cached_property
     def min_workload_s(self) -> np.ndarray:
         """(N,) the least workload each need can cost (for counting arguments that must stay valid)."""
-        if self.arc_workload_s is not None:
-            return self.arc_workload_s.min(axis=1)
+        if self.per_rep_drive:
+            return self._min_workload_by_team()
+        if self.arc_workload_s is not None:  # over the need's team only (other reps' cells may hold 0)
+            eligible = self.rep_in_team[:, self.need_team].T
+            least = np.where(eligible, self.arc_workload_s, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(
+                np.int64).max)
+            return np.where(eligible.any(axis=1), least, 0).astype(np.int64)
         return self.need_workload_s
+
+    def _min_workload_by_team(self) -> np.ndarray:
+        """Per need, its least workload over the reps of its team (computed in blocks: no dense table)."""
+        out = np.zeros(self.n_needs, dtype=np.int64)
+        for team in range(len(self.team_names)):
+            reps = np.flatnonzero(self.rep_in_team[:, team])
+            needs = np.flatnonzero(self.need_team == team)
+            if len(reps) == 0 or len(needs) == 0:
+                continue
+            step = max(1, MIN_BLOCK // len(reps))
+            for start in range(0, len(needs), step):
+                block = needs[start:start + step]
+                grid = self.workload(np.repeat(block, len(reps)), np.tile(reps, len(block)))
+                out[block] = np.asarray(grid, dtype=np.int64).reshape(len(block), len(reps)).min(axis=1)
+        return out
 
     @property
     def n_zone_kinds(self) -> int:
@@ -253,6 +322,9 @@ class Problem:
             arc_travel=None if self.arc_travel is None else self.arc_travel[keep],
             need_value=None if self.need_value is None else self.need_value[keep],
             need_unit=None if self.need_unit is None else self.need_unit[keep],
+            drive_s_per_km=None if self.drive_s_per_km is None else self.drive_s_per_km[keep],
+            drive_base_s=None if self.drive_base_s is None else self.drive_base_s[keep],
+            need_drive_s=None if self.need_drive_s is None else self.need_drive_s[keep],
             **self._kept_members(keep),
         )
 

@@ -10,10 +10,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..config import Scenario
 from ..errors import ChangedInputError, Finding, QualityError
 from ..executor import PartExecutor, PartTime
 from ..io.run_files import read_previous_kpis
 from ..metrics import kpis, team_distances
+from ..model.problem import Problem
 from ..prepare.prepared import Prepared
 from ..prepare.quality import change_findings, outlier_findings, result_findings, totals
 from ..routing.cycle import RoutingOutcome
@@ -55,6 +57,35 @@ class RunContext:
     started: float  # time.perf_counter() when the run began
 
 
+def workload_summary(scenario: Scenario, problem: Problem, reps: pd.DataFrame) -> dict[str, object]:
+    """What workload counted (model/drive.py): `drive` is `per rep`, `nearest rep` (the large-problem fallback) or
+    `off`; with the estimate's settings and totals."""
+    options = scenario.workload
+    mode = "off" if not options.drive else "nearest rep" if problem.need_drive_s is not None or (
+        problem.drive_s_per_km is None) else "per rep"
+    return {"drive": mode, "speed_kmh": options.speed_kmh or scenario.routing.speed_kmh
+            or scenario.logistics.default_speed_kmh, "trip_call_hours": options.trip_call_hours,
+            "hop_factor": options.hop_factor, "neighbours": options.neighbours,
+            "call_hours": round(float(reps["call_hours"].sum()), 2),
+            "drive_hours_est": round(float(reps["drive_hours_est"].sum()), 2)}
+
+
+def unplanned_findings(problem: Problem, routing: RoutingOutcome) -> list[Finding]:
+    """One warning per rep whose call plan leaves required visits out (no day of their week had room)."""
+    out = []
+    for plan in routing.plans:
+        if not plan.unplanned:
+            continue
+        needs = np.unique(np.array(plan.unplanned, dtype=np.int64))
+        names = problem.customer_ids[problem.need_customer[needs]].astype(str)
+        listed = ", ".join(names[:10].tolist()) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        out.append(Finding(f"rep {problem.rep_ids[plan.rep]}: {len(plan.unplanned)} required visits to "
+                           f"{len(needs)} customers fit on no day of their week ({listed}); the rep has more work "
+                           "than its days hold: widen routing.day_hours, or give it fewer customers",
+                           field="routing"))
+    return out
+
+
 def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, territories: gpd.GeoDataFrame,
                  context: RunContext, *, routing: RoutingOutcome | None = None, design: DesignedHomes | None = None,
                  homes_before: np.ndarray | None = None, baseline: pd.DataFrame | None = None) -> RunResult:
@@ -81,6 +112,8 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
                              scenario.inputs.customers.label, scenario.inputs.customers.first_row)
     late += solver_findings(result.stats, 0 if routing is None else
                             sum(p.stats.get("wall_capped_days", 0) for p in routing.plans))
+    if routing is not None:
+        late += unplanned_findings(problem, routing)
     if "contiguity_failed" in result.stats:
         why = str(result.stats["contiguity_failed"])
         skipped = why.startswith("not attempted")
@@ -107,7 +140,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
                              crs=prepared.inputs.crs).to_crs(4326)
         reps["home_lon"], reps["home_lat"] = np.round(home.x.to_numpy(), 6), np.round(home.y.to_numpy(), 6)
         reps["home_moved_km"] = np.round(design.moved_km(homes_before), 3)
-    summary = {
+    summary: dict[str, object] = {
         "mode": scenario.mode,
         "status": result.status,
         "engine": result.engine,
@@ -124,6 +157,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "n_warnings": len(prepared.warnings),
         "total_workload_hours": counts["total_workload_hours"],
         "total_current_value": counts["total_current_value"],
+        "workload": workload_summary(scenario, problem, reps),
         "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
                             if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),

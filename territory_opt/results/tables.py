@@ -39,6 +39,7 @@ def rep_table(prepared: Prepared, result: Result) -> pd.DataFrame:
         "rep_id": problem.rep_ids,
         "team": teams,
         "workload_hours": np.round(loads.workload_s / 3600.0, 3),
+        **_drive_columns(problem, result.assignment),
         "target_hours": np.round(target / 3600.0, 3),
         "min_hours": np.round(problem.rep_min_s / 3600.0, 3),
         "max_hours": np.round(problem.rep_max_s / 3600.0, 3),
@@ -47,6 +48,16 @@ def rep_table(prepared: Prepared, result: Result) -> pd.DataFrame:
         "total_distance_km": np.round(loads.total_distance_km, 3),
         **_metric_columns(problem, result.assignment),
     })
+
+
+def _drive_columns(problem: Problem, assignment: np.ndarray) -> dict[str, np.ndarray]:
+    """Each rep's call hours and estimated drive hours (model/drive.py), whether the estimate counts in
+    workload_hours or not."""
+    need = np.arange(problem.n_needs)
+    calls = np.bincount(assignment, weights=problem.calls_only().workload(need, assignment),
+                        minlength=problem.n_reps)
+    drive = np.bincount(assignment, weights=problem.drive_s(need, assignment), minlength=problem.n_reps)
+    return {"call_hours": np.round(calls / 3600.0, 3), "drive_hours_est": np.round(drive / 3600.0, 3)}
 
 
 def _metric_columns(problem: Problem, assignment: np.ndarray) -> dict[str, np.ndarray]:

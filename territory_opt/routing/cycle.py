@@ -267,23 +267,26 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     is kept (marked `kept` in the history). `resolve` solves a problem to an assignment."""
     from .feedback import drive_adjusted, work_spread, work_targets
 
-    plans = plan_routes(problem, assignment, settings, workers=workers, window_open=window_open,
+    # measured drive replaces the estimate (model/drive.py): the rounds balance calls + routed drive, never both
+    calls_only = problem.calls_only()
+    plans = plan_routes(calls_only, assignment, settings, workers=workers, window_open=window_open,
                         window_close=window_close, routed=routed, executor=executor)
     drive, calls = rep_drive(plans, problem.n_reps)
-    calls = problem.rep_totals(assignment)[0]  # call seconds, visited or not (inside sales works by phone)
-    history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive, work_targets(problem, drive))}]
-    working = problem
+    calls = calls_only.rep_totals(assignment)[0]  # call seconds, visited or not (inside sales works by phone)
+    history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive,
+                                                                          work_targets(calls_only, drive))}]
+    working = problem  # round 0 was solved on the problem as given (with the drive estimate, if it counts)
     kept = (plans, working, assignment, 0)
     for round_no in range(1, rounds + 1):
-        working = drive_adjusted(problem, drive, tolerance)
+        working = drive_adjusted(calls_only, drive, tolerance)
         assignment = resolve(working)
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
                             window_close=window_close, routed=routed, executor=executor)
         new_drive, _ = rep_drive(plans, problem.n_reps)
-        calls = problem.rep_totals(assignment)[0]
+        calls = calls_only.rep_totals(assignment)[0]
         change = np.abs(new_drive - drive) / np.maximum(calls + new_drive, 1.0)
         drive = new_drive
-        history.append({"round": round_no, **work_spread(calls, drive, work_targets(problem, drive)),
+        history.append({"round": round_no, **work_spread(calls, drive, work_targets(calls_only, drive)),
                         "max_drive_change": round(float(change.max(initial=0.0)), 4)})
         if _spread_key(history[-1]) < _spread_key(history[kept[3]]):
             kept = (plans, working, assignment, round_no)

@@ -83,7 +83,7 @@ def drive_and_call_seconds(plans: list[RepPlan], problem: Problem,
                            assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each rep's routed drive seconds and call seconds in a cycle."""
     drive, _ = rep_drive(plans, problem.n_reps)
-    return drive, problem.rep_totals(assignment)[0]
+    return drive, problem.calls_only().rep_totals(assignment)[0]
 
 
 def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:

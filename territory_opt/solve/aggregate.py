@@ -123,10 +123,12 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
     current = np.where(is_single, p.need_current_rep[first], NO_REP)
     calls = total(p.need_workload_s)
     # the dense table only when some rep's workload differs from the bundle's total (compared on the reps of its team:
-    # the others are never eligible and hold 0); without it the large engine stays open to the bundled problem
+    # the others are never eligible and hold 0): the members' exact workload per rep (calls, and drive when it counts:
+    # model/drive.py) is then the bundle's, and the bundled problem carries no drive estimate of its own, so drive is
+    # counted once; without it the large engine stays open to the bundled problem
     in_team = p.rep_in_team[:, p.need_team[first]].T
     rep_free = np.array_equal(np.where(in_team, workload, 0), np.where(in_team, calls[:, None], 0))
-    arc_workload = None if rep_free and p.arc_workload_s is None else workload
+    arc_workload = None if rep_free and p.rep_independent_workload else workload
     members_rep_free = {} if arc_workload is None else {"arc_workload_s": arc_workload}
     excluded = _bundled_exclusions(p, first, is_single)
     return p.replace(
@@ -140,6 +142,8 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
         need_metric=np.vstack([total(row) for row in p.need_metric]) if p.metric_names else p.need_metric,
         need_value=None if p.need_value is None else total(p.need_value),
         arc_travel=travel, **members_rep_free,
+        drive_s_per_km=None, drive_base_s=None, drive_counts=False,
+        need_drive_s=None if p.need_drive_s is None else total(p.need_drive_s),
         member_ptr=ptr.copy(), member_customer=p.need_customer[order], member_xy=member_xy,
         need_unit=np.where(is_single, -1, p.need_unit[first]).astype(np.int64),
     )

@@ -201,7 +201,7 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
     # bundled units too many for the full LP: their chunky needs defeat a repair without the LP's fractions, while
     # the large engine's flow relaxation gives it a near-feasible start (the 50k bench: exit 4 otherwise)
     large = large or (working.member_ptr is not None and count_all_arcs(working) > FULL_LP_MAX_ARCS)
-    if large and not has_free_reps(working) and working.arc_workload_s is None:
+    if large and not has_free_reps(working) and working.rep_independent_workload:
         return _solve_large(working, params, stats, executor)
     extra, start = None, None
     if count_all_arcs(working) <= FULL_LP_MAX_ARCS:

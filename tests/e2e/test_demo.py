@@ -19,7 +19,7 @@ from ..conftest import DEMO, REPO, skip_unless_ci
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
                 "manifest.json", "warnings.csv", "changes.csv", "map.png", "report.html", "segments.csv",
-                "contact_cap.csv", "advice.csv"}
+                "contact_cap.csv", "advice.csv", "units.geojson"}  # the demo's territories are made of H3 units
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 

@@ -103,7 +103,7 @@ class Balance(Rule):
             top = problem.rep_max_s[reps].sum()
             if load > top:
                 findings.append(Finding(
-                    f"{team_label(problem, teams)} needs {hours(load)} of calls per cycle but its {len(reps)} reps "
+                    f"{team_label(problem, teams)} needs {hours(load)} of work per cycle but its {len(reps)} reps "
                     f"can take at most {hours(top)} within capacity and balance_tolerance: short by "
                     f"{hours(load - top)} (add reps, raise capacity_hours or lower service levels)"))
             needs = np.flatnonzero(np.isin(problem.need_team, teams))
