@@ -1,7 +1,8 @@
 """Nightly safety around the output folder: one run at a time, history of good runs, nothing half-written.
 
-- A lock file (`.OUT.lock` beside the output folder, holding pid, host and start time) stops a second run on the
-  same output folder; a lock left by a process that no longer exists on this host is taken over.
+- A lock file (`.OUT.lock` beside the output folder, flock-ed, holding pid, host and start time) stops a second run
+  on the same output folder; a lock left by a process that no longer exists on this host is taken over (by one run
+  only: the flock decides), one from another host only after OTHER_HOST_STALE_S.
 - With `output.layout: runs`, each run goes to `OUT/runs/<UTC time>-<scenario hash>/` and `OUT/latest` (a symlink)
   moves to it only once the run is complete, so `latest` is always the last good answer.
 - Temporary folders of runs that died (`.<name>.tmp-<pid>` whose process is gone) are removed by the next run.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -25,6 +27,7 @@ from types import FrameType
 from ..errors import Finding, LockedError, OutputError
 
 LOCK_SUFFIX = ".lock"
+OTHER_HOST_STALE_S = 24 * 3600  # a lock another host wrote counts until this old: no nightly run lasts a day
 LATEST = "latest"
 TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
 
@@ -59,40 +62,77 @@ def output_lock(out_dir: Path) -> Iterator[None]:
         _remove_empty(missing)
         raise OutputError(Finding(f"cannot create the folder: {exc.strerror or exc}", source=str(out_dir.parent))
                           ) from None
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if holder and holder.get("host") == socket.gethostname() and _alive(int(holder.get("pid", -1))):
-                raise LockedError(Finding(f"another territory-opt run (pid {holder['pid']}, started "
-                                          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(holder['started']))}) "
-                                          "is writing this output folder; wait for it or stop it",
-                                          source=str(path))) from None
-            path.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        except OSError as exc:  # permission denied, read-only or full file system
-            _remove_empty(missing)
-            raise OutputError(Finding(f"cannot create the output folder's lock: {exc.strerror or exc}",
-                                      source=str(path))) from None
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(mine)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            _remove_empty(missing)
-            raise OutputError(Finding(f"cannot write the output folder's lock: {exc.strerror or exc}",
-                                      source=str(path))) from None
-        break
-    else:
-        raise LockedError(Finding("could not take the lock", source=str(path)))
+    fd = _take_lock(path, mine, missing)
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             if _read_lock(path).get("pid") == os.getpid():
                 path.unlink()
+        os.close(fd)  # releases the flock
         _remove_empty(missing)  # a failed run leaves no folder it made just for its lock
+
+
+def _take_lock(path: Path, mine: str, missing: list[Path]) -> int:
+    """The lock file's descriptor, flock-ed and holding `mine`.
+
+    flock makes taking the lock atomic (two runs finding a stale lock cannot both take it over; the kernel drops the
+    flock when its process dies); the path is checked to still name the flock-ed file, since a finishing run unlinks
+    it. The file's content decides too: a live process of this host named in it (a lock written without flock), or a
+    run on another host (flock does not reach across hosts on network file systems) younger than
+    OTHER_HOST_STALE_S, holds it."""
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:  # permission denied, read-only or full file system
+            _remove_empty(missing)
+            raise OutputError(Finding(f"cannot create the output folder's lock: {exc.strerror or exc}",
+                                      source=str(path))) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(_held_by(path, _read_lock(path))) from None
+        try:
+            same_file = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same_file = False
+        if not same_file:  # a finishing run unlinked it between our open and our flock: try the new one
+            os.close(fd)
+            continue
+        holder = _read_lock(path)
+        if _holds(holder):
+            os.close(fd)
+            raise LockedError(_held_by(path, holder))
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, mine.encode("utf-8"), 0)
+        except OSError as exc:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            _remove_empty(missing)
+            raise OutputError(Finding(f"cannot write the output folder's lock: {exc.strerror or exc}",
+                                      source=str(path))) from None
+        return fd
+    raise LockedError(Finding("could not take the lock: other runs kept replacing it", source=str(path)))
+
+
+def _holds(holder: dict) -> bool:  # type: ignore[type-arg]
+    """Whether the run a lock file names still holds it (a lock without flock: see `_take_lock`)."""
+    if not holder:
+        return False
+    if holder.get("host") != socket.gethostname():
+        return time.time() - float(holder.get("started", 0)) < OTHER_HOST_STALE_S
+    return _alive(int(holder.get("pid", -1)))
+
+
+def _held_by(path: Path, holder: dict) -> Finding:  # type: ignore[type-arg]
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
+    where = "" if holder.get("host") in (None, socket.gethostname()) else f" on host {holder['host']}"
+    return Finding(f"another territory-opt run (pid {holder.get('pid', '?')}{where}, started {started}) is writing "
+                   "this output folder; wait for it or stop it"
+                   + (f" (a lock from another host is taken over after {OTHER_HOST_STALE_S // 3600} h; delete the "
+                      "file if that run is gone)" if where else ""), source=str(path))
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -204,3 +205,51 @@ def test_sigterm_during_the_solve_ends_the_run_within_five_seconds(tmp_path: Pat
     took = time.monotonic() - sent
     assert process.returncode == 143 and took < 5.0, (process.returncode, round(took, 1))
     assert not out.exists() and debris(out) == []
+
+
+def test_a_lock_from_another_host_holds_until_it_is_a_day_old(write_case: Callable[..., Path]) -> None:
+    path = write_case()
+    lock = path.parent / ".out.lock"
+    lock.write_text(json.dumps({"pid": 1, "host": "batch-02.example", "started": time.time() - 3600}))
+    held = RUNNER.invoke(app, ["run", str(path)])
+    assert held.exit_code == 5 and "on host batch-02.example" in held.output, held.output
+    assert not (path.parent / "out").exists()
+    lock.write_text(json.dumps({"pid": 1, "host": "batch-02.example", "started": time.time() - 25 * 3600}))
+    taken = RUNNER.invoke(app, ["run", str(path)])
+    assert taken.exit_code == 0, taken.output
+    assert not lock.exists()
+
+
+TAKER = """
+import json, sys, time
+from pathlib import Path
+from territory_opt.errors import LockedError
+from territory_opt.io.runs import output_lock
+out, log = Path(sys.argv[1]), Path(sys.argv[2])
+while time.time() < float(sys.argv[3]):
+    pass
+try:
+    with output_lock(out):
+        began = time.time()
+        time.sleep(0.5)
+        with log.open("a") as fh:
+            fh.write(json.dumps([began, time.time()]) + "\\n")
+except LockedError:
+    pass
+"""
+
+
+def test_a_stale_lock_is_taken_over_by_one_run_only(tmp_path: Path) -> None:
+    """Six runs find the same stale lock at the same moment: the holders' times never overlap."""
+    out, log = tmp_path / "out", tmp_path / "held.log"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    (tmp_path / ".out.lock").write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(),
+                                                    "started": 0}))
+    start = time.time() + 3.0
+    takers = [subprocess.Popen([sys.executable, "-c", TAKER, str(out), str(log), str(start)]) for _ in range(6)]
+    for taker in takers:
+        assert taker.wait(timeout=60) == 0
+    spans = sorted(json.loads(line) for line in log.read_text().splitlines())
+    assert len(spans) >= 1
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans
