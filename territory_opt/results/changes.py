@@ -83,8 +83,9 @@ def _reasons(problem: Problem, assignment: np.ndarray, changed: pd.DataFrame, be
     locked[has] = problem.need_locked_rep[need[has]] == assignment[need[has]]
     reason[both & locked] = "lock"
     customer_ids = changed["customer_id"].to_numpy(dtype=object)
-    known_before = np.isin(customer_ids, before)
-    known_now = np.isin(customer_ids, problem.customer_ids[problem.need_customer])
+    ids = pd.Series(customer_ids, dtype=object)  # hashed lookups: numpy's isin on objects is quadratic here
+    known_before = ids.isin(pd.unique(before)).to_numpy()
+    known_now = ids.isin(pd.unique(problem.customer_ids[problem.need_customer])).to_numpy()
     reason[old_ids == ""] = np.where(known_before[old_ids == ""], "team change", "new customer")
     reason[new_ids == ""] = np.where(known_now[new_ids == ""], "team change", "removed")
     return reason
