@@ -43,9 +43,9 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
         for team in split_list(team_text):
             if team not in team_names and rid not in explicit:
                 unknown.setdefault(team, []).append(pos + reps_first)
-    for team, rows in unknown.items():
+    for named, rows in unknown.items():
         more = f" (and {len(rows) - 1} more row(s): {_rows(rows[1:])})" if len(rows) > 1 else ""
-        log.add(Finding(f"unknown team {team!r}{more}; {_did_you_mean(team, team_names)}the scenario's teams are "
+        log.add(Finding(f"unknown team {named!r}{more}; {_did_you_mean(named, team_names)}the scenario's teams are "
                         f"{', '.join(team_names)}", source=reps_name, row=rows[0], field="team"), kind="unknown team")
     for i, team in enumerate(scenario.teams):
         for rid in team.reps or []:
