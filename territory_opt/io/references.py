@@ -40,13 +40,13 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
     explicit = {rid for t in scenario.teams for rid in (t.reps or [])}
     unknown: dict[str, list[int]] = {}  # each unknown team name once, with every row naming it
     for pos, (rid, team_text) in enumerate(zip(reps["rep_id"], reps["team"], strict=True)):
-        for team in split_list(team_text):
-            if team not in team_names and rid not in explicit:
-                unknown.setdefault(team, []).append(pos + reps_first)
-    for named, rows in unknown.items():
-        more = f" (and {len(rows) - 1} more row(s): {_rows(rows[1:])})" if len(rows) > 1 else ""
+        for listed in split_list(team_text):
+            if listed not in team_names and rid not in explicit:
+                unknown.setdefault(listed, []).append(pos + reps_first)
+    for named, where in unknown.items():
+        more = f" (and {len(where) - 1} more row(s): {_rows(where[1:])})" if len(where) > 1 else ""
         log.add(Finding(f"unknown team {named!r}{more}; {_did_you_mean(named, team_names)}the scenario's teams are "
-                        f"{', '.join(team_names)}", source=reps_name, row=rows[0], field="team"), kind="unknown team")
+                        f"{', '.join(team_names)}", source=reps_name, row=where[0], field="team"), kind="unknown team")
     for i, team in enumerate(scenario.teams):
         for rid in team.reps or []:
             if rid not in rep_ids:
