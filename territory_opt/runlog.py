@@ -9,6 +9,7 @@ tenth of the way. `--log-file` gets the timestamped lines either way, plus warni
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,9 @@ class StageMarkColumn(SpinnerColumn):
         return Text("✗", style="red") if task.fields.get("failed") else super().render(task)  # type: ignore[return-value]
 
 
+HEARTBEAT_S = 30.0  # the longest silence in the log (and under cron) while a stage runs
+
+
 def stamped(text: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}"
 
@@ -55,7 +59,8 @@ class RunLog:
     """`stage(name)` when a stage starts, `parts(label, done, total)` as its parts finish; use as a context manager
     so the bars stop (and leave their final state on screen) before any message is printed after them."""
 
-    def __init__(self, path: Path | None, *, quiet: bool, console: Console) -> None:
+    def __init__(self, path: Path | None, *, quiet: bool, console: Console,
+                 heartbeat_s: float = HEARTBEAT_S) -> None:
         self.path, self.quiet, self.console = path, quiet, console
         self.terminal = console.is_terminal
         self._bars: Progress | None = None
@@ -63,23 +68,53 @@ class RunLog:
         self._stage = ""
         self._logged_step = -1
         self._started = time.perf_counter()
+        self._stage_started = time.perf_counter()
+        self._last_line = time.perf_counter()
+        self._heartbeat_s = heartbeat_s
+        self._stopped = threading.Event()
+        self._beat: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> RunLog:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  trace: TracebackType | None) -> None:
+        self._stop_heartbeat()
         self.close(failed=exc is not None)
 
     def line(self, text: str) -> None:
         """Append a timestamped line to the log file (if any)."""
-        if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(stamped(text) + "\n")
+        with self._lock:
+            self._last_line = time.perf_counter()
+            if self.path is not None:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(stamped(text) + "\n")
+
+    def _heartbeat(self) -> None:
+        """Under cron (no terminal) and in the log file, a line at least every `heartbeat_s` while a stage runs, so a
+        long solve is never minutes of silence (a terminal has the bars' clocks instead)."""
+        while not self._stopped.wait(min(self._heartbeat_s, 1.0)):
+            if time.perf_counter() - self._last_line < self._heartbeat_s or not self._stage:
+                continue
+            text = f"{self._stage}: still working, {time.perf_counter() - self._stage_started:.0f} s in this stage"
+            self.line(text)
+            if not self.quiet and not self.terminal:
+                self.console.print(stamped(text), markup=False)
+
+    def _stop_heartbeat(self) -> None:
+        self._stopped.set()
+        if self._beat is not None:
+            self._beat.join(timeout=2.0)
+            self._beat = None
 
     def stage(self, name: str) -> None:
         self.line(name)
         self._stage, self._logged_step = name, -1
+        self._stage_started = time.perf_counter()
+        if self._beat is None and not self._stopped.is_set() and (self.path is not None or not self.terminal):
+            self._beat = threading.Thread(target=self._heartbeat, name="territory-opt-heartbeat", daemon=True)
+            self._beat.start()
         if self.quiet:
             return
         if not self.terminal:
@@ -120,6 +155,7 @@ class RunLog:
             self.console.print(f"[yellow]warning[/]: {text}", markup=True)
 
     def done(self, summary: dict) -> None:  # type: ignore[type-arg]
+        self._stop_heartbeat()
         self.close()
         self.line("done " + json.dumps(summary, sort_keys=True))
 

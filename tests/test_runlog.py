@@ -104,3 +104,21 @@ def test_plain_lines_report_every_round_of_a_stage(tmp_path: Path) -> None:
                 log.parts("reps", done, 20)
     lines = [line.split(" ", 1)[1] for line in buffer.getvalue().splitlines()]
     assert lines.count("routing: reps 2/20") == 2 and lines.count("routing: reps 20/20") == 2
+
+
+def test_a_long_stage_is_never_silent_under_cron(tmp_path: Path) -> None:
+    """A line at least every heartbeat while a stage runs (30 s by default), on the plain console and in the log."""
+    import time
+
+    console, buffer = _console(terminal=False)
+    log_file = tmp_path / "run.log"
+    with RunLog(log_file, quiet=False, console=console, heartbeat_s=0.3) as log:
+        log.stage("solve")
+        time.sleep(1.6)
+        log.stage("write")
+    beats = [line for line in buffer.getvalue().splitlines() if "solve: still working" in line]
+    assert 2 <= len(beats) <= 6 and all(STAMP.match(line) for line in beats)
+    assert sum("still working" in line for line in log_file.read_text().splitlines()) == len(beats)
+    after = buffer.getvalue()
+    time.sleep(0.8)
+    assert buffer.getvalue() == after, "no heartbeat once the log is closed"
