@@ -238,7 +238,14 @@ class DaskExecutor(PartExecutor):
     def client(self) -> Any:
         """The `distributed.Client`, connected (or its LocalCluster started) on first use."""
         if self._client is None:
+            import gc
+
             from distributed import Client, LocalCluster
+
+            # an earlier Client left to the garbage collector must be collected here, not inside Client() below: its
+            # __del__ closes its loop runner while the new Client's start holds that runner's lock (a deadlock seen
+            # in the test suite)
+            gc.collect()
 
             if self.scheduler:
                 try:
