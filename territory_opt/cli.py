@@ -380,13 +380,11 @@ def main() -> None:
     try:
         app()
     except SystemExit as exc:
-        from .solve.interrupt import solves_running
-
         # stopped by a signal: the cleanup ran on the way here; a native solver thread that has not returned (or a
         # thread pool of OR-Tools) would make the interpreter's shutdown abort ("terminate called without an active
         # exception", exit 134), so the process ends at once with its documented code
-        if exc.code in (130, 143) or solves_running():
+        if exc.code in (130, 143):
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(exc.code if isinstance(exc.code, int) else 1)
+            os._exit(exc.code)
         raise

@@ -110,8 +110,8 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
                              scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
                              scenario.inputs.customers.label, scenario.inputs.customers.first_row)
-    late += solver_findings(result.stats, 0 if routing is None else
-                            sum(p.stats.get("wall_capped_days", 0) for p in routing.plans))
+    routed = None if routing is None else routing_summary(routing)
+    late += solver_findings(result.stats, 0 if routed is None else int(str(routed["wall_capped_days"])))
     if routing is not None:
         late += unplanned_findings(problem, routing)
     if "contiguity_failed" in result.stats:
@@ -161,7 +161,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
                             if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),
-        "routing": None if routing is None else routing_summary(routing),
+        "routing": routed,
         "design": None if design is None or homes_before is None else {
             "teams": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in dataclasses.asdict(t).items()}
                       for t in design.teams],

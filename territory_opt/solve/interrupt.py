@@ -15,8 +15,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-_RUNNING: set[threading.Thread] = set()  # solver threads not yet returned (a stopped solve may linger)
-
 POLL_S = 0.1  # how often the waiting main thread gives a signal handler the chance to run
 STOP_GRACE_S = 3.0  # how long a stopped solver may take to return before the exception goes on without it
 
@@ -31,11 +29,8 @@ def interruptible(call: Callable[[], T], stop_search: Callable[[], None]) -> T:
             outcome["value"] = call()
         except BaseException as exc:  # handed to the caller below
             outcome["error"] = exc
-        finally:
-            _RUNNING.discard(threading.current_thread())
 
     worker = threading.Thread(target=target, name="territory-opt-solve", daemon=True)
-    _RUNNING.add(worker)
     worker.start()
     try:
         while worker.is_alive():
@@ -48,8 +43,3 @@ def interruptible(call: Callable[[], T], stop_search: Callable[[], None]) -> T:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
 
-
-def solves_running() -> bool:
-    """Whether a solver thread is still inside its C++ solve (one that ignored the stop): the process must then end
-    with os._exit, as an interpreter shutting down around a running native thread aborts (SIGABRT)."""
-    return any(thread.is_alive() for thread in list(_RUNNING))
