@@ -241,15 +241,15 @@ def grid_layer(rows: int, cols: int, ids: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"unit_id": ids}, geometry=list(squares(rows, cols)), crs=CRS)
 
 
-def test_a_layer_drops_empty_units_and_joins_their_neighbours_through_them() -> None:
+def test_a_layer_keeps_units_without_customers_so_the_map_covers_the_area() -> None:
     # a 1 x 3 strip named c, a, b from west to east; the middle unit "a" has no customers
     layer = grid_layer(1, 3, ["c", "a", "b"])
     xy = np.array([[500.0, 500.0], [2500.0, 500.0], [2600.0, 400.0]])
     area = shapely.box(0, 0, 3000, 1000)
     units = build_units(xy, xy, CRS, area, customers_per_rep=10.0, layer=layer)
-    assert units.source == "layer" and units.ids.tolist() == ["b", "c"]
+    assert units.source == "layer" and units.ids.tolist() == ["a", "b", "c"]
     assert units.ids[units.customer_unit].tolist() == ["c", "b", "b"]
-    assert pairs(units.edges) == {(0, 1)} and len(units.joins) == 0  # through the empty unit, not by a join
+    assert pairs(units.edges) == {(0, 1), (0, 2)} and len(units.joins) == 0  # c - a - b share borders
 
 
 def test_a_layer_island_is_joined_to_its_nearest_unit() -> None:
@@ -289,3 +289,24 @@ def test_a_unit_whose_customers_all_share_another_units_address_gets_its_custome
     assert np.isfinite(units.centres).all()
     assert int(components(units.edges, 3).max()) == 0  # joined to the graph
     assert pairs(units.joins) == {(1, 2)}  # to "b", whose customers share its address
+
+
+def test_a_units_stray_piece_joins_the_neighbour_it_shares_most_border_with() -> None:
+    from territory_opt.prepare.units import _hand_over_stray_parts
+
+    # unit 0: a 10 x 10 square plus a 1 x 1 sliver sitting in a notch of unit 1 (three sides against 1, one
+    # against 2); unit 2 lies beside the notch
+    zero = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(20, 5, 21, 6)])
+    one = shapely.box(10, 0, 30, 10).difference(shapely.box(20, 5, 22, 6))
+    two = shapely.box(21, 5, 22, 6)
+    xy, group = np.array([[5.0, 5.0], [25.0, 5.0], [21.5, 5.5]]), np.array([0, 1, 2])
+    out = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), xy, group)
+    assert out[0].equals(shapely.box(0, 0, 10, 10))
+    assert out[1].geom_type == "Polygon" and out[1].area == one.area + 1
+    assert out[2].equals(two)
+    lonely = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(50, 50, 51, 51)])
+    assert _hand_over_stray_parts(np.array([lonely], dtype=object), xy[:1], group[:1])[0].equals(lonely)
+    # a piece holding one of the unit's customers stays with the unit
+    held = np.array([[5.0, 5.0], [20.5, 5.5], [25.0, 5.0], [21.5, 5.5]])
+    kept = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), held, np.array([0, 0, 1, 2]))
+    assert kept[0].equals(zero) and kept[1].equals(one)

@@ -226,12 +226,18 @@ def test_a_run_with_units_writes_units_geojson_and_the_unit_columns(run: RunResu
     assert "<h2>Territories</h2>" in report and "H3 cells made from the customers (resolution 7)" in report
 
 
-def test_the_map_joins_a_split_territory_through_units_without_customers() -> None:
-    """A holds units 0 and 3, joined in the solver's graph through customer-free units 1 and 2; the majority fill
-    gives 1 and 2 to B (two B neighbours each), splitting A on the map. B stays whole without them, so A takes the
-    chain; where taking it would split B, it does not."""
+def test_the_map_draws_units_without_customers_in_the_colour_of_their_catchment() -> None:
+    """A holds units 0 and 3, B units 4 to 7; 1 and 2 have no customers of the team and join their nearest
+    held unit along the borders, so each territory is drawn whole where the solver's graph says it is."""
     held = np.array(["A", "", "", "A", "B", "B", "B", "B"], dtype=object)
     edges = np.array([[0, 1], [1, 2], [2, 3], [1, 4], [1, 5], [2, 6], [2, 7], [4, 5], [5, 6], [6, 7]])
-    assert filled_holders(held, edges).tolist() == ["A", "A", "A", "A", "B", "B", "B", "B"]
-    cut = edges[~((edges[:, 0] == 5) & (edges[:, 1] == 6))]  # B's halves meet only through 1 and 2
-    assert filled_holders(held, cut).tolist() == ["A", "B", "B", "A", "B", "B", "B", "B"]
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0], [3000.0, 0.0],
+                   [500.0, 5000.0], [1000.0, 5000.0], [2000.0, 5000.0], [2500.0, 5000.0]])
+    assert filled_holders(held, edges, xy).tolist() == ["A", "A", "A", "A", "B", "B", "B", "B"]
+    near_b = xy.copy()
+    near_b[[4, 5, 6, 7], 1] = 100.0  # B's units now sit right beside 1 and 2
+    drawn = filled_holders(held, edges, near_b)
+    assert drawn[[0, 3]].tolist() == ["A", "A"] and set(drawn[[1, 2]]) <= {"A", "B"}
+    assert filled_holders(np.array(["A", ""], dtype=object), np.zeros((0, 2), np.int64),
+                          xy[:2]).tolist() == ["A", ""]
+

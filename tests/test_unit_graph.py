@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_opt.model.unit_graph import DENSE_SHARE, components, contract_empty, delaunay_edges, team_edges
+from territory_opt.model.unit_graph import catchments, components, team_edges
 
 
 def rook(n: int) -> np.ndarray:
@@ -30,43 +30,39 @@ def n_pieces(edges: np.ndarray, n: int) -> int:
     return int(components(edges, n).max(initial=-1)) + 1
 
 
-# --- contract_empty ----------------------------------------------------------------------------------------------
+# --- catchments -------------------------------------------------------------------------------------------------
 
 
-def test_two_customer_units_linked_only_through_an_empty_one_become_neighbours() -> None:
-    edges = np.array([[0, 1], [1, 2]])
-    out = contract_empty(edges, np.array([True, False, True]))
-    assert as_set(out) == {(0, 2)}
+def test_a_unit_without_the_teams_customers_joins_the_nearest_unit_with_them() -> None:
+    # a 1 x 5 strip, customers in units 0 and 4 only; 1 is nearer 0, 3 nearer 4, 2 is a tie broken by the graph
+    edges = np.array([[k, k + 1] for k in range(4)])
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0], [3000.0, 0.0], [4000.0, 0.0]])
+    has = np.array([True, False, False, False, True])
+    out = catchments(edges, xy, has)
+    assert out[[0, 1, 3, 4]].tolist() == [0, 0, 4, 4] and out[2] in (0, 4)
 
 
-def test_a_chain_of_empty_units_links_its_ends_and_direct_borders_stay() -> None:
-    # 0 - 1 - 2 - 3 - 4 with 1 and 2 empty; 3 - 4 share a border directly
+def test_catchments_follow_borders_not_straight_lines() -> None:
+    # a U shape: 0 - 1 - 2 - 3 - 4 where 4 sits right beside 0 but only reaches it round the U
     edges = np.array([[0, 1], [1, 2], [2, 3], [3, 4]])
-    out = contract_empty(edges, np.array([True, False, False, True, True]))
-    assert as_set(out) == {(0, 3), (3, 4)}
+    xy = np.array([[0.0, 0.0], [0.0, 5000.0], [1000.0, 5000.0], [1000.0, 1000.0], [1000.0, 0.0]])
+    out = catchments(edges, xy, np.array([True, False, False, True, False]))
+    assert out.tolist() == [0, 0, 3, 3, 3]
 
 
-def test_an_empty_hub_links_every_pair_around_it_and_no_edge_touches_an_empty_unit() -> None:
-    # the centre of a 3 x 3 grid is empty: its four side neighbours become pairwise adjacent
-    has = np.ones(9, dtype=bool)
-    has[4] = False
-    out = contract_empty(rook(3), has)
-    assert not np.isin(out, [4]).any()
-    assert {(1, 3), (1, 5), (1, 7), (3, 5), (3, 7), (5, 7)} <= as_set(out)
-    assert as_set(out) == (as_set(rook(3)) - {(1, 4), (3, 4), (4, 5), (4, 7)}) | {
-        (1, 3), (1, 5), (1, 7), (3, 5), (3, 7), (5, 7)}
-    assert (out[:, 0] < out[:, 1]).all()
-
-
-def test_units_separated_by_customer_units_are_not_linked() -> None:
-    # 0 - 1 - 2, all with customers: 0 and 2 stay apart
-    out = contract_empty(np.array([[0, 1], [1, 2]]), np.ones(3, dtype=bool))
-    assert as_set(out) == {(0, 1), (1, 2)}
-
-
-def test_an_empty_unit_touching_a_single_customer_unit_adds_nothing() -> None:
-    out = contract_empty(np.array([[0, 1], [1, 2]]), np.array([True, True, False]))
-    assert as_set(out) == {(0, 1)}
+def test_every_catchment_is_one_piece_and_unreachable_units_have_none() -> None:
+    rng = np.random.default_rng(3)
+    edges = rook(6)
+    has = rng.random(36) < 0.3
+    out = catchments(edges, centres(6), has)
+    for unit in np.flatnonzero(has):
+        members = np.flatnonzero(out == unit)
+        inside = edges[np.isin(edges[:, 0], members) & np.isin(edges[:, 1], members)]
+        renumber = {int(m): i for i, m in enumerate(members)}
+        local = np.array([[renumber[int(u)], renumber[int(v)]] for u, v in inside]).reshape(-1, 2)
+        assert n_pieces(local, len(members)) == 1
+    cut_off = catchments(np.array([[0, 1]]), centres(2)[:3], np.array([True, False, False]))
+    assert cut_off.tolist() == [0, 0, -1]
 
 
 # --- components --------------------------------------------------------------------------------------------------
@@ -86,20 +82,6 @@ def test_components_of_a_grid_and_of_no_edges() -> None:
     assert components(np.array(sorted(cut)), 9).tolist() == [0, 1, 1, 0, 1, 1, 0, 1, 1]
 
 
-# --- delaunay_edges ----------------------------------------------------------------------------------------------
-
-
-def test_delaunay_of_three_points_is_every_pair() -> None:
-    assert as_set(delaunay_edges(np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 9.0]]))) == {(0, 1), (0, 2), (1, 2)}
-
-
-def test_delaunay_links_grid_neighbours_but_not_far_corners() -> None:
-    edges = as_set(delaunay_edges(centres(3)))
-    assert as_set(rook(3)) <= edges
-    assert (0, 8) not in edges and (2, 6) not in edges
-    assert all(u < v for u, v in edges)
-
-
 # --- team_edges --------------------------------------------------------------------------------------------------
 
 
@@ -109,32 +91,35 @@ def test_a_team_in_every_unit_sees_the_borders_unchanged() -> None:
     assert as_set(out) == as_set(edges)
 
 
-def test_a_dense_team_goes_round_units_without_its_customers_by_chains() -> None:
-    # 7 of 9 units (>= DENSE_SHARE): units 1 and 4 empty, so 0 - 1 - 2 and 3 - 4 - 5 are chains
+def test_a_team_missing_from_some_units_sees_its_units_joined_through_them() -> None:
+    # units 1 and 4 of a 3 x 3 grid lack the team's customers: 1 joins 0 or 2, 4 joins one of its neighbours
     units_of_team = np.array([0, 2, 3, 5, 6, 7, 8, 8, -1])  # -1: a need without a unit is ignored
-    assert DENSE_SHARE <= 7 / 9
     out = team_edges(rook(3), centres(3), units_of_team)
-    has = np.zeros(9, bool)
-    has[[0, 2, 3, 5, 6, 7, 8]] = True
-    assert as_set(out) == as_set(contract_empty(rook(3), has))
-    assert (0, 2) in as_set(out) and (3, 5) in as_set(out)  # through the empty units 1 and 4
     assert not np.isin(out, [1, 4]).any()
+    assert n_pieces(out, 9) == 1 + 2  # the team's seven units in one piece; 1 and 4 are not nodes
+    assert (0, 2) in as_set(out)  # 1 joined one of them, so its catchment borders the other
 
 
-def test_a_sparse_team_sees_its_borders_and_delaunay_neighbours_among_its_own_units() -> None:
+def test_the_team_graph_is_planar_round_an_empty_hub() -> None:
+    # the centre of a 3 x 3 grid lacks the team's customers: it joins ONE side neighbour, so the two opposite
+    # pairs round it cannot both be neighbours (two territories cannot both cross it)
+    units_of_team = np.array([0, 1, 2, 3, 5, 6, 7, 8])
+    out = as_set(team_edges(rook(3), centres(3), units_of_team))
+    assert not ((1, 7) in out and (3, 5) in out)
+
+
+def test_a_sparse_team_sees_the_borders_of_its_units_catchments() -> None:
     # a 5 x 5 grid; the team has customers in the four corners and the centre only (5 of 25 units)
     n = 5
     own = np.array([0, 4, 12, 20, 24])
     out = team_edges(rook(n), centres(n), own)
     assert np.isin(out, own).all()  # no edge touches a unit without the team's customers
-    # Delaunay of the corners and centre: the square's four sides and the centre to every corner
-    assert as_set(out) == {(0, 4), (0, 20), (4, 24), (20, 24), (0, 12), (4, 12), (12, 20), (12, 24)}
-    assert n_pieces(out, 25) == 25 - len(own) + 1  # the team's units in one piece, the others isolated
+    assert {(0, 12), (4, 12), (12, 20), (12, 24)} <= as_set(out)  # the centre touches every corner's catchment
+    assert n_pieces(out, 25) == 25 - len(own) + 1
 
 
-def test_a_sparse_team_keeps_a_direct_border_delaunay_alone_would_not_give() -> None:
-    # a 1 x 6 strip of units, positions on a line: Delaunay on collinear centres may fail, borders must stay
+def test_a_sparse_team_keeps_a_direct_border() -> None:
     edges = np.array([[k, k + 1] for k in range(5)])
     xy = np.array([[k * 1000.0, 0.0] for k in range(6)])
-    out = team_edges(edges, xy, np.array([0, 1]))  # 2 of 6 units: sparse
-    assert (0, 1) in as_set(out)
+    out = team_edges(edges, xy, np.array([0, 1]))
+    assert as_set(out) == {(0, 1)}

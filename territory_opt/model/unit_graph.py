@@ -6,6 +6,8 @@ Shared by the preparation (joining islands), the solver's contiguity rule and th
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay, QhullError
 
 
@@ -81,24 +83,39 @@ def delaunay_edges(points: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
 
 
-DENSE_SHARE = 0.5  # a team with customers in at least this share of the units goes round the others by chains
+def catchments(edges: np.ndarray, unit_xy: np.ndarray, has_customers: np.ndarray) -> np.ndarray:
+    """(U,) for each unit, the unit with the team's customers it belongs to on the team's map: itself when it has
+    them, else the nearest such unit along the units' borders (centre-to-centre metres; -1 when none is reachable).
+    Each catchment is one connected piece of units, so a territory drawn as its units' catchments is one piece
+    exactly when its units are connected in `team_edges`."""
+    n = len(has_customers)
+    own = np.flatnonzero(has_customers)
+    if len(own) == n:
+        return np.arange(n, dtype=np.int64)
+    if len(own) == 0 or len(edges) == 0:
+        return np.where(has_customers, np.arange(n), -1).astype(np.int64)
+    step = unit_xy[edges[:, 0]] - unit_xy[edges[:, 1]]
+    length = np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-3)  # a zero entry would read as no edge
+    graph = coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    dist, _, source = dijkstra(graph, directed=False, indices=own, min_only=True, return_predecessors=True)
+    out = np.where(np.isfinite(dist), source, -1).astype(np.int64)
+    out[own] = own
+    return out
 
 
 def team_edges(edges: np.ndarray, unit_xy: np.ndarray, units_of_team: np.ndarray) -> np.ndarray:
-    """The adjacency one team sees. A team present in every unit sees the units' borders; one present in most of
-    them (a field team beside carve-outs) also links two of its units through a chain of units without its
-    customers. A team present in few (a specialist overlay, key accounts) sees, among its own units, the borders
-    they share plus the Delaunay neighbours of their centres: the units between its sparse customers must not cut
-    its territories, and chains of empty units would make almost every pair of its units neighbours."""
+    """The adjacency one team sees among the units holding its customers: two of them are neighbours when their
+    catchments (`catchments`: each unit without the team's customers joins the nearest unit with them) share a
+    border. A team present in every unit sees the units' borders unchanged. The graph is planar, the map draws
+    it: an empty postcode between two towns joins one of them, so it neither cuts a territory nor lets two
+    territories cross it (as joining every pair around it would)."""
     n_units = len(unit_xy)
     has = np.zeros(n_units, dtype=bool)
     has[units_of_team[units_of_team >= 0]] = True
-    if has.all():
+    if has.all() or len(edges) == 0:
         return edges
-    if has.mean() >= DENSE_SHARE:
-        return contract_empty(edges, has)
-    own = np.flatnonzero(has)
-    direct = edges[has[edges[:, 0]] & has[edges[:, 1]]] if len(edges) else edges
-    near = own[delaunay_edges(unit_xy[own])] if len(own) > 1 else np.zeros((0, 2), np.int64)
-    both = np.vstack([direct.reshape(-1, 2), near.reshape(-1, 2)])
-    return np.unique(np.sort(both, axis=1), axis=0).astype(np.int64)
+    catch = catchments(edges, unit_xy, has)
+    a, b = catch[edges[:, 0]], catch[edges[:, 1]]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    pairs = np.sort(np.column_stack([a[keep], b[keep]]), axis=1)
+    return np.unique(pairs, axis=0).astype(np.int64).reshape(-1, 2)

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..config.policy import UnitsConfig
 from ..errors import Finding
-from ..model.unit_graph import components, contract_empty
+from ..model.unit_graph import components
 from ..results.territories import _polygonal, study_area, voronoi_cells
 
 
@@ -133,7 +133,40 @@ def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area
     for g in range(n_groups):
         mine = cells[order[bounds[g]:bounds[g + 1]]]
         shapes[g] = _polygonal(shapely.union_all(mine)) if len(mine) else shapely.Polygon()
-    return shapes
+    return _hand_over_stray_parts(shapes, points_xy, group)
+
+
+def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """A group's cells can come out in pieces (a cell cut in two by the study area's edge): every piece but the
+    largest that holds none of the group's customers joins the neighbouring shape it shares the longest border
+    with, so each unit, and each territory drawn from units, is one piece on the map. A piece touching no other
+    shape, or holding a customer of the group, stays (a unit's shape always holds its customers)."""
+    out = shapes.copy()
+    tree = shapely.STRtree(out)
+    for g in range(len(out)):
+        parts = list(getattr(out[g], "geoms", ()))
+        if len(parts) < 2:
+            continue
+        parts.sort(key=lambda part: -part.area)
+        kept = [parts[0]]
+        mine = points_xy[group == g]
+        for part in parts[1:]:
+            if shapely.intersects_xy(shapely.buffer(part, 1e-3), mine[:, 0], mine[:, 1]).any():
+                kept.append(part)
+                continue
+            best, longest = -1, 0.0
+            for other in sorted(int(i) for i in tree.query(part, predicate="intersects")):
+                if other == g:
+                    continue
+                shared = shapely.intersection(part.boundary, out[other]).length
+                if shared > longest:
+                    best, longest = other, shared
+            if best < 0:
+                kept.append(part)
+            else:
+                out[best] = _polygonal(shapely.union(out[best], part))
+        out[g] = _polygonal(shapely.union_all(kept))
+    return out
 
 
 def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: object, area: BaseGeometry, *,
@@ -145,8 +178,9 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
     units named by the customers' `unit_id` column (shapes from their Voronoi cells), else H3 cells made from the
     customers: from resolution `start`, a cell holding more than `max_share` of an average rep's customers is split
     into its children, down to `finest`; shapes are the Voronoi cells of the cell's customers, so units tile the
-    study area and share borders. Empty layer units are contracted away (their neighbours become neighbours), and
-    the graph's islands are joined to their nearest unit."""
+    study area and share borders. Layer units without customers stay (the map covers the area; each team's graph
+    joins them to its nearest units, `model.unit_graph.team_edges`), and the graph's islands are joined to their
+    nearest unit."""
     resolution: int | None = None
     if layer is not None:
         ids_all = layer["unit_id"].astype(str).to_numpy()
@@ -159,16 +193,8 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
         else:
             of_customer = layer_unit_of(customer_xy, shapes_all, warnings)
             source = "layer"
-        has = np.zeros(len(ids_all), dtype=bool)
-        has[of_customer] = True
-        edges_all = touching_pairs(shapes_all)
-        edges_kept = contract_empty(edges_all, has)
-        kept = np.flatnonzero(has)
-        renumber = np.full(len(ids_all), -1, dtype=np.int64)
-        renumber[kept] = np.arange(len(kept))
-        ids, shapes = ids_all[kept], shapes_all[kept]
-        customer_unit = renumber[of_customer]
-        edges = renumber[edges_kept] if len(edges_kept) else edges_kept
+        ids, shapes, customer_unit = ids_all, shapes_all, of_customer
+        edges = touching_pairs(shapes_all)
     else:
         if unit_column is not None:
             ids, customer_unit = np.unique(np.asarray(unit_column).astype(str), return_inverse=True)

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ..model.unit_graph import catchments
 from ..prepare.units import Units
 from .territories import _polygonal, n_parts
 
@@ -59,103 +60,14 @@ def unit_holders(units: Units, assignments: pd.DataFrame) -> dict[str, np.ndarra
     return out
 
 
-def filled_holders(held: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The map's holders: a unit without the team's customers goes, layer by layer from the held ones, to the rep
-    holding most of its neighbours (lowest rep id on a tie), so territories cover the area without holes; then
-    (`_join_through_empty`) a rep's stray piece takes the chain of such units that joins it to its main piece
-    where that lowers the pieces on the map: the solver counts a territory whole through units without its team's
-    customers, and the map should draw it so. Units the fill cannot reach stay unheld; a piece no chain can join
-    is counted in `n_parts`."""
-    out = held.copy()
-    adjacent: dict[int, list[int]] = {}
-    for u, v in edges.tolist():
-        adjacent.setdefault(u, []).append(v)
-        adjacent.setdefault(v, []).append(u)
-    while True:
-        layer = {}
-        for u in np.flatnonzero(out == "").tolist():
-            around = [out[v] for v in adjacent.get(u, ()) if out[v] != ""]
-            if around:
-                counts = pd.Series(around).value_counts()
-                layer[u] = min(counts.index[counts == counts.max()])
-        if not layer:
-            return _join_through_empty(out, held == "", adjacent)
-        for u, rep in layer.items():
-            out[u] = rep
-
-
-def _pieces_of(out: np.ndarray, rep: str, adjacent: dict[int, list[int]]) -> list[list[int]]:
-    """The connected pieces of `rep`'s units on the map, largest first (ties by lowest unit)."""
-    mine = set(np.flatnonzero(out == rep).tolist())
-    pieces, seen = [], set()
-    for start in sorted(mine):
-        if start in seen:
-            continue
-        piece, stack = [], [start]
-        seen.add(start)
-        while stack:
-            u = stack.pop()
-            piece.append(u)
-            for v in adjacent.get(u, ()):
-                if v in mine and v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-        pieces.append(sorted(piece))
-    return sorted(pieces, key=lambda p: (-len(p), p[0]))
-
-
-def _chain(start: list[int], goal: set[int], free: np.ndarray, adjacent: dict[int, list[int]]) -> list[int] | None:
-    """The fewest units without the team's customers (`free`) leading from `start` to a unit of `goal` (breadth
-    first, neighbours in unit order); None when no such chain exists."""
-    origin = set(start)
-    previous: dict[int, int | None] = dict.fromkeys(start)
-    frontier = list(start)
-    while frontier:
-        following = []
-        for u in frontier:
-            for v in sorted(adjacent.get(u, ())):
-                if v in goal:
-                    path, w = [], u
-                    while w is not None and w not in origin:
-                        path.append(w)
-                        w = previous[w]
-                    return path
-                if v not in previous and free[v]:
-                    previous[v] = u
-                    following.append(v)
-        frontier = following
-    return None
-
-
-def _map_pieces(out: np.ndarray, reps: list[int] | list[str], free: np.ndarray,
-                adjacent: dict[int, list[int]]) -> tuple[int, int]:
-    """The reps' pieces holding customers (what a manager reads as a split territory), then all their pieces."""
-    pieces = [piece for rep in reps for piece in _pieces_of(out, str(rep), adjacent)]
-    return sum(not free[piece].all() for piece in pieces), len(pieces)
-
-
-def _join_through_empty(out: np.ndarray, free: np.ndarray, adjacent: dict[int, list[int]],
-                        passes: int = 3) -> np.ndarray:
-    """Reassign chains of customer-free units so a rep's stray pieces join its main piece, wherever that lowers
-    the pieces of the reps it touches (deterministic: reps by id, pieces largest first)."""
-    for _ in range(passes):
-        changed = False
-        for rep in sorted(set(out[out != ""].tolist())):
-            pieces = _pieces_of(out, rep, adjacent)
-            for stray in pieces[1:]:
-                main = set(_pieces_of(out, rep, adjacent)[0])
-                if stray[0] in main:
-                    continue
-                path = _chain(stray, main, free, adjacent)
-                if not path:
-                    continue
-                touched = sorted({rep, *(str(out[u]) for u in path)} - {""})
-                trial = out.copy()
-                trial[path] = rep
-                if _map_pieces(trial, touched, free, adjacent) < _map_pieces(out, touched, free, adjacent):
-                    out, changed = trial, True
-        if not changed:
-            return out
+def filled_holders(held: np.ndarray, edges: np.ndarray, unit_xy: np.ndarray) -> np.ndarray:
+    """The map's holders: a unit without the team's customers is drawn in the colour of the unit it belongs to in
+    the solver's graph (`model.unit_graph.catchments`), so territories cover the area without holes and a
+    territory the solver keeps in one piece is drawn in one piece. Units no catchment reaches stay unheld."""
+    catch = catchments(edges, unit_xy, held != "")
+    out = np.full(len(held), "", dtype=object)
+    reached = catch >= 0
+    out[reached] = held[catch[reached]]
     return out
 
 
@@ -167,7 +79,7 @@ def unit_territories(units: Units, assignments: pd.DataFrame, crs: object) -> gp
     metric = metric_shapes(units.shapes).to_numpy()
     rows = []
     for team, group in assignments.groupby("team", sort=False):
-        held = filled_holders(holders[str(team)], units.edges)
+        held = filled_holders(holders[str(team)], units.edges, units.centres)
         per_rep = group.assign(rep_id=group["rep_id"].astype(str)).groupby("rep_id", sort=True).agg(
             n_customers=("customer_index", "nunique"), workload_hours=("workload_hours", "sum"))
         for rep, row in per_rep.iterrows():
