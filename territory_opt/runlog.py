@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -154,7 +155,7 @@ class RunLog:
         if echo:
             self.console.print(f"[yellow]warning[/]: {text}", markup=True)
 
-    def done(self, summary: dict) -> None:  # type: ignore[type-arg]
+    def done(self, summary: dict[str, Any]) -> None:
         self._stop_heartbeat()
         self.close()
         self.line("done " + json.dumps(summary, sort_keys=True))
