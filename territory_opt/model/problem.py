@@ -125,8 +125,9 @@ class Problem:
                 self.customer_max_reps is None or (self.customer_max_reps.shape == (c,)
                                                    and bool((self.customer_max_reps >= 1).all()))),
             "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
-            "skills": (self.need_skills is None) == (self.rep_skills is None) and (
-                self.need_skills is None or (len(self.need_skills) == n and len(self.rep_skills) == r)),
+            "skills": (self.need_skills is None and self.rep_skills is None) or (
+                self.need_skills is not None and self.rep_skills is not None
+                and len(self.need_skills) == n and len(self.rep_skills) == r),
             "excluded sorted": bool(len(self.excluded) == 0 or (np.diff(self.excluded) > 0).all()),
             "max_moved >= 0": self.max_moved is None or self.max_moved >= 0,
             "max_moved_value": self.max_moved_value is None or (

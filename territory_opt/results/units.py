@@ -115,7 +115,8 @@ def _chain(start: list[int], goal: set[int], free: np.ndarray, adjacent: dict[in
         for u in frontier:
             for v in sorted(adjacent.get(u, ())):
                 if v in goal:
-                    path, w = [], u
+                    path: list[int] = []
+                    w: int | None = u
                     while w is not None and w not in origin:
                         path.append(w)
                         w = previous[w]
