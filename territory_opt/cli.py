@@ -151,9 +151,9 @@ def run(
         elif not quiet:
             out.print(
                 f"{k['status']}: {k['n_customers']} customers, {k['n_reps']} reps; travel "
-                f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "  # type: ignore[arg-type]
+                f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "
                 f"(bound over {k['bound_scope']}), max workload deviation "
-                f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"  # type: ignore[arg-type]
+                f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"
             )
 
     _guarded(body, on_error=lambda code, message: _report_error(log, as_json, code, message))
