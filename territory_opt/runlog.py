@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     Progress,
@@ -45,8 +45,8 @@ class StageTimeColumn(ProgressColumn):
 class StageMarkColumn(SpinnerColumn):
     """A spinner while a stage runs, a tick once it finished, a cross when the run failed in it."""
 
-    def render(self, task: Task) -> Text:
-        return Text("✗", style="red") if task.fields.get("failed") else super().render(task)  # type: ignore[return-value]
+    def render(self, task: Task) -> RenderableType:
+        return Text("✗", style="red") if task.fields.get("failed") else super().render(task)
 
 
 HEARTBEAT_S = 30.0  # the longest silence in the log (and under cron) while a stage runs

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -300,9 +301,9 @@ class Problem:
     def n_needs(self) -> int:
         return len(self.need_customer)
 
-    def replace(self, **changes: object) -> Problem:
+    def replace(self, **changes: Any) -> Problem:
         """A changed copy, checked again."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)
 
     def subset_needs(self, keep: np.ndarray) -> Problem:
         """The same problem with only the needs where `keep` is true (every per-need array filtered together)."""
