@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -151,9 +151,9 @@ def run(
         elif not quiet:
             out.print(
                 f"{k['status']}: {k['n_customers']} customers, {k['n_reps']} reps; travel "
-                f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "  # type: ignore[arg-type]
+                f"{k['travel_visit_km']:,.0f} visit-km, gap {100 * float(k['gap']):.2f}% "
                 f"(bound over {k['bound_scope']}), max workload deviation "
-                f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"  # type: ignore[arg-type]
+                f"{100 * float(k['max_workload_deviation']):.1f}%; {k['runtime_s']} s -> {target}"
             )
 
     _guarded(body, on_error=lambda code, message: _report_error(log, as_json, code, message))
@@ -168,7 +168,7 @@ def _report_error(log: RunLog, as_json: bool, code: int, message: str) -> None:
 JSON_WARNINGS = 50  # --json lists this many warnings in full (warnings.csv has them all)
 
 
-def run_summary(kpis: dict, target: Path, warnings: Sequence[Finding] = ()) -> dict:  # type: ignore[type-arg]
+def run_summary(kpis: dict[str, Any], target: Path, warnings: Sequence[Finding] = ()) -> dict[str, Any]:
     """The one-line summary `--json` prints and `--log-file` ends with: the headline kpis, and the warnings (each
     with its field, the kind of setting or column it is about, and its text; the first JSON_WARNINGS of them)."""
     keys = ("status", "engine", "objective", "gap", "travel_visit_km", "max_workload_deviation",
@@ -208,7 +208,7 @@ def explain(
     _guarded(body)
 
 
-def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
+def _print_explanation(report: dict[str, Any]) -> None:
     facts = ", ".join(f"{k} {v}" for k, v in report["facts"].items() if v not in (None, ""))
     out.print(f"[bold]{report['customer_id']}[/]: {facts}", markup=True)
     if report["inputs_changed_since_run"]:
@@ -234,7 +234,7 @@ def _print_explanation(report: dict) -> None:  # type: ignore[type-arg]
                       + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
 
 
-def _move_text(move: dict, blocked: list[str] | None = None) -> str:  # type: ignore[type-arg]
+def _move_text(move: dict[str, Any], blocked: list[str] | None = None) -> str:
     """One move's effect on the objective, its parts named: cost (travel, continuity) and workload balance."""
     text = (f"{move['extra_cost']:+.2f} visit-km (cost {move['cost_change']:+.2f}, workload balance "
             f"{move['balance_change']:+.2f})")

@@ -210,10 +210,8 @@ class ProcessExecutor(PartExecutor):
                 process.terminate()
             raise
         pool.shutdown(wait=True)
-        outcomes: list[_Done | _Failure | _Crash] = [None] * len(items)  # type: ignore[list-item]
-        for position, index in enumerate(order):
-            outcomes[index] = done[position]
-        return outcomes
+        by_index = dict(zip(order, done, strict=True))  # `order` is a permutation of the items' indices
+        return [by_index[index] for index in range(len(items))]
 
 
 @dataclass

@@ -7,12 +7,16 @@ the problem's data and the rep chosen for each need, so tests can trust it to ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .model.problem import NO_REP, Problem
 from .model.unit_graph import team_edges
+
+if TYPE_CHECKING:
+    from .routing.cycle import RepPlan, RoutingSettings
 
 
 @dataclass(frozen=True)
@@ -309,7 +313,7 @@ def metric_deviations(problem: Problem, assignment: np.ndarray) -> dict[str, flo
     return out
 
 
-def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, settings: object,
+def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list[RepPlan], settings: RoutingSettings,
                         window_open: np.ndarray | None = None, window_close: np.ndarray | None = None,
                         routed: np.ndarray | None = None) -> list[Violation]:
     """The call plan, checked from scratch: every required visit planned (or listed as unplanned) by the need's own
@@ -318,7 +322,7 @@ def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, s
 
     out: list[Violation] = []
     planned = np.zeros(problem.n_needs, dtype=np.int64)
-    limit = settings.day_s - settings.break_s  # type: ignore[attr-defined]
+    limit = settings.day_s - settings.break_s
     for plan in plans:
         np.add.at(planned, np.array(plan.unplanned, dtype=np.int64), 1)
         for day in plan.days:
@@ -329,12 +333,12 @@ def schedule_violations(problem: Problem, assignment: np.ndarray, plans: list, s
                 out.append(Violation("schedule", f"{where}: calls on customers of another rep"))
             if len(np.unique(needs)) < len(needs):
                 out.append(Violation("schedule", f"{where}: a customer is called twice the same day"))
-            if day.back_s - day.leave_s > limit or day.leave_s < 0 or day.back_s > settings.day_s:  # type: ignore
+            if day.back_s - day.leave_s > limit or day.leave_s < 0 or day.back_s > settings.day_s:
                 out.append(Violation("schedule", f"{where}: the day lasts {(day.back_s - day.leave_s) / 3600:.2f} h, "
                                                  f"more than {limit / 3600:.2f} h"))
             points = np.vstack([problem.rep_xy[plan.rep], problem.customer_xy[problem.need_customer[needs]]])
             ids = np.concatenate([[problem.n_customers + plan.rep], problem.need_customer[needs]])
-            duration = settings.travel_model().block(ids, points).seconds  # type: ignore[attr-defined]
+            duration = settings.travel_model().block(ids, points).seconds
             clock, prev = day.leave_s, 0
             for i, (arrive, depart) in enumerate(zip(day.arrive_s, day.depart_s, strict=True)):
                 if arrive < clock + duration[prev, i + 1] - 1:

@@ -14,8 +14,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     Progress,
@@ -44,8 +45,8 @@ class StageTimeColumn(ProgressColumn):
 class StageMarkColumn(SpinnerColumn):
     """A spinner while a stage runs, a tick once it finished, a cross when the run failed in it."""
 
-    def render(self, task: Task) -> Text:
-        return Text("✗", style="red") if task.fields.get("failed") else super().render(task)  # type: ignore[return-value]
+    def render(self, task: Task) -> RenderableType:
+        return Text("✗", style="red") if task.fields.get("failed") else super().render(task)
 
 
 HEARTBEAT_S = 30.0  # the longest silence in the log (and under cron) while a stage runs
@@ -154,7 +155,7 @@ class RunLog:
         if echo:
             self.console.print(f"[yellow]warning[/]: {text}", markup=True)
 
-    def done(self, summary: dict) -> None:  # type: ignore[type-arg]
+    def done(self, summary: dict[str, Any]) -> None:
         self._stop_heartbeat()
         self.close()
         self.line("done " + json.dumps(summary, sort_keys=True))

@@ -174,7 +174,7 @@ def _scatter(rng: np.random.Generator, towns: list[Town], town_xy: np.ndarray,
     xy = town_xy[town_of] + rng.normal(size=(n_town, 2)) * spread[:, None]
     inner = region.buffer(-200.0)
     minx, miny, maxx, maxy = inner.bounds
-    rural = []
+    rural: list[np.ndarray] = []
     while len(rural) < n_rural:
         p = rng.uniform((minx, miny), (maxx, maxy))
         if inner.contains(Point(p)):
@@ -257,7 +257,7 @@ def _routes(towns: list[Town], town_xy: np.ndarray, depot_towns: list[int]) -> l
     _, near = cKDTree(xy).query(xy, k=3)
     edges |= {tuple(sorted((a, int(b)))) for a, row in enumerate(near) for b in row[1:]}
     depot_xy = town_xy[depot_towns]
-    out = []
+    out: list[tuple[LineString, dict[str, Any]]] = []
     for a, b in sorted((int(a), int(b)) for a, b in edges):
         line = LineString([xy[a], xy[b]])
         mid = np.asarray(line.interpolate(0.5, normalized=True).coords[0])

@@ -118,3 +118,22 @@ def test_lumpy_work_is_explained_with_the_band_and_the_largest_customer() -> Non
     assert finding.message == (
         "team 'A': no assignment keeps all 2 reps within their workload band (1.5 h to 1.5 h) under the rules given; "
         "the largest customer needs 1.0 h. Widen rules.balance_tolerance or relax those rules")
+
+
+def test_an_infeasible_solve_with_no_named_cause_still_raises_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback message is a Finding like every other: code that reads .message or .source of an error's
+    findings (the run record, the part executor) must not meet a bare string."""
+    from territory_opt.errors import Finding, InfeasibleError
+    from territory_opt.solve import engine
+    from territory_opt.solve.bound import LpResult
+    from territory_opt.solve.budget import Budget
+    from territory_opt.solve.candidates import all_arcs
+
+    problem = two_hour_problem()
+    infeasible = LpResult(feasible=False, status="infeasible", objective=float("nan"), x=np.zeros(0), seconds=0.0)
+    monkeypatch.setattr(engine, "solve_lp", lambda *args, **kwargs: infeasible)
+    monkeypatch.setattr(engine, "explain_lp_infeasible", lambda *args, **kwargs: [])
+    with pytest.raises(InfeasibleError) as raised:
+        engine._lp_or_raise(problem, all_arcs(problem), Budget(work_s=1.0))
+    assert [type(f) for f in raised.value.findings] == [Finding]
+    assert "no assignment satisfies" in raised.value.findings[0].message

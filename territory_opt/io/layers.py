@@ -124,7 +124,7 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
         besides = " besides the location (lon/lat or geometry)" if geometry else ""
         log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)})",
                         source=name, field=col))
-    for col in (spec.id_column, *spec.required_text, *spec.optional_text):
+    for col in filter(None, (spec.id_column, *spec.required_text, *spec.optional_text)):
         if col and col in frame:
             frame[col] = as_text(frame[col])
     for col, allowed in spec.choices:
@@ -228,7 +228,8 @@ def _check_coordinates(geoms: np.ndarray, present: np.ndarray, crs: CRS | None, 
                        log: FindingLog) -> None:
     """Every vertex finite and, in a layer in degrees, within [-180, 180] x [-90, 90]: a layer in metres without
     its CRS (read as degrees) is refused here instead of landing thousands of km away."""
-    coords, index = shapely.get_coordinates(np.where(present, geoms, None), return_index=True)
+    # numpy's stubs take no None as where's fill value; an object array takes it (a missing geometry)
+    coords, index = shapely.get_coordinates(np.where(present, geoms, None), return_index=True)  # type: ignore[call-overload]
     if len(coords) == 0:
         return
     bad = ~np.isfinite(coords).all(axis=1)

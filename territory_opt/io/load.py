@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import geopandas as gpd
 import numpy as np
@@ -131,25 +132,25 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
             parts("layers", done, given)
     (customers, c_off), (reps, r_off), (depots, d_off), (routes, l_off), (distributors, f_off), (units, u_off) = loaded
 
-    def sound(frame: gpd.GeoDataFrame | None, source: LayerSource | None) -> bool:
+    def sound(source: LayerSource | None, frame: gpd.GeoDataFrame | None) -> TypeGuard[LayerSource]:
         """Loaded without a row error: its geometry can be compared with the others'."""
         return frame is not None and source is not None and source.label not in log.sources_with_errors()
 
-    if sound(customers, src.customers):
+    if sound(src.customers, customers) and customers is not None:
         region = Region.of(shapely.get_x(customers.geometry.to_numpy()), shapely.get_y(customers.geometry.to_numpy()))
         if region is not None:
             region.check(customers, src.customers.label, c_off, log)
-            if sound(reps, src.reps):
+            if sound(src.reps, reps):
                 region.check(reps, src.reps.label, r_off, log)
-            if sound(depots, src.depots):
+            if sound(src.depots, depots):
                 region.check(depots, src.depots.label, d_off, log)
-            if sound(routes, src.routes):
+            if sound(src.routes, routes):
                 region.check_extent(routes, src.routes.label, l_off, log)
-            if sound(distributors, src.distributors):
+            if sound(src.distributors, distributors):
                 region.check_extent(distributors, src.distributors.label, f_off, log)
             # a units layer is often national (every postcode) around a regional customer base: only a layer
             # with no unit near the customers is taken for a CRS mistake
-            if sound(units, src.units) and not (region.extent_km(units) <= region.radius_km).any():
+            if sound(src.units, units) and not (region.extent_km(units) <= region.radius_km).any():
                 region.check_extent(units, src.units.label, u_off, log)
     if reps is not None:
         check_references(scenario, customers, reps, depots, distributors, log, units=units)

@@ -173,14 +173,16 @@ def check_writable(target: DatabaseOutput) -> None:
         with connect(target.url) as conn:
             inspector = sa.inspect(conn)
             schema = target.db_schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
-            if not inspector.has_schema(schema):
+            if schema is None:  # current_schema() is NULL when no schema on the search_path exists
+                problems.append("this login's search_path names no existing schema: set output.database.schema")
+            elif not inspector.has_schema(schema):
                 if not conn.execute(sa.text("SELECT has_database_privilege(current_database(), 'CREATE')")).scalar():
                     problems.append(f"this login may not create schema {schema}")
             elif not (holds("has_schema_privilege", schema, "USAGE") and holds("has_schema_privilege", schema,
                                                                                 "CREATE")):
                 problems.append(f"this login may not create tables in schema {schema}")
             for name in (target.assignments, target.territories):
-                if inspector.has_schema(schema) and inspector.has_table(name, schema=schema):
+                if schema is not None and inspector.has_schema(schema) and inspector.has_table(name, schema=schema):
                     table = quoted(conn, name, schema)
                     missing = [p.lower() for p in needed if not holds("has_table_privilege", table, p)]
                     if missing:

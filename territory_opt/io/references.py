@@ -56,21 +56,21 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
         if len(members) == 0:
             log.add(Finding(f"team {team.name!r} has no reps (no row of {reps_name} has team={team.name})",
                             source=scenario.source_name, field=f"teams[{i}]"))
-    for district, members in scenario.hierarchy.districts.items():
-        for rid in members:
+    for district, district_reps in scenario.hierarchy.districts.items():
+        for rid in district_reps:
             if rid not in rep_ids:
                 log.add(Finding(f"district {district!r} lists rep {rid!r}, which is not in {reps_name}",
                                 source=scenario.source_name, field=f"hierarchy.districts.{district}"))
     if "depot_id" in reps and depots is not None:
         known = set(depots["depot_id"])
-        for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()):
+        for pos in np.flatnonzero(((reps["depot_id"] != "") & ~reps["depot_id"].isin(known)).to_numpy()).tolist():
             log.add(Finding(f"depot {reps['depot_id'].iloc[pos]!r} is not in the depots layer", source=reps_name,
                             row=int(pos) + reps_first, field="depot_id"))
     if "distributor_id" in reps and distributors is not None and scenario.inputs.distributors is not None:
         # a rep pinned to a footprint the layer lacks: named here, not an infeasible zone later
         known = set(distributors["distributor_id"].astype(str))
         pins = reps["distributor_id"].fillna("").astype(str)
-        for pos in np.flatnonzero(((pins != "") & ~pins.isin(known)).to_numpy()):
+        for pos in np.flatnonzero(((pins != "") & ~pins.isin(known)).to_numpy()).tolist():
             log.add(Finding(f"distributor {pins.iloc[pos]!r} is not in {scenario.inputs.distributors.label}",
                             source=reps_name, row=int(pos) + reps_first, field="distributor_id"),
                     kind="distributor unknown")
@@ -80,14 +80,14 @@ def check_references(scenario: Scenario, customers: gpd.GeoDataFrame | None, rep
     cust_first = scenario.inputs.customers.first_row
     if "locked_rep_id" in customers:
         values = customers["locked_rep_id"]
-        for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()):
+        for pos in np.flatnonzero(((values != "") & ~values.isin(rep_ids)).to_numpy()).tolist():
             log.add(Finding(f"rep {values.iloc[pos]!r} is not in {reps_name}", source=cust_name,
                             row=int(pos) + cust_first, field="locked_rep_id"), kind="locked_rep_id unknown")
     if "unit_id" in customers and units is not None and scenario.inputs.units is not None:
         # a customer placed in a unit the layer lacks: named here, not a unit without a shape later
         known_units = set(units["unit_id"].astype(str))
         values = customers["unit_id"].fillna("").astype(str)
-        for pos in np.flatnonzero(((values != "") & ~values.isin(known_units)).to_numpy()):
+        for pos in np.flatnonzero(((values != "") & ~values.isin(known_units)).to_numpy()).tolist():
             log.add(Finding(f"unit {values.iloc[pos]!r} is not in {scenario.inputs.units.label}", source=cust_name,
                             row=int(pos) + cust_first, field="unit_id"), kind="unit_id unknown")
     if "current_rep_id" in customers:  # a rep who left is normal: their customers are moved ("lost rep")

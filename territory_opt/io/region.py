@@ -14,7 +14,7 @@ from .findings import FindingLog
 
 
 def _haversine_km(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
-    lon, lat, lon0r, lat0r = map(np.radians, (lon, lat, lon0, lat0))
+    lon, lat, lon0r, lat0r = np.radians(lon), np.radians(lat), np.radians(lon0), np.radians(lat0)
     a = np.sin((lat - lat0r) / 2) ** 2 + np.cos(lat) * np.cos(lat0r) * np.sin((lon - lon0r) / 2) ** 2
     return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 

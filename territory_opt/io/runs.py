@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from ..errors import Finding, LockedError, OutputError
 
@@ -117,7 +118,7 @@ def _take_lock(path: Path, mine: str, missing: list[Path]) -> int:
     raise LockedError(Finding("could not take the lock: other runs kept replacing it", source=str(path)))
 
 
-def _holds(holder: dict) -> bool:  # type: ignore[type-arg]
+def _holds(holder: dict[str, Any]) -> bool:
     """Whether the run a lock file names still holds it (a lock without flock: see `_take_lock`)."""
     if not holder:
         return False
@@ -126,7 +127,7 @@ def _holds(holder: dict) -> bool:  # type: ignore[type-arg]
     return _alive(int(holder.get("pid", -1)))
 
 
-def _held_by(path: Path, holder: dict) -> Finding:  # type: ignore[type-arg]
+def _held_by(path: Path, holder: dict[str, Any]) -> Finding:
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
     where = "" if holder.get("host") in (None, socket.gethostname()) else f" on host {holder['host']}"
     return Finding(f"another territory-opt run (pid {holder.get('pid', '?')}{where}, started {started}) is writing "
@@ -141,7 +142,7 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()  # only when empty
 
 
-def _read_lock(path: Path) -> dict:  # type: ignore[type-arg]
+def _read_lock(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

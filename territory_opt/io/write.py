@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..config import LayerSource, safe_url
+from ..config import DatabaseOutput, LayerSource, safe_url
 from ..errors import Finding, OutputError
 from ..results.changes import CHANGE_COLUMNS
 from ..results.report import build_report
 from ..results.run import RunResult
 from ..results.units import units_layer
+from ..routing.cycle import RoutingOutcome
 
 OUTPUT_FILES = (
     "assignments.csv",
@@ -61,8 +62,9 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
 
 
 def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
     import numpy
-    import ortools
     import pyproj
     import shapely
 
@@ -71,7 +73,7 @@ def _versions() -> dict[str, str]:
     return {
         "territory_opt": __version__,
         "python": platform.python_version(),
-        "ortools": ortools.__version__,
+        "ortools": version("ortools"),  # ortools' package root is untyped (py.typed in its subpackages only)
         "geopandas": gpd.__version__,
         "shapely": shapely.__version__,
         "pyogrio": pyogrio.__version__,
@@ -139,11 +141,11 @@ def _clock(seconds: int, start: str) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _schedule_table(run: RunResult) -> pd.DataFrame:
+def _schedule_table(run: RunResult, routing: RoutingOutcome) -> pd.DataFrame:
     """One row per call: rep, week, day, order, customer, team, arrival and departure (clock times)."""
     problem, start = run.prepared.problem, run.prepared.scenario.routing.day_start
     rows = []
-    for plan in run.routing.plans:
+    for plan in routing.plans:
         for day in plan.days:
             for seq, (need, arrive, depart) in enumerate(zip(day.needs, day.arrive_s, day.depart_s, strict=True)):
                 rows.append((problem.rep_ids[plan.rep], day.week + 1, day.day + 1, seq + 1,
@@ -152,7 +154,7 @@ def _schedule_table(run: RunResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rep_id", "week", "day", "seq", "customer_id", "team", "arrive", "depart"])
 
 
-def _routes_layer(run: RunResult) -> gpd.GeoDataFrame:
+def _routes_layer(run: RunResult, routing: RoutingOutcome) -> gpd.GeoDataFrame:
     """A LineString per rep and day: home, the calls in order, home."""
     import shapely
 
@@ -160,16 +162,16 @@ def _routes_layer(run: RunResult) -> gpd.GeoDataFrame:
     rows = [{"rep_id": problem.rep_ids[plan.rep], "week": day.week + 1, "day": day.day + 1, "n_calls": len(day.needs),
              "drive_min": round(day.drive_s / 60.0, 1), "work_min": round((day.back_s - day.leave_s) / 60.0, 1),
              "geometry": shapely.LineString(day.path_xy)}
-            for plan in run.routing.plans for day in plan.days]
+            for plan in routing.plans for day in plan.days]
     columns = ["rep_id", "week", "day", "n_calls", "drive_min", "work_min", "geometry"]
     return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=run.prepared.inputs.crs)
 
 
-def _unplanned_table(run: RunResult) -> pd.DataFrame:
+def _unplanned_table(run: RunResult, routing: RoutingOutcome) -> pd.DataFrame:
     """Visits no day of their week could hold: reported, never dropped silently."""
     problem = run.prepared.problem
     counts: dict[tuple[int, int], int] = {}
-    for plan in run.routing.plans:
+    for plan in routing.plans:
         for need in plan.unplanned:
             counts[(plan.rep, need)] = counts.get((plan.rep, need), 0) + 1
     rows = [(problem.rep_ids[rep], problem.customer_ids[problem.need_customer[need]],
@@ -193,9 +195,8 @@ def _input_entry(source: LayerSource, sha256: str | None) -> dict[str, Any]:
     return {"database": safe_url(str(source.url)), **what, "sha256": sha256}
 
 
-def database_tables(run: RunResult) -> dict[str, gpd.GeoDataFrame]:
+def database_tables(run: RunResult, target: DatabaseOutput) -> dict[str, gpd.GeoDataFrame]:
     """What `output.database` receives: assignments.csv's rows with the customer's point, and the territories."""
-    target = run.prepared.scenario.output.database
     customers = run.prepared.customers
     rows = _assignment_layer(run)
     points = customers.geometry.iloc[run.assignments["customer_index"].to_numpy()].to_numpy()
@@ -223,7 +224,8 @@ def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = 
             for name, src in sources.items() if src is not None
         } | ({"travel_matrix": {"file": scenario.routing.travel_matrix.name,
                                 "sha256": run.prepared.file_hashes["travel_matrix"]}}
-             if "travel_matrix" in run.prepared.file_hashes else {}),  # read only when routing uses it
+             if scenario.routing.travel_matrix is not None and "travel_matrix" in run.prepared.file_hashes
+             else {}),  # read only when routing uses it
         "crs": run.prepared.inputs.crs.to_string(),
         "crs_note": run.prepared.inputs.projection_note,
         "seed": run.seed,
@@ -290,9 +292,9 @@ def write_outputs(run: RunResult, out_dir: Path, *, scenario_path: Path | None =
         for level, shapes in run.levels.items():
             write_geojson(shapes, tmp / f"{level}s.geojson")
         if run.routing is not None:
-            write_geojson(_routes_layer(run), tmp / "routes.geojson")
-            write_csv(_schedule_table(run), tmp / "schedule.csv")
-            write_csv(_unplanned_table(run), tmp / "unplanned_visits.csv")
+            write_geojson(_routes_layer(run, run.routing), tmp / "routes.geojson")
+            write_csv(_schedule_table(run, run.routing), tmp / "schedule.csv")
+            write_csv(_unplanned_table(run, run.routing), tmp / "unplanned_visits.csv")
         (tmp / "map.png").write_bytes(_map_png(run))
         (tmp / "report.html").write_text(build_report(run), encoding="utf-8")
         write_json(run.kpis, tmp / "kpis.json")
@@ -301,7 +303,7 @@ def write_outputs(run: RunResult, out_dir: Path, *, scenario_path: Path | None =
         if target is not None:
             from .postgis import write_tables  # SQLAlchemy and psycopg load only when a scenario uses a database
 
-            write_tables(target, database_tables(run), run_id or out_dir.name)
+            write_tables(target, database_tables(run, target), run_id or out_dir.name)
         if out_dir.exists():
             out_dir.rename(old)
         tmp.rename(out_dir)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -125,8 +126,9 @@ class Problem:
                 self.customer_max_reps is None or (self.customer_max_reps.shape == (c,)
                                                    and bool((self.customer_max_reps >= 1).all()))),
             "finite coordinates": bool(np.isfinite(self.customer_xy).all() and np.isfinite(self.rep_xy).all()),
-            "skills": (self.need_skills is None) == (self.rep_skills is None) and (
-                self.need_skills is None or (len(self.need_skills) == n and len(self.rep_skills) == r)),
+            "skills": (self.need_skills is None and self.rep_skills is None) or (
+                self.need_skills is not None and self.rep_skills is not None
+                and len(self.need_skills) == n and len(self.rep_skills) == r),
             "excluded sorted": bool(len(self.excluded) == 0 or (np.diff(self.excluded) > 0).all()),
             "max_moved >= 0": self.max_moved is None or self.max_moved >= 0,
             "max_moved_value": self.max_moved_value is None or (
@@ -299,9 +301,9 @@ class Problem:
     def n_needs(self) -> int:
         return len(self.need_customer)
 
-    def replace(self, **changes: object) -> Problem:
+    def replace(self, **changes: Any) -> Problem:
         """A changed copy, checked again."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)
 
     def subset_needs(self, keep: np.ndarray) -> Problem:
         """The same problem with only the needs where `keep` is true (every per-need array filtered together)."""

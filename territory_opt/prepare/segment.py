@@ -139,7 +139,7 @@ def resolve_contact_cap(stacked: np.ndarray, cap: np.ndarray, order: list[int],
         if not dropped:
             continue
         rows = np.flatnonzero(inverse == p)
-        result[np.ix_(rows, dropped)] = False
+        result[np.ix_(rows, np.asarray(dropped, dtype=np.int64))] = False
         events += [(int(c), t, teams[0]) for c in rows for t in dropped]
     events.sort()
     return result, events

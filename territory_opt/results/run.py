@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -20,7 +21,7 @@ class RunResult:
     assignments: pd.DataFrame
     reps: pd.DataFrame
     territories: gpd.GeoDataFrame
-    kpis: dict[str, object]
+    kpis: dict[str, Any]  # kpis.json's content (JSON values)
     timings: dict[str, float]
     seed: int
     routing: RoutingOutcome | None = None

@@ -74,8 +74,9 @@ def solve_lp(problem: Problem, arcs: Arcs, budget: Budget) -> LpResult:
     objective = np.concatenate([arc_costs(problem, arcs).astype(float), *lp.extra_cost])
     upper = np.concatenate([np.ones(n_arcs), *lp.extra_upper])
     model = mb.Model()
+    # ortools' generated stub spells these arrays ndarray[float64[m, 1]], a type no array matches
     model.helper.fill_model_from_sparse_data(
-        np.zeros(lp.n_cols), upper, objective, np.concatenate(lp.lower), np.concatenate(lp.upper),
+        np.zeros(lp.n_cols), upper, objective, np.concatenate(lp.lower), np.concatenate(lp.upper),  # type: ignore[arg-type]
         lp.matrix(),
     )
     solver = mb.Solver("glop")

@@ -19,7 +19,7 @@ import numpy as np
 from ..model.problem import Problem
 from .ledger import Ledger
 from .rules import eligible
-from .rules.contiguity import Territories, pieces, unit_neighbours
+from .rules.contiguity import Territories, pieces, territories, unit_neighbours, unit_owners
 from .scaling import minute_units, off_target_growth, rep_targets
 
 MAX_ROUNDS = 200  # passes of the rebalance and improve loops (each pass is one sweep over the border)
@@ -81,13 +81,13 @@ class _Border:
 
     @property
     def held(self) -> Territories:
-        return self.ledger.state["contiguity"]  # type: ignore[return-value]
+        return territories(self.ledger)
 
     def neighbours(self, team: int, unit: int) -> tuple[int, ...]:
         return unit_neighbours(self.problem, team).get(unit, ())
 
     def holders(self, team: int, unit: int) -> list[int]:
-        owners = self.ledger.state["unit_owners"].get((team, unit))  # type: ignore[attr-defined]
+        owners = unit_owners(self.ledger).get((team, unit))
         return sorted(owners) if owners else []
 
     def moves(self, reps: set[int] | None = None) -> list[tuple[int, int, int, list[int]]]:
@@ -215,8 +215,8 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         if _breach(problem, ledger.load, list(range(problem.n_reps))) == 0:
             break
         touching = _rep_touching(border)
-        room = _distance_to((ledger.load < problem.band_max).all(axis=0), touching, problem.n_reps)
-        spare = _distance_to((ledger.load > problem.band_min).all(axis=0), touching, problem.n_reps)
+        room = _distance_to(np.all(ledger.load < problem.band_max, axis=0), touching, problem.n_reps)
+        spare = _distance_to(np.all(ledger.load > problem.band_min, axis=0), touching, problem.n_reps)
         breached = set(np.flatnonzero(((ledger.load > problem.band_max) | (ledger.load < problem.band_min))
                                       .any(axis=0)).tolist())
         moves = [m for m in border.moves(breached) if m[3]]

@@ -15,7 +15,7 @@ from .interrupt import interruptible
 @dataclass(frozen=True)
 class CpSatCall:
     solver: cp_model.CpSolver
-    status: int
+    status: cp_model.CpSolverStatus
     seconds: float  # wall seconds
     work: float  # CP-SAT's deterministic time spent (reproducible, roughly seconds)
     wall_capped: bool  # the safety stop ended the search: the answer may depend on the machine's load

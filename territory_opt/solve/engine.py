@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import InfeasibleError, SolverLimitError
+from ..errors import Finding, InfeasibleError, SolverLimitError
 from ..executor import PartExecutor, ProcessExecutor
 from ..metrics import check
 from ..model.bands import team_components
@@ -84,7 +84,7 @@ def _infeasible_components(problem: Problem, budget: Budget) -> list[np.ndarray]
         teams = np.flatnonzero(comp == label)
         keep = np.isin(problem.need_team, teams)
         sub = problem.subset_needs(keep)
-        reps_outside = ~problem.rep_in_team[:, teams].any(axis=1)
+        reps_outside = ~np.any(problem.rep_in_team[:, teams], axis=1)
         sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
         if sub.metric_names:
             sub = sub.replace(rep_metric_min=np.where(reps_outside[None, :], 0, sub.rep_metric_min))
@@ -106,12 +106,15 @@ def proven_bound(bound: float, objective: float) -> float:
     return min(bound, objective)
 
 
+# what an infeasible solve says when the diagnosis names no cause (a Finding, as every error's findings are)
+_NOTHING_FITS = Finding("no assignment satisfies coverage, balance, locks, boundaries and the contact cap together")
+
+
 def _lp_or_raise(problem: Problem, arcs: Arcs, budget: Budget) -> LpResult:
     lp = solve_lp(problem, arcs, budget)
     if lp.status == "infeasible":
         comps = _infeasible_components(problem, budget)
-        raise InfeasibleError(explain_lp_infeasible(problem, comps) or [
-            "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
+        raise InfeasibleError(explain_lp_infeasible(problem, comps) or [_NOTHING_FITS])
     return lp
 
 
@@ -244,8 +247,8 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
             k = min(2 * k, max_team)
             continue
         if outcome.status == "infeasible":
-            raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, budget)) or [
-                "no assignment satisfies coverage, balance, locks, boundaries and the contact cap together"])
+            raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, budget))
+                                  or [_NOTHING_FITS])
         raise SolverLimitError(
             f"CP-SAT found no feasible assignment within a work budget of {budget.work_s:g} s "
             f"({len(arcs)} candidate arcs); raise solver.time_limit_s")

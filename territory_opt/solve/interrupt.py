@@ -22,13 +22,14 @@ STOP_GRACE_S = 3.0  # how long a stopped solver may take to return before the ex
 def interruptible(call: Callable[[], T], stop_search: Callable[[], None]) -> T:
     """`call()` in a worker thread; an exception in the waiting thread (SIGTERM's `Terminated`, KeyboardInterrupt)
     calls `stop_search()` and is raised again. The call's own result or exception comes back as if called here."""
-    outcome: dict[str, object] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = call()
+            values.append(call())
         except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
+            errors.append(exc)
 
     worker = threading.Thread(target=target, name="territory-opt-solve", daemon=True)
     worker.start()
@@ -39,7 +40,7 @@ def interruptible(call: Callable[[], T], stop_search: Callable[[], None]) -> T:
         stop_search()
         worker.join(STOP_GRACE_S)
         raise
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return values[0]
 

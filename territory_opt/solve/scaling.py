@@ -25,8 +25,9 @@ def rep_targets(problem: Problem) -> np.ndarray:
     return np.rint(problem.rep_target_s).astype(np.int64)
 
 
-def minutes_off(load: np.ndarray | int, target: np.ndarray | int) -> np.ndarray | int:
-    """Whole minutes (rounded up) a workload in seconds lies off its target: what the soft balance term counts."""
+def minutes_off(load: np.ndarray | int, target: np.ndarray | int) -> np.ndarray | np.integer:
+    """Whole minutes (rounded up) a workload in seconds lies off its target: what the soft balance term counts
+    (one numpy integer for two scalars)."""
     return -(-np.abs(np.asarray(load, dtype=np.int64) - target) // 60)
 
 

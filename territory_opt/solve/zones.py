@@ -43,8 +43,8 @@ def has_free_reps(problem: Problem) -> bool:
     """Whether some rep of a bounded team still has to be placed in a zone."""
     if problem.n_zone_kinds == 0:
         return False
-    bounded_teams = np.unique(problem.need_team[(problem.need_zone >= 0).any(axis=0)])
-    in_bounded = problem.rep_in_team[:, bounded_teams].any(axis=1)
+    bounded_teams = np.unique(problem.need_team[np.any(problem.need_zone >= 0, axis=0)])
+    in_bounded = np.any(problem.rep_in_team[:, bounded_teams], axis=1)
     return bool(((problem.rep_zone < 0) & in_bounded[None, :]).any())
 
 

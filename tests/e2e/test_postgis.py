@@ -345,6 +345,19 @@ def test_validate_checks_the_output_tables_can_be_written(server: Server, creden
     assert result.exit_code == 6 and "may not delete rows of locked.assignments" in result.output, result.output
 
 
+def test_validate_says_when_the_search_path_names_no_schema(server: Server, credentials: Path) -> None:
+    """Without `schema:`, the tables go to the login's current schema; a search_path naming none that exists has
+    none (current_schema() is NULL): the pre-flight says so instead of checking a schema called None."""
+    from territory_opt.config import DatabaseOutput
+    from territory_opt.errors import DatabaseError
+    from territory_opt.io.postgis import check_writable
+
+    url = server.url() + "?options=-csearch_path%3Dnowhere"
+    with pytest.raises(DatabaseError) as raised:
+        check_writable(DatabaseOutput(url=url))
+    assert "search_path names no existing schema" in str(raised.value)
+
+
 def test_rows_without_an_id_come_in_one_order_whatever_the_server_returns() -> None:
     """Routes have no id column: the order (and so the manifest's hash and every tie downstream) must not depend on
     the order rows sit on the server's disk."""

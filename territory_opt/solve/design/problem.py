@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,7 @@ class DesignProblem:
     size_bounds: tuple[int, int] | None = None
     size_target: float | None = None
     balance_penalty: float = 0.0
+    _loads: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         distance = _frozen(self.distance, np.float64, "distance")
@@ -88,7 +89,7 @@ class DesignProblem:
     @property
     def loads(self) -> np.ndarray:
         """Demand counted against capacity and size rules (one per customer when none is given)."""
-        return self._loads  # type: ignore[attr-defined, no-any-return]
+        return self._loads
 
     @property
     def has_balance(self) -> bool:

@@ -13,6 +13,8 @@ from ...model.problem import Problem
 from .base import CpSatBuild, Rule, hours
 
 if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import IntVar
+
     from ..candidates import Arcs
     from ..ledger import Ledger
     from ..lp_rows import SparseLp
@@ -51,13 +53,13 @@ class Boundaries(Rule):
         for k in range(problem.n_zone_kinds):
             zone = problem.need_zone[k, arcs.need]
             free = (zone >= 0) & (problem.rep_zone[k, arcs.rep] < 0)
-            chosen: dict[tuple[int, int], object] = {}
+            chosen: dict[tuple[int, int], IntVar] = {}
             for i in np.flatnonzero(free).tolist():
                 key = (int(arcs.rep[i]), int(zone[i]))
                 if key not in chosen:
                     chosen[key] = model.new_bool_var(f"zone{k}_{key[0]}_{key[1]}")
                 model.add_implication(x[i], chosen[key])
-            per_rep: dict[int, list[object]] = {}
+            per_rep: dict[int, list[IntVar]] = {}
             for (rep, _), var in chosen.items():
                 per_rep.setdefault(rep, []).append(var)
             for variables in per_rep.values():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -23,6 +23,24 @@ if TYPE_CHECKING:
     from ..ledger import Ledger
 
 Territories = dict[tuple[int, int], Counter[int]]  # (rep, team) -> units held (with how many needs each)
+Owners = dict[tuple[int, int], Counter[int]]  # (team, unit) -> reps holding it (with how many needs each)
+
+
+def territories(ledger: Ledger) -> Territories:
+    """The contiguity rule's tally of territories in `ledger.state` (put there by `Contiguity.start`)."""
+    return cast(Territories, ledger.state[Contiguity.name])
+
+
+def unit_owners(ledger: Ledger) -> Owners:
+    """The contiguity rule's tally of each unit's holders in `ledger.state` (put there by `Contiguity.start`)."""
+    return cast(Owners, ledger.state["unit_owners"])
+
+
+def _unit_and_team(problem: Problem, need: int) -> tuple[int, int, bool]:
+    """A need's unit and team, and whether its team is contiguous (the rule is active: the problem has units)."""
+    assert problem.need_unit is not None and problem.team_contiguous is not None
+    team = int(problem.need_team[need])
+    return int(problem.need_unit[need]), team, bool(problem.team_contiguous[team])
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,7 +109,7 @@ class Contiguity(Rule):
 
     def start(self, ledger: Ledger) -> None:
         held = held_units(ledger.problem, ledger.assign)
-        owners: dict[tuple[int, int], Counter[int]] = {}
+        owners: Owners = {}
         for (rep, team), units in held.items():
             for unit, count in units.items():
                 owners.setdefault((team, unit), Counter())[rep] = count
@@ -100,16 +118,16 @@ class Contiguity(Rule):
 
     def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
         p = ledger.problem
-        unit, team = int(p.need_unit[need]), int(p.need_team[need])
-        if unit < 0 or not p.team_contiguous[team] or source == target:
+        unit, team, contiguous = _unit_and_team(p, need)
+        if unit < 0 or not contiguous or source == target:
             return
-        held: Territories = ledger.state[self.name]  # type: ignore[assignment]
+        held = territories(ledger)
         left = held[(source, team)]
         left[unit] -= 1
         if left[unit] == 0:
             del left[unit]
         held.setdefault((target, team), Counter())[unit] += 1
-        owners: dict[tuple[int, int], Counter[int]] = ledger.state["unit_owners"]  # type: ignore[assignment]
+        owners = unit_owners(ledger)
         here = owners[(team, unit)]
         here[source] -= 1
         if here[source] == 0:
@@ -118,13 +136,13 @@ class Contiguity(Rule):
 
     def allows_move(self, ledger: Ledger, need: int, target: int) -> bool:
         p = ledger.problem
-        unit, team = int(p.need_unit[need]), int(p.need_team[need])
-        if unit < 0 or not p.team_contiguous[team]:
+        unit, team, contiguous = _unit_and_team(p, need)
+        if unit < 0 or not contiguous:
             return True
         source = int(ledger.assign[need])
         if source == target:
             return True
-        held: Territories = ledger.state[self.name]
+        held = territories(ledger)
         neighbours = unit_neighbours(p, team)
         into = held.get((target, team), Counter())
         if into and unit not in into and not any(v in into for v in neighbours.get(unit, ())):
@@ -138,10 +156,10 @@ class Contiguity(Rule):
 
     def why_not(self, ledger: Ledger, need: int, rep: int) -> list[str]:
         p = ledger.problem
-        unit, team = int(p.need_unit[need]), int(p.need_team[need])
-        if unit < 0 or not p.team_contiguous[team] or self.allows_move(ledger, need, rep):
+        unit, team, contiguous = _unit_and_team(p, need)
+        if unit < 0 or not contiguous or self.allows_move(ledger, need, rep):
             return []
-        held: Territories = ledger.state[self.name]
+        held = territories(ledger)
         into = held.get((rep, team), Counter())
         if into and unit not in into and not any(v in into for v in unit_neighbours(p, team).get(unit, ())):
             return [f"contiguity: the customer's unit does not touch {p.rep_ids[rep]}'s territory"]
