@@ -396,12 +396,16 @@ class Problem:
         delta = self.customer_xy[self.need_customer[need]] - self.rep_xy[rep]
         return np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0
 
+    def travel_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """The objective's travel term of giving `need` to `rep`: visits x the team's travel weight x road km (or
+        the given `arc_travel`)."""
+        if self.arc_travel is not None:
+            return np.asarray(self.arc_travel[need, rep], dtype=float)
+        return self.need_visits[need] * self.need_travel_weight[need] * self.road_km(need, rep)
+
     def arc_cost(self, need: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """Objective contribution of giving `need` to `rep`: visit-weighted travel plus the continuity penalty."""
-        if self.arc_travel is not None:
-            travel = self.arc_travel[need, rep]
-        else:
-            travel = self.need_visits[need] * self.need_travel_weight[need] * self.road_km(need, rep)
+        travel = self.travel_cost(need, rep)
         current = self.need_current_rep[need]
         moved = (current != NO_REP) & (current != rep)
         return travel + self.continuity_weight * moved

@@ -180,8 +180,12 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     elif bundled.team_contiguous is not None and bundled.team_contiguous.any():
         assignment, moves = make_contiguous(bundled, assignment)
         stats.update({f"contiguity_{key}": value for key, value in moves.items()})
-        # what the one-piece territories cost against the relaxed alignment they came from (the price of contiguity)
+        # the price of contiguity against the relaxed alignment it came from: in travel (visit-km, as weighted in the
+        # objective) and in the whole objective (travel, continuity and soft balance)
         stats["contiguity_relaxed_objective"] = round(objective_units(bundled, relaxed.assignment) / COST_SCALE, 3)
+        every = np.arange(bundled.n_needs)
+        stats["contiguity_relaxed_travel"] = round(float(bundled.travel_cost(every, relaxed.assignment).sum()), 3)
+        stats["contiguity_travel"] = round(float(bundled.travel_cost(every, assignment).sum()), 3)
         scope += ", contiguity relaxed"
         broken = check(bundled, assignment)
         if broken:  # border moves did not reach a one-piece alignment within the bands: keep the relaxed one, say so
