@@ -66,11 +66,26 @@ class LayerSource(StrictModel):
                                         "query's `:name` placeholders.")
     geometry: str = Field("geom", description="Database: the geometry column (read with geopandas, CRS from its "
                           "SRID); when the result has no such column, `lon`/`lat` columns are used.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Columns under other names in this layer, "
+                                    "`{name we expect: name in the file}`, e.g. `{distributor_id: distributo}` for a "
+                                    "Shapefile (which cuts names to 10 characters). Applied when the layer is read, "
+                                    "from any file or table.")
 
     @field_validator("path")
     @classmethod
     def _resolve_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else resolve_path(value, info)
+
+    @field_validator("columns")
+    @classmethod
+    def _one_name_each(cls, value: dict[str, str]) -> dict[str, str]:
+        names = [str(name).strip() for name in value.values()]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two columns are mapped to the same file column {', '.join(map(repr, twice))}")
+        if any(not name for name in names) or any(not str(key).strip() for key in value):
+            raise ValueError("a column name is empty")
+        return {str(key).strip(): str(name).strip() for key, name in value.items()}
 
     @model_validator(mode="after")
     def _one_source(self) -> LayerSource:

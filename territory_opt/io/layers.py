@@ -6,6 +6,7 @@ one pass lists every problem; the checks that span layers are in `region` and `r
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -114,16 +115,71 @@ def check_ids(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log:
             )
 
 
+SHAPEFILE_NAME_LENGTH = 10  # a Shapefile's .dbf cuts column names to 10 characters
+
+
+def likely_column(wanted: str, found: list[str]) -> str | None:
+    """The file's column that is most likely `wanted` under another name: cut to 10 characters (a Shapefile), or
+    a near spelling (case, a typo); None when none is close."""
+    if wanted in found:
+        return None
+    for name in found:
+        if len(wanted) > SHAPEFILE_NAME_LENGTH and name.lower() == wanted[:SHAPEFILE_NAME_LENGTH].lower():
+            return name
+    lowered = {name.lower(): name for name in found}
+    close = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[close[0]] if close else None
+
+
+def mapping_hint(wanted: str, actual: str, layer: str) -> str:
+    """The exact scenario lines that read column `actual` as `wanted`."""
+    return f"add  columns: {{{wanted}: {actual}}}  under inputs.{layer}"
+
+
+def rename_columns(frame: pd.DataFrame, source: LayerSource, name: str, log: FindingLog) -> pd.DataFrame | None:
+    """The layer's `columns:` mapping applied (`{name we expect: name in the file}`); None when a mapped column is
+    not in the file, or would clash with a column already under the expected name."""
+    if not source.columns:
+        return frame
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    found = [str(c) for c in frame.columns if c != geometry]
+    problems = 0
+    for wanted, actual in source.columns.items():
+        if actual not in found:
+            close = likely_column(actual, found)
+            guess = f"; did you mean {close!r}?" if close else ""
+            log.add(Finding(f"columns: maps {wanted} to {actual!r}, which is not in the layer (columns found: "
+                            f"{', '.join(found)}){guess}", source=name, field=actual))
+            problems += 1
+        elif wanted in found and wanted != actual and wanted not in source.columns.values():
+            log.add(Finding(f"columns: maps {wanted} to {actual!r}, but the layer has a column {wanted!r} too; "
+                            "drop one of them from the file, or the mapping", source=name, field=wanted))
+            problems += 1
+    if problems:
+        return None
+    return frame.rename(columns={actual: wanted for wanted, actual in source.columns.items()})
+
+
 def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> pd.DataFrame:
     """Check required columns, parse numbers and booleans; text columns become stripped strings."""
     frame = frame.copy()
     missing = [c for c in (spec.id_column, *spec.required_text, *spec.required_numbers) if c and c not in frame]
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    found = [str(c) for c in frame.columns if c != geometry]
     for col in missing:
-        found = [str(c) for c in frame.columns if c != geometry]
         besides = " besides the location (lon/lat or geometry)" if geometry else ""
-        log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)})",
+        close = likely_column(col, found)
+        fix = f"; if {close!r} is it, {mapping_hint(col, close, spec.name)}" if close else ""
+        log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)}){fix}",
                         source=name, field=col))
+    known = {spec.id_column, *spec.required_text, *spec.required_numbers, *spec.optional_text,
+             *spec.optional_numbers, *spec.optional_bools, *spec.optional_times}
+    for col in sorted(c for c in known if c and len(c) > SHAPEFILE_NAME_LENGTH and c not in frame):
+        cut = next((f for f in found if f not in known and f.lower() == col[:SHAPEFILE_NAME_LENGTH].lower()), None)
+        if cut is not None:  # an optional column a Shapefile cut short would be silently left out
+            log.add(Finding(f"column {cut!r} looks like '{col}' cut to {SHAPEFILE_NAME_LENGTH} characters (a "
+                            f"Shapefile) and is not read as it; {mapping_hint(col, cut, spec.name)}",
+                            source=name, field=cut), warning=True)
     for col in (spec.id_column, *spec.required_text, *spec.optional_text):
         if col and col in frame:
             frame[col] = as_text(frame[col])

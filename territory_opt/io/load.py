@@ -33,6 +33,7 @@ from .layers import (
     check_ids,
     coerce_columns,
     points_from_lonlat,
+    rename_columns,
 )
 from .projection import MAX_SCALE_ERROR, Projection, choose_projection, scenario_projection
 from .references import check_references
@@ -79,6 +80,9 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, ha
         return None, 0
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = rename_columns(frame, source, name, log)
+    if frame is None:
+        return None, 0
     geo = frame if isinstance(frame, gpd.GeoDataFrame) else None
     if geo is None or geo.geometry.name not in geo or (geo.geometry.isna().all() and spec.geometry == "point"):
         if spec.geometry != "point":

@@ -75,7 +75,7 @@ def _read_database(source: LayerSource, log: FindingLog, label: str, id_column: 
     from .postgis import read_layer  # SQLAlchemy and psycopg load only when a scenario uses a database
 
     try:
-        return read_layer(source, id_column, label)
+        return read_layer(source, source.columns.get(id_column, id_column) if id_column else None, label)
     except InputError as exc:
         for finding in exc.findings:
             log.add(finding)

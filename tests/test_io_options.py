@@ -1,0 +1,102 @@
+"""The per-layer reading options of issue 18 (`columns:`, `sep:`, `decimal:`, `encoding:`) and the messages that
+suggest them, through real files and the same one-layer path `load_inputs` takes. The CLI-level cases are in the
+bad-input corpus (columns_*, delimiter_decimal_comma*, file_cp1252_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+from pydantic import ValidationError
+
+from territory_opt.config import LayerSource
+from territory_opt.errors import Finding
+from territory_opt.io.findings import FindingLog
+from territory_opt.io.layers import DISTRIBUTORS, REPS, LayerSpec, likely_column
+from territory_opt.io.load import _load_layer
+
+
+def load(spec: LayerSpec, **source: Any) -> tuple[gpd.GeoDataFrame | None, FindingLog]:
+    log = FindingLog()
+    frame, _ = _load_layer(LayerSource(**source), spec, log, {})
+    return frame, log
+
+
+def footprints(path: Path, column: str = "distributo") -> Path:
+    square = shapely.box(16.8, 52.3, 17.0, 52.5)
+    gpd.GeoDataFrame({column: ["DS1", "DS2"]}, geometry=[square, square], crs=4326).to_file(path, engine="pyogrio")
+    return path
+
+
+# --- columns -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("wanted", "found", "expected"), [
+    ("distributor_id", ["distributo", "name"], "distributo"),  # a Shapefile's 10 characters
+    ("capacity_hours", ["Capacity_H"], "Capacity_H"),
+    ("customer_id", ["customer_ID"], "customer_ID"),  # case
+    ("potential_value", ["potental_value"], "potental_value"),  # a typo
+    ("sector", ["segment", "name"], None),
+    ("rep_id", ["rep_id"], None),  # present: nothing to suggest
+])
+def test_the_likely_column_is_a_cut_name_or_a_near_spelling(wanted: str, found: list[str],
+                                                           expected: str | None) -> None:
+    assert likely_column(wanted, found) == expected
+
+
+def test_a_shapefiles_cut_name_is_reported_with_the_mapping_and_read_with_it(tmp_path: Path) -> None:
+    path = footprints(tmp_path / "distributors.shp")
+    frame, log = load(DISTRIBUTORS, path=path)
+    assert frame is None and log.errors == [Finding(
+        "required column 'distributor_id' is missing (columns found besides the location (lon/lat or geometry): "
+        "distributo); if 'distributo' is it, add  columns: {distributor_id: distributo}  under inputs.distributors",
+        source=str(path), field="distributor_id")]
+    frame, log = load(DISTRIBUTORS, path=path, columns={"distributor_id": "distributo"})
+    assert log.errors == [] and frame is not None
+    assert frame["distributor_id"].tolist() == ["DS1", "DS2"] and "distributo" not in frame
+
+
+def test_columns_map_a_csv_and_may_swap_two_names(tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv"
+    path.write_text("ID,Team,lat,lon\nF1,field,16.75,52.3\n", encoding="utf-8")
+    frame, log = load(REPS, path=path, columns={"rep_id": "ID", "team": "Team", "lon": "lat", "lat": "lon"})
+    assert log.errors == [] and frame is not None
+    assert frame[["rep_id", "team"]].iloc[0].tolist() == ["F1", "field"]
+    assert (frame.geometry.x.iloc[0], frame.geometry.y.iloc[0]) == (16.75, 52.3)
+
+
+def test_a_mapping_to_a_column_the_file_lacks_or_one_that_clashes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv"
+    path.write_text("rep_id,team,team_name,lon,lat\nF1,field,Field,16.75,52.3\n", encoding="utf-8")
+    frame, log = load(REPS, path=path, columns={"rep_id": "rep_ID", "team": "team_name"})
+    assert frame is None
+    assert log.errors == [
+        Finding("columns: maps rep_id to 'rep_ID', which is not in the layer (columns found: rep_id, team, team_name, "
+                "lon, lat); did you mean 'rep_id'?", source=str(path), field="rep_ID"),
+        Finding("columns: maps team to 'team_name', but the layer has a column 'team' too; drop one of them from "
+                "the file, or the mapping", source=str(path), field="team"),
+    ]
+
+
+def test_an_optional_column_cut_short_is_a_warning_naming_the_mapping(tmp_path: Path) -> None:
+    """capacity_hours cut to capacity_h would otherwise be dropped without a word (every rep at the default)."""
+    path = tmp_path / "reps.gpkg"
+    gpd.GeoDataFrame({"rep_id": ["F1"], "team": ["field"], "capacity_h": [30.0]},
+                     geometry=[shapely.Point(16.9, 52.4)], crs=4326).to_file(path, engine="pyogrio")
+    frame, log = load(REPS, path=path)
+    assert log.errors == [] and frame is not None and "capacity_hours" not in frame
+    assert log.warnings == [Finding(
+        "column 'capacity_h' looks like 'capacity_hours' cut to 10 characters (a Shapefile) and is not read as it; "
+        "add  columns: {capacity_hours: capacity_h}  under inputs.reps", source=str(path), field="capacity_h")]
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    ({"columns": {"rep_id": "id", "team": "id"}}, "two columns are mapped to the same file column 'id'"),
+    ({"columns": {"rep_id": " "}}, "a column name is empty"),
+])
+def test_bad_reading_options_are_refused_by_the_scenario(tmp_path: Path, options: dict[str, Any],
+                                                         fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        LayerSource(path=tmp_path / "reps.csv", **options)
