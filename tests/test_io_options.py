@@ -15,13 +15,13 @@ from pydantic import ValidationError
 from territory_opt.config import LayerSource
 from territory_opt.errors import Finding
 from territory_opt.io.findings import FindingLog
-from territory_opt.io.layers import DISTRIBUTORS, REPS, LayerSpec, likely_column
+from territory_opt.io.layers import CUSTOMERS, DISTRIBUTORS, REPS, LayerSpec, likely_column
 from territory_opt.io.load import _load_layer
 
 
 def load(spec: LayerSpec, **source: Any) -> tuple[gpd.GeoDataFrame | None, FindingLog]:
     log = FindingLog()
-    frame, _ = _load_layer(LayerSource(**source), spec, log, {})
+    frame, _ = _load_layer(LayerSource.model_validate(source), spec, log, {})
     return frame, log
 
 
@@ -95,8 +95,83 @@ def test_an_optional_column_cut_short_is_a_warning_naming_the_mapping(tmp_path: 
 @pytest.mark.parametrize(("options", "fragment"), [
     ({"columns": {"rep_id": "id", "team": "id"}}, "two columns are mapped to the same file column 'id'"),
     ({"columns": {"rep_id": " "}}, "a column name is empty"),
+    ({"decimal": ";"}, "decimal"),
+    ({"sep": "ab"}, "sep"),
 ])
 def test_bad_reading_options_are_refused_by_the_scenario(tmp_path: Path, options: dict[str, Any],
                                                          fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):
-        LayerSource(path=tmp_path / "reps.csv", **options)
+        LayerSource.model_validate({"path": tmp_path / "reps.csv", **options})
+
+
+def test_file_options_do_not_apply_to_a_database() -> None:
+    with pytest.raises(ValidationError, match="sep and decimal apply to files"):
+        LayerSource.model_validate({"url": "postgresql://etl@db/sales", "table": "reps", "decimal": ","})
+    database = LayerSource.model_validate({"url": "postgresql://etl@db/sales", "table": "reps",
+                                           "columns": {"rep_id": "id"}})
+    assert database.columns == {"rep_id": "id"}
+
+
+def customers_text(sep: str, rows: list[tuple[str, str, str]]) -> str:
+    header = sep.join(["customer_id", "lon", "lat", "sector", "current_value", "potential_value"])
+    return "\n".join([header, *(sep.join([f"C{i}", lon, lat, "retail", value, "10"])
+                                for i, (lon, lat, value) in enumerate(rows, 1))]) + "\n"
+
+
+# --- decimal commas and separators --------------------------------------------------------------------------------
+
+def test_a_semicolon_file_with_decimal_commas_is_read_with_them_and_the_log_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(customers_text(";", [("16,86192", "52,29525", "1500,5"), ("16,9", "52,4", "7")]),
+                    encoding="utf-8")
+    frame, log = load(CUSTOMERS, path=path)
+    assert log.errors == [] and log.warnings == [] and frame is not None
+    assert frame.geometry.x.tolist() == [16.86192, 16.9] and frame.geometry.y.tolist() == [52.29525, 52.4]
+    assert frame["current_value"].tolist() == [1500.5, 7.0]
+    assert log.notes == [Finding("read with decimal commas: a ';'-separated file whose numbers are written like "
+                                 "'16,86192' (in lon, lat, current_value); add  decimal: \",\"  under "
+                                 "inputs.customers to make it explicit", source=str(path))]
+
+
+def test_a_file_that_mixes_decimal_commas_and_points_is_not_guessed_and_names_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(customers_text(";", [("16,86192", "52.29525", "1")]), encoding="utf-8")
+    _, log = load(CUSTOMERS, path=path)
+    assert log.notes == []
+    assert log.errors == [Finding("not a valid coordinate: '16,86192'; for decimal commas, add  decimal: \",\"  under "
+                                  "inputs.customers", source=str(path), row=2, field="lon")]
+
+
+def test_decimal_commas_in_a_comma_separated_file_need_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(customers_text(",", [('"16,86192"', '"52,29525"', '"1,5"')]), encoding="utf-8")
+    _, log = load(CUSTOMERS, path=path)
+    assert [(f.field, f.message.split(";")[1]) for f in log.errors] == [
+        (field, ' for decimal commas, add  decimal: ","  under inputs.customers')
+        for field in ("lon", "lat", "current_value")]
+    frame, log = load(CUSTOMERS, path=path, decimal=",")
+    assert log.errors == [] and log.notes == [] and frame is not None
+    assert frame["current_value"].tolist() == [1.5] and frame.geometry.x.tolist() == [16.86192]
+
+
+def test_with_decimal_commas_a_point_is_refused_rather_than_guessed(tmp_path: Path) -> None:
+    """`1.234,5` (a thousands point) or `52.4` among commas: which it means cannot be told, so it is reported."""
+    path = tmp_path / "customers.csv"
+    path.write_text(customers_text(";", [("16,9", "52,4", "1.234,5"), ("16.9", "52,4", "2")]), encoding="utf-8")
+    _, log = load(CUSTOMERS, path=path, decimal=",")
+    assert [(f.row, f.field, f.message) for f in log.errors] == [
+        (3, "lon", "not a valid coordinate: '16.9' (the layer is read with decimal commas: write it with a comma "
+                   "and no thousands separator)"),
+        (2, "current_value", "not a number: '1.234,5' (the layer is read with decimal commas: write it with a "
+                             "comma and no thousands separator)"),
+    ]
+
+
+def test_the_separator_option_reads_a_file_the_sniffer_does_not(tmp_path: Path) -> None:
+    path = tmp_path / "customers.txt"
+    path.write_text(customers_text("|", [("16.9", "52.4", "5")]), encoding="utf-8")
+    frame, log = load(CUSTOMERS, path=path)
+    assert frame is None and log.errors[0].message.startswith("coordinate column 'lon' is missing; the header was "
+                                                              "read as one column")
+    frame, log = load(CUSTOMERS, path=path, sep="|")
+    assert log.errors == [] and frame is not None and frame["customer_id"].tolist() == ["C1"]

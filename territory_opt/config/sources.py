@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -70,6 +70,11 @@ class LayerSource(StrictModel):
                                     "`{name we expect: name in the file}`, e.g. `{distributor_id: distributo}` for a "
                                     "Shapefile (which cuts names to 10 characters). Applied when the layer is read, "
                                     "from any file or table.")
+    sep: Literal[",", ";", "\t", "|"] | None = Field(None, description="CSV: the column separator; by default "
+                                                     "detected from the header (`,`, `;` or a tab).")
+    decimal: Literal[".", ","] | None = Field(None, description="CSV: the decimal mark of numbers and coordinates. "
+                                              "By default `.`, or `,` when a `;`-separated file writes its numbers "
+                                              "with commas only (`52,4064`; the log says so).")
 
     @field_validator("path")
     @classmethod
@@ -95,6 +100,8 @@ class LayerSource(StrictModel):
             if self.table is not None or self.query is not None or self.params:
                 raise ValueError("table, query and params need url (a postgresql:// database)")
             return self
+        if self.sep is not None or self.decimal is not None:
+            raise ValueError("sep and decimal apply to files, not to a database (its columns are typed)")
         problem = database_url_problem(self.url)
         if problem:
             raise ValueError(problem)

@@ -85,6 +85,8 @@ ROUTES = LayerSpec("routes", None, "line", optional_text=("depot_id",), optional
 DISTRIBUTORS = LayerSpec("distributors", "distributor_id", "polygon")
 UNITS = LayerSpec("units", "unit_id", "polygon")
 
+COMMA_NUMBER = r"[+-]?\d+,\d+"  # 52,4064: a decimal comma (European exports)
+POINT_NUMBER = r"[+-]?\d*\.\d+"
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 
@@ -93,6 +95,37 @@ def as_text(series: pd.Series) -> pd.Series:
     """Every value as stripped text, missing ones as "": ids and codes compare as the user typed them."""
     values = series.astype(object).where(series.notna(), "")
     return values.map(lambda v: str(v).strip()).astype(str)
+
+
+def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
+    """Stripped text -> floats (NaN: blank or not a number). With a decimal comma, `52,4064` reads as 52.4064 and
+    a value holding a point is not a number (`1.234,5`: a thousands separator, or a point among commas)."""
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False).where(~text.str.contains(".", regex=False), "?")
+    return pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
+
+
+def decimal_hint(value: str, decimal: str, layer: str) -> str:
+    """How to read a value that is not a number, when its decimal mark is the likely reason."""
+    if decimal == "." and pd.Series([value]).str.fullmatch(COMMA_NUMBER).iloc[0]:
+        return f"; for decimal commas, add  decimal: \",\"  under inputs.{layer}"
+    if decimal == "," and "." in value:
+        return " (the layer is read with decimal commas: write it with a comma and no thousands separator)"
+    return ""
+
+
+def decimal_comma_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
+    """The number columns written with decimal commas, when none of `columns` writes a decimal point: a file
+    that is all commas is read with them; one that mixes the two is not guessed at."""
+    commas, points = [], False
+    for col in dict.fromkeys(columns):
+        if col not in frame:
+            continue
+        text = as_text(frame[col])
+        if text.str.fullmatch(COMMA_NUMBER).any():
+            commas.append(col)
+        points = points or bool(text.str.fullmatch(POINT_NUMBER).any())
+    return [] if points else commas
 
 
 def check_ids(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> None:
@@ -160,8 +193,10 @@ def rename_columns(frame: pd.DataFrame, source: LayerSource, name: str, log: Fin
     return frame.rename(columns={actual: wanted for wanted, actual in source.columns.items()})
 
 
-def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> pd.DataFrame:
-    """Check required columns, parse numbers and booleans; text columns become stripped strings."""
+def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog, *,
+                   decimal: str = ".") -> pd.DataFrame:
+    """Check required columns, parse numbers (with `decimal` as their decimal mark) and booleans; text columns
+    become stripped strings."""
     frame = frame.copy()
     missing = [c for c in (spec.id_column, *spec.required_text, *spec.required_numbers) if c and c not in frame]
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
@@ -193,13 +228,14 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
             continue
         raw = frame[col]
         text = as_text(raw)
-        numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
+        numbers = parse_numbers(text, decimal)
         required = col in spec.required_numbers
         for pos in np.flatnonzero(numbers.isna().to_numpy()):
             value = text.iloc[pos]
             if value == "" and not required:
                 continue
-            message = "value is missing" if value == "" else f"not a number: {value!r}"
+            message = ("value is missing" if value == "" else
+                       f"not a number: {value!r}{decimal_hint(value, decimal, spec.name)}")
             log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} not a number")
         bad = ~np.isfinite(numbers.fillna(0.0).to_numpy())
         if col in spec.positive_numbers:
@@ -249,25 +285,31 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
     return frame
 
 
-def points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, offset: int,
-                       log: FindingLog) -> gpd.GeoDataFrame | None:
-    """Points from the lon/lat columns (WGS84); a missing or out-of-range coordinate is a finding, its point NaN."""
+def points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, offset: int, log: FindingLog, *,
+                       decimal: str = ".", layer: str = "<layer>") -> gpd.GeoDataFrame | None:
+    """Points from the lon/lat columns (WGS84, `decimal` their decimal mark); a missing or out-of-range coordinate
+    is a finding, its point NaN. `layer` is the layer's key under inputs, for the fixes messages suggest."""
     missing = [c for c in (source.lon, source.lat) if c not in frame]
     if missing:
         # one column whose name holds the others: the file's delimiter is not one of those detected
-        hint = (f"; the header was read as one column {str(frame.columns[0])[:60]!r}: separate columns with a comma, "
-                "semicolon or tab" if len(frame.columns) == 1 else " (set inputs.<layer>.lon/lat if it has another "
-                "name)")
+        one = f"; the header was read as one column {str(frame.columns[0])[:60]!r}"
+        if len(frame.columns) > 1:
+            hint = f" (set inputs.{layer}.lon/lat if it has another name)"
+        elif source.sep is not None:
+            hint = f"{one} with sep {source.sep!r}: is inputs.{layer}.sep the file's separator?"
+        else:
+            hint = f"{one}: separate columns with a comma, semicolon or tab, or give the separator as sep"
         for col in missing:
             log.add(Finding(f"coordinate column '{col}' is missing{hint}", source=name, field=col))
         return None
     coords = {}
     for col, limit in ((source.lon, 180.0), (source.lat, 90.0)):
         text = as_text(frame[col])
-        values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float).to_numpy()
+        values = parse_numbers(text, decimal).to_numpy()
         for pos in np.flatnonzero(~np.isfinite(values)):
             value = text.iloc[pos]
-            message = "coordinate is missing" if value in ("", "nan", "NaN") else f"not a valid coordinate: {value!r}"
+            message = ("coordinate is missing" if value in ("", "nan", "NaN") else
+                       f"not a valid coordinate: {value!r}{decimal_hint(value, decimal, layer)}")
             log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} invalid")
         out = np.isfinite(values) & (np.abs(values) > limit)  # inf was reported above
         for pos in np.flatnonzero(out):

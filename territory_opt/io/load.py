@@ -21,6 +21,7 @@ from ..config.sources import Inputs as ScenarioInputs
 from ..errors import Finding, InputError
 from .findings import FindingLog
 from .layers import (
+    COMMA_NUMBER,
     CUSTOMERS,
     DEPOTS,
     DISTRIBUTORS,
@@ -29,16 +30,18 @@ from .layers import (
     UNITS,
     WGS84,
     LayerSpec,
+    as_text,
     check_geometry,
     check_ids,
     coerce_columns,
+    decimal_comma_columns,
     points_from_lonlat,
     rename_columns,
 )
 from .projection import MAX_SCALE_ERROR, Projection, choose_projection, scenario_projection
 from .references import check_references
 from .region import LayerPoints, Region, swap_finding, swapped_layers
-from .sources import file_sha256, read_table
+from .sources import SEPARATOR, file_sha256, read_table
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Inputs:
     file_hashes: dict[str, str] = field(default_factory=dict)
     units: gpd.GeoDataFrame | None = None  # alignment unit polygons with unit_id (inputs.units), when given
     projection_note: str = ""  # which CRS, why, and its largest distance scale error over the data
+    notes: tuple[str, ...] = ()  # how inputs were read (a decimal comma detected), for the log
 
 
 def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, hashes: dict[str, str],
@@ -83,6 +87,7 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, ha
     frame = rename_columns(frame, source, name, log)
     if frame is None:
         return None, 0
+    decimal = source.decimal or _decimal_mark(frame, spec, source, log)
     geo = frame if isinstance(frame, gpd.GeoDataFrame) else None
     if geo is None or geo.geometry.name not in geo or (geo.geometry.isna().all() and spec.geometry == "point"):
         if spec.geometry != "point":
@@ -90,7 +95,7 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, ha
                             source=name))
             return None, 0
         base = pd.DataFrame(frame.drop(columns=[frame.geometry.name])) if geo is not None else frame
-        geo = points_from_lonlat(base, source, name, offset, log)
+        geo = points_from_lonlat(base, source, name, offset, log, decimal=decimal, layer=spec.name)
         if geo is None:
             return None, 0
         if from_lonlat is not None:
@@ -98,7 +103,7 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, ha
     elif geo.crs is None:
         log.add(Finding("layer has no CRS; assumed WGS84 (EPSG:4326)", source=name), warning=True)
         geo = geo.set_crs(WGS84)
-    geo = coerce_columns(geo, spec, name, offset, log)
+    geo = coerce_columns(geo, spec, name, offset, log, decimal=decimal)
     if spec.id_column and spec.id_column in geo:
         check_ids(geo, spec, name, offset, log)
     geo = check_geometry(geo, spec, name, offset, log)
@@ -108,6 +113,21 @@ def _load_layer(source: LayerSource | None, spec: LayerSpec, log: FindingLog, ha
         # (all rows, so row numbers hold; `load_inputs` skips the geometric checks of a layer with errors)
         return (None if any(finding.row is None for finding in log.errors[n_errors:]) else geo), offset
     return geo.to_crs(WGS84) if not geo.crs.equals(WGS84) else geo, offset
+
+
+def _decimal_mark(frame: pd.DataFrame, spec: LayerSpec, source: LayerSource, log: FindingLog) -> str:
+    """`,` for a `;`-separated file whose numbers are all written with decimal commas (said in the log), else
+    `.`: the CSV convention of much of Europe is read as it is, without an option."""
+    if frame.attrs.get(SEPARATOR) != ";" or isinstance(frame, gpd.GeoDataFrame):
+        return "."
+    columns = decimal_comma_columns(frame, (source.lon, source.lat, *spec.required_numbers, *spec.optional_numbers))
+    if not columns:
+        return "."
+    log.note(Finding(f"read with decimal commas: a ';'-separated file whose numbers are written like "
+                     f"{as_text(frame[columns[0]]).str.extract(f'({COMMA_NUMBER})')[0].dropna().iloc[0]!r} (in "
+                     f"{', '.join(columns)}); add  decimal: \",\"  under inputs.{spec.name} to make it explicit",
+                     source=source.label))
+    return ","
 
 
 def _check_region(src: ScenarioInputs, loaded: dict[str, tuple[gpd.GeoDataFrame | None, int]],
@@ -212,4 +232,5 @@ def load_inputs(scenario: Scenario, parts: Callable[[str, int, int], None] | Non
         file_hashes=hashes,
         units=project(units),
         projection_note=projection.note,
+        notes=tuple(str(note) for note in log.notes),
     )

@@ -36,6 +36,7 @@ def file_sha256(path: Path) -> str:
 
 
 SEPARATORS = (",", ";", "\t")
+SEPARATOR = "separator"  # the attrs key under which a CSV's frame carries the separator it was read with
 SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab"}
 
 
@@ -45,10 +46,10 @@ def _likely_separator(line: str) -> str | None:
     return best if counts[best] > 0 else None
 
 
-def _sniff_delimiter(path: Path) -> tuple[str, str | None]:
+def _sniff_delimiter(path: Path, encoding: str = "utf-8-sig") -> tuple[str, str | None]:
     """The header's separator, and a problem when the first data row is separated by another one (a file saved
     from two tools: the header with commas, the rows with semicolons)."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with path.open("r", encoding=encoding, newline="") as handle:
         header = handle.readline()
         first = handle.readline()
     sep = _likely_separator(header) or ","
@@ -96,6 +97,7 @@ def read_table(source: LayerSource, log: FindingLog, label: str,
         log.add(Finding(f"{label} path is a folder, not a file", source=name))
         return None, 0
     suffix = path.suffix.lower()
+    encoding = "utf-8-sig"  # a byte-order mark (Excel's "CSV UTF-8") does not stick to the first column's name
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
@@ -103,14 +105,19 @@ def read_table(source: LayerSource, log: FindingLog, label: str,
                             "limit for one layer; filter it, or read it from a database table or query", source=name))
             return None, 0
         if suffix in CSV_SUFFIXES:
-            sep, mixed = _sniff_delimiter(path)
+            sep: str
+            if source.sep is not None:
+                sep, mixed = source.sep, None
+            else:
+                sep, mixed = _sniff_delimiter(path, encoding)
             if mixed:
                 log.add(Finding(mixed, source=name, row=2))
                 return None, 0
             frame = pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding,
                 skipinitialspace=True,
             )
+            frame.attrs[SEPARATOR] = sep
             return frame, first_row_of(path)
         if suffix in PARQUET_SUFFIXES:
             try:
