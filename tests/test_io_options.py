@@ -95,6 +95,7 @@ def test_an_optional_column_cut_short_is_a_warning_naming_the_mapping(tmp_path: 
 @pytest.mark.parametrize(("options", "fragment"), [
     ({"columns": {"rep_id": "id", "team": "id"}}, "two columns are mapped to the same file column 'id'"),
     ({"columns": {"rep_id": " "}}, "a column name is empty"),
+    ({"encoding": "klingon"}, "unknown encoding 'klingon'"),
     ({"decimal": ";"}, "decimal"),
     ({"sep": "ab"}, "sep"),
 ])
@@ -105,8 +106,8 @@ def test_bad_reading_options_are_refused_by_the_scenario(tmp_path: Path, options
 
 
 def test_file_options_do_not_apply_to_a_database() -> None:
-    with pytest.raises(ValidationError, match="sep and decimal apply to files"):
-        LayerSource.model_validate({"url": "postgresql://etl@db/sales", "table": "reps", "decimal": ","})
+    with pytest.raises(ValidationError, match="sep, decimal and encoding apply to files"):
+        LayerSource.model_validate({"url": "postgresql://etl@db/sales", "table": "reps", "encoding": "cp1252"})
     database = LayerSource.model_validate({"url": "postgresql://etl@db/sales", "table": "reps",
                                            "columns": {"rep_id": "id"}})
     assert database.columns == {"rep_id": "id"}
@@ -175,3 +176,56 @@ def test_the_separator_option_reads_a_file_the_sniffer_does_not(tmp_path: Path) 
                                                               "read as one column")
     frame, log = load(CUSTOMERS, path=path, sep="|")
     assert log.errors == [] and frame is not None and frame["customer_id"].tolist() == ["C1"]
+
+
+# --- encoding -----------------------------------------------------------------------------------------------------
+
+def test_a_cp1252_file_names_the_row_and_column_and_the_option_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    rows = [f"C{i},16.9,52.4,retail,1,2,Kiosk {i}" for i in range(1, 60_001)]
+    rows[49_999] = "C50000,16.9,52.4,retail,1,2,Café Zoë"  # far past the reader's first buffer
+    path.write_bytes(("customer_id,lon,lat,sector,current_value,potential_value,name\n" + "\n".join(rows) + "\n")
+                     .encode("cp1252"))
+    frame, log = load(CUSTOMERS, path=path)
+    assert frame is None
+    assert log.errors == [Finding("not UTF-8 text: byte 0xE9 in 'Caf\ufffd Zo\ufffd' (cp1252 reads it as 'Café "
+                                  "Zoë'); if the file was saved in another encoding, add  encoding: cp1252  under "
+                                  "inputs.customers, or save it as UTF-8", source=str(path), row=50_001,
+                                  field="name")]
+    frame, log = load(CUSTOMERS, path=path, encoding="cp1252")
+    assert log.errors == [] and frame is not None and frame["name"].iloc[49_999] == "Café Zoë"
+
+
+def test_the_code_page_suggested_is_the_one_that_reads_letters(tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv"
+    path.write_bytes("rep_id;team;lon;lat;district\nF1;field;16,9;52,4;Łódź\n".encode("cp1250"))
+    _, log = load(REPS, path=path)
+    [finding] = log.errors
+    assert (finding.row, finding.field) == (2, "district")
+    assert "cp1252 reads it as '£ódŸ'; cp1250 reads it as 'Łódź'" in finding.message
+    assert "add  encoding: cp1250  under inputs.reps" in finding.message
+    frame, log = load(REPS, path=path, encoding="cp1250")
+    assert log.errors == [] and frame is not None and frame["district"].tolist() == ["Łódź"]
+
+
+def test_a_utf16_file_and_a_bad_header_are_named_too(tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv"
+    path.write_bytes("rep_id,team,lon,lat\nF1,field,16.9,52.4\n".encode("utf-16"))
+    _, log = load(REPS, path=path)
+    assert [f.message for f in log.errors] == ["not UTF-8 text: the file is UTF-16; add  encoding: utf-16  under "
+                                               "inputs.reps, or save it as UTF-8"]
+    frame, log = load(REPS, path=path, encoding="utf-16")
+    assert log.errors == [] and frame is not None and frame["rep_id"].tolist() == ["F1"]
+    path.write_bytes("rep_id,équipe,lon,lat\nF1,field,16.9,52.4\n".encode("cp1252"))
+    _, log = load(REPS, path=path)
+    assert (log.errors[0].row, log.errors[0].field) == (None, "header")
+
+
+def test_a_shapefile_in_a_code_page_is_read_with_the_encoding_option(tmp_path: Path) -> None:
+    path = tmp_path / "distributors.shp"
+    square = shapely.box(16.8, 52.3, 17.0, 52.5)
+    gpd.GeoDataFrame({"distributo": ["Łódź"]}, geometry=[square], crs=4326).to_file(path, engine="pyogrio",
+                                                                                      encoding="cp1250")
+    path.with_suffix(".cpg").unlink(missing_ok=True)  # no code page file: GDAL would take the bytes as Latin-1
+    frame, log = load(DISTRIBUTORS, path=path, encoding="cp1250", columns={"distributor_id": "distributo"})
+    assert log.errors == [] and frame is not None and frame["distributor_id"].tolist() == ["Łódź"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -75,11 +76,24 @@ class LayerSource(StrictModel):
     decimal: Literal[".", ","] | None = Field(None, description="CSV: the decimal mark of numbers and coordinates. "
                                               "By default `.`, or `,` when a `;`-separated file writes its numbers "
                                               "with commas only (`52,4064`; the log says so).")
+    encoding: str | None = Field(None, description="CSV or Shapefile: the text encoding when it is not UTF-8, e.g. "
+                                 "`cp1252` (Windows, Western Europe), `cp1250` (Central Europe) or `latin-1`.")
 
     @field_validator("path")
     @classmethod
     def _resolve_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else resolve_path(value, info)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; e.g. utf-8, cp1252, cp1250, latin-1") from None
+        return value
 
     @field_validator("columns")
     @classmethod
@@ -100,8 +114,8 @@ class LayerSource(StrictModel):
             if self.table is not None or self.query is not None or self.params:
                 raise ValueError("table, query and params need url (a postgresql:// database)")
             return self
-        if self.sep is not None or self.decimal is not None:
-            raise ValueError("sep and decimal apply to files, not to a database (its columns are typed)")
+        if self.sep is not None or self.decimal is not None or self.encoding is not None:
+            raise ValueError("sep, decimal and encoding apply to files, not to a database (its columns are typed)")
         problem = database_url_problem(self.url)
         if problem:
             raise ValueError(problem)

@@ -46,6 +46,12 @@ def _likely_separator(line: str) -> str | None:
     return best if counts[best] > 0 else None
 
 
+def _likely_separator_of(path: Path) -> str | None:
+    """The separator of a file's first line, read whatever its encoding (the separators are ASCII)."""
+    with path.open("rb") as handle:
+        return _likely_separator(handle.readline().decode("latin-1"))
+
+
 def _sniff_delimiter(path: Path, encoding: str = "utf-8-sig") -> tuple[str, str | None]:
     """The header's separator, and a problem when the first data row is separated by another one (a file saved
     from two tools: the header with commas, the rows with semicolons)."""
@@ -58,6 +64,54 @@ def _sniff_delimiter(path: Path, encoding: str = "utf-8-sig") -> tuple[str, str 
         return sep, (f"the header is separated by {SEPARATOR_NAMES[sep]} but the rows by "
                      f"{SEPARATOR_NAMES[row_sep]}; save the file with one separator")
     return sep, None
+
+
+OTHER_ENCODINGS = ("cp1252", "cp1250")  # Windows' Western and Central European code pages: most non-UTF-8 exports
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _undecodable(path: Path, encoding: str, sep: str, layer: str) -> Finding:
+    """Where a CSV stops being `encoding` text: its row (line) and column, the value as it reads in the usual
+    other encodings, and the option to give; not a byte offset inside a buffer."""
+    option = f"under inputs.{layer}" if layer.isidentifier() else "for this file"
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        if head.startswith(UTF16_MARKS):
+            return Finding(f"not UTF-8 text: the file is UTF-16; add  encoding: utf-16  {option}, or save it as UTF-8",
+                           source=str(path))
+        if b"\x00" in head:
+            return Finding(f"not UTF-8 text: the file holds binary data (a zero byte at offset {head.index(0)}); "
+                           "is it a CSV?", source=str(path))
+        handle.seek(0)
+        header: list[str] = []
+        for row, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode(encoding if row == 1 else encoding.replace("utf-8-sig", "utf-8"))
+            except UnicodeDecodeError as exc:
+                start = exc.start
+                break
+            if row == 1:
+                header = next(csv.reader([text.rstrip("\r\n")], delimiter=sep), [])
+        else:  # every line decodes on its own: a character cut by the reader's buffer, or a quoted line break
+            return Finding(f"not {encoding.replace('-sig', '').upper()} text; save the file as UTF-8",
+                           source=str(path))
+    line = raw.rstrip(b"\r\n")
+    column = len(next(csv.reader([line[:start].decode(encoding, "replace")], delimiter=sep), [""])) - 1
+    field = header[column] if 0 <= column < len(header) else ""
+
+    def value(codec: str) -> str:
+        cells = next(csv.reader([line.decode(codec, "replace")], delimiter=sep), [])
+        return cells[column] if 0 <= column < len(cells) else line.decode(codec, "replace")
+
+    readings = {codec: value(codec) for codec in OTHER_ENCODINGS}
+    # the suggestion: the code page under which the value reads as letters (spożywczy, not spo¿ywczy)
+    best = min(OTHER_ENCODINGS, key=lambda codec: sum(ord(ch) > 127 and not ch.isalpha() for ch in readings[codec]))
+    shown = "; ".join(f"{codec} reads it as {text!r}" for codec, text in readings.items()) \
+        if len(set(readings.values())) > 1 else f"{best} reads it as {readings[best]!r}"
+    name = encoding.replace("-sig", "").upper()
+    return Finding(f"not {name} text: byte 0x{line[start]:02X} in {value(encoding)!r} ({shown}); if the file was "
+                   f"saved in another encoding, add  encoding: {best}  {option}, or save it as UTF-8",
+                   source=str(path), row=row if row > 1 else None, field=field or ("header" if row == 1 else ""))
 
 
 def _gdal_reason(exc: Exception, suffix: str) -> str:
@@ -97,7 +151,10 @@ def read_table(source: LayerSource, log: FindingLog, label: str,
         log.add(Finding(f"{label} path is a folder, not a file", source=name))
         return None, 0
     suffix = path.suffix.lower()
-    encoding = "utf-8-sig"  # a byte-order mark (Excel's "CSV UTF-8") does not stick to the first column's name
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") does not stick to the first column's name
+    encoding = source.encoding or "utf-8"
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
@@ -124,10 +181,14 @@ def read_table(source: LayerSource, log: FindingLog, label: str,
                 return gpd.read_parquet(path), first_row_of(path)
             except ValueError:
                 return pd.read_parquet(path), first_row_of(path)
-        frame = pyogrio.read_dataframe(path, layer=source.layer)
+        frame = pyogrio.read_dataframe(path, layer=source.layer, encoding=source.encoding)
         return frame, first_row_of(path)
     except UnicodeDecodeError as exc:
-        log.add(Finding(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=name))
+        if suffix in CSV_SUFFIXES:
+            log.add(_undecodable(path, encoding, source.sep or _likely_separator_of(path) or ",", label))
+        else:
+            log.add(Finding(f"not UTF-8 text (byte {exc.start}); add an  encoding:  option (e.g. cp1252), or save "
+                            "the file as UTF-8", source=name))
     except (pd.errors.ParserError, csv.Error) as exc:
         log.add(Finding(f"cannot parse as CSV: {str(exc).strip()}", source=name))
     except pd.errors.EmptyDataError:
