@@ -229,3 +229,11 @@ def test_a_shapefile_in_a_code_page_is_read_with_the_encoding_option(tmp_path: P
     path.with_suffix(".cpg").unlink(missing_ok=True)  # no code page file: GDAL would take the bytes as Latin-1
     frame, log = load(DISTRIBUTORS, path=path, encoding="cp1250", columns={"distributor_id": "distributo"})
     assert log.errors == [] and frame is not None and frame["distributor_id"].tolist() == ["Łódź"]
+
+
+def test_rows_ended_by_a_bare_carriage_return_are_counted_too(tmp_path: Path) -> None:
+    """Old Mac line ends (found by the fuzzer): the row is still named, and no CSV error escapes."""
+    path = tmp_path / "reps.csv"
+    path.write_bytes(b"rep_id,team,lon,lat\rF1,field,16.9,52.4\rF2,caf\xe9,16.9,52.4\r")
+    _, log = load(REPS, path=path)
+    assert [(f.row, f.field) for f in log.errors] == [(3, "team")]

@@ -70,6 +70,14 @@ OTHER_ENCODINGS = ("cp1252", "cp1250")  # Windows' Western and Central European 
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def _cells(text: str, sep: str) -> list[str]:
+    """One line's cells (quotes honoured when the line parses as CSV); at least one, maybe empty."""
+    try:
+        return next(csv.reader([text], delimiter=sep), None) or [""]
+    except csv.Error:
+        return text.split(sep)
+
+
 def _undecodable(path: Path, encoding: str, sep: str, layer: str) -> Finding:
     """Where a CSV stops being `encoding` text: its row (line) and column, the value as it reads in the usual
     other encodings, and the option to give; not a byte offset inside a buffer."""
@@ -84,23 +92,29 @@ def _undecodable(path: Path, encoding: str, sep: str, layer: str) -> Finding:
                            "is it a CSV?", source=str(path))
         handle.seek(0)
         header: list[str] = []
-        for row, raw in enumerate(handle, 1):
-            try:
-                text = raw.decode(encoding if row == 1 else encoding.replace("utf-8-sig", "utf-8"))
-            except UnicodeDecodeError as exc:
-                start = exc.start
-                break
-            if row == 1:
-                header = next(csv.reader([text.rstrip("\r\n")], delimiter=sep), [])
+        row = 0
+        for raw in handle:  # by \n; a line may hold several rows split by a bare \r (old Mac line ends)
+            content = raw[:-1] if raw.endswith(b"\n") else raw
+            for line in (content[:-1] if content.endswith(b"\r") else content).split(b"\r"):
+                row += 1
+                try:
+                    text = line.decode(encoding if row == 1 else encoding.replace("utf-8-sig", "utf-8"))
+                except UnicodeDecodeError as exc:
+                    start = exc.start
+                    break
+                if row == 1:
+                    header = _cells(text, sep)
+            else:
+                continue
+            break
         else:  # every line decodes on its own: a character cut by the reader's buffer, or a quoted line break
             return Finding(f"not {encoding.replace('-sig', '').upper()} text; save the file as UTF-8",
                            source=str(path))
-    line = raw.rstrip(b"\r\n")
-    column = len(next(csv.reader([line[:start].decode(encoding, "replace")], delimiter=sep), [""])) - 1
+    column = len(_cells(line[:start].decode(encoding, "replace"), sep)) - 1
     field = header[column] if 0 <= column < len(header) else ""
 
     def value(codec: str) -> str:
-        cells = next(csv.reader([line.decode(codec, "replace")], delimiter=sep), [])
+        cells = _cells(line.decode(codec, "replace"), sep)
         return cells[column] if 0 <= column < len(cells) else line.decode(codec, "replace")
 
     readings = {codec: value(codec) for codec in OTHER_ENCODINGS}
