@@ -135,6 +135,8 @@ def run(
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
                                   previous=baseline, strict=strict, parts=progress.parts)
             progress.line(f"crs: {result.prepared.inputs.projection_note}")
+            for note in result.prepared.inputs.notes:
+                progress.info(f"note: {note}")
             name = run_id(loaded.source_sha256)
             target = run_folder(root, name) if nightly else root
             progress.stage("write")
@@ -304,6 +306,8 @@ def validate(
     def body() -> None:
         loaded = load_scenario(scenario, overrides or ())
         prepared = prepare(loaded)
+        for note in prepared.inputs.notes:
+            err.print(f"note: {note}", markup=False)
         for finding in prepared.warnings:
             err.print(f"[yellow]warning[/]: {finding}", markup=True)
         short = capacity_findings(prepared.problem)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -66,11 +67,44 @@ class LayerSource(StrictModel):
                                         "query's `:name` placeholders.")
     geometry: str = Field("geom", description="Database: the geometry column (read with geopandas, CRS from its "
                           "SRID); when the result has no such column, `lon`/`lat` columns are used.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Columns under other names in this layer, "
+                                    "`{name we expect: name in the file}`, e.g. `{distributor_id: distributo}` for a "
+                                    "Shapefile (which cuts names to 10 characters). Applied when the layer is read, "
+                                    "from any file or table.")
+    sep: Literal[",", ";", "\t", "|"] | None = Field(None, description="CSV: the column separator; by default "
+                                                     "detected from the header (`,`, `;` or a tab).")
+    decimal: Literal[".", ","] | None = Field(None, description="CSV: the decimal mark of numbers and coordinates. "
+                                              "By default `.`, or `,` when a `;`-separated file writes its numbers "
+                                              "with commas only (`52,4064`; the log says so).")
+    encoding: str | None = Field(None, description="CSV or Shapefile: the text encoding when it is not UTF-8, e.g. "
+                                 "`cp1252` (Windows, Western Europe), `cp1250` (Central Europe) or `latin-1`.")
 
     @field_validator("path")
     @classmethod
     def _resolve_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else resolve_path(value, info)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; e.g. utf-8, cp1252, cp1250, latin-1") from None
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _one_name_each(cls, value: dict[str, str]) -> dict[str, str]:
+        names = [str(name).strip() for name in value.values()]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two columns are mapped to the same file column {', '.join(map(repr, twice))}")
+        if any(not name for name in names) or any(not str(key).strip() for key in value):
+            raise ValueError("a column name is empty")
+        return {str(key).strip(): str(name).strip() for key, name in value.items()}
 
     @model_validator(mode="after")
     def _one_source(self) -> LayerSource:
@@ -80,6 +114,8 @@ class LayerSource(StrictModel):
             if self.table is not None or self.query is not None or self.params:
                 raise ValueError("table, query and params need url (a postgresql:// database)")
             return self
+        if self.sep is not None or self.decimal is not None or self.encoding is not None:
+            raise ValueError("sep, decimal and encoding apply to files, not to a database (its columns are typed)")
         problem = database_url_problem(self.url)
         if problem:
             raise ValueError(problem)

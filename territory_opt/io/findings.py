@@ -15,6 +15,7 @@ class FindingLog:
     def __init__(self) -> None:
         self.errors: list[Finding] = []
         self.warnings: list[Finding] = []
+        self.notes: list[Finding] = []  # how an input was read, for the log: no problem, nothing to fix
         self._counts: dict[tuple[str, str, str], int] = defaultdict(int)
         self.rows_with_errors: set[tuple[str, int]] = set()  # (source, row), also of findings past the cap
 
@@ -25,6 +26,9 @@ class FindingLog:
             self.rows_with_errors.add((finding.source, finding.row))
         if self._counts[key] <= MAX_FINDINGS_PER_FIELD:
             (self.warnings if warning else self.errors).append(finding)
+
+    def note(self, finding: Finding) -> None:
+        self.notes.append(finding)
 
     def sources_with_errors(self) -> set[str]:
         return {finding.source for finding in self.errors}

@@ -6,6 +6,7 @@ one pass lists every problem; the checks that span layers are in `region` and `r
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -84,6 +85,8 @@ ROUTES = LayerSpec("routes", None, "line", optional_text=("depot_id",), optional
 DISTRIBUTORS = LayerSpec("distributors", "distributor_id", "polygon")
 UNITS = LayerSpec("units", "unit_id", "polygon")
 
+COMMA_NUMBER = r"[+-]?\d+,\d+"  # 52,4064: a decimal comma (European exports)
+POINT_NUMBER = r"[+-]?\d*\.\d+"
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 
@@ -92,6 +95,37 @@ def as_text(series: pd.Series) -> pd.Series:
     """Every value as stripped text, missing ones as "": ids and codes compare as the user typed them."""
     values = series.astype(object).where(series.notna(), "")
     return values.map(lambda v: str(v).strip()).astype(str)
+
+
+def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
+    """Stripped text -> floats (NaN: blank or not a number). With a decimal comma, `52,4064` reads as 52.4064 and
+    a value holding a point is not a number (`1.234,5`: a thousands separator, or a point among commas)."""
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False).where(~text.str.contains(".", regex=False), "?")
+    return pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
+
+
+def decimal_hint(value: str, decimal: str, layer: str) -> str:
+    """How to read a value that is not a number, when its decimal mark is the likely reason."""
+    if decimal == "." and pd.Series([value]).str.fullmatch(COMMA_NUMBER).iloc[0]:
+        return f"; for decimal commas, add  decimal: \",\"  under inputs.{layer}"
+    if decimal == "," and "." in value:
+        return " (the layer is read with decimal commas: write it with a comma and no thousands separator)"
+    return ""
+
+
+def decimal_comma_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
+    """The number columns written with decimal commas, when none of `columns` writes a decimal point: a file
+    that is all commas is read with them; one that mixes the two is not guessed at."""
+    commas, points = [], False
+    for col in dict.fromkeys(columns):
+        if col not in frame:
+            continue
+        text = as_text(frame[col])
+        if text.str.fullmatch(COMMA_NUMBER).any():
+            commas.append(col)
+        points = points or bool(text.str.fullmatch(POINT_NUMBER).any())
+    return [] if points else commas
 
 
 def check_ids(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> None:
@@ -114,16 +148,73 @@ def check_ids(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log:
             )
 
 
-def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog) -> pd.DataFrame:
-    """Check required columns, parse numbers and booleans; text columns become stripped strings."""
+SHAPEFILE_NAME_LENGTH = 10  # a Shapefile's .dbf cuts column names to 10 characters
+
+
+def likely_column(wanted: str, found: list[str]) -> str | None:
+    """The file's column that is most likely `wanted` under another name: cut to 10 characters (a Shapefile), or
+    a near spelling (case, a typo); None when none is close."""
+    if wanted in found:
+        return None
+    for name in found:
+        if len(wanted) > SHAPEFILE_NAME_LENGTH and name.lower() == wanted[:SHAPEFILE_NAME_LENGTH].lower():
+            return name
+    lowered = {name.lower(): name for name in found}
+    close = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[close[0]] if close else None
+
+
+def mapping_hint(wanted: str, actual: str, layer: str) -> str:
+    """The exact scenario lines that read column `actual` as `wanted`."""
+    return f"add  columns: {{{wanted}: {actual}}}  under inputs.{layer}"
+
+
+def rename_columns(frame: pd.DataFrame, source: LayerSource, name: str, log: FindingLog) -> pd.DataFrame | None:
+    """The layer's `columns:` mapping applied (`{name we expect: name in the file}`); None when a mapped column is
+    not in the file, or would clash with a column already under the expected name."""
+    if not source.columns:
+        return frame
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    found = [str(c) for c in frame.columns if c != geometry]
+    problems = 0
+    for wanted, actual in source.columns.items():
+        if actual not in found:
+            close = likely_column(actual, found)
+            guess = f"; did you mean {close!r}?" if close else ""
+            log.add(Finding(f"columns: maps {wanted} to {actual!r}, which is not in the layer (columns found: "
+                            f"{', '.join(found)}){guess}", source=name, field=actual))
+            problems += 1
+        elif wanted in found and wanted != actual and wanted not in source.columns.values():
+            log.add(Finding(f"columns: maps {wanted} to {actual!r}, but the layer has a column {wanted!r} too; "
+                            "drop one of them from the file, or the mapping", source=name, field=wanted))
+            problems += 1
+    if problems:
+        return None
+    return frame.rename(columns={actual: wanted for wanted, actual in source.columns.items()})
+
+
+def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int, log: FindingLog, *,
+                   decimal: str = ".") -> pd.DataFrame:
+    """Check required columns, parse numbers (with `decimal` as their decimal mark) and booleans; text columns
+    become stripped strings."""
     frame = frame.copy()
     missing = [c for c in (spec.id_column, *spec.required_text, *spec.required_numbers) if c and c not in frame]
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    found = [str(c) for c in frame.columns if c != geometry]
     for col in missing:
-        found = [str(c) for c in frame.columns if c != geometry]
         besides = " besides the location (lon/lat or geometry)" if geometry else ""
-        log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)})",
+        close = likely_column(col, found)
+        fix = f"; if {close!r} is it, {mapping_hint(col, close, spec.name)}" if close else ""
+        log.add(Finding(f"required column '{col}' is missing (columns found{besides}: {', '.join(found)}){fix}",
                         source=name, field=col))
+    known = {spec.id_column, *spec.required_text, *spec.required_numbers, *spec.optional_text,
+             *spec.optional_numbers, *spec.optional_bools, *spec.optional_times}
+    for col in sorted(c for c in known if c and len(c) > SHAPEFILE_NAME_LENGTH and c not in frame):
+        cut = next((f for f in found if f not in known and f.lower() == col[:SHAPEFILE_NAME_LENGTH].lower()), None)
+        if cut is not None:  # an optional column a Shapefile cut short would be silently left out
+            log.add(Finding(f"column {cut!r} looks like '{col}' cut to {SHAPEFILE_NAME_LENGTH} characters (a "
+                            f"Shapefile) and is not read as it; {mapping_hint(col, cut, spec.name)}",
+                            source=name, field=cut), warning=True)
     for col in filter(None, (spec.id_column, *spec.required_text, *spec.optional_text)):
         if col and col in frame:
             frame[col] = as_text(frame[col])
@@ -137,13 +228,14 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
             continue
         raw = frame[col]
         text = as_text(raw)
-        numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
+        numbers = parse_numbers(text, decimal)
         required = col in spec.required_numbers
         for pos in np.flatnonzero(numbers.isna().to_numpy()):
             value = text.iloc[pos]
             if value == "" and not required:
                 continue
-            message = "value is missing" if value == "" else f"not a number: {value!r}"
+            message = ("value is missing" if value == "" else
+                       f"not a number: {value!r}{decimal_hint(value, decimal, spec.name)}")
             log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} not a number")
         bad = ~np.isfinite(numbers.fillna(0.0).to_numpy())
         if col in spec.positive_numbers:
@@ -193,25 +285,31 @@ def coerce_columns(frame: pd.DataFrame, spec: LayerSpec, name: str, offset: int,
     return frame
 
 
-def points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, offset: int,
-                       log: FindingLog) -> gpd.GeoDataFrame | None:
-    """Points from the lon/lat columns (WGS84); a missing or out-of-range coordinate is a finding, its point NaN."""
+def points_from_lonlat(frame: pd.DataFrame, source: LayerSource, name: str, offset: int, log: FindingLog, *,
+                       decimal: str = ".", layer: str = "<layer>") -> gpd.GeoDataFrame | None:
+    """Points from the lon/lat columns (WGS84, `decimal` their decimal mark); a missing or out-of-range coordinate
+    is a finding, its point NaN. `layer` is the layer's key under inputs, for the fixes messages suggest."""
     missing = [c for c in (source.lon, source.lat) if c not in frame]
     if missing:
         # one column whose name holds the others: the file's delimiter is not one of those detected
-        hint = (f"; the header was read as one column {str(frame.columns[0])[:60]!r}: separate columns with a comma, "
-                "semicolon or tab" if len(frame.columns) == 1 else " (set inputs.<layer>.lon/lat if it has another "
-                "name)")
+        one = f"; the header was read as one column {str(frame.columns[0])[:60]!r}"
+        if len(frame.columns) > 1:
+            hint = f" (set inputs.{layer}.lon/lat if it has another name)"
+        elif source.sep is not None:
+            hint = f"{one} with sep {source.sep!r}: is inputs.{layer}.sep the file's separator?"
+        else:
+            hint = f"{one}: separate columns with a comma, semicolon or tab, or give the separator as sep"
         for col in missing:
             log.add(Finding(f"coordinate column '{col}' is missing{hint}", source=name, field=col))
         return None
     coords = {}
     for col, limit in ((source.lon, 180.0), (source.lat, 90.0)):
         text = as_text(frame[col])
-        values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float).to_numpy()
+        values = parse_numbers(text, decimal).to_numpy()
         for pos in np.flatnonzero(~np.isfinite(values)):
             value = text.iloc[pos]
-            message = "coordinate is missing" if value in ("", "nan", "NaN") else f"not a valid coordinate: {value!r}"
+            message = ("coordinate is missing" if value in ("", "nan", "NaN") else
+                       f"not a valid coordinate: {value!r}{decimal_hint(value, decimal, layer)}")
             log.add(Finding(message, source=name, row=int(pos) + offset, field=col), kind=f"{col} invalid")
         out = np.isfinite(values) & (np.abs(values) > limit)  # inf was reported above
         for pos in np.flatnonzero(out):

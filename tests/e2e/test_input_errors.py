@@ -80,6 +80,25 @@ def test_swapped_coordinates_are_outside_the_datas_region(write_case: Callable[.
     assert_clean_failure(scenario, 2, "customers.csv", "row 13")
 
 
+def test_a_customers_file_with_lat_and_lon_swapped_is_the_one_named(write_case: Callable[..., Path]) -> None:
+    """Issue 18: every customer's lat and lon swapped used to blame every rep and depot (their points far from the
+    customers' region) and never name customers.csv. Beside reps and depots, the customers file is the odd one."""
+    def swap_all(rows: Rows) -> None:
+        for row in rows:
+            row["lon"], row["lat"] = row["lat"], row["lon"]
+
+    scenario = write_case(customers=customers_with(swap_all))
+    depots = scenario.parent / "depots.csv"
+    depots.write_text("depot_id,lon,lat\nD1,16.93,52.41\nD2,17.05,52.50\n", encoding="utf-8")
+    data = yaml.safe_load(scenario.read_text())
+    data["inputs"]["depots"] = "depots.csv"
+    scenario.write_text(yaml.safe_dump(data))
+    output = assert_clean_failure(scenario, 2, "customers.csv, field 'lon/lat': lat and lon look swapped in "
+                                  "customers.csv (columns 'lon' and 'lat'): its 40 rows", "from reps.csv, depots.csv",
+                                  "add  lon: lat  and  lat: lon  under inputs.customers")
+    assert "problems found" not in output and "reps.csv, row" not in output and "depots.csv, row" not in output
+
+
 def test_every_problem_is_listed_at_once(write_case: Callable[..., Path]) -> None:
     def two(rows: Rows) -> None:
         rows[1]["lat"] = 123

@@ -422,3 +422,19 @@ def test_a_units_layer_is_read_from_a_postgis_table(server: Server, credentials:
         load_inputs(load_scenario(tmp_path / "scenario.yaml"))
     assert [(f.source, f.row, f.field) for f in info.value.findings] == [(str(tmp_path / "customers.csv"), 4,
                                                                           "unit_id")]
+
+
+def test_columns_map_a_tables_names_as_a_files(server: Server, credentials: Path, tmp_path: Path) -> None:
+    """Issue 18: `columns:` reads a table whose columns have other names, as it does a file's; rows are still
+    sorted by the (mapped) id, and a missing column suggests the mapping."""
+    renamed = {"url": server.url(),
+               "query": 'SELECT customer_id AS "Customer_I", * FROM "Sales"."Customers 2026"'}
+    result = RUNNER.invoke(app, ["validate", str(_scenario(server, tmp_path / "bad", customers={
+        **renamed, "query": renamed["query"].replace(", *", ", geom, sector, current_value, potential_value")}))])
+    assert result.exit_code == 2, result.output
+    assert "required column 'customer_id' is missing" in result.output
+    assert "add  columns: {customer_id: Customer_I}  under inputs.customers" in result.output
+    result = RUNNER.invoke(app, ["validate", str(_scenario(server, tmp_path / "ok", customers={
+        **renamed, "query": renamed["query"].replace(", *", ", geom, sector, current_value, potential_value"),
+        "columns": {"customer_id": "Customer_I"}}))])
+    assert result.exit_code == 0, result.output
