@@ -110,6 +110,17 @@ def test_territories_open_with_gdal_are_valid_and_never_overlap(demo_runs: tuple
         assert overlap <= 1e-6 * total  # coordinates are rounded to 7 decimals in GeoJSON
 
 
+def test_every_territory_is_one_piece_on_the_map(demo_runs: tuple[Path, Path]) -> None:
+    """What a manager reads off territories.geojson, not only the solver's graph: one polygon per territory."""
+    out, _ = demo_runs
+    territories = pyogrio.read_dataframe(out / "territories.geojson")
+    pieces = territories.geometry.apply(lambda g: len(getattr(g, "geoms", [g])))
+    split = territories.loc[pieces > 1, ["team", "rep_id"]].to_numpy().tolist()
+    assert split == [] and (territories["n_parts"] == 1).all()
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["territories_with_several_parts"] == 0 and kpis["units"]["territories_with_several_parts"] == 0
+
+
 def test_customers_layer_has_a_point_per_customer_and_its_reps(demo_runs: tuple[Path, Path]) -> None:
     out, _ = demo_runs
     customers = pyogrio.read_dataframe(out / "customers.geojson")
