@@ -20,7 +20,7 @@ from .executor import PartProgress, StageExecutors, stage_executors
 from .io.load import load_inputs
 from .io.run_files import read_previous_assignments
 from .metrics import check, schedule_violations
-from .model.build import build_problem
+from .model.build import build_problem, with_baseline
 from .prepare.enrich import enrich
 from .prepare.prepared import Prepared
 from .prepare.quality import input_findings
@@ -154,6 +154,8 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
     timings = Timings()
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
     prepared = prepare(scenario, timings, progress, parts)
+    if baseline is not None:  # last night's plan is today's alignment: continuity holds to it
+        prepared = dataclasses.replace(prepared, problem=with_baseline(prepared.problem, baseline, scenario))
     seed = scenario.solver.seed if seed is None else seed
     params, budget = solve_params(scenario), solve_budget(scenario, time_limit_s)
     design, homes_before = None, prepared.problem.rep_xy

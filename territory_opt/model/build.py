@@ -194,6 +194,32 @@ def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenar
 DEFAULT_CONTINUITY_WEIGHT = 20.0  # visit-km per moved (customer, team) pair when there is a baseline
 
 
+def with_baseline(problem: Problem, baseline: pd.DataFrame, scenario: Scenario) -> Problem:
+    """The previous run's plan (`run --previous`: its customer_id, team, rep_id) as each need's current rep, so
+    moving away from last night's plan costs continuity and counts against `max_moved_*`, as moving away from
+    customers.csv's `current_rep_id` does without it. Needs the previous run did not have (new customers, a rep
+    gone or now in another team) keep `current_rep_id`."""
+    n_teams = len(problem.team_names)
+    customers = pd.Index(np.asarray(problem.customer_ids).astype(str))
+    reps = pd.Index(np.asarray(problem.rep_ids).astype(str))
+    teams = pd.Index(list(problem.team_names))
+    c = customers.get_indexer(baseline["customer_id"].astype(str))
+    t = teams.get_indexer(baseline["team"].astype(str))
+    r = reps.get_indexer(baseline["rep_id"].astype(str))
+    ok = (c >= 0) & (t >= 0) & (r >= 0)
+    ok[ok] = problem.rep_in_team[r[ok], t[ok]]
+    previous_key = c[ok].astype(np.int64) * n_teams + t[ok]
+    order = np.argsort(previous_key, kind="stable")
+    previous_key, previous_rep = previous_key[order], r[ok][order]
+    need_key = problem.need_customer.astype(np.int64) * n_teams + problem.need_team
+    at = np.searchsorted(previous_key, need_key)
+    found = at < len(previous_key)
+    found[found] = previous_key[at[found]] == need_key[found]
+    current = problem.need_current_rep.copy()
+    current[found] = previous_rep[at[found]]
+    return problem.replace(need_current_rep=current, continuity_weight=continuity_weight(scenario, current))
+
+
 def continuity_weight(scenario: Scenario, current: np.ndarray) -> float:
     """`rules.continuity_weight`, or by default 20 visit-km when some need has a current rep (else 0)."""
     if scenario.rules.continuity_weight is not None:
