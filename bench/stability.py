@@ -3,7 +3,8 @@ with 1 % of its customers removed and 1 % new ones added. Prints a table (markdo
 
     python bench/stability.py [--scenario configs/demo.yaml] [--share 0.01] [--tolerance 0.15] [--markdown]
 
-Every run is a fresh `territory-opt run` through the real CLI. A customer "moved" when, for some team, its rep
+Every run is a fresh `territory-opt run` through the real CLI, the changed ones with `--previous` the base run (the
+nightly routine: last night's plan is the baseline of continuity). A customer "moved" when, for some team, its rep
 differs from the base run's (customers in both runs only). The tolerance run must not move customers for nothing:
 its objective is compared with the base alignment's (which its looser band also admits), and with it the
 customers that moved. The churned run's new customers are copies of random existing ones shifted by up to 2 km,
@@ -28,8 +29,10 @@ from md_tables import add_markdown_flag, context, markdown_table
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(scenario: Path, out: Path, overrides: list[str]) -> dict[str, object]:
+def run(scenario: Path, out: Path, overrides: list[str], previous: Path | None = None) -> dict[str, object]:
     command = [sys.executable, "-m", "territory_opt", "run", str(scenario), "--out", str(out), "--quiet"]
+    if previous is not None:
+        command += ["--previous", str(previous)]
     for item in overrides:
         command += ["--set", item]
     done = run_measured(command)
@@ -88,8 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         base = run(args.scenario, folder / "base", [])
-        looser = run(args.scenario, folder / "looser", [f"rules.balance_tolerance={args.tolerance}"])
-        churned = run(churned_scenario(args.scenario, folder, args.share), folder / "churned", [])
+        looser = run(args.scenario, folder / "looser", [f"rules.balance_tolerance={args.tolerance}"], folder / "base")
+        churned = run(churned_scenario(args.scenario, folder, args.share), folder / "churned", [], folder / "base")
         for label, other in ((f"balance_tolerance -> {args.tolerance}", looser),
                              (f"{100 * args.share:g} % customers removed and as many added", churned)):
             count, common = moved(base["assignments"], other["assignments"])  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from .rules.contiguity import Territories, pieces, territories, unit_neighbours,
 from .scaling import minute_units, off_target_growth, rep_targets
 
 MAX_ROUNDS = 200  # passes of the rebalance and improve loops (each pass is one sweep over the border)
+REBALANCE_PATIENCE = 100  # rebalance sweeps without a new lowest total breach before it gives up
 
 
 def _unit_needs(problem: Problem) -> dict[tuple[int, int], list[int]]:
@@ -210,9 +211,13 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
     (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes the
     best that every other rule allows."""
     border = _Border(problem, ledger)
-    made = 0
+    made, best, stale = 0, float("inf"), 0
     for _ in range(MAX_ROUNDS * 10):
-        if _breach(problem, ledger.load, list(range(problem.n_reps))) == 0:
+        total = _breach(problem, ledger.load, list(range(problem.n_reps)))
+        if total == 0:
+            break
+        best, stale = (total, 0) if total < best - 1e-12 else (best, stale + 1)
+        if stale > REBALANCE_PATIENCE:  # passing load round in circles: CP-SAT takes over (contiguous_cpsat.py)
             break
         touching = _rep_touching(border)
         room = _distance_to(np.all(ledger.load < problem.band_max, axis=0), touching, problem.n_reps)

@@ -27,6 +27,7 @@ from .budget import Budget
 from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
 from .contiguity import reduce_enclaves
 from .contiguous import make_contiguous
+from .contiguous_cpsat import repair_bands
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
@@ -42,6 +43,8 @@ SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shif
 # the border search of contiguous.py sweeps every unit per move: on the 50k bench (12,003 bundles) it ran for over
 # ten minutes; the demo's 3,368 take seconds. Above this many bundles it is not attempted (a warning says so).
 CONTIGUITY_MAX_BUNDLES = 8_000
+# work seconds CP-SAT may spend restoring the bands the border search left broken (contiguous_cpsat.py)
+CONTIGUITY_REPAIR_WORK_S = 10.0
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
 
@@ -188,6 +191,14 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
         stats["contiguity_travel"] = round(float(bundled.travel_cost(every, assignment).sum()), 3)
         scope += ", contiguity relaxed"
         broken = check(bundled, assignment)
+        if broken and not any(v.rule == "contiguity" for v in broken):  # one piece each, a band broken
+            repaired, repair_stats = repair_bands(bundled, assignment, budget.with_work(
+                min(float(budget.work_s or CONTIGUITY_REPAIR_WORK_S), CONTIGUITY_REPAIR_WORK_S)),
+                workers=params.workers, seed=seed)
+            stats.update(repair_stats)
+            if repaired is not None and not check(bundled, repaired):
+                assignment, broken = repaired, []
+                stats["contiguity_travel"] = round(float(bundled.travel_cost(every, assignment).sum()), 3)
         if broken:  # border moves did not reach a one-piece alignment within the bands: keep the relaxed one, say so
             stats["contiguity_failed"] = "; ".join(v.message for v in broken[:3])
             assignment = relaxed.assignment

@@ -1,0 +1,101 @@
+"""When border moves cannot restore every band: CP-SAT on the whole units problem, contiguity kept by ordering.
+
+`contiguous.py`'s rebalance moves one unit at a time and can stall a few tenths of an hour outside a band (two
+overloaded reps whose only way out runs through a third). Here CP-SAT sees every move at once. Contiguity is kept
+by a sufficient linear rule around the current one-piece territories: each rep's units are ordered by their
+distance from a root unit (the unit of its territory nearest its home) inside the territory, and the units outside
+follow, ordered by their distance from the territory; a rep may hold a unit only if it holds a neighbour earlier
+in its order. Every territory that rule allows is connected (each unit leads back to the root), the current
+alignment satisfies it (so it is a valid hint), and a territory can still grow, shrink and trade units along all
+its borders. Every other hard rule comes from the rules' own CP-SAT pieces (`cpsat.build_model`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from ..model.problem import Problem
+from .budget import Budget
+from .candidates import nearest_arcs
+from .cpsat import build_model
+from .cpsat_call import solve_model
+from .rules.contiguity import unit_neighbours
+
+
+def _order(neighbours: dict[int, tuple[int, ...]], unit_xy: np.ndarray, territory: list[int],
+           root: int) -> np.ndarray:
+    """(U,) each unit's place in one rep's order: its distance from `root` inside the territory, and for units
+    outside it, beyond every inside one by their distance from the territory (inf: unreachable)."""
+    n = len(unit_xy)
+    edges = np.array([(u, v) for u, vs in neighbours.items() for v in vs if u < v], dtype=np.int64).reshape(-1, 2)
+    if len(edges) == 0:
+        order = np.full(n, np.inf)
+        order[root] = 0.0
+        return order
+    step = unit_xy[edges[:, 0]] - unit_xy[edges[:, 1]]
+    length = np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-3)
+    inside = np.zeros(n, dtype=bool)
+    inside[territory] = True
+    both = inside[edges[:, 0]] & inside[edges[:, 1]]
+    graph = coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    within = coo_matrix((length[both], (edges[both, 0], edges[both, 1])), shape=(n, n)).tocsr()
+    from_root = dijkstra(within, directed=False, indices=root)
+    from_territory = dijkstra(graph, directed=False, indices=territory, min_only=True)
+    top = float(from_root[inside].max()) if inside.any() else 0.0
+    return np.where(inside, from_root, top + 1.0 + from_territory)
+
+
+def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, workers: int,
+                 seed: int) -> tuple[np.ndarray | None, dict[str, float | int | str]]:
+    """A one-piece alignment keeping every hard rule, searched by CP-SAT from `assignment` (one piece per
+    territory already, some band broken), or None when none is found within `budget`; and the search's
+    statistics (`contiguity_repair_*`)."""
+    assert problem.need_unit is not None and problem.team_contiguous is not None
+    arcs = nearest_arcs(problem, 8, extra=(np.arange(problem.n_needs), assignment))
+    built = build_model(problem, arcs)
+    model, x = built.model, built.x
+    arc_of = {(int(n), int(r)): i for i, (n, r) in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True))}
+    by_unit: dict[tuple[int, int], list[int]] = {}
+    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    for need in np.flatnonzero(counted).tolist():
+        by_unit.setdefault((int(problem.need_team[need]), int(problem.need_unit[need])), []).append(need)
+    xy = problem.unit_xy
+    for team in sorted({t for t, _ in by_unit}):
+        neighbours = unit_neighbours(problem, team)
+        units = sorted(u for t, u in by_unit if t == team)
+        for rep in np.flatnonzero(problem.rep_in_team[:, team]).tolist():
+            territory = [u for u in units if any(int(assignment[n]) == rep for n in by_unit[(team, u)])]
+            pool = territory or units
+            home = problem.rep_xy[rep]
+            root = min(pool, key=lambda u: (float(np.hypot(*(xy[u] - home))), u))
+            order = _order(neighbours, xy, territory or [root], root)
+            for u in units:
+                if u == root:
+                    continue
+                earlier = [arc_of[(m, rep)] for v in neighbours.get(u, ()) if order[v] < order[u]
+                           for m in by_unit.get((team, v), ()) if (m, rep) in arc_of]
+                for need in by_unit[(team, u)]:
+                    i = arc_of.get((need, rep))
+                    if i is None:
+                        continue
+                    if earlier:
+                        model.add(sum(x[j] for j in earlier) >= x[i])
+                    else:
+                        model.add(x[i] == 0)
+    chosen = np.zeros(len(arcs), dtype=bool)
+    chosen[[arc_of[(n, int(r))] for n, r in enumerate(assignment.tolist())]] = True
+    for var, value in zip(x, chosen.tolist(), strict=True):
+        model.add_hint(var, value)
+    call = solve_model(model, budget, workers=workers, seed=seed)
+    stats: dict[str, float | int | str] = {
+        "contiguity_repair_status": call.status_name, "contiguity_repair_work": round(call.work, 3),
+        "contiguity_repair_wall_capped": int(call.wall_capped)}
+    if not call.found:
+        return None, stats
+    values = np.fromiter((call.solver.boolean_value(v) for v in x), dtype=bool, count=len(x))
+    picked = np.flatnonzero(values)
+    out = np.asarray(assignment).copy()
+    out[arcs.need[picked]] = arcs.rep[picked]
+    return out, stats
