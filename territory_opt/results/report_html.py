@@ -210,7 +210,7 @@ def changes_section(changes: pd.DataFrame, value: dict[str, float], baseline: st
         flows = flows.drop(columns=["old_rep_id", "new_rep_id"]).rename(columns={"reason": "reasons"})
         flows["value"] = flows["value"].round(0)
         out += [f"<h3>Largest moves between reps (top {min(top, len(flows))} of {len(flows):,})</h3>",
-                table(flows.head(top), long=("reasons",))]
+                table(flows.head(top))]
     one_sided = int(((frame["old_rep_id"] == "") | (frame["new_rep_id"] == "")).sum())
     if one_sided:
         out.append(f"<p class='note'>Moves count the customer-teams with a rep on both sides; {one_sided:,} rows have "
