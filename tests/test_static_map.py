@@ -6,6 +6,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from matplotlib.text import Annotation
 from shapely.geometry import Point, box
 
 from territory_opt.results.static_map import DEPOT_STYLE, DPI, HOME_STYLE, draw_map, map_figure
@@ -42,7 +43,13 @@ def test_every_territory_is_labelled_and_no_label_covers_a_label_a_home_or_a_dep
     fig.draw_without_rendering()  # places the labels' boxes where savefig draws them
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     ax = fig.axes[0]
-    labels = {t.get_text(): t.get_bbox_patch().get_window_extent(renderer) for t in ax.texts}
+    notes = [t for t in ax.texts if isinstance(t, Annotation)]
+    assert len(notes) == len(ax.texts)
+    labels = {}
+    for note in notes:
+        patch = note.get_bbox_patch()
+        assert patch is not None
+        labels[note.get_text()] = patch.get_window_extent(renderer)
     assert sorted(labels) == sorted(territories["rep_id"])
     boxes = list(labels.items())
     for i, (a, first) in enumerate(boxes):
@@ -54,7 +61,7 @@ def test_every_territory_is_labelled_and_no_label_covers_a_label_a_home_or_a_dep
             for rep, extent in boxes:
                 assert not (extent.x0 < x + half and x - half < extent.x1 and extent.y0 < y + half
                             and y - half < extent.y1), (rep, "covers a marker")
-    moved = [t for t in ax.texts if t.arrow_patch is not None]
+    moved = [note for note in notes if note.arrow_patch is not None]
     assert moved, "the city's labels move out with a line back to their territory"
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert {"rep home", "depot", "customer the team serves"} <= set(legend)

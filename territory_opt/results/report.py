@@ -284,7 +284,7 @@ def build_report(run: RunResult) -> str:
         "workload": [workload_chart(run.reps, colours)],
         "kpis": [table(headline)],
         "territories": _territories_section(run),
-        "changes": changes_section(changes, value, str((kpis.get("changes") or {}).get("baseline", "")))}
+        "changes": changes_section(changes, value, _baseline(kpis))}
     routing = kpis.get("routing")
     if routing:
         sections["routing"] = [
@@ -319,6 +319,11 @@ def build_report(run: RunResult) -> str:
     end = page.index("</div>", start) + len("</div>")
     page = page[:start] + before + page[start:end] + after + page[end:]
     return _stable_ids(page)
+
+
+def _baseline(kpis: dict[str, object]) -> str:
+    counted = kpis.get("changes")
+    return str(counted.get("baseline", "")) if isinstance(counted, dict) else ""
 
 
 def _territories_section(run: RunResult) -> list[str]:

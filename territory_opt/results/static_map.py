@@ -84,16 +84,16 @@ def map_figure(territories: gpd.GeoDataFrame, customer_xy: np.ndarray, customer_
         ax.scatter(xy[:, 0], xy[:, 1], s=0.6, c="black", alpha=0.5, linewidths=0)
         homes = np.array([rep_xy[r] for r in mine["rep_id"] if r in rep_xy]).reshape(-1, 2)
         ax.scatter(homes[:, 0], homes[:, 1], **HOME_STYLE)
-        markers = [homes]
+        marker_sets = [homes]
         if depots is not None and has_depots:
             ax.scatter(depots.geometry.x, depots.geometry.y, **DEPOT_STYLE)
-            markers.append(np.column_stack([depots.geometry.x, depots.geometry.y]))
+            marker_sets.append(np.column_stack([depots.geometry.x, depots.geometry.y]))
         anchors = []
         for row in mine.itertuples():
             point = label_point(row.geometry)
             if point is not None:
                 anchors.append((str(row.rep_id), float(row.geometry.area), *point))
-        labels.append((ax, anchors, np.vstack(markers)))
+        labels.append((ax, anchors, np.vstack(marker_sets)))
         sampled = f", {len(shown):,} of them drawn" if len(shown) < len(served) else ""
         ax.set_title(f"{team}: {len(mine)} territories, {len(served):,} customers{sampled}", fontsize=10)
         ax.set_axis_off()
