@@ -8,6 +8,7 @@ one already placed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,11 +52,23 @@ class Box:
 
 
 def place(boxes: Sequence[Box], offsets: Sequence[tuple[float, float]], taken: Sequence[Box] = (),
-          pad: float = 1.0, frame: Box | None = None) -> list[tuple[float, float] | None]:
+          pad: float = 1.0, frame: Box | None = None, cell: float = 64.0) -> list[tuple[float, float] | None]:
     """Greedy placement in the order given (most important first): each box takes the first of `offsets` at which
     it overlaps neither a box already placed nor one of `taken` (markers that must stay visible) and stays within
-    `frame`; None where no offset fits. Returns each box's chosen offset."""
-    placed: list[Box] = list(taken)
+    `frame`; None where no offset fits. Returns each box's chosen offset. Placed boxes are kept in a grid of
+    `cell`-sized buckets, so that a check looks at the neighbours only (hundreds of labels stay fast)."""
+    grid: dict[tuple[int, int], list[Box]] = {}
+
+    def cells(b: Box) -> list[tuple[int, int]]:
+        return [(i, j) for i in range(math.floor((b.x0 - pad) / cell), math.floor((b.x1 + pad) / cell) + 1)
+                for j in range(math.floor((b.y0 - pad) / cell), math.floor((b.y1 + pad) / cell) + 1)]
+
+    def add(b: Box) -> None:
+        for key in cells(b):
+            grid.setdefault(key, []).append(b)
+
+    for b in taken:
+        add(b)
     chosen: list[tuple[float, float] | None] = []
     for box in boxes:
         pick = None
@@ -63,9 +76,9 @@ def place(boxes: Sequence[Box], offsets: Sequence[tuple[float, float]], taken: S
             moved = box.shifted(dx, dy)
             if frame is not None and not moved.inside(frame):
                 continue
-            if not any(moved.overlaps(other, pad) for other in placed):
+            if not any(moved.overlaps(other, pad) for key in cells(moved) for other in grid.get(key, ())):
                 pick = (dx, dy)
-                placed.append(moved)
+                add(moved)
                 break
         chosen.append(pick)
     return chosen
