@@ -54,8 +54,17 @@ function measure(win) {
       return [t.dataset.rep, box(t).width]; }),
     bands: Array.prototype.map.call(chart.querySelectorAll('.band'), function (t) { return box(t).width; })
   } : null;
-  out.labels = Array.prototype.map.call(doc.querySelectorAll('.folium-map .rep-label'), function (l) {
-    var b = box(l); b.rep = l.dataset.rep; b.hidden = l.classList.contains('rep-label-hidden'); return b; });
+  function labels() {
+    return Array.prototype.map.call(doc.querySelectorAll('.folium-map .rep-label'), function (l) {
+      var b = box(l); b.rep = l.dataset.rep; b.hidden = l.classList.contains('rep-label-hidden'); return b; });
+  }
+  out.labels = labels();
+  out.teams = {};  // the labels after choosing each team with its round button (the first one last, as opened)
+  var radios = Array.prototype.slice.call(doc.querySelectorAll('.leaflet-control-layers-base input[type=radio]'));
+  radios.slice(1).concat(radios.slice(0, 1)).forEach(function (radio) {
+    radio.click();
+    out.teams[radio.parentNode.textContent.trim()] = labels();
+  });
   var map = doc.querySelector('.folium-map');
   out.map = map ? box(map) : null;
   out.changes = Array.prototype.map.call(doc.querySelectorAll('#changes-section h3'), function (h) {

@@ -328,4 +328,8 @@ def test_the_demo_report_fits_a_laptop_and_a_phone(demo_runs: tuple[Path, Path],
     assert sorted(label["rep"] for label in m["labels"]) == [f"FLD{i:02d}" for i in range(1, 19)]
     shown = [label for label in m["labels"] if not label["hidden"]]
     assert len(shown) >= 12 and overlapping(shown) == []
+    assert {team: len(labels) for team, labels in m["teams"].items()} == {
+        "territories: field": 18, "territories: horeca": 5, "territories: inside_sales": 4,
+        "territories: key_accounts": 3}
+    assert all(overlapping([label for label in labels if not label["hidden"]]) == [] for labels in m["teams"].values())
     assert m["changes"][0] == "By reason and team" and m["changeRows"]["rows"] <= 200

@@ -129,6 +129,11 @@ def test_every_shown_territory_carries_its_rep_and_labels_do_not_overlap(
     shown = [label for label in m["labels"] if not label["hidden"]]
     assert shown and overlapping(shown) == []
     assert all(m["map"]["left"] <= label["left"] and label["right"] <= m["map"]["right"] for label in shown)
+    for team, labels in m["teams"].items():  # each team's round button brings its own labels, decluttered
+        reps = run.territories.loc[run.territories["team"] == team.removeprefix("territories: "), "rep_id"]
+        assert sorted(label["rep"] for label in labels) == sorted(reps), team
+        assert overlapping([label for label in labels if not label["hidden"]]) == []
+    assert len(m["teams"]) == run.territories["team"].nunique()
 
 
 def test_what_changed_is_summarised_first_with_the_rows_folded_and_capped(
