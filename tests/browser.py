@@ -47,7 +47,8 @@ function measure(win) {
   out.chart = chart ? {
     box: box(chart),
     ticks: Array.prototype.map.call(chart.querySelectorAll('.axis .tick'), function (t) { return t.textContent; }),
-    tickBoxes: Array.prototype.map.call(chart.querySelector('.axis').querySelectorAll('.tick'), box),
+    tickBoxes: chart.querySelector('.axis') ?
+      Array.prototype.map.call(chart.querySelector('.axis').querySelectorAll('.tick'), box) : [],
     reps: Array.prototype.map.call(chart.querySelectorAll('.who'), function (t) { return t.textContent; }),
     hours: Array.prototype.map.call(chart.querySelectorAll('.hours'), function (t) { return t.textContent; }),
     bars: Array.prototype.map.call(chart.querySelectorAll('.bar'), function (t) {
