@@ -125,8 +125,9 @@ def _rep_labels(territories: gpd.GeoDataFrame, colours: dict[str, str], layer: A
 
 
 class _Declutter(MacroElement):
-    """The page's label placement: after every zoom, pan or layer switch, the visible rep labels are kept in order
-    of priority (territory area), each hidden (class `rep-label-hidden`) where it would overlap one already kept."""
+    """The page's label placement: after every zoom, pan or layer switch, the visible rep labels are placed in order
+    of priority (territory area): on their point, else shifted by one label's height or half its width, else hidden
+    (class `rep-label-hidden`, back when zooming in makes room)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -137,14 +138,29 @@ class _Declutter(MacroElement):
                     return (+b.dataset.priority - +a.dataset.priority) || (a.dataset.rep < b.dataset.rep ? -1 : 1);
                 });
                 var kept = [];
-                labels.forEach(function (label) {
-                    label.classList.remove('rep-label-hidden');
-                    var r = label.getBoundingClientRect();
-                    var hit = kept.some(function (k) {
+                function free(r) {
+                    return !kept.some(function (k) {
                         return r.left < k.right + 2 && k.left < r.right + 2
                             && r.top < k.bottom + 1 && k.top < r.bottom + 1;
                     });
-                    if (hit) { label.classList.add('rep-label-hidden'); } else { kept.push(r); }
+                }
+                labels.forEach(function (label) {
+                    label.classList.remove('rep-label-hidden');
+                    label.style.transform = '';
+                    var r = label.getBoundingClientRect(), w = r.width * 0.6 + 2, h = r.height + 2;
+                    // on its point, else one label's height above or below, else beside it; else hidden
+                    var shifts = [[0, 0], [0, -h], [0, h], [-w, 0], [w, 0]];
+                    for (var i = 0; i < shifts.length; i++) {
+                        var dx = shifts[i][0], dy = shifts[i][1];
+                        var moved = {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+                        if (free(moved)) {
+                            if (i) { label.style.transform = 'translate(calc(-50% + ' + dx + 'px), calc(-50% + '
+                                                              + dy + 'px))'; }
+                            kept.push(moved);
+                            return;
+                        }
+                    }
+                    label.classList.add('rep-label-hidden');
                 });
             }
             map.on('zoomend moveend resize overlayadd overlayremove baselayerchange', declutter);
