@@ -1,12 +1,14 @@
 """`report.html`: what sales ops open every morning, one self-contained file (no network needed to view it).
 
-An interactive Leaflet map (folium, in its offline build: Leaflet and its assets are inlined) with a layer per team
-of territories coloured per rep (one team at a time, chosen with round buttons, when teams overlap; click a
-territory for its rep, workload, customers and value), customers coloured by tier,
-depots, routes, distributor footprints and rep homes; a workload bar per rep drawn against its tolerance band (inline
-SVG); the KPIs; what changed and why; the real-hours rounds when routing ran; segment scores; product-line advice;
-warnings. No tiles by default (a tile URL can be set in `output.report_tiles`); above `MAX_CUSTOMER_POINTS`
-customers the customer layer is an even sample, and the page says so.
+A line of links to the sections, then an interactive Leaflet map (folium, in its offline build: Leaflet and its
+assets are inlined) with a layer per team of territories coloured per rep and labelled with the rep's id (one team
+at a time, chosen with round buttons, when teams overlap; labels that would overlap shift or hide until zooming in
+makes room; click a territory for its rep, workload, customers and value), customers coloured by tier, depots,
+routes, distributor footprints and rep homes; the workload per rep on an hour axis against its band and target; the
+KPIs; what changed, summarised before its rows; the real-hours rounds when routing ran; segment scores;
+product-line advice; warnings. The HTML pieces other than the map and their CSS are in report_html.py: the page fits
+a laptop's and a phone's width. No tiles by default (a tile URL can be set in `output.report_tiles`); above
+`MAX_CUSTOMER_POINTS` customers the customer layer is an even sample, and the page says so.
 """
 
 from __future__ import annotations
