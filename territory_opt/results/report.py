@@ -325,10 +325,11 @@ def build_report(run: RunResult) -> str:
         f"<h1>territory-opt: {html.escape(scenario.name)}</h1>",
         f"<p>{html.escape(scenario.description)}</p>" if scenario.description else "", nav,
         "<section id='map-section'><h2>Map</h2>"] if s)
-    map_note = (f"<p class='note'>{html.escape(thinning)} Each territory carries its rep's id (labels that would "
-                "overlap hide until you zoom in); click a territory for its rep, workload, customers and value; the "
-                "layer box switches layers on and off" + ("; teams overlap, so it shows one team at a time, chosen "
-                "with its round buttons" if one_at_a_time else "") + ".</p></section>")
+    map_note = (f"<p class='note'>{html.escape(thinning)} Each territory carries its rep's id (a label that would "
+                "overlap another moves aside or hides until you zoom in); click a territory for its rep, workload, "
+                "customers and value; the layer box switches layers on and off"
+                + ("; teams overlap, so it shows one team at a time, chosen with its round buttons"
+                   if one_at_a_time else "") + ".</p></section>")
     after = map_note + "\n".join(_section(k, titles[k], *sections[k]) for k in present if k != "map")
     page = map_html.replace("</head>", f"<title>territory-opt: {html.escape(scenario.name)}</title>"
                                        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
