@@ -1,12 +1,14 @@
 """`report.html`: what sales ops open every morning, one self-contained file (no network needed to view it).
 
-An interactive Leaflet map (folium, in its offline build: Leaflet and its assets are inlined) with a layer per team
-of territories coloured per rep (one team at a time, chosen with round buttons, when teams overlap; click a
-territory for its rep, workload, customers and value), customers coloured by tier,
-depots, routes, distributor footprints and rep homes; a workload bar per rep drawn against its tolerance band (inline
-SVG); the KPIs; what changed and why; the real-hours rounds when routing ran; segment scores; product-line advice;
-warnings. No tiles by default (a tile URL can be set in `output.report_tiles`); above `MAX_CUSTOMER_POINTS`
-customers the customer layer is an even sample, and the page says so.
+A line of links to the sections, then an interactive Leaflet map (folium, in its offline build: Leaflet and its
+assets are inlined) with a layer per team of territories coloured per rep and labelled with the rep's id (one team
+at a time, chosen with round buttons, when teams overlap; labels that would overlap shift or hide until zooming in
+makes room; click a territory for its rep, workload, customers and value), customers coloured by tier, depots,
+routes, distributor footprints and rep homes; the workload per rep on an hour axis against its band and target; the
+KPIs; what changed, summarised before its rows; the real-hours rounds when routing ran; segment scores;
+product-line advice; warnings. The HTML pieces other than the map and their CSS are in report_html.py: the page fits
+a laptop's and a phone's width. No tiles by default (a tile URL can be set in `output.report_tiles`); above
+`MAX_CUSTOMER_POINTS` customers the customer layer is an even sample, and the page says so.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 from shapely import union_all
 
 from ..prepare.prepared import Prepared
+from .changes import CHANGE_COLUMNS
+from .labels import label_point
+from .report_html import STYLE, cell, changes_section, table, wide_table, workload_chart
 from .run import RunResult
 from .units import team_shape_table
 
@@ -46,49 +53,6 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
     clean = pd.DataFrame({c: wgs[c].to_numpy() for c in columns})
     out = gpd.GeoDataFrame(clean, geometry=geometry, crs=4326)
     return json.loads(out.to_json(drop_id=True))
-
-
-def _table(frame: pd.DataFrame, *, max_rows: int | None = None, css: str = "") -> str:
-    shown = frame if max_rows is None else frame.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-                   for row in shown.itertuples(index=False))
-    more = f"<p class='note'>{len(frame) - len(shown):,} more rows in the CSV file.</p>" \
-        if max_rows is not None and len(frame) > max_rows else ""
-    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:,.3f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def workload_chart(reps: pd.DataFrame, colours: dict[str, str]) -> str:
-    """One bar per rep (its workload hours) over its allowed band (grey) with its target (a tick): inline SVG."""
-    rows = reps.sort_values(["team", "rep_id"], kind="stable")
-    top = float(max(rows["workload_hours"].max(), rows["max_hours"].max(), 1.0)) * 1.05
-    bar, gap, label_w, width = 14, 4, 150, 620
-    scale = (width - label_w - 20) / top
-    parts = [f"<svg id='workload-chart' xmlns='http://www.w3.org/2000/svg' width='{width}' "
-             f"height='{len(rows) * (bar + gap) + 30}' role='img' aria-label='workload per rep'>"]
-    for i, row in enumerate(rows.itertuples(index=False)):
-        y = 20 + i * (bar + gap)
-        lo, hi, target = float(row.min_hours), float(row.max_hours), float(row.target_hours)
-        parts.append(f"<text x='{label_w - 6}' y='{y + bar - 3}' text-anchor='end' font-size='11'>"
-                     f"{html.escape(str(row.rep_id))} ({html.escape(str(row.team))})</text>")
-        parts.append(f"<rect class='band' x='{label_w + lo * scale:.1f}' y='{y - 2}' "
-                     f"width='{max(hi - lo, 0) * scale:.1f}' height='{bar + 4}' fill='#e6e6e6'/>")
-        parts.append(f"<rect class='bar' data-rep='{html.escape(str(row.rep_id))}' x='{label_w}' y='{y}' "
-                     f"width='{float(row.workload_hours) * scale:.1f}' height='{bar}' "
-                     f"fill='{colours.get(str(row.rep_id), '#1f77b4')}'><title>{html.escape(str(row.rep_id))}: "
-                     f"{float(row.workload_hours):.1f} h (band {lo:.1f}-{hi:.1f} h, target {target:.1f} h)"
-                     f"</title></rect>")
-        parts.append(f"<line x1='{label_w + target * scale:.1f}' x2='{label_w + target * scale:.1f}' y1='{y - 2}' "
-                     f"y2='{y + bar + 2}' stroke='black' stroke-width='1.5'/>")
-    parts.append(f"<text x='{label_w}' y='12' font-size='11'>hours per cycle; grey: allowed band, tick: target"
-                 "</text></svg>")
-    return "".join(parts)
 
 
 def build_map(run: RunResult, colours: dict[str, str], one_at_a_time: bool = False) -> tuple[str, str]:
@@ -127,12 +91,89 @@ def build_map(run: RunResult, colours: dict[str, str], one_at_a_time: bool = Fal
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
             tooltip=folium.GeoJsonTooltip(fields=["rep_id", "team"]),
         ).add_to(layer)
+        _rep_labels(territories[territories["team"] == team], colours, layer)
         layer.add_to(fmap)
     note = _customer_layer(fmap, run)
     _context_layers(fmap, prepared, colours)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    _Declutter().add_to(fmap)
     fmap.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
     return fmap.get_root().render(), note
+
+
+def _rep_labels(territories: gpd.GeoDataFrame, colours: dict[str, str], layer: Any) -> None:
+    """A label with the rep's id on each territory of one team, in that team's layer (it shows and hides with the
+    team). Each label carries its territory's area as its priority: where labels would overlap at the current zoom,
+    the page keeps the larger territory's (`_Declutter`)."""
+    import offlinefolium as folium
+
+    rows = []
+    for row in territories.itertuples(index=False):
+        point = label_point(row.geometry)
+        if point is not None:
+            rows.append((str(row.rep_id), float(row.geometry.area), *point))
+    if not rows:
+        return
+    points = gpd.GeoSeries(gpd.points_from_xy([r[2] for r in rows], [r[3] for r in rows]),
+                           crs=territories.crs).to_crs(4326)
+    for (rep, area, _, _), point in zip(rows, points, strict=True):
+        text = html.escape(rep)
+        label = (f"<span class='rep-label' data-rep='{text}' data-priority='{area / 1e6:.3f}' "
+                 f"style='border-color:{colours.get(rep, '#333333')}'>{text}</span>")
+        folium.Marker([round(float(point.y), COORD_DECIMALS), round(float(point.x), COORD_DECIMALS)],
+                      icon=folium.DivIcon(html=label, icon_size=(0, 0), icon_anchor=(0, 0),
+                                          class_name="rep-label-icon"),
+                      interactive=False, keyboard=False).add_to(layer)
+
+
+class _Declutter(MacroElement):
+    """The page's label placement: after every zoom, pan or layer switch, the visible rep labels are placed in order
+    of priority (territory area): on their point, else shifted by one label's height or half its width, else hidden
+    (class `rep-label-hidden`, back when zooming in makes room)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function declutter() {
+                var labels = Array.prototype.slice.call(map.getContainer().querySelectorAll('.rep-label'));
+                labels.sort(function (a, b) {
+                    return (+b.dataset.priority - +a.dataset.priority) || (a.dataset.rep < b.dataset.rep ? -1 : 1);
+                });
+                var kept = [];
+                function free(r) {
+                    return !kept.some(function (k) {
+                        return r.left < k.right + 2 && k.left < r.right + 2
+                            && r.top < k.bottom + 1 && k.top < r.bottom + 1;
+                    });
+                }
+                labels.forEach(function (label) {
+                    label.classList.remove('rep-label-hidden');
+                    label.style.transform = '';
+                    var r = label.getBoundingClientRect(), w = r.width * 0.6 + 2, h = r.height + 2;
+                    // on its point, else one label's height above or below, else beside it; else hidden
+                    var shifts = [[0, 0], [0, -h], [0, h], [-w, 0], [w, 0]];
+                    for (var i = 0; i < shifts.length; i++) {
+                        var dx = shifts[i][0], dy = shifts[i][1];
+                        var moved = {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+                        if (free(moved)) {
+                            if (i) { label.style.transform = 'translate(calc(-50% + ' + dx + 'px), calc(-50% + '
+                                                              + dy + 'px))'; }
+                            kept.push(moved);
+                            return;
+                        }
+                    }
+                    label.classList.add('rep-label-hidden');
+                });
+            }
+            map.on('zoomend moveend resize overlayadd overlayremove baselayerchange', declutter);
+            map.whenReady(function () { setTimeout(declutter, 0); });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Declutter"
 
 
 def teams_overlap(territories: gpd.GeoDataFrame, share: float = 0.01) -> bool:
@@ -221,16 +262,19 @@ def _context_layers(fmap: Any, prepared: Prepared, colours: dict[str, str]) -> N
     layer.add_to(fmap)
 
 
-STYLE = """
-html, body { width: auto; height: auto; }  /* folium's full-window 100 % plus a margin overflowed sideways */
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
-.note { color: #555; font-size: 0.9em; }
-.folium-map { border: 1px solid #ccc; box-sizing: border-box; }
-"""
 ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
+
+
+SECTIONS = (("map", "Map"), ("workload", "Workload per rep"), ("kpis", "KPIs"), ("territories", "Territories"),
+            ("changes", "What changed"), ("routing", "Real hours"), ("segments", "Segments"),
+            ("advice", "Product-line advice"), ("warnings", "Warnings"))
+ADVICE_KEY = ("product_line", "n_customers", "share_of_customers", "fte_needed", "recommendation", "reason")
+SEGMENT_KEY = ("segment_id", "sector", "product_version", "payment_format", "sales_approach", "n_customers", "value",
+               "potential", "attractiveness", "competitiveness")
+
+
+def _section(key: str, title: str, *body: str) -> str:
+    return f"<section id='{key}-section'><h2>{html.escape(title)}</h2>" + "\n".join(b for b in body if b) + "</section>"
 
 
 def build_report(run: RunResult) -> str:
@@ -250,43 +294,55 @@ def build_report(run: RunResult) -> str:
         ("territories in several parts", kpis["territories_with_several_parts"]),
         ("customers", kpis["n_customers"]), ("reps", kpis["n_reps"]), ("warnings", kpis["n_warnings"]),
     ], columns=["KPI", "value"])
-    changes = run.changes if run.changes is not None else pd.DataFrame(columns=["customer_id", "reason"])
-    by_reason = changes["reason"].value_counts().rename_axis("reason").reset_index(name="customer-teams")
-    before = [
-        f"<h1>territory-opt: {html.escape(scenario.name)}</h1>",
-        f"<p>{html.escape(scenario.description)}</p>" if scenario.description else "",
-        "<h2>Map</h2>",
-    ]
-    after = [
-        f"<p class='note'>{html.escape(thinning)} Click a territory for its rep, workload, customers and value; the "
-        "layer box switches layers on and off" + ("; teams overlap, so it shows one team at a time, chosen with its "
-        "round buttons" if one_at_a_time else "") + ".</p>",
-        "<h2>Workload per rep</h2>", workload_chart(run.reps, colours),
-        "<h2>KPIs</h2>", _table(headline),
-        *_territories_section(run),
-        "<h2>What changed</h2>",
-        f"<p>{len(changes):,} customer-teams ({changes['customer_id'].nunique():,} customers) have another rep than "
-        f"in the baseline ({html.escape(str(kpis['changes']['baseline']))}).</p>",
-        _table(by_reason), _table(changes, max_rows=100) if len(changes) else "",
-    ]
+    headline["value"] = [cell(v) for v in headline["value"]]
+    changes = run.changes if run.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS)
+    customers = run.prepared.customers
+    value = dict(zip(customers["customer_id"].astype(str), customers["current_value"].astype(float), strict=True))
+    sections = {
+        "workload": [workload_chart(run.reps, colours)],
+        "kpis": [table(headline)],
+        "territories": _territories_section(run),
+        "changes": changes_section(changes, value, _baseline(kpis))}
     routing = kpis.get("routing")
     if routing:
-        after += ["<h2>Real hours (routing)</h2>",
-                  f"<p>Drive share {100 * float(routing['drive_share']):.1f} %, {routing['days_routed']:,} day "
-                  f"routes, {routing['unplanned_visits']:,} visits no day could hold. Each round re-assigns with "
-                  "the measured drive time; the kept round is marked.</p>", _table(pd.DataFrame(routing["rounds"]))]
-    after += ["<h2>Segments</h2>", _table(run.prepared.segments, max_rows=60),
-              "<h2>Product-line advice</h2>", _table(run.prepared.advice),
-              "<h2>Warnings</h2>",
-              _table(pd.DataFrame({"warning": [str(w) for w in run.prepared.warnings]}))
-              if run.prepared.warnings else "<p>None.</p>"]
+        sections["routing"] = [
+            f"<p>Drive share {100 * float(routing['drive_share']):.1f} %, {routing['days_routed']:,} day "
+            f"routes, {routing['unplanned_visits']:,} visits no day could hold. Each round re-assigns with "
+            "the measured drive time; the kept round is marked.</p>", table(pd.DataFrame(routing["rounds"]))]
+    segments, advice = run.prepared.segments, run.prepared.advice
+    sections["segments"] = [wide_table(segments, SEGMENT_KEY, max_rows=60) if len(segments) else "<p>None.</p>"]
+    sections["advice"] = [wide_table(advice, ADVICE_KEY, css="cards", long=("reason", "buyer_roles"))
+                          if len(advice) else "<p>None (no product lines in the customers file).</p>"]
+    sections["warnings"] = [table(pd.DataFrame({"warning": [str(w) for w in run.prepared.warnings]}), long=("warning",))
+                            if run.prepared.warnings else "<p>None.</p>"]
+    titles = dict(SECTIONS)
+    if routing:
+        titles["routing"] = "Real hours (routing)"
+    present = [k for k, _ in SECTIONS if k == "map" or sections.get(k)]
+    nav = "<nav class='sections'>" + "".join(f"<a href='#{k}-section'>{html.escape(dict(SECTIONS)[k])}</a>"
+                                              for k in present) + "</nav>"
+    before = "\n".join(s for s in [
+        f"<h1>territory-opt: {html.escape(scenario.name)}</h1>",
+        f"<p>{html.escape(scenario.description)}</p>" if scenario.description else "", nav,
+        "<section id='map-section'><h2>Map</h2>"] if s)
+    map_note = (f"<p class='note'>{html.escape(thinning)} Each territory carries its rep's id (a label that would "
+                "overlap another moves aside or hides until you zoom in); click a territory for its rep, workload, "
+                "customers and value; the layer box switches layers on and off"
+                + ("; teams overlap, so it shows one team at a time, chosen with its round buttons"
+                   if one_at_a_time else "") + ".</p></section>")
+    after = map_note + "\n".join(_section(k, titles[k], *sections[k]) for k in present if k != "map")
     page = map_html.replace("</head>", f"<title>territory-opt: {html.escape(scenario.name)}</title>"
+                                       f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
                                        f"<style>{STYLE}</style></head>", 1)
     start = page.index('<div class="folium-map"')
     end = page.index("</div>", start) + len("</div>")
-    page = page[:start] + "\n".join(s for s in before if s) + page[start:end] + "\n".join(s for s in after if s) \
-        + page[end:]
+    page = page[:start] + before + page[start:end] + after + page[end:]
     return _stable_ids(page)
+
+
+def _baseline(kpis: dict[str, object]) -> str:
+    counted = kpis.get("changes")
+    return str(counted.get("baseline", "")) if isinstance(counted, dict) else ""
 
 
 def _territories_section(run: RunResult) -> list[str]:
@@ -297,11 +353,10 @@ def _territories_section(run: RunResult) -> list[str]:
         return []
     source = {"layer": "the units layer (inputs.units)", "column": "the customers' unit_id column",
               "h3": f"H3 cells made from the customers (resolution {units.resolution})"}.get(units.source, units.source)
-    return ["<h2>Territories</h2>",
-            f"<p>Territories are made of {units.n_units:,} alignment units from {html.escape(source)}; each unit goes "
+    return [f"<p>Territories are made of {units.n_units:,} alignment units from {html.escape(source)}; each unit goes "
             "whole to one rep per team. Compactness is Polsby-Popper (4&pi;A/P&sup2;: 1 for a disc, lower for a "
             "sprawling shape); a territory in several parts has islands.</p>",
-            _table(team_shape_table(run.territories))]
+            table(team_shape_table(run.territories))]
 
 
 def _stable_ids(page: str) -> str:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from ..conftest import DEMO, REPO, skip_unless_ci
+from ..browser import CHROMIUM_FLAGS, chromium, layout_problems, measure_report, overlapping
+from ..conftest import DEMO, REPO
 
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
@@ -292,20 +293,6 @@ def test_map_png_is_a_picture_of_every_team(demo_runs: tuple[Path, Path]) -> Non
     assert width == 2 * 6.5 * 80 and height > 600  # four teams: two panels a row, two rows
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium() -> str:
-    import shutil
-
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        skip_unless_ci("headless Chromium not installed (apt-get install chromium)")
-    assert found is not None
-    return found
-
-
 def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_path: Path) -> None:
     """The page loads from disk with no network, draws one shape per rep of the team it opens on (the one with most
     reps), offers every team as a round button (the demo's teams overlap), and one bar per rep."""
@@ -332,3 +319,28 @@ def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_p
     radios = re.findall(r"<input type=\"radio\"[^>]*leaflet-base-layers[^>]*>", dom)
     assert len(radios) == territories["team"].nunique() == 4 and sum("checked" in r for r in radios) == 1
     assert sorted(re.findall(r"class=\"bar\" data-rep=\"([^\"]+)\"", dom)) == sorted(reps["rep_id"])
+
+
+@pytest.mark.parametrize("width", [1400, 390], ids=["laptop", "phone"])
+def test_the_demo_report_fits_a_laptop_and_a_phone(demo_runs: tuple[Path, Path], tmp_path: Path, width: int) -> None:
+    """Issue 18, item 7: at 1,400 px the advice and segment tables were about 2,980 px wide. Now no section is wider
+    than the window, the advice's recommendation and reason are in view, the workload chart has an hour axis and
+    every rep's hours, the field team's 18 territories carry their reps' labels with no two shown labels
+    overlapping, and what changed opens on its summary."""
+    out, _ = demo_runs
+    m = measure_report(out / "report.html", width, tmp_path)
+    assert layout_problems(m) == []
+    cells = {c["label"]: c for c in m["advice"]}
+    assert all(cells[k]["right"] <= m["viewport"] + 0.5 and cells[k]["width"] > 100
+               for k in ("recommendation", "reason"))
+    reps = pd.read_csv(out / "reps.csv").sort_values(["team", "rep_id"])
+    assert m["chart"]["reps"] == reps["rep_id"].tolist() and len(m["chart"]["hours"]) == len(reps)
+    assert len(m["chart"]["ticks"]) >= 8
+    assert sorted(label["rep"] for label in m["labels"]) == [f"FLD{i:02d}" for i in range(1, 19)]
+    shown = [label for label in m["labels"] if not label["hidden"]]
+    assert len(shown) >= 12 and overlapping(shown) == []
+    assert {team: len(labels) for team, labels in m["teams"].items()} == {
+        "territories: field": 18, "territories: horeca": 5, "territories: inside_sales": 4,
+        "territories: key_accounts": 3}
+    assert all(overlapping([label for label in labels if not label["hidden"]]) == [] for labels in m["teams"].values())
+    assert m["changes"][0] == "By reason and team" and m["changeRows"]["rows"] <= 200
