@@ -423,3 +423,33 @@ def test_improve_and_swap_never_raise_the_objective(case: tuple[Problem, np.ndar
     assert after_improve <= before + 1e-6
     assert objective(problem, ledger.assign) <= after_improve + 1e-6
     assert check(problem, ledger.assign) == []
+
+
+def test_cpsat_repair_restores_the_bands_keeping_every_territory_one_piece() -> None:
+    """contiguous_cpsat.repair_bands: from one-piece territories with broken bands (A 6 units, B 2, C 1 on a 3 x 3
+    grid, bands 3 +/- 0), CP-SAT finds an alignment the judge accepts, and the ordering rule lets it."""
+    from territory_opt.solve.contiguous_cpsat import repair_bands
+
+    problem = grid_problem(3, 3, [unit_cell(0, 0), unit_cell(2, 2), unit_cell(0, 2)],
+                           rep_min_s=np.full(3, 3 * 3600), rep_max_s=np.full(3, 3 * 3600),
+                           rep_target_s=np.full(3, 3 * 3600.0))
+    start = per_unit(problem, [0, 0, 2,
+                               0, 0, 0,
+                               0, 1, 1])
+    assert {v.rule for v in check(problem, start)} == {"balance"}
+    repaired, stats = repair_bands(problem, start, Budget(work_s=5.0), workers=1, seed=0)
+    assert repaired is not None and check(problem, repaired) == []
+    assert stats["contiguity_repair_status"] in ("optimal", "feasible")
+    assert sorted(grid_pieces(3, 3, unit_reps(problem, repaired)).values()) == [1, 1, 1]
+
+
+def test_cpsat_repair_grows_a_territory_outward_along_its_border() -> None:
+    # a 1 x 3 strip: A's band is all three units, B's none; A must take B's unit at the far end, beyond its border
+    from territory_opt.solve.contiguous_cpsat import repair_bands
+
+    problem = grid_problem(1, 3, [unit_cell(0, 0), unit_cell(0, 2)],
+                           rep_min_s=np.array([3 * 3600, 0]), rep_max_s=np.array([3 * 3600, 0]),
+                           rep_target_s=np.array([3 * 3600.0, 0.0]))
+    start = per_unit(problem, [0, 0, 1])
+    repaired, _ = repair_bands(problem, start, Budget(work_s=2.0), workers=1, seed=0)
+    assert repaired is not None and unit_reps(problem, repaired).tolist() == [0, 0, 0]
