@@ -18,10 +18,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from ..model.problem import Problem
 from .budget import Budget
-from .candidates import nearest_arcs
+from .candidates import make_arcs, nearest_arcs
 from .cpsat import build_model
 from .cpsat_call import solve_model
+from .ledger import Ledger
 from .rules.contiguity import unit_neighbours
+
+REPAIR_HOPS = 2  # the first attempt frees the reps within this many territory borders of a broken band
 
 
 def _order(neighbours: dict[int, tuple[int, ...]], unit_xy: np.ndarray, territory: list[int],
@@ -47,13 +50,61 @@ def _order(neighbours: dict[int, tuple[int, ...]], unit_xy: np.ndarray, territor
     return np.where(inside, from_root, top + 1.0 + from_territory)
 
 
+def _reps_around(problem: Problem, assignment: np.ndarray, hops: int) -> np.ndarray:
+    """(R,) the reps outside a band and those within `hops` territory borders of one (any team's borders)."""
+    ledger = Ledger(problem, assignment)
+    near = np.asarray(((ledger.load > problem.band_max) | (ledger.load < problem.band_min)).any(axis=0), dtype=bool)
+    assert problem.need_unit is not None
+    holders: dict[tuple[int, int], set[int]] = {}
+    for need in np.flatnonzero(problem.need_unit >= 0).tolist():
+        key = (int(problem.need_team[need]), int(problem.need_unit[need]))
+        holders.setdefault(key, set()).add(int(assignment[need]))
+    touching: dict[int, set[int]] = {}
+    for team in sorted({t for t, _ in holders}):
+        for u, around in unit_neighbours(problem, team).items():
+            for v in around:
+                for a in holders.get((team, u), ()):
+                    for b in holders.get((team, v), ()):
+                        if a != b:
+                            touching.setdefault(a, set()).add(b)
+    for _ in range(hops):
+        grown = near.copy()
+        for rep in np.flatnonzero(near).tolist():
+            grown[sorted(touching.get(rep, ()))] = True
+        near = grown
+    return near
+
+
 def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, workers: int,
                  seed: int) -> tuple[np.ndarray | None, dict[str, float | int | str]]:
     """A one-piece alignment keeping every hard rule, searched by CP-SAT from `assignment` (one piece per
     territory already, some band broken), or None when none is found within `budget`; and the search's
-    statistics (`contiguity_repair_*`)."""
+    statistics (`contiguity_repair_*`). The search first frees only the reps around the broken bands (the rest
+    keep their territories, so the model stays small), then every rep with what is left of the budget."""
+    work, used, capped = float(budget.work_s or 0.0), 0.0, 0
+    stats: dict[str, float | int | str] = {}
+    for hops in (REPAIR_HOPS, None):
+        free = np.ones(problem.n_reps, dtype=bool) if hops is None else _reps_around(problem, assignment, hops)
+        share = work / 2 if hops is not None else work - used
+        found, status, spent, wall_capped = _repair_among(problem, assignment, free, budget.with_work(
+            max(share, 1e-3)), workers=workers, seed=seed)
+        used, capped = used + spent, capped + wall_capped
+        stats = {"contiguity_repair_status": status, "contiguity_repair_reps": int(free.sum()),
+                 "contiguity_repair_work": round(used, 3), "contiguity_repair_wall_capped": capped}
+        if found is not None or free.all():
+            return found, stats
+    return None, stats
+
+
+def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, budget: Budget, *, workers: int,
+                  seed: int) -> tuple[np.ndarray | None, str, float, int]:
+    """CP-SAT over the moves among the `free` reps (everyone else keeps their needs): the alignment found (or
+    None), CP-SAT's status, its work seconds and whether the wall-clock stop ended it."""
     assert problem.need_unit is not None and problem.team_contiguous is not None
-    arcs = nearest_arcs(problem, 8, extra=(np.arange(problem.n_needs), assignment))
+    every = nearest_arcs(problem, 8, extra=(np.arange(problem.n_needs), assignment))
+    own = every.rep == assignment[every.need]
+    keep = own | (free[every.rep] & free[assignment[every.need]])
+    arcs = make_arcs(problem, every.need[keep], every.rep[keep])
     built = build_model(problem, arcs)
     model, x = built.model, built.x
     arc_of = {(int(n), int(r)): i for i, (n, r) in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True))}
@@ -65,7 +116,7 @@ def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, wo
     for team in sorted({t for t, _ in by_unit}):
         neighbours = unit_neighbours(problem, team)
         units = sorted(u for t, u in by_unit if t == team)
-        for rep in np.flatnonzero(problem.rep_in_team[:, team]).tolist():
+        for rep in np.flatnonzero(problem.rep_in_team[:, team] & free).tolist():
             territory = [u for u in units if any(int(assignment[n]) == rep for n in by_unit[(team, u)])]
             pool = territory or units
             home = problem.rep_xy[rep]
@@ -89,13 +140,10 @@ def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, wo
     for var, value in zip(x, chosen.tolist(), strict=True):
         model.add_hint(var, value)
     call = solve_model(model, budget, workers=workers, seed=seed)
-    stats: dict[str, float | int | str] = {
-        "contiguity_repair_status": call.status_name, "contiguity_repair_work": round(call.work, 3),
-        "contiguity_repair_wall_capped": int(call.wall_capped)}
     if not call.found:
-        return None, stats
+        return None, call.status_name, call.work, int(call.wall_capped)
     values = np.fromiter((call.solver.boolean_value(v) for v in x), dtype=bool, count=len(x))
     picked = np.flatnonzero(values)
     out = np.asarray(assignment).copy()
     out[arcs.need[picked]] = arcs.rep[picked]
-    return out, stats
+    return out, call.status_name, call.work, int(call.wall_capped)

@@ -43,7 +43,8 @@ SWAP_MAX_NEEDS = 20_000  # above this the repair's swap search is too slow; shif
 # the border search of contiguous.py sweeps every unit per move: on the 50k bench (12,003 bundles) it ran for over
 # ten minutes; the demo's 3,368 take seconds. Above this many bundles it is not attempted (a warning says so).
 CONTIGUITY_MAX_BUNDLES = 8_000
-# work seconds CP-SAT may spend restoring the bands the border search left broken (contiguous_cpsat.py)
+# work seconds CP-SAT may spend restoring the bands the border search left broken (contiguous_cpsat.py), beside the
+# run's time limit: on the demo at --time-limit 8 the reps around the broken bands needed 5
 CONTIGUITY_REPAIR_WORK_S = 10.0
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
@@ -192,9 +193,8 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
         scope += ", contiguity relaxed"
         broken = check(bundled, assignment)
         if broken and not any(v.rule == "contiguity" for v in broken):  # one piece each, a band broken
-            repaired, repair_stats = repair_bands(bundled, assignment, budget.with_work(
-                min(float(budget.work_s or CONTIGUITY_REPAIR_WORK_S), CONTIGUITY_REPAIR_WORK_S)),
-                workers=params.workers, seed=seed)
+            repaired, repair_stats = repair_bands(bundled, assignment, budget.with_work(CONTIGUITY_REPAIR_WORK_S),
+                                                  workers=params.workers, seed=seed)
             stats.update(repair_stats)
             if repaired is not None and not check(bundled, repaired):
                 assignment, broken = repaired, []
