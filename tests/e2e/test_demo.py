@@ -21,6 +21,9 @@ RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
                 "manifest.json", "warnings.csv", "changes.csv", "map.png", "report.html", "segments.csv",
                 "contact_cap.csv", "advice.csv", "units.geojson"}  # the demo's territories are made of H3 units
+# the module fixture runs the demo twice (each about two minutes on 2 cores): the first test using it pays both
+pytestmark = pytest.mark.timeout(900)
+
 TIME_LIMIT = "8"  # a work budget: short, and still reproducible
 
 
@@ -57,7 +60,9 @@ def test_tables_have_the_contract_columns(demo_runs: tuple[Path, Path]) -> None:
                 "runtime_s"):
         assert key in kpis
     assert kpis["n_customers"] == len(customers) and kpis["n_reps"] == 30
-    assert 0 <= kpis["bound"] <= kpis["objective"] and kpis["gap"] < 0.05
+    # the bound relaxes contiguity: one-piece territories cost the demo about 5 % over it, nearly all continuity
+    # (customers leaving today's speckled alignment), travel itself about 0.1 % (solver_stats contiguity_*)
+    assert 0 <= kpis["bound"] <= kpis["objective"] and kpis["gap"] < 0.08
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["inputs"]) == {"customers", "reps", "depots", "routes", "distributors"}
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
