@@ -25,7 +25,7 @@ from .prepare.enrich import enrich
 from .prepare.prepared import Prepared
 from .prepare.quality import input_findings
 from .prepare.stage import advice_table, segment_stage
-from .prepare.units import scenario_units
+from .prepare.units import LayerRows, scenario_units
 from .results.assemble import RunContext, assemble_run, territory_shapes
 from .results.run import RunResult
 from .roster import team_matrix
@@ -67,8 +67,11 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
     with timings.stage("segment", progress):
         customers, coverage, segments = segment_stage(customers, inputs.reps, scenario, warnings)
     with timings.stage("units", progress):
+        sources = scenario.inputs
+        rows = None if sources.units is None else (LayerRows(sources.units.label, sources.units.first_row),
+                                                   LayerRows(sources.customers.label, sources.customers.first_row))
         units = scenario_units(customers, coverage.need_team, team_matrix(scenario, inputs.reps).sum(axis=0),
-                               scenario.units, inputs.units, inputs.distributors, warnings)
+                               scenario.units, inputs.units, inputs.distributors, warnings, rows)
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario, units)
     warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,

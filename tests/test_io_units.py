@@ -129,3 +129,36 @@ def test_units_far_from_the_customers_are_kept_unless_the_whole_layer_is_elsewhe
         load_inputs(load_scenario(scenario_with_units(write_case, "elsewhere.gpkg")))
     (finding,) = info.value.findings
     assert (finding.row, finding.field) == (1, "geometry") and "is the layer's CRS right?" in finding.message
+
+
+def test_overlapping_units_are_refused_naming_both_rows(write_case: CaseWriter, tmp_path: Path) -> None:
+    """Units that overlap (not just touch) would give a customer two units: exit 2, the units file and row."""
+    from territory_opt.pipeline import prepare
+
+    wide_west = shapely.box(16.6, 52.2, 17.05, 52.6)  # reaches 0.1 degrees into EAST
+    write_units(tmp_path / "units.gpkg", ["W", "E"], [wide_west, EAST])
+    with pytest.raises(InputError) as info:
+        prepare(load_scenario(scenario_with_units(write_case, "units.gpkg")))
+    [finding] = info.value.findings
+    assert finding.source == str(tmp_path / "units.gpkg") and finding.row == 1 and finding.field == "geometry"
+    assert "units 'W' and 'E' (row 2) overlap by" in finding.message and "only touch" in finding.message
+
+
+def test_a_customer_far_outside_every_unit_is_refused_a_near_one_joins_with_a_warning(
+        write_case: CaseWriter, tmp_path: Path) -> None:
+    from territory_opt.pipeline import prepare
+
+    # the tiny customers reach 17.164 E: a layer ending at 17.10 E leaves the easternmost ones kilometres out
+    write_units(tmp_path / "units.gpkg", ["W", "E"], [WEST, shapely.box(16.95, 52.2, 17.10, 52.6)])
+    with pytest.raises(InputError) as info:
+        prepare(load_scenario(scenario_with_units(write_case, "units.gpkg")))
+    assert info.value.findings
+    for finding in info.value.findings:
+        assert finding.source == str(tmp_path / "customers.csv") and finding.field == "lon/lat"
+        assert finding.row is not None and "km outside every unit of" in finding.message
+    # a layer ending just short of the customers (within a kilometre) is a digitising edge: joined, and said
+    write_units(tmp_path / "units.gpkg", ["W", "E"], [WEST, shapely.box(16.95, 52.2, 17.16, 52.6)])
+    prepared = prepare(load_scenario(scenario_with_units(write_case, "units.gpkg")))
+    assert prepared.units is not None
+    assert prepared.inputs.customers.to_crs(4326).geometry.x.max() > 17.16
+    assert any("outside every unit" in w.message for w in prepared.warnings)

@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..config.policy import UnitsConfig
-from ..errors import Finding
+from ..errors import Finding, InputError
 from ..model.unit_graph import components
 from ..results.territories import _polygonal, study_area, voronoi_cells
 
@@ -245,10 +245,55 @@ def layer_unit_of(customer_xy: np.ndarray, shapes: np.ndarray, warnings: list[Fi
     return unit
 
 
+OVERLAP_SHARE = 0.01  # two layer units overlapping by more than this share of the smaller one: an input error
+OUTSIDE_M = 1000.0  # a customer farther than this outside every layer unit: an input error (nearer: a warning)
+
+
+@dataclass(frozen=True)
+class LayerRows:
+    """Where a layer's rows come from, for messages: its label and the file row of its first data row."""
+
+    label: str
+    first_row: int
+
+
+def check_layer_fit(customer_xy: np.ndarray, shapes: np.ndarray, ids: np.ndarray, units: LayerRows,
+                    customers: LayerRows, customer_ids: np.ndarray) -> None:
+    """Refuse (exit 2) a units layer whose polygons overlap (a customer there would belong to two units) or that
+    leaves customers well outside every unit (a bad coordinate, or a layer for another area): each named by file,
+    row and field. Slivers below `OVERLAP_SHARE` and customers within `OUTSIDE_M` of a unit are let through."""
+    findings: list[Finding] = []
+    tree = shapely.STRtree(shapes)
+    left, right = tree.query(shapes, predicate="overlaps")
+    for i, j in sorted({(int(a), int(b)) for a, b in zip(left.tolist(), right.tolist(), strict=True) if a < b}):
+        shared = shapely.intersection(shapes[i], shapes[j]).area
+        smaller = min(shapes[i].area, shapes[j].area)
+        if smaller > 0 and shared > OVERLAP_SHARE * smaller:
+            findings.append(Finding(
+                f"units {ids[i]!r} and {ids[j]!r} (row {j + units.first_row}) overlap by {shared / 1e6:,.2f} km2 "
+                f"({100 * shared / smaller:.0f} % of the smaller): a customer there would belong to both; fix the "
+                "polygons so units only touch", source=units.label, row=i + units.first_row, field="geometry"))
+    points = shapely.points(customer_xy)
+    inside = np.zeros(len(points), dtype=bool)
+    inside[np.unique(tree.query(points, predicate="intersects")[0])] = True
+    outside = np.flatnonzero(~inside)
+    if len(outside):
+        _, dist = tree.query_nearest(points[outside], return_distance=True, all_matches=False)
+        for c, metres in zip(outside.tolist(), dist.tolist(), strict=True):
+            if metres > OUTSIDE_M:
+                findings.append(Finding(
+                    f"customer {customer_ids[c]!r} lies {metres / 1000:,.1f} km outside every unit of {units.label}: "
+                    "check its coordinates, or add the unit it lies in", source=customers.label,
+                    row=c + customers.first_row, field="lon/lat"))
+    if findings:
+        raise InputError(findings)
+
+
 def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_team: np.ndarray,
                    config: UnitsConfig, layer: gpd.GeoDataFrame | None, distributors: gpd.GeoDataFrame | None,
-                   warnings: list[Finding]) -> Units | None:
-    """The scenario's units (`units.source`), or None when it is off or there are no customers."""
+                   warnings: list[Finding], rows: tuple[LayerRows, LayerRows] | None = None) -> Units | None:
+    """The scenario's units (`units.source`), or None when it is off or there are no customers. With `rows`
+    (the units layer's and the customers' labels and first rows) a layer is checked first (`check_layer_fit`)."""
     source = config.source
     if source == "off" or len(customers) == 0:
         return None
@@ -261,6 +306,9 @@ def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_
     area = study_area(xy, None if distributors is None else distributors.geometry)
     customers_per_rep = len(need_team) / max(int(reps_per_team.sum()), 1)  # an average rep's customers
     column = customers["unit_id"].astype(str).to_numpy() if use_column and source != "h3" else None
+    if use_layer and layer is not None and rows is not None and column is None:
+        check_layer_fit(xy, layer.geometry.to_numpy(), layer["unit_id"].astype(str).to_numpy(), rows[0], rows[1],
+                        customers["customer_id"].astype(str).to_numpy())
     return build_units(xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep,
                        layer=layer if use_layer else None, unit_column=column, start=config.start_resolution,
                        finest=config.finest_resolution, max_share=config.max_share, warnings=warnings)
