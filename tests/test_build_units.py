@@ -310,3 +310,14 @@ def test_a_units_stray_piece_joins_the_neighbour_it_shares_most_border_with() ->
     held = np.array([[5.0, 5.0], [20.5, 5.5], [25.0, 5.0], [21.5, 5.5]])
     kept = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), held, np.array([0, 0, 1, 2]))
     assert kept[0].equals(zero) and kept[1].equals(one)
+
+
+def test_a_layer_keeps_empty_units_only_where_they_meet_the_study_area() -> None:
+    # a 1 x 4 strip; customers in the two western units; the study area reaches into the third, not the fourth
+    layer = grid_layer(1, 4, ["a", "b", "c", "d"])
+    xy = np.array([[500.0, 500.0], [1500.0, 500.0]])
+    area = shapely.box(0, 0, 2500, 1000)
+    units = build_units(xy, xy, CRS, area, customers_per_rep=10.0, layer=layer)
+    assert units.ids.tolist() == ["a", "b", "c"]
+    assert units.ids[units.customer_unit].tolist() == ["a", "b"]
+    assert pairs(units.edges) == {(0, 1), (1, 2)}

@@ -178,9 +178,9 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
     units named by the customers' `unit_id` column (shapes from their Voronoi cells), else H3 cells made from the
     customers: from resolution `start`, a cell holding more than `max_share` of an average rep's customers is split
     into its children, down to `finest`; shapes are the Voronoi cells of the cell's customers, so units tile the
-    study area and share borders. Layer units without customers stay (the map covers the area; each team's graph
-    joins them to its nearest units, `model.unit_graph.team_edges`), and the graph's islands are joined to their
-    nearest unit."""
+    study area and share borders. Layer units without customers stay where they meet the study area (the map
+    covers it; each team's graph joins them to its nearest units, `model.unit_graph.team_edges`), and the graph's
+    islands are joined to their nearest unit."""
     resolution: int | None = None
     if layer is not None:
         ids_all = layer["unit_id"].astype(str).to_numpy()
@@ -193,8 +193,13 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
         else:
             of_customer = layer_unit_of(customer_xy, shapes_all, warnings)
             source = "layer"
-        ids, shapes, customer_unit = ids_all, shapes_all, of_customer
-        edges = touching_pairs(shapes_all)
+        # units without customers stay where they fill the study area (the map covers it); a national layer's
+        # units far from the customers go
+        keep = shapely.intersects(shapes_all, area)
+        keep[of_customer] = True
+        renumber = np.cumsum(keep) - 1
+        ids, shapes, customer_unit = ids_all[keep], shapes_all[keep], renumber[of_customer].astype(np.int64)
+        edges = touching_pairs(shapes)
     else:
         if unit_column is not None:
             ids, customer_unit = np.unique(np.asarray(unit_column).astype(str), return_inverse=True)
