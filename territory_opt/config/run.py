@@ -64,14 +64,15 @@ class Routing(StrictModel):
 
 
 class Workload(StrictModel):
-    """What a rep's workload counts: its calls and, by default, an estimate of the drive they cause
+    """What a rep's workload counts: its calls and, with `drive`, an estimate of the drive they cause
     (`territory_opt/model/drive.py`): per visit, at `speed_kmh`, 2 x the road km from the rep's home x the call's
     hours / `trip_call_hours`, plus `hop_factor` x the customer's spacing from its neighbours."""
 
     drive: bool = Field(
         False, description="Count each visit's estimated drive in the workload that the balance band and "
         "capacity_hours hold (false: call time only; reps.csv shows the estimate either way). Off by default for "
-        "now: on the demo, the contiguity pass's band repair is still too slow with per-rep workloads.")
+        "now: on the demo, one-piece territories then cost 5.3 % more travel than the relaxed alignment (0.1 % "
+        "with it off), and the estimate is within 15 % of the routed drive for 20 of 26 reps.")
     speed_kmh: PositiveFloat | None = Field(
         None, description="Average road speed of the estimate; default: routing.speed_kmh, else "
         "logistics.default_speed_kmh.")
