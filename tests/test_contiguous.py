@@ -453,3 +453,17 @@ def test_cpsat_repair_grows_a_territory_outward_along_its_border() -> None:
     start = per_unit(problem, [0, 0, 1])
     repaired, _ = repair_bands(problem, start, Budget(work_s=2.0), workers=1, seed=0)
     assert repaired is not None and unit_reps(problem, repaired).tolist() == [0, 0, 0]
+
+
+def test_polish_lowers_the_cost_of_a_repaired_alignment_and_keeps_every_rule() -> None:
+    from territory_opt.solve.contiguous import polish
+    from territory_opt.solve.scaling import objective_units
+
+    # a 2 x 4 grid, A west and B east at home; A holds a unit next to B's home: polish hands it back
+    problem = grid_problem(2, 4, [unit_cell(0, 0), unit_cell(0, 3)], tolerance=0.5)
+    start = per_unit(problem, [0, 0, 0, 0,
+                               0, 1, 1, 1])
+    assert check(problem, start) == []
+    out, moves = polish(problem, start)
+    assert moves >= 1 and check(problem, out) == []
+    assert objective_units(problem, out) < objective_units(problem, start)

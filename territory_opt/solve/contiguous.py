@@ -343,3 +343,13 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
     stats["improve_moves"] += improve(problem, ledger)
     stats["pieces_after"] = territory_pieces(problem, ledger.assign)
     return ledger.assign, stats
+
+
+def polish(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cost-lowering border moves and exchanges from a one-piece alignment that keeps every rule (after the
+    CP-SAT band repair, which stops at its first good answer); returns it and the moves made."""
+    ledger = Ledger(problem, assignment)
+    made = improve(problem, ledger)
+    made += swap(problem, ledger)
+    made += improve(problem, ledger)
+    return ledger.assign, made

@@ -26,7 +26,7 @@ from .bound import LpResult, solve_lp
 from .budget import Budget
 from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
 from .contiguity import reduce_enclaves
-from .contiguous import make_contiguous
+from .contiguous import make_contiguous, polish
 from .contiguous_cpsat import repair_bands
 from .cpsat import solve_cpsat
 from .diagnose import capacity_findings, explain_lp_infeasible
@@ -197,7 +197,9 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
                                                   workers=params.workers, seed=seed)
             stats.update(repair_stats)
             if repaired is not None and not check(bundled, repaired):
-                assignment, broken = repaired, []
+                assignment, polish_moves = polish(bundled, repaired)
+                stats["contiguity_polish_moves"] = polish_moves
+                broken = check(bundled, assignment)
                 stats["contiguity_travel"] = round(float(bundled.travel_cost(every, assignment).sum()), 3)
         if broken:  # border moves did not reach a one-piece alignment within the bands: keep the relaxed one, say so
             stats["contiguity_failed"] = "; ".join(v.message for v in broken[:3])
