@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .config import Scenario, load_scenario
     from .io.write import write_outputs
-    from .pipeline import RunResult, prepare, run_scenario
+    from .pipeline import RunResult, run_scenario
+    from .preparation import prepare
 
 __all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "prepare", "run_scenario", "write_outputs"]
 
 # the public names load on first use: `territory-opt --version` and `--help` must not pay for OR-Tools and GDAL
 _HOMES = {"Scenario": ".config", "load_scenario": ".config", "write_outputs": ".io.write", "RunResult": ".pipeline",
-          "prepare": ".pipeline", "run_scenario": ".pipeline"}
+          "prepare": ".preparation", "run_scenario": ".pipeline"}
 
 
 def __getattr__(name: str) -> Any:

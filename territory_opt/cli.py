@@ -191,7 +191,7 @@ def explain(
     """Why a customer has its reps: teams, candidate reps with distance and cost, the rules excluding the others."""
     from .config import load_scenario
     from .io.run_files import read_run_json, read_run_table
-    from .pipeline import prepare
+    from .preparation import prepare
     from .results.explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
 
     def body() -> None:
@@ -300,7 +300,7 @@ def validate(
     """Load and check the scenario and every input; solve nothing; list every problem found. The nightly
     pre-flight: also checks the database sink takes this login and the Dask scheduler answers."""
     from .config import load_scenario
-    from .pipeline import prepare
+    from .preparation import prepare
     from .solve.diagnose import capacity_findings
 
     def body() -> None:

@@ -10,80 +10,22 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Scenario
 from .executor import PartProgress, StageExecutors, stage_executors
-from .io.load import load_inputs
 from .io.run_files import read_previous_assignments
 from .metrics import check, schedule_violations
-from .model.build import build_problem, with_baseline
-from .prepare.enrich import enrich
+from .model.build import with_baseline
+from .preparation import Progress, Timings, prepare
 from .prepare.prepared import Prepared
-from .prepare.quality import input_findings
-from .prepare.stage import advice_table, segment_stage
-from .prepare.units import LayerRows, scenario_units
 from .results.assemble import RunContext, assemble_run, territory_shapes
 from .results.run import RunResult
-from .roster import team_matrix
 from .routing.cycle import RoutingOutcome
-from .routing.stage import build_travel, opening_windows, route_cycle, routed_needs, routing_settings, visited_needs
+from .routing.stage import build_travel, opening_windows, route_cycle, routed_needs, routing_settings
 from .routing.travel import NetworkTravel
 from .solve import Budget, Result, SolveParams, solve
 from .solve.centres import DesignedHomes, design_homes
-
-Progress = Callable[[str], None]
-
-
-@dataclass
-class Timings:
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str, progress: Progress | None = None) -> Iterator[None]:
-        if progress is not None:
-            progress(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
-
-
-def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progress | None = None,
-            parts: PartProgress | None = None) -> Prepared:
-    """Load, enrich, segment and build the problem: everything `validate` checks, no solving. `progress` hears of
-    each stage, `parts` of each input layer read."""
-    timings = timings or Timings()
-    with timings.stage("load", progress):
-        inputs = load_inputs(scenario, parts)
-    warnings = list(inputs.warnings)
-    with timings.stage("enrich", progress):
-        customers = enrich(inputs.customers, scenario, depots=inputs.depots, routes=inputs.routes,
-                           distributors=inputs.distributors, warnings=warnings)
-    with timings.stage("segment", progress):
-        customers, coverage, segments = segment_stage(customers, inputs.reps, scenario, warnings)
-    with timings.stage("units", progress):
-        sources = scenario.inputs
-        rows = None if sources.units is None else (LayerRows(sources.units.label, sources.units.first_row),
-                                                   LayerRows(sources.customers.label, sources.customers.first_row))
-        units = scenario_units(customers, coverage.need_team, team_matrix(scenario, inputs.reps).sum(axis=0),
-                               scenario.units, inputs.units, inputs.distributors, warnings, rows)
-    with timings.stage("problem", progress):
-        problem = build_problem(customers, inputs.reps, coverage, scenario, units)
-    warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,
-                               scenario.inputs.customers.label)
-    with timings.stage("advice", progress):
-        advice = advice_table(customers, inputs.reps, scenario)
-    travel, travel_sha256 = None, None
-    if scenario.routing.enabled and scenario.routing.travel != "straight":
-        with timings.stage("travel", progress):
-            travel, travel_sha256 = build_travel(scenario, inputs, problem, warnings)
-    return Prepared(scenario, inputs, customers, coverage, problem, tuple(warnings), segments, advice, travel,
-                    travel_sha256, units)
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,

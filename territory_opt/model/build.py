@@ -332,3 +332,9 @@ def _rep_column(customers: pd.DataFrame, column: str, index: dict[str, int], nc:
             ])
     return out
 
+
+
+def visited_needs(scenario: Scenario, problem: Problem) -> np.ndarray:
+    """Needs reps drive to: those of teams with travel (a team with travel_weight 0 sells by phone)."""
+    remote = np.array([t.travel_weight == 0 for t in scenario.teams])
+    return ~remote[problem.need_team]

@@ -10,6 +10,7 @@ from ..errors import Finding
 from ..executor import PartExecutor
 from ..io.load import Inputs
 from ..io.matrix import read_travel_matrix
+from ..model.build import visited_needs
 from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
@@ -71,12 +72,6 @@ def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: Solv
 
 def routed_needs(prepared: Prepared) -> np.ndarray:
     return visited_needs(prepared.scenario, prepared.problem)
-
-
-def visited_needs(scenario: Scenario, problem: Problem) -> np.ndarray:
-    """Needs reps drive to: those of teams with travel (a team with travel_weight 0 sells by phone)."""
-    remote = np.array([t.travel_weight == 0 for t in scenario.teams])
-    return ~remote[problem.need_team]
 
 
 def drive_and_call_seconds(plans: list[RepPlan], problem: Problem,
