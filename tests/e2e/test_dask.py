@@ -21,7 +21,8 @@ from .test_routing import routed_scenario
 
 RUNNER = CliRunner()
 COMPARED = ("assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "changes.csv")
-pytestmark = pytest.mark.slow
+# demo-sized runs (two in one test or fixture, about 90 s each on 2 cores): more than the default 300 s may pass
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def run(scenario: Path, out: Path, *extra: str) -> Path:

@@ -36,6 +36,9 @@ from ..conftest import (
 )
 from ..pg_server import ANALYST, ANALYST_PASSWORD, DATABASE, Server, missing_reason, running_server
 
+# demo-sized runs (two in one test or fixture, about 90 s each on 2 cores): more than the default 300 s may pass
+pytestmark = pytest.mark.timeout(900)
+
 RUNNER = CliRunner()
 TIME_LIMIT = "8"
 CUSTOMERS_TABLE = "Sales.Customers 2026"

@@ -13,6 +13,9 @@ from territory_opt.metrics import reps_crossing
 
 from ..conftest import REPO
 
+# demo-sized runs (two in one test or fixture, about 90 s each on 2 cores): more than the default 300 s may pass
+pytestmark = pytest.mark.timeout(900)
+
 CONFIGS = REPO / "configs"
 
 
