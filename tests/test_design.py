@@ -398,3 +398,18 @@ def test_same_seed_same_answer(kind: str) -> None:
     assert np.array_equal(runs[0].assignment, runs[1].assignment)
     assert runs[0].objective == runs[1].objective and runs[0].bound == runs[1].bound
     check_answer(problem, runs[0])
+
+
+def test_a_site_no_customer_fits_is_never_opened_under_a_size_floor() -> None:
+    """Found by the property test above: site 2 (room 1) fits neither customer (demand 2); opened, it would serve
+    nothing, below the floor of 1. With one usable site for p = 2 the instance is infeasible, and counting says so."""
+    zero = np.zeros((2, 5))
+    feasible = DesignProblem(distance=zero, weight=np.zeros(2), p=2, demand=np.array([2, 2]),
+                             site_capacity=np.array([0, 0, 1, 2, 4]), size_bounds=(1, 4))
+    result = solve_design(feasible, Budget(1.0), seed=1)
+    check_answer(feasible, result)
+    assert sorted(result.centres.tolist()) == [3, 4]
+    infeasible = DesignProblem(distance=zero, weight=np.zeros(2), p=2, demand=np.array([2, 2]),
+                               site_capacity=np.array([0, 0, 0, 1, 4]), size_bounds=(1, 4))
+    with pytest.raises(InfeasibleError):
+        solve_design(infeasible, Budget(1.0), seed=1)

@@ -91,6 +91,9 @@ def add_size_rules(model: cp_model.CpModel, problem: DesignProblem, arcs: Arcs, 
     count = 0
     for s, members in enumerate(groups):
         if len(members) == 0:
+            if lo > 0:  # no customer fits this site: open, it would serve nothing, below the size floor
+                model.add(y[s] == 0)
+                count += 1
             continue
         size = cp_model.LinearExpr.weighted_sum([x[a] for a in members], loads[members].tolist())
         total = int(loads[members].sum())

@@ -42,6 +42,8 @@ def counting_findings(problem: DesignProblem) -> list[str]:
     loads = problem.loads
     lo = problem.size_bounds[0] if problem.size_bounds is not None else 0
     openable = room >= lo
+    if lo > 0:  # a site no customer fits cannot reach a size floor
+        openable &= eligible(problem).any(axis=0)
     usable = np.where(openable, room, -1)
     homeless = np.flatnonzero(loads > usable.max())
     if len(homeless):
