@@ -6,48 +6,8 @@ Shared by the preparation (joining islands), the solver's contiguity rule and th
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import Delaunay, QhullError
-
-
-def contract_empty(edges: np.ndarray, has_customers: np.ndarray) -> np.ndarray:
-    """Edges among the units with customers, two of them joined when they touch directly or through a chain of
-    empty units (an empty postcode between two towns must not cut a territory)."""
-    n = len(has_customers)
-    graph = _csr(edges, n)
-    keep = set()
-    seen = np.zeros(n, dtype=bool)
-    for u, v in edges.tolist():
-        if has_customers[u] and has_customers[v]:
-            keep.add((u, v))
-    for empty in np.flatnonzero(~has_customers):
-        if seen[empty]:
-            continue
-        component, border, stack = [], set(), [int(empty)]
-        seen[empty] = True
-        while stack:
-            u = stack.pop()
-            component.append(u)
-            for v in graph[u]:
-                if has_customers[v]:
-                    border.add(v)
-                elif not seen[v]:
-                    seen[v] = True
-                    stack.append(v)
-        ring = sorted(border)
-        for i, u in enumerate(ring):
-            for v in ring[i + 1:]:
-                keep.add((u, v))
-    return np.array(sorted(keep), dtype=np.int64).reshape(-1, 2)
-
-
-def _csr(edges: np.ndarray, n: int) -> list[list[int]]:
-    graph: list[list[int]] = [[] for _ in range(n)]
-    for u, v in edges.tolist():
-        graph[u].append(v)
-        graph[v].append(u)
-    return graph
 
 
 def components(edges: np.ndarray, n: int) -> np.ndarray:
@@ -69,18 +29,13 @@ def components(edges: np.ndarray, n: int) -> np.ndarray:
     return label.reshape(-1).astype(np.int64)
 
 
-def delaunay_edges(points: np.ndarray) -> np.ndarray:
-    """(E, 2) pairs u < v of Delaunay neighbours among `points` (all pairs when fewer than four)."""
-    n = len(points)
-    if n < 4:
-        return np.array([(u, v) for u in range(n) for v in range(u + 1, n)], dtype=np.int64).reshape(-1, 2)
-    try:
-        tri = Delaunay(points, qhull_options="QJ Qbb Qc")
-    except QhullError:
-        return np.zeros((0, 2), dtype=np.int64)
-    simplices = tri.simplices
-    pairs = np.vstack([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
-    return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
+def length_graph(edges: np.ndarray, unit_xy: np.ndarray) -> csr_matrix:
+    """(U, U) the edges weighted by centre-to-centre metres, for shortest paths (undirected: u < v once each; a
+    zero length would read as no edge, so none is below a millimetre)."""
+    n = len(unit_xy)
+    step = unit_xy[edges[:, 0]] - unit_xy[edges[:, 1]]
+    length = np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-3)
+    return coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
 
 
 def catchments(edges: np.ndarray, unit_xy: np.ndarray, has_customers: np.ndarray) -> np.ndarray:
@@ -94,10 +49,8 @@ def catchments(edges: np.ndarray, unit_xy: np.ndarray, has_customers: np.ndarray
         return np.arange(n, dtype=np.int64)
     if len(own) == 0 or len(edges) == 0:
         return np.where(has_customers, np.arange(n), -1).astype(np.int64)
-    step = unit_xy[edges[:, 0]] - unit_xy[edges[:, 1]]
-    length = np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-3)  # a zero entry would read as no edge
-    graph = coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
-    dist, _, source = dijkstra(graph, directed=False, indices=own, min_only=True, return_predecessors=True)
+    dist, _, source = dijkstra(length_graph(edges, unit_xy), directed=False, indices=own, min_only=True,
+                               return_predecessors=True)
     out = np.where(np.isfinite(dist), source, -1).astype(np.int64)
     out[own] = own
     return out

@@ -73,7 +73,7 @@ def territory_pieces(problem: Problem, assignment: np.ndarray) -> int:
                for (_, team), units in held_units(problem, assignment).items() if units)
 
 
-class _Border:
+class Border:
     """The moves along territory borders: a rep's needs in one unit, handed to a rep holding a neighbouring unit."""
 
     def __init__(self, problem: Problem, ledger: Ledger) -> None:
@@ -129,7 +129,7 @@ class _Border:
 def join_pieces(problem: Problem, ledger: Ledger) -> int:
     """Hand every stray piece of a territory to touching neighbours (bands may break; `rebalance` mends them).
     Returns the number of units moved."""
-    border = _Border(problem, ledger)
+    border = Border(problem, ledger)
     moved = 0
     for _ in range(MAX_ROUNDS):
         stray: list[tuple[int, int, int]] = []  # (team, unit, rep)
@@ -162,7 +162,7 @@ def join_pieces(problem: Problem, ledger: Ledger) -> int:
     return moved
 
 
-def _rep_touching(border: _Border) -> dict[int, set[int]]:
+def rep_touching(border: Border) -> dict[int, set[int]]:
     """Which reps' territories touch (share a unit border, in some team)."""
     touching: dict[int, set[int]] = {}
     for (team, unit), _ in border.by_unit.items():
@@ -210,7 +210,7 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
     """Border moves (contiguity kept) until every band holds or no move lowers the breach potential
     (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes the
     best that every other rule allows."""
-    border = _Border(problem, ledger)
+    border = Border(problem, ledger)
     made, best, stale = 0, float("inf"), 0
     for _ in range(MAX_ROUNDS * 10):
         total = _breach(problem, ledger.load, list(range(problem.n_reps)))
@@ -219,7 +219,7 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         best, stale = (total, 0) if total < best - 1e-12 else (best, stale + 1)
         if stale > REBALANCE_PATIENCE:  # passing load round in circles: CP-SAT takes over (contiguous_cpsat.py)
             break
-        touching = _rep_touching(border)
+        touching = rep_touching(border)
         room = _distance_to(np.all(ledger.load < problem.band_max, axis=0), touching, problem.n_reps)
         spare = _distance_to(np.all(ledger.load > problem.band_min, axis=0), touching, problem.n_reps)
         breached = set(np.flatnonzero(((ledger.load > problem.band_max) | (ledger.load < problem.band_min))
@@ -261,7 +261,7 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
 
 def improve(problem: Problem, ledger: Ledger) -> int:
     """Border moves that lower the cost and keep every rule, best first, sweep after sweep; returns the moves."""
-    border = _Border(problem, ledger)
+    border = Border(problem, ledger)
     made = 0
     for _ in range(MAX_ROUNDS):
         candidates = []
@@ -291,7 +291,7 @@ def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
     """Exchanges of border units between two touching reps that lower the cost where neither single move keeps
     the bands: `a` goes from A to B and `b` from B to A, both territories one piece at each step, the bands
     holding at the end. Best pairs first, sweep after sweep; returns the exchanges made."""
-    border = _Border(problem, ledger)
+    border = Border(problem, ledger)
     made = 0
     for _ in range(MAX_ROUNDS):
         offers: dict[tuple[int, int, int], list[tuple[float, int, int]]] = {}  # (team, A, B) -> (delta, unit, -)

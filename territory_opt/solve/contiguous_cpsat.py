@@ -13,12 +13,14 @@ its borders. Every other hard rule comes from the rules' own CP-SAT pieces (`cps
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from ..model.problem import Problem
+from ..model.unit_graph import length_graph
 from .budget import Budget
 from .candidates import make_arcs, nearest_arcs
+from .contiguous import Border, rep_touching
 from .cpsat import build_model
 from .cpsat_call import solve_model
 from .ledger import Ledger
@@ -27,46 +29,29 @@ from .rules.contiguity import unit_neighbours
 REPAIR_HOPS = 2  # the first attempt frees the reps within this many territory borders of a broken band
 
 
-def _order(neighbours: dict[int, tuple[int, ...]], unit_xy: np.ndarray, territory: list[int],
-           root: int) -> np.ndarray:
+def _order(edges: np.ndarray, graph: csr_matrix, unit_xy: np.ndarray, territory: list[int], root: int) -> np.ndarray:
     """(U,) each unit's place in one rep's order: its distance from `root` inside the territory, and for units
-    outside it, beyond every inside one by their distance from the territory (inf: unreachable)."""
-    n = len(unit_xy)
-    edges = np.array([(u, v) for u, vs in neighbours.items() for v in vs if u < v], dtype=np.int64).reshape(-1, 2)
+    outside it, beyond every inside one by their distance from the territory (inf: unreachable). `edges` and
+    `graph` (`length_graph` of them) are the team's."""
     if len(edges) == 0:
-        order = np.full(n, np.inf)
+        order = np.full(len(unit_xy), np.inf)
         order[root] = 0.0
         return order
-    step = unit_xy[edges[:, 0]] - unit_xy[edges[:, 1]]
-    length = np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-3)
-    inside = np.zeros(n, dtype=bool)
+    inside = np.zeros(len(unit_xy), dtype=bool)
     inside[territory] = True
     both = inside[edges[:, 0]] & inside[edges[:, 1]]
-    graph = coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
-    within = coo_matrix((length[both], (edges[both, 0], edges[both, 1])), shape=(n, n)).tocsr()
-    from_root = dijkstra(within, directed=False, indices=root)
+    from_root = dijkstra(length_graph(edges[both], unit_xy), directed=False, indices=root)
     from_territory = dijkstra(graph, directed=False, indices=territory, min_only=True)
     top = float(from_root[inside].max()) if inside.any() else 0.0
     return np.where(inside, from_root, top + 1.0 + from_territory)
 
 
 def _reps_around(problem: Problem, assignment: np.ndarray, hops: int) -> np.ndarray:
-    """(R,) the reps outside a band and those within `hops` territory borders of one (any team's borders)."""
+    """(R,) the reps outside a band and those within `hops` territory borders of one (the contiguous teams'
+    borders, as the border search sees them)."""
     ledger = Ledger(problem, assignment)
     near = np.asarray(((ledger.load > problem.band_max) | (ledger.load < problem.band_min)).any(axis=0), dtype=bool)
-    assert problem.need_unit is not None
-    holders: dict[tuple[int, int], set[int]] = {}
-    for need in np.flatnonzero(problem.need_unit >= 0).tolist():
-        key = (int(problem.need_team[need]), int(problem.need_unit[need]))
-        holders.setdefault(key, set()).add(int(assignment[need]))
-    touching: dict[int, set[int]] = {}
-    for team in sorted({t for t, _ in holders}):
-        for u, around in unit_neighbours(problem, team).items():
-            for v in around:
-                for a in holders.get((team, u), ()):
-                    for b in holders.get((team, v), ()):
-                        if a != b:
-                            touching.setdefault(a, set()).add(b)
+    touching = rep_touching(Border(problem, ledger))
     for _ in range(hops):
         grown = near.copy()
         for rep in np.flatnonzero(near).tolist():
@@ -115,13 +100,16 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     xy = problem.unit_xy
     for team in sorted({t for t, _ in by_unit}):
         neighbours = unit_neighbours(problem, team)
+        edges = np.array([(u, v) for u, vs in neighbours.items() for v in vs if u < v],
+                         dtype=np.int64).reshape(-1, 2)
+        graph = length_graph(edges, xy)
         units = sorted(u for t, u in by_unit if t == team)
         for rep in np.flatnonzero(problem.rep_in_team[:, team] & free).tolist():
             territory = [u for u in units if any(int(assignment[n]) == rep for n in by_unit[(team, u)])]
             pool = territory or units
             home = problem.rep_xy[rep]
             root = min(pool, key=lambda u: (float(np.hypot(*(xy[u] - home))), u))
-            order = _order(neighbours, xy, territory or [root], root)
+            order = _order(edges, graph, xy, territory or [root], root)
             for u in units:
                 if u == root:
                     continue
