@@ -22,3 +22,11 @@ def test_version_prints_and_the_public_api_still_loads_on_use() -> None:
     import territory_opt
 
     assert callable(territory_opt.run_scenario) and territory_opt.Scenario.__name__ == "Scenario"
+
+
+def test_explain_and_validate_load_no_solver() -> None:
+    """`explain` and `validate` prepare the inputs but never solve: OR-Tools (about 0.1 s to import) stays out."""
+    code = ("import sys, territory_opt.preparation, territory_opt.results.explain; "
+            "print('ortools' in ' '.join(sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False"

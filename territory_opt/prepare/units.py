@@ -132,7 +132,10 @@ def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area
     bounds = np.searchsorted(cell_group[order], np.arange(n_groups + 1))
     for g in range(n_groups):
         mine = cells[order[bounds[g]:bounds[g + 1]]]
-        shapes[g] = _polygonal(shapely.union_all(mine)) if len(mine) else shapely.Polygon()
+        if len(mine) == 1:  # a third of the units: nothing to union
+            shapes[g] = _polygonal(mine[0])
+        else:
+            shapes[g] = _polygonal(shapely.union_all(mine)) if len(mine) else shapely.Polygon()
     return _hand_over_stray_parts(shapes, points_xy, group)
 
 

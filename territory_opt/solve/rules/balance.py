@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ...errors import Finding
 from ...model.bands import team_components
@@ -36,6 +35,8 @@ class Balance(Rule):
     moves = True
 
     def add_cpsat(self, build: CpSatBuild) -> int:
+        from ortools.sat.python import cp_model  # OR-Tools only when a CP-SAT model is built
+
         problem, arcs, x = build.problem, build.arcs, build.x
         per_rep = arcs_by_rep(arcs, problem.n_reps)
         amounts = problem.amounts(arcs.need, arcs.rep)

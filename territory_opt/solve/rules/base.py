@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ...errors import Finding
 from ...model.problem import Problem
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from ..candidates import Arcs
     from ..ledger import Ledger
     from ..lp_rows import SparseLp

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ...model.problem import Problem
 from .base import CpSatBuild, Rule
@@ -29,6 +28,8 @@ class Continuity(Rule):
         return problem.max_moved is not None or _limits_value(problem)
 
     def add_cpsat(self, build: CpSatBuild) -> int:
+        from ortools.sat.python import cp_model  # OR-Tools only when a CP-SAT model is built
+
         problem, arcs, x = build.problem, build.arcs, build.x
         moving = np.flatnonzero(problem.moving(arcs.need, arcs.rep))
         count = 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ...errors import Finding
 from ...model.problem import Problem
@@ -42,6 +41,8 @@ class MaxCustomers(Rule):
         return bool((_limits(problem) > 0).any())
 
     def add_cpsat(self, build: CpSatBuild) -> int:
+        from ortools.sat.python import cp_model  # OR-Tools only when a CP-SAT model is built
+
         problem, x = build.problem, build.x
         limited, row_of_arc, limit = _limited_rows(problem, build.arcs)
         sizes = problem.need_sizes[build.arcs.need[limited]]
