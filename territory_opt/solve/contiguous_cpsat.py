@@ -16,6 +16,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from ..metrics import check
 from ..model.problem import Problem
 from ..model.unit_graph import length_graph
 from .budget import Budget
@@ -25,6 +26,7 @@ from .cpsat import build_model
 from .cpsat_call import solve_model
 from .ledger import Ledger
 from .rules.contiguity import unit_neighbours
+from .scaling import COST_SCALE, objective_units
 
 REPAIR_HOPS = 2  # the first attempt frees the reps within this many territory borders of a broken band
 
@@ -135,3 +137,47 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     out = np.asarray(assignment).copy()
     out[arcs.need[picked]] = arcs.rep[picked]
     return out, call.status_name, call.work, int(call.wall_capped)
+
+
+WINDOW_WORK_S = 1.0  # work seconds CP-SAT may spend on one window (a rep and the reps its territory touches)
+
+
+def improve_windows(problem: Problem, assignment: np.ndarray, relaxed: np.ndarray, budget: Budget, *, workers: int,
+                    seed: int) -> tuple[np.ndarray, dict[str, float | int]]:
+    """Large-neighbourhood search over one-piece alignments: each window frees one rep and the reps whose
+    territories touch it, and CP-SAT re-draws their borders (contiguity kept by the ordering rule of
+    `_repair_among`, every other hard rule by the rules' own pieces), starting from the current alignment. A window
+    is kept when it lowers the objective and the judge accepts it. Windows go round after round, until a round
+    changes nothing or `budget`'s work is spent, first around the reps whose needs moved most between the
+    contiguity-`relaxed` alignment and this one (where contiguity cost most); returns the alignment and
+    `contiguity_lns_*` statistics."""
+    total, used = float(budget.work_s or 0.0), 0.0
+    current = np.asarray(assignment).copy()
+    value = objective_units(problem, current)
+    start, windows, kept, capped = value, 0, 0, 0
+    improved = True
+    while improved and used < total:
+        improved = False
+        moved = np.asarray(relaxed) != current
+        churn = np.bincount(current[moved], minlength=problem.n_reps) + np.bincount(
+            np.asarray(relaxed)[moved], minlength=problem.n_reps)
+        for rep in np.lexsort((np.arange(problem.n_reps), -churn)).tolist():
+            if used >= total:
+                break
+            touching = rep_touching(Border(problem, Ledger(problem, current)))
+            if not touching.get(rep):
+                continue
+            free = np.zeros(problem.n_reps, dtype=bool)
+            free[[rep, *sorted(touching[rep])]] = True
+            share = min(WINDOW_WORK_S, total - used)
+            found, _, spent, wall_capped = _repair_among(problem, current, free, budget.with_work(share),
+                                                          workers=workers, seed=seed)
+            used, windows, capped = used + spent, windows + 1, capped + wall_capped
+            if found is None:
+                continue
+            found_value = objective_units(problem, found)
+            if found_value < value - 1e-9 and not check(problem, found):
+                current, value, kept, improved = found, found_value, kept + 1, True
+    return current, {"contiguity_lns_windows": windows, "contiguity_lns_kept": kept,
+                     "contiguity_lns_work": round(used, 3), "contiguity_lns_wall_capped": capped,
+                     "contiguity_lns_gain": round(float(start - value) / COST_SCALE, 3)}
