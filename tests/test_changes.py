@@ -92,3 +92,21 @@ def test_the_baseline_from_todays_reps() -> None:
     assert [tuple(row) for row in table.itertuples(index=False)] == [
         ("C0", "A", "R0", "R1", "balance"), ("C1", "A", "GONE", "R1", "lost rep"),
         ("C2", "A", "", "R0", "team change"), ("C3", "A", "", "R2", "new customer")]
+
+
+def test_units_explain_moves_a_whole_unit_or_one_piece_territories_forced() -> None:
+    """Four customers of team A in units 0 (U0: C0, C1) and 1 (U1: C2, C3); reps R0, R1. Today U0 is split (C0 R0,
+    C1 R1) and U1 whole with R0. The new plan gives U0 to R0 (C1 moves: `unit`) and U1 to R1, which the
+    contiguity-relaxed alignment did not (C2 moves: `one piece`) or did (C3 moves: `balance`, per the relaxed plan)."""
+    problem = build_problem([[0.0, 0.0]] * 4, [[0.0, 0.0]] * 2, customer_ids=np.array(["C0", "C1", "C2", "C3"],
+                                                                                     dtype=object),
+                            need_unit=np.array([0, 0, 1, 1]), unit_xy=np.zeros((2, 2)))
+    baseline = pd.DataFrame([("C0", "A", "R0"), ("C1", "A", "R1"), ("C2", "A", "R0"), ("C3", "A", "R0")],
+                            columns=["customer_id", "team", "rep_id"])
+    baseline["team"] = problem.team_names[0]
+    new = np.array([0, 0, 1, 1])
+    relaxed = np.array([0, 0, 0, 1])
+    table = change_table(problem, new, baseline, relaxed).set_index("customer_id")
+    assert table["reason"].to_dict() == {"C1": "unit", "C2": "one piece", "C3": "balance"}
+    without = change_table(problem, new, baseline).set_index("customer_id")  # no relaxed plan: no `one piece`
+    assert without["reason"].to_dict() == {"C1": "unit", "C2": "balance", "C3": "balance"}

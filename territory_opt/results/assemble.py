@@ -103,7 +103,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         rolled = {level: roll_up(territories, level) for level in ("district", "region")}
     if baseline is None:
         baseline = baseline_from_current(prepared.customers, problem)
-    changes = change_table(problem, result.assignment, baseline)
+    changes = change_table(problem, result.assignment, baseline, result.relaxed)
     counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
               **totals(prepared.customers, problem)}
     late = result_findings(problem, result.assignment, scenario.inputs.reps.label)

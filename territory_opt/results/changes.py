@@ -11,6 +11,9 @@ The baseline is the customers' `current_rep_id` (today's alignment), or a previo
 - `boundary`: the old rep now works in another depot or distributor area than this customer's;
 - `rule`: a never-this-rep exclusion or a product line the old rep does not carry rules the old rep out;
 - `cap`: the customer's contact cap binds and the new rep already serves another of its needs;
+- `unit`: its alignment unit goes whole to one rep of the team, and in the baseline the unit's customers had
+  several reps (so some had to move);
+- `one piece`: the alignment with contiguity relaxed kept the old rep; the move keeps every territory in one piece;
 - `balance`: none of the above: the optimiser moved it to balance workloads or cut travel.
 """
 
@@ -41,8 +44,10 @@ def baseline_from_current(customers: pd.DataFrame, problem: Problem) -> pd.DataF
     return frame[frame["rep_id"] != ""].reset_index(drop=True)
 
 
-def change_table(problem: Problem, assignment: np.ndarray, baseline: pd.DataFrame) -> pd.DataFrame:
-    """Every (customer, team) whose rep differs from `baseline` (customer_id, team, rep_id), with its reason."""
+def change_table(problem: Problem, assignment: np.ndarray, baseline: pd.DataFrame,
+                 relaxed: np.ndarray | None = None) -> pd.DataFrame:
+    """Every (customer, team) whose rep differs from `baseline` (customer_id, team, rep_id), with its reason;
+    `relaxed` is the contiguity-relaxed alignment the solver started the one-piece one from, if any."""
     now = pd.DataFrame({"customer_id": problem.customer_ids[problem.need_customer],
                         "team": np.asarray(problem.team_names, dtype=object)[problem.need_team],
                         "new_rep_id": problem.rep_ids[assignment], "need": np.arange(problem.n_needs)})
@@ -52,6 +57,7 @@ def change_table(problem: Problem, assignment: np.ndarray, baseline: pd.DataFram
     merged["new_rep_id"] = merged["new_rep_id"].fillna("")
     changed = merged[merged["old_rep_id"] != merged["new_rep_id"]].copy()
     changed["reason"] = _reasons(problem, assignment, changed, before["customer_id"].to_numpy(dtype=object))
+    _unit_reasons(problem, merged, changed, relaxed)
     changed = changed.sort_values(["customer_id", "team"], kind="stable")
     return changed[CHANGE_COLUMNS].reset_index(drop=True)
 
@@ -99,3 +105,28 @@ def _outside_zone(problem: Problem, assignment: np.ndarray, need: np.ndarray, re
         zone, theirs = problem.need_zone[k, need], committed[k, rep]
         out |= (zone >= 0) & (theirs >= 0) & (theirs != zone)
     return out
+
+
+def _unit_reasons(problem: Problem, merged: pd.DataFrame, changed: pd.DataFrame, relaxed: np.ndarray | None) -> None:
+    """Overwrite `balance` where the alignment units explain the move: `unit` when the customer's unit (in its team)
+    had several reps in the baseline, else `one piece` when the contiguity-relaxed alignment kept the old rep."""
+    if problem.need_unit is None or changed.empty:
+        return
+    rows = merged[merged["need"].notna() & (merged["old_rep_id"] != "")]
+    need = rows["need"].to_numpy(dtype=float).astype(np.int64)
+    unit = problem.need_unit[need]
+    grouped = pd.DataFrame({"key": problem.need_team[need].astype(np.int64) * (problem.need_unit.max() + 1) + unit,
+                            "rep": rows["old_rep_id"].to_numpy(dtype=object)})[unit >= 0]
+    split_keys = set(grouped.groupby("key")["rep"].nunique().loc[lambda n: n > 1].index.tolist())
+    open_rows = changed.index[(changed["reason"] == "balance").to_numpy()]
+    if len(open_rows) == 0:
+        return
+    moved_need = changed.loc[open_rows, "need"].to_numpy(dtype=float).astype(np.int64)
+    moved_unit = problem.need_unit[moved_need]
+    key = problem.need_team[moved_need].astype(np.int64) * (problem.need_unit.max() + 1) + moved_unit
+    in_split = (moved_unit >= 0) & np.isin(key, sorted(split_keys))
+    changed.loc[open_rows[in_split], "reason"] = "unit"
+    if relaxed is not None:
+        old_ids = changed.loc[open_rows, "old_rep_id"].to_numpy(dtype=object).astype(str)
+        kept = problem.rep_ids[np.asarray(relaxed)[moved_need]].astype(str) == old_ids
+        changed.loc[open_rows[~in_split & kept & (moved_unit >= 0)], "reason"] = "one piece"

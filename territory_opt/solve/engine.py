@@ -79,6 +79,9 @@ class Result:
     bound_scope: str  # "all eligible reps" or "candidate reps"
     candidate_reps: int  # the k finally used
     stats: dict[str, float | int | str] = field(default_factory=dict)
+    # with alignment units and contiguous teams: the contiguity-relaxed alignment the one-piece one came from (per
+    # need, like `assignment`), so what changed can tell a move made for one-piece territories from the others
+    relaxed: np.ndarray | None = None
 
 
 def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +223,8 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
     return Result(assignment=bundling.expand(assignment), status="optimal" if gap <= 1e-9 else "feasible",
                   objective=objective, bound=bound, gap=gap, engine=f"units+{relaxed.engine}", bound_scope=scope,
-                  candidate_reps=relaxed.candidate_reps, stats=stats)
+                  candidate_reps=relaxed.candidate_reps, stats=stats,
+                  relaxed=bundling.expand(relaxed.assignment) if "contiguity_travel" in stats else None)
 
 
 def _travel(problem: Problem, bundling: Bundling, bundled_assignment: np.ndarray) -> float:
