@@ -21,6 +21,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ import pandas as pd
 from .errors import Finding, InfeasibleError, InputError
 from .model.problem import NO_REP, Problem
 from .prepare.prepared import Prepared
+
+if TYPE_CHECKING:
+    from .results.run import RunResult
 
 EDIT_COLUMNS = ("team", "unit_id", "customer_id", "rep_id", "note", "author", "timestamp")
 REQUIRED = ("team", "rep_id")
@@ -217,7 +221,7 @@ def edit_locks(prepared: Prepared, path: Path) -> tuple[Prepared, list[Finding],
     return out, findings, counts
 
 
-def infeasible_with_edits(prepared: Prepared, path: Path, error: InfeasibleError) -> Finding:
+def infeasible_with_edits(path: Path, error: InfeasibleError) -> Finding:
     """The warning when the edits together leave no feasible plan: the run then solves without them."""
     return Finding(f"edit not applied (all edits): together they leave no plan keeping every rule ({error.render()}); "
                    "tonight's plan ignores them", source=str(path), field="rep_id")
@@ -242,3 +246,72 @@ def apply_edits(prepared: Prepared, assignment: np.ndarray, path: Path) -> tuple
 def now_stamp() -> str:
     """An ISO 8601 UTC timestamp (what the report writes for each edit)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def run_assignment(problem: Problem, assignments: pd.DataFrame, source: str) -> np.ndarray:
+    """(N,) each need's rep in a run's assignments.csv (customer_id, team, rep_id); a need the table lacks, or a rep
+    the roster lacks, means the inputs changed since the run (InputError)."""
+    reps = {str(r): i for i, r in enumerate(problem.rep_ids)}
+    table = {(c, t): r for c, t, r in zip(assignments["customer_id"], assignments["team"], assignments["rep_id"],
+                                          strict=True)}
+    teams = np.asarray(problem.team_names, dtype=object)[problem.need_team]
+    out = np.full(problem.n_needs, NO_REP, dtype=np.int64)
+    missing = []
+    for n, (customer, team) in enumerate(zip(problem.customer_ids[problem.need_customer].astype(str), teams,
+                                             strict=True)):
+        rep = reps.get(table.get((customer, team), ""), NO_REP)
+        if rep == NO_REP:
+            missing.append(f"{customer} ({team})")
+        out[n] = rep
+    if missing:
+        raise InputError(Finding(f"{len(missing)} customer-teams of the scenario have no rep of the roster in the "
+                                 f"run ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}): the inputs "
+                                 "changed since the run; edit tonight's run instead (run --edits)", source=source))
+    return out
+
+
+def edited_run(run_dir: Path, edits_path: Path, scenario: Path | None = None) -> tuple[RunResult, Path]:
+    """`apply`: the run folder's plan with the edits applied, re-checked by `metrics.py` (no optimisation), as a run
+    the writer takes (the scenario path with it, for the manifest). Rules the edited plan breaks are warnings and
+    kpis.json's `edited.rules_broken`; changes.csv lists what the edits moved against the optimised run."""
+    from .config import load_scenario
+    from .io.run_files import read_previous_assignments, read_run_json, read_run_table
+    from .metrics import check
+    from .preparation import prepare
+    from .results.assemble import RunContext, assemble_run, territory_shapes
+    from .results.explain import scenario_of_run, with_run_homes
+    from .solve import Result
+    from .solve.scaling import COST_SCALE, objective_units
+
+    started = time.perf_counter()
+    run_dir, edits_path = Path(run_dir), Path(edits_path)
+    read_edits(edits_path)  # a malformed file fails before any work
+    manifest, before = read_run_json(run_dir, "manifest.json"), read_run_json(run_dir, "kpis.json")
+    path, overrides = scenario_of_run(run_dir, manifest) if scenario is None else (Path(scenario), ())
+    prepared = prepare(load_scenario(path, overrides))
+    prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
+    problem = prepared.problem
+    baseline = read_previous_assignments(run_dir)
+    assignment = run_assignment(problem, baseline, str(run_dir / "assignments.csv"))
+    edited, edits = apply_edits(prepared, assignment, edits_path)
+    broken = check(problem, edited)
+    objective = objective_units(problem, edited) / COST_SCALE  # what the solver minimised, for this plan
+    bound = float(before.get("bound") or 0.0)
+    result = Result(assignment=edited, status="edited", objective=objective, bound=bound,
+                    gap=max(0.0, (objective - bound) / objective) if objective > 0 else 0.0,
+                    engine="edited (no solver)",
+                    bound_scope=str(before.get("bound_scope", "")),
+                    candidate_reps=int(before.get("candidate_reps") or 0),
+                    stats={"edited_from": run_dir.name})
+    assignments, territories = territory_shapes(prepared, result)
+    prepared = dataclasses.replace(prepared, warnings=(*prepared.warnings, *(
+        Finding(f"the edited plan breaks a hard rule ({v.rule}): {v.message}", source=str(edits_path),
+                field=v.rule) for v in broken)))
+    context = RunContext(seed=int(manifest.get("seed") or 0), time_limit_s=0.0, previous=None, strict=False,
+                         timings={}, part_times=[], started=started)
+    run = assemble_run(prepared, result, assignments, territories, context, baseline=baseline)
+    edited_info = {"from_run": run_dir.name, "edits_file": edits_path.name, "edits": len(edits),
+                   "moved_customer_teams": int((edited != assignment).sum()), "violations": len(broken),
+                   "rules_broken": sorted({v.rule for v in broken}),
+                   "bound": "the optimised run's"}
+    return dataclasses.replace(run, kpis={**run.kpis, "edited": edited_info}), path
