@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import Finding, InfeasibleError, InputError
+from .errors import Finding, InputError, TerritoryOptError
 from .model.problem import NO_REP, Problem
 from .prepare.prepared import Prepared
 
@@ -221,9 +221,11 @@ def edit_locks(prepared: Prepared, path: Path) -> tuple[Prepared, list[Finding],
     return out, findings, counts
 
 
-def infeasible_with_edits(path: Path, error: InfeasibleError) -> Finding:
-    """The warning when the edits together leave no feasible plan: the run then solves without them."""
-    return Finding(f"edit not applied (all edits): together they leave no plan keeping every rule ({error.render()}); "
+def infeasible_with_edits(path: Path, error: Exception) -> Finding:
+    """The warning when the edits' locks together leave no plan keeping every rule (the solver proved it, or found
+    none): the run then solves again without them."""
+    why = error.render() if isinstance(error, TerritoryOptError) else str(error)
+    return Finding(f"edit not applied (all edits): with them locked no plan keeping every rule was found ({why}); "
                    "tonight's plan ignores them", source=str(path), field="rep_id")
 
 

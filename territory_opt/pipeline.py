@@ -91,8 +91,12 @@ def judge(prepared: Prepared, result: Result, routing: RoutingOutcome | None) ->
                                           routing_settings(prepared), window_open, window_close,
                                           routed_needs(prepared))
     if violations:
-        raise RuntimeError("solver returned an alignment breaking hard rules: "
-                           + "; ".join(v.message for v in violations[:5]))
+        raise BrokenAlignment("solver returned an alignment breaking hard rules: "
+                              + "; ".join(v.message for v in violations[:5]))
+
+
+class BrokenAlignment(RuntimeError):
+    """The judge found a hard rule broken: a solver bug, unless the night's edits (locks) asked for the impossible."""
 
 
 def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | None, time_limit_s: float | None,
@@ -115,23 +119,27 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
     if scenario.mode == "design":
         with timings.stage("design", progress):
             prepared, design = design_stage(prepared, budget, params, seed)
-    with timings.stage("solve", progress):
-        try:
+
+    def solved(prepared: Prepared) -> tuple[Prepared, Result, RoutingOutcome | None]:
+        with timings.stage("solve", progress):
             result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
-        except InfeasibleError as exc:
-            if edits is None or edit_counts is None or not edit_counts["applied"]:
-                raise
-            # the edits together leave no plan keeping every rule: the night goes on without them, and says so
-            prepared = dataclasses.replace(unedited, warnings=(*unedited.warnings,
-                                                               infeasible_with_edits(edits, exc)))
-            edit_counts = {**edit_counts, "applied": 0, "not_applied": edit_counts["rows"], "locked_needs": 0}
-            result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
-    routing = None
-    if scenario.routing.enabled:
-        with timings.stage("routing", progress):
-            routing, result = route_cycle(prepared, result, budget, params, seed, executors.routing)
-        prepared = dataclasses.replace(prepared, problem=routing.problem)
-    judge(prepared, result, routing)
+        routing = None
+        if scenario.routing.enabled:
+            with timings.stage("routing", progress):
+                routing, result = route_cycle(prepared, result, budget, params, seed, executors.routing)
+            prepared = dataclasses.replace(prepared, problem=routing.problem)
+        judge(prepared, result, routing)
+        return prepared, result, routing
+
+    try:
+        prepared, result, routing = solved(prepared)
+    except (InfeasibleError, BrokenAlignment) as exc:
+        if edits is None or edit_counts is None or not edit_counts["applied"]:
+            raise
+        # the edits' locks together leave no plan keeping every rule: the night goes on without them, and says so
+        prepared = dataclasses.replace(unedited, warnings=(*unedited.warnings, infeasible_with_edits(edits, exc)))
+        edit_counts = {**edit_counts, "applied": 0, "not_applied": edit_counts["rows"], "locked_needs": 0}
+        prepared, result, routing = solved(prepared)
     with timings.stage("territories", progress):
         assignments, territories = territory_shapes(prepared, result, executors.territories)
     context = RunContext(seed=seed, time_limit_s=float(budget.work_s or 0.0), previous=previous, strict=strict,

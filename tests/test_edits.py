@@ -147,3 +147,21 @@ def test_apply_writes_an_edited_run_rechecked_by_metrics(morning: tuple[Path, Ru
 def test_hours_round_half_up_on_whole_seconds() -> None:
     assert [hours_text(s) for s in (0, 17, 18, 3600, 4050, 4086, 359999)] == [
         "0.00", "0.00", "0.01", "1.00", "1.13", "1.14", "100.00"]
+
+
+def test_edits_that_leave_no_feasible_plan_are_dropped_and_the_night_goes_on(
+        morning: tuple[Path, RunResult, Path], tmp_path: Path) -> None:
+    scenario, run, _ = morning
+    problem, units = run.prepared.problem, run.prepared.units
+    assert units is not None and problem.need_unit is not None
+    field = problem.need_unit[problem.need_team == problem.team_names.index("field")]
+    path = tmp_path / "edits.csv"  # every field unit to F1: far beyond its band
+    path.write_text(HEADER + "\n" + "".join(f"field,{units.ids[u]},,F1,,,\n" for u in sorted(set(field.tolist()))),
+                    encoding="utf-8")
+    done = RUNNER.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "night"), "--time-limit", "2",
+                               "--quiet", "--edits", str(path)])
+    assert done.exit_code == 0, done.output
+    kpis = json.loads((tmp_path / "night" / "kpis.json").read_text(encoding="utf-8"))
+    assert kpis["edits"]["applied"] == 0 and kpis["violations"] == 0
+    warnings = (tmp_path / "night" / "warnings.csv").read_text(encoding="utf-8")
+    assert "edit not applied (all edits)" in warnings

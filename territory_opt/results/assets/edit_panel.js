@@ -251,7 +251,7 @@
   function style(i, held) {
     var r = held[i];
     return {color: i === state.item ? '#000000' : '#ffffff', weight: i === state.item ? 3 : 0.6,
-            fillColor: r >= 0 ? R.colour[r] : '#999999', fillOpacity: 0.55, opacity: 1};
+            fillColor: r >= 0 ? R.colour[r] : '#999999', fillOpacity: 0.8, opacity: 1};
   }
   function recolour() {
     if (!layer) return;
