@@ -262,6 +262,7 @@
   function draw() {
     if (layer) { layer.remove(); layer = null; drawn = {}; }
     if (!state.on || !map) return;
+    if (!map.getPane('edit-units')) map.createPane('edit-units').style.zIndex = 420;  // above folium's territories
     layer = L.layerGroup();
     var held = holders(state.team), items = teamItems[state.team];
     var add = function (i, path) {
@@ -273,13 +274,13 @@
       Object.keys(items).forEach(function (i) {
         var shape = D.items.shapes[+i];
         if (!shape) return;
-        var g = L.geoJSON({type: 'Feature', geometry: shape, properties: {}}, {style: style(+i, held)});
+        var g = L.geoJSON({type: 'Feature', geometry: shape, properties: {}}, {style: style(+i, held), pane: 'edit-units'});
         g.eachLayer(function (p) { add(i, p); });
       });
     } else {
       D.items.drawn.forEach(function (c, k) {
         if (!items[c]) return;
-        add(String(c), L.circleMarker(D.items.points[k], Object.assign({radius: 4}, style(c, held))));
+        add(String(c), L.circleMarker(D.items.points[k], Object.assign({radius: 4, pane: 'edit-units'}, style(c, held))));
       });
     }
     layer.addTo(map);
