@@ -135,18 +135,26 @@ def morning(scenario: Path) -> tuple[RunResult, Path]:
     return run, folder
 
 
+def edit_row(item: str, rep: str, kind: str = "unit") -> str:
+    where = f"{item}," if kind == "unit" else f",{item}"
+    return f"team,unit_id,customer_id,rep_id,note,author,timestamp\nfield,{where},{rep},,,\n"
+
+
 def allowed_move(run: RunResult, work: Path) -> tuple[str, str]:
-    """A field unit and another rep such that moving it breaks no rule (what a manager would keep)."""
+    """A field unit (a customer, without units) and another rep such that moving it breaks no rule (what a manager
+    would keep)."""
     problem, units = run.prepared.problem, run.prepared.units
-    assert units is not None and problem.need_unit is not None
     field = problem.team_names.index("field")
-    for u in sorted(set(problem.need_unit[problem.need_team == field].tolist())):
+    kind = "unit" if units is not None and problem.need_unit is not None else "customer"
+    of_team = problem.need_unit if units is not None and problem.need_unit is not None else problem.need_customer
+    for u in sorted(set(of_team[problem.need_team == field].tolist())):
         for r in np.flatnonzero(problem.rep_in_team[:, field]):
-            unit, rep = str(units.ids[u]), str(problem.rep_ids[r])
-            edits = f"team,unit_id,customer_id,rep_id,note,author,timestamp\nfield,{unit},,{rep},,,\n"
+            item = str(units.ids[u]) if units is not None else str(problem.customer_ids[u])
+            rep = str(problem.rep_ids[r])
+            edits = edit_row(item, rep, kind)
             assignment, _ = judged(run, edits, work / "try.csv")
             if not metrics.check(problem, assignment) and (assignment != run.result.assignment).any():
-                return unit, rep
+                return item, rep
     raise AssertionError("no unit can move without breaking a rule")
 
 
@@ -267,3 +275,22 @@ def test_apply_publishes_the_edited_plan_and_compare_shows_it(morning: tuple[Run
     report = json.loads(compared.output)
     moved = {(m["customer_id"], m["rep_b"]) for m in report["moved"]["examples"]}
     assert moved and {rep for _, rep in moved} == {driven["near"]}
+
+
+def test_without_units_the_customers_are_edited(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("no-units")
+    config = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    config["inputs"] = {k: str(scenario.parent / v) for k, v in config["inputs"].items()}
+    config["units"] = {"source": "off"}
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = run_scenario(load_scenario(folder / "scenario.yaml"), seed=0, time_limit_s=2)
+    report = write_outputs(run, folder / "morning", scenario_path=folder / "scenario.yaml") / "report.html"
+    keep = allowed_move(run, folder)
+    driven = drive(report, folder / "chromium", keep)
+    assert driven["selected"].startswith(f"customer {driven['first']} (field)")
+    assignment, broken = judged(run, edit_row(*keep, kind="customer"), folder / "kept.csv")
+    kept = driven["steps"][3]["reps"]
+    shown = [{k: row[k] for k in ("rep", "hours", "customers", "value", "travel")} for row in kept]
+    assert shown == expected_rows(run, assignment, "field") and not broken
+    line = driven["csv"].splitlines()[1].split(",")
+    assert line[:4] == ["field", "", keep[0], keep[1]]
