@@ -312,6 +312,12 @@ def edited_run(run_dir: Path, edits_path: Path, scenario: Path | None = None) ->
     context = RunContext(seed=int(manifest.get("seed") or 0), time_limit_s=0.0, previous=None, strict=False,
                          timings={}, part_times=[], started=started)
     run = assemble_run(prepared, result, assignments, territories, context, baseline=baseline)
+    changes = run.changes
+    if changes is not None and len(changes):  # what the edits moved, named so (the rest cannot differ)
+        changes = changes.assign(reason="edit")
+    counted = {**run.kpis["changes"], "baseline": "the optimised run",
+               "by_reason": {"edit": len(changes)} if changes is not None and len(changes) else {}}
+    run = dataclasses.replace(run, changes=changes, kpis={**run.kpis, "changes": counted})
     edited_info = {"from_run": run_dir.name, "edits_file": edits_path.name, "edits": len(edits),
                    "moved_customer_teams": int((edited != assignment).sum()), "violations": len(broken),
                    "rules_broken": sorted({v.rule for v in broken}),

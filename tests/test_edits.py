@@ -140,6 +140,7 @@ def test_apply_writes_an_edited_run_rechecked_by_metrics(morning: tuple[Path, Ru
         other}
     changes = pd.read_csv(target / "changes.csv", dtype=str, keep_default_na=False)
     assert set(changes["new_rep_id"]) == {other} and set(changes["old_rep_id"]) == {rep}
+    assert set(changes["reason"]) == {"edit"} and kpis["changes"]["by_reason"] == {"edit": len(changes)}
     for name in ("report.html", "territories.geojson", "units.geojson", "reps.csv", "manifest.json"):
         assert (target / name).is_file()
 
