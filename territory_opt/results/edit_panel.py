@@ -84,7 +84,13 @@ def panel_data(run: RunResult, colours: dict[str, str], team: str = "") -> dict[
     if units is not None:
         assert problem.need_unit is not None
         needs["item"] = _ints(problem.need_unit)
-        items = {"kind": "unit", "ids": [str(u) for u in units.ids], "shapes": _shapes(units.shapes)}
+        shapes = _shapes(units.shapes)
+        hollow = [i for i, shape in enumerate(shapes) if shape is None]  # no area: a dot at the unit's point
+        centres = gpd.GeoSeries(gpd.points_from_xy(units.centres[hollow, 0], units.centres[hollow, 1]),
+                                crs=prepared.inputs.crs).to_crs(4326)
+        items = {"kind": "unit", "ids": [str(u) for u in units.ids], "shapes": shapes,
+                 "points": {str(i): [round(float(p.y), COORD_DECIMALS), round(float(p.x), COORD_DECIMALS)]
+                            for i, p in zip(hollow, centres, strict=True)}}
     else:
         needs["item"] = _ints(problem.need_customer)
         n = problem.n_customers

@@ -273,7 +273,10 @@
     if (D.items.kind === 'unit') {
       Object.keys(items).forEach(function (i) {
         var shape = D.items.shapes[+i];
-        if (!shape) return;
+        if (!shape) {
+          if (D.items.points[i]) add(i, L.circleMarker(D.items.points[i], Object.assign({radius: 5, pane: 'edit-units'}, style(+i, held))));
+          return;
+        }
         var g = L.geoJSON({type: 'Feature', geometry: shape, properties: {}}, {style: style(+i, held), pane: 'edit-units'});
         g.eachLayer(function (p) { add(i, p); });
       });
