@@ -198,7 +198,12 @@ def _not_applied(edit: Edit, source: str, why: str, field: str) -> Finding:
 
 def edit_locks(prepared: Prepared, path: Path) -> tuple[Prepared, list[Finding], dict[str, object]]:
     """`run --edits`: the prepared problem with each applicable edit's needs locked to its rep, the warnings for
-    the edits left out, and the counts for kpis.json (`edits`)."""
+    the edits left out, and the counts for kpis.json (`edits`). A missing file is a warning, not an error: the nightly
+    command names the file whether or not anyone edited today."""
+    if not Path(path).exists():
+        missing = Finding("edits file not found: no edits applied tonight", source=str(path))
+        return (dataclasses.replace(prepared, warnings=(*prepared.warnings, missing)), [missing],
+                {"file": Path(path).name, "rows": 0, "applied": 0, "not_applied": 0, "locked_needs": 0})
     edits = read_edits(path)
     source = str(path)
     problem = prepared.problem

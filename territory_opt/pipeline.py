@@ -105,7 +105,7 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
     started = time.perf_counter()
     timings = Timings()
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
-    if edits is not None:
+    if edits is not None and Path(edits).exists():  # a malformed file fails before any work (a missing one warns)
         read_edits(edits)
     prepared = prepare(scenario, timings, progress, parts)
     if baseline is not None:  # last night's plan is today's alignment: continuity holds to it

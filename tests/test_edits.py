@@ -166,3 +166,11 @@ def test_edits_that_leave_no_feasible_plan_are_dropped_and_the_night_goes_on(
     assert kpis["edits"]["applied"] == 0 and kpis["violations"] == 0
     warnings = (tmp_path / "night" / "warnings.csv").read_text(encoding="utf-8")
     assert "edit not applied (all edits)" in warnings
+
+
+def test_a_missing_edits_file_warns_and_the_night_goes_on(morning: tuple[Path, RunResult, Path],
+                                                          tmp_path: Path) -> None:
+    _, run, _ = morning
+    prepared, findings, counts = edit_locks(run.prepared, tmp_path / "edits.csv")
+    assert counts["rows"] == 0 and [f.message for f in findings] == ["edits file not found: no edits applied tonight"]
+    assert prepared.problem is run.prepared.problem
