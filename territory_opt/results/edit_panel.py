@@ -111,7 +111,8 @@ def panel_data(run: RunResult, colours: dict[str, str], team: str = "") -> dict[
             edges = _ints(pairs.reshape(-1))
         limit = None if problem.team_max_km is None or not math.isfinite(float(problem.team_max_km[t])) \
             else float(problem.team_max_km[t])
-        teams.append({"name": name, "reps": _ints(np.flatnonzero(problem.rep_in_team[:, t])),
+        most = 0 if problem.team_max_customers is None else int(problem.team_max_customers[t])
+        teams.append({"name": name, "reps": _ints(np.flatnonzero(problem.rep_in_team[:, t])), "max_customers": most,
                       "contiguous": bool(units is not None and problem.team_contiguous is not None
                                          and problem.team_contiguous[t]),
                       "max_km": limit, "edges": edges, "n_needs": int((problem.need_team == t).sum())})

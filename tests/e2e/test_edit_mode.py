@@ -294,3 +294,32 @@ def test_without_units_the_customers_are_edited(scenario: Path, tmp_path_factory
     assert shown == expected_rows(run, assignment, "field") and not broken
     line = driven["csv"].splitlines()[1].split(",")
     assert line[:4] == ["field", "", keep[0], keep[1]]
+
+
+def test_max_km_and_max_customers_show_as_the_judge_finds_them(scenario: Path,
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("rules")
+    config = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    config["inputs"] = {k: str(scenario.parent / v) for k, v in config["inputs"].items()}
+    config["teams"][1].update(max_km=25, max_customers=28)  # F1 and F3 end at 28 customers, the farthest at 24.7 km
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = run_scenario(load_scenario(folder / "scenario.yaml"), seed=0, time_limit_s=2)
+    report = write_outputs(run, folder / "morning", scenario_path=folder / "scenario.yaml") / "report.html"
+    problem, units = run.prepared.problem, run.prepared.units
+    assert units is not None and problem.need_unit is not None
+    field = problem.need_team == problem.team_names.index("field")
+    last = int(problem.need_unit[field].max())  # the last field unit, to a rep that does not hold it
+    holder = metrics.unit_holders(problem, run.result.assignment)[(problem.team_names.index("field"), last)]
+    other = next(r for r in ("F1", "F2", "F3") if r != problem.rep_ids[holder])
+    driven = drive(report, folder / "chromium", (str(units.ids[last]), other))
+    seen: set[str] = set()
+    for step, moved in ((driven["steps"][0], (driven["first"], driven["far"])),
+                        (driven["steps"][3], (driven["kept"], driven["near"]))):
+        assignment, broken = judged(run, edit_row(*moved), folder / "one.csv")
+        shown = [{k: row[k] for k in ("rep", "hours", "customers", "value", "travel")} for row in step["reps"]]
+        assert shown == expected_rows(run, assignment, "field")
+        for row in step["reps"]:
+            rules = {rule.split(":")[0] for rule in row["rules"]}
+            assert rules == broken.get(row["rep"], set()), row
+            seen |= rules
+    assert seen & {"max_km", "max_customers"}, seen

@@ -54,10 +54,11 @@
 
   // every rep's totals and every hard rule the panel shows, from scratch (a few ms for 100,000 needs)
   function totals() {
-    var t = {work: [], cust: [], value: [], travel: [], far: [], lock: [], zones: [], metric: []};
+    var t = {work: [], cust: [], value: [], travel: [], far: [], lock: [], zones: [], metric: [], ofTeam: []};
     var r, k, q, n;
     for (r = 0; r < nReps; r++) {
       t.work.push(0); t.cust.push(0); t.value.push(0); t.travel.push(0); t.far.push(0); t.lock.push(0);
+      t.ofTeam.push({});
       t.zones.push(D.zone_kinds.map(function () { return {}; }));
     }
     for (q = 0; q < D.metric_names.length; q++) t.metric.push(new Array(nReps).fill(0));
@@ -66,6 +67,7 @@
       var d = km(n, r), limit = T[N.team[n]].max_km;
       t.work[r] += workload(n, r); t.cust[r] += 1; t.value[r] += N.value[n]; t.travel[r] += d * N.visits[n];
       if (limit !== null && d > limit) t.far[r] += 1;
+      t.ofTeam[r][N.team[n]] = (t.ofTeam[r][N.team[n]] || 0) + 1;
       if (lockOf[n] !== undefined && lockOf[n] !== r) t.lock[r] += 1;
       for (k = 0; k < D.zone_kinds.length; k++) if (N.zones[k][n] >= 0) t.zones[r][k][N.zones[k][n]] = 1;
       for (q = 0; q < D.metric_names.length; q++) t.metric[q][r] += N.metrics[q][n];
@@ -130,6 +132,10 @@
       else if (pin >= 0 && zones.length === 1 && +zones[0] !== pin) out.push('boundary: pinned to ' + kind + ' ' + D.zone_names[k][pin]);
     });
     if (t.far[r]) out.push('max_km: ' + t.far[r] + ' customers too far');
+    Object.keys(t.ofTeam[r]).forEach(function (ti) {
+      var most = T[+ti].max_customers;
+      if (most > 0 && t.ofTeam[r][ti] > most) out.push('max_customers: ' + t.ofTeam[r][ti] + ' > ' + most);
+    });
     if (t.pieces[r] > 1) out.push('contiguity: ' + t.pieces[r] + ' pieces');
     if (t.lock[r]) out.push('lock: ' + t.lock[r] + ' customers locked to another rep');
     return out;
