@@ -323,3 +323,36 @@ def test_max_km_and_max_customers_show_as_the_judge_finds_them(scenario: Path,
             assert rules == broken.get(row["rep"], set()), row
             seen |= rules
     assert seen & {"max_km", "max_customers"}, seen
+
+
+def test_a_boundary_crossed_shows_as_the_judge_finds_it(tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("boundary")
+    write_csv(folder / "customers.csv", tiny_customers(80), CUSTOMER_COLUMNS)
+    reps = [*tiny_reps(), {"rep_id": "F4", "team": "field", "lon": 17.1, "lat": 52.5, "capacity_hours": 40}]
+    write_csv(folder / "reps.csv", reps, REP_COLUMNS)
+    depots = [("W", 16.8, 52.4), ("E", 17.1, 52.4)]  # two depots' areas: no field territory may span both
+    (folder / "depots.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"depot_id": d}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for d, x, y in depots]}), encoding="utf-8")
+    config = tiny_scenario_dict()
+    config["inputs"]["depots"] = "depots.geojson"
+    config["rules"].update(boundaries=["depot"], balance_tolerance=0.3)
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = run_scenario(load_scenario(folder / "scenario.yaml"), seed=0, time_limit_s=2)
+    report = write_outputs(run, folder / "morning", scenario_path=folder / "scenario.yaml") / "report.html"
+    problem, units = run.prepared.problem, run.prepared.units
+    assert units is not None and problem.need_unit is not None and problem.zone_kinds == ("depot",)
+    field = problem.need_team == problem.team_names.index("field")
+    last = int(problem.need_unit[field].max())
+    holder = metrics.unit_holders(problem, run.result.assignment)[(problem.team_names.index("field"), last)]
+    other = next(r for r in ("F1", "F2", "F3", "F4") if r != problem.rep_ids[holder])
+    driven = drive(report, folder / "chromium", (str(units.ids[last]), other))
+    seen: set[str] = set()
+    for step, moved in ((driven["steps"][0], (driven["first"], driven["far"])),
+                        (driven["steps"][3], (driven["kept"], driven["near"]))):
+        _, broken = judged(run, edit_row(*moved), folder / "one.csv")
+        for row in step["reps"]:
+            rules = {rule.split(":")[0] for rule in row["rules"]}
+            assert rules == broken.get(row["rep"], set()), row
+            seen |= rules
+    assert "boundary" in seen, seen
