@@ -250,11 +250,6 @@ def apply_edits(prepared: Prepared, assignment: np.ndarray, path: Path) -> tuple
     return out, edits
 
 
-def now_stamp() -> str:
-    """An ISO 8601 UTC timestamp (what the report writes for each edit)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def run_assignment(problem: Problem, assignments: pd.DataFrame, source: str) -> np.ndarray:
     """(N,) each need's rep in a run's assignments.csv (customer_id, team, rep_id); a need the table lacks, or a rep
     the roster lacks, means the inputs changed since the run (InputError)."""
