@@ -92,6 +92,9 @@ def run(
     sandbox_root: Annotated[list[Path] | None, typer.Option(
         "--sandbox-root", help="Refuse (exit 2) any input, matrix or output path of the scenario, or --out, that "
         "lies outside these folders (repeatable; symlinks followed).")] = None,
+    edits: Annotated[Path | None, typer.Option(
+        "--edits", help="An edits.csv from the report's edit mode: each edit becomes locks for this run; an edit "
+        "that no longer applies is listed in warnings.csv and the run goes on.")] = None,
 ) -> None:
     """Run a scenario end to end and write the output folder."""
     from .config import load_scenario, paths_outside
@@ -133,7 +136,7 @@ def run(
                 progress.info(f"--previous auto: no earlier run in {root} yet; changes are counted against the "
                               "customers' current_rep_id")
             result = run_scenario(loaded, seed=seed, time_limit_s=time_limit, progress=progress.stage,
-                                  previous=baseline, strict=strict, parts=progress.parts)
+                                  previous=baseline, strict=strict, parts=progress.parts, edits=edits)
             progress.line(f"crs: {result.prepared.inputs.projection_note}")
             for note in result.prepared.inputs.notes:
                 progress.info(f"note: {note}")
@@ -289,6 +292,38 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
     return str(value)
+
+
+@app.command()
+def apply(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder whose plan is edited.", show_default=False)],
+    edits: Annotated[Path, typer.Argument(help="The edits.csv (the report's edit mode).", show_default=False)],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="The new run folder (default: RUN_DIR-edited beside it).")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="The scenario the run was made from (default: the one its manifest.json records).")] = None,
+) -> None:
+    """Write a new run folder with the edits applied to RUN_DIR's plan and re-checked by metrics.py (no
+    optimisation), to publish an edited plan the same morning; `compare RUN_DIR NEW` shows what changed."""
+    from .errors import Finding, InputError
+    from .io.write import write_outputs
+
+    def body() -> None:
+        from .edits import edited_run
+
+        target = out_dir if out_dir is not None else run_dir.parent / f"{run_dir.name}-edited"
+        if target.resolve() == run_dir.resolve():
+            raise InputError(Finding("is the run folder itself: an edited plan goes to a new folder", field="--out",
+                                     source=str(target)))
+        run, scenario_path = edited_run(run_dir, edits, scenario)
+        write_outputs(run, target, scenario_path=scenario_path)
+        info = run.kpis["edited"]
+        out.print(f"edited: {info['edits']} edits, {info['moved_customer_teams']} customer-teams moved; "
+                  + (f"{info['violations']} hard-rule violations ({', '.join(info['rules_broken'])}, listed in "
+                     "warnings.csv)" if info["violations"] else "every hard rule holds")
+                  + f"; travel {run.kpis['travel_visit_km']:,.0f} visit-km -> {target}")
+
+    _guarded(body)
 
 
 @app.command()

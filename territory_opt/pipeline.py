@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from .config import Scenario
+from .edits import edit_locks, infeasible_with_edits, read_edits
+from .errors import InfeasibleError
 from .executor import PartProgress, StageExecutors, stage_executors
 from .io.run_files import read_previous_assignments
 from .metrics import check, schedule_violations
@@ -30,17 +32,18 @@ from .solve.centres import DesignedHomes, design_homes
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
                  progress: Progress | None = None, previous: Path | None = None, strict: bool = False,
-                 executors: StageExecutors | None = None, parts: PartProgress | None = None) -> RunResult:
+                 executors: StageExecutors | None = None, parts: PartProgress | None = None,
+                 edits: Path | None = None) -> RunResult:
     """Run the whole pipeline in memory; `io.write.write_outputs` puts the result on disk. With `previous` (a run
     folder), changes are counted against its assignments instead of the customers' current_rep_id. Independent parts
     run on `executors` (default: what `scenario.executor` asks for, started and closed here; see executor.py).
     `progress` hears of each stage, `parts` of each part of a stage as it finishes (layers, solve parts, reps'
-    cycles, teams' shapes)."""
+    cycles, teams' shapes). `edits` (an edits.csv, edits.py) become locks; edits that no longer apply are warnings."""
     if executors is not None:
         executors.report_parts(parts)
         try:
             return _run_scenario(scenario, executors, seed=seed, time_limit_s=time_limit_s, progress=progress,
-                                 previous=previous, strict=strict, parts=parts)
+                                 previous=previous, strict=strict, parts=parts, edits=edits)
         finally:
             executors.report_parts(None)
     with stage_executors(scenario.executor, solver_workers=scenario.solver.workers,
@@ -48,7 +51,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: f
         owned.start()  # an unreachable Dask scheduler stops the run here, before any work
         owned.report_parts(parts)
         return _run_scenario(scenario, owned, seed=seed, time_limit_s=time_limit_s, progress=progress,
-                             previous=previous, strict=strict, parts=parts)
+                             previous=previous, strict=strict, parts=parts, edits=edits)
 
 
 def solve_params(scenario: Scenario) -> SolveParams:
@@ -88,40 +91,63 @@ def judge(prepared: Prepared, result: Result, routing: RoutingOutcome | None) ->
                                           routing_settings(prepared), window_open, window_close,
                                           routed_needs(prepared))
     if violations:
-        raise RuntimeError("solver returned an alignment breaking hard rules: "
-                           + "; ".join(v.message for v in violations[:5]))
+        raise BrokenAlignment("solver returned an alignment breaking hard rules: "
+                              + "; ".join(v.message for v in violations[:5]))
+
+
+class BrokenAlignment(RuntimeError):
+    """The judge found a hard rule broken: a solver bug, unless the night's edits (locks) asked for the impossible."""
 
 
 def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | None, time_limit_s: float | None,
                   progress: Progress | None, previous: Path | None, strict: bool,
-                  parts: PartProgress | None = None) -> RunResult:
+                  parts: PartProgress | None = None, edits: Path | None = None) -> RunResult:
     started = time.perf_counter()
     timings = Timings()
     baseline = None if previous is None else read_previous_assignments(previous)  # before any work: fail early
+    if edits is not None and Path(edits).exists():  # a malformed file fails before any work (a missing one warns)
+        read_edits(edits)
     prepared = prepare(scenario, timings, progress, parts)
     if baseline is not None:  # last night's plan is today's alignment: continuity holds to it
         prepared = dataclasses.replace(prepared, problem=with_baseline(prepared.problem, baseline, scenario))
+    unedited, edit_counts = prepared, None
+    if edits is not None:  # this morning's hand edits hold tonight: locks
+        prepared, _, edit_counts = edit_locks(prepared, edits)
     seed = scenario.solver.seed if seed is None else seed
     params, budget = solve_params(scenario), solve_budget(scenario, time_limit_s)
     design, homes_before = None, prepared.problem.rep_xy
     if scenario.mode == "design":
         with timings.stage("design", progress):
             prepared, design = design_stage(prepared, budget, params, seed)
-    with timings.stage("solve", progress):
-        result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
-    routing = None
-    if scenario.routing.enabled:
-        with timings.stage("routing", progress):
-            routing, result = route_cycle(prepared, result, budget, params, seed, executors.routing)
-        prepared = dataclasses.replace(prepared, problem=routing.problem)
-    judge(prepared, result, routing)
+
+    def solved(prepared: Prepared) -> tuple[Prepared, Result, RoutingOutcome | None]:
+        with timings.stage("solve", progress):
+            result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
+        routing = None
+        if scenario.routing.enabled:
+            with timings.stage("routing", progress):
+                routing, result = route_cycle(prepared, result, budget, params, seed, executors.routing)
+            prepared = dataclasses.replace(prepared, problem=routing.problem)
+        judge(prepared, result, routing)
+        return prepared, result, routing
+
+    try:
+        prepared, result, routing = solved(prepared)
+    except (InfeasibleError, BrokenAlignment) as exc:
+        if edits is None or edit_counts is None or not edit_counts["applied"]:
+            raise
+        # the edits' locks together leave no plan keeping every rule: the night goes on without them, and says so
+        prepared = dataclasses.replace(unedited, warnings=(*unedited.warnings, infeasible_with_edits(edits, exc)))
+        edit_counts = {**edit_counts, "applied": 0, "not_applied": edit_counts["rows"], "locked_needs": 0}
+        prepared, result, routing = solved(prepared)
     with timings.stage("territories", progress):
         assignments, territories = territory_shapes(prepared, result, executors.territories)
     context = RunContext(seed=seed, time_limit_s=float(budget.work_s or 0.0), previous=previous, strict=strict,
                          timings=timings.seconds, part_times=executors.part_times,
                          started=started)
-    return assemble_run(prepared, result, assignments, territories, context, routing=routing, design=design,
-                        homes_before=homes_before, baseline=baseline)
+    run = assemble_run(prepared, result, assignments, territories, context, routing=routing, design=design,
+                       homes_before=homes_before, baseline=baseline)
+    return run if edit_counts is None else dataclasses.replace(run, kpis={**run.kpis, "edits": edit_counts})
 
 
 def default_out_dir(scenario: Scenario, out: Path | None) -> Path:

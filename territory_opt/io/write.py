@@ -242,6 +242,8 @@ def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = 
         "versions": _versions(),
         "files": list(OUTPUT_FILES) + (list(UNITS_FILES) if run.prepared.units is not None else []),
         "timings": {**run.timings, "total": run.kpis.get("runtime_s")},
+        **({"edited": run.kpis["edited"]} if "edited" in run.kpis else {}),  # `apply`: edits, no solver
+        **({"edits": run.kpis["edits"]} if "edits" in run.kpis else {}),  # `run --edits`: edits made locks
     }
 
 

@@ -27,6 +27,7 @@ from shapely import union_all
 
 from ..prepare.prepared import Prepared
 from .changes import CHANGE_COLUMNS
+from .edit_panel import edit_script, edit_section
 from .labels import label_point
 from .report_html import STYLE, cell, changes_section, table, wide_table, workload_chart
 from .run import RunResult
@@ -265,7 +266,8 @@ def _context_layers(fmap: Any, prepared: Prepared, colours: dict[str, str]) -> N
 ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
 
 
-SECTIONS = (("map", "Map"), ("workload", "Workload per rep"), ("kpis", "KPIs"), ("territories", "Territories"),
+SECTIONS = (("map", "Map"), ("edit", "Edit the plan"), ("workload", "Workload per rep"), ("kpis", "KPIs"),
+            ("territories", "Territories"),
             ("changes", "What changed"), ("routing", "Real hours"), ("segments", "Segments"),
             ("advice", "Product-line advice"), ("warnings", "Warnings"))
 ADVICE_KEY = ("product_line", "n_customers", "share_of_customers", "fte_needed", "recommendation", "reason")
@@ -283,6 +285,7 @@ def build_report(run: RunResult) -> str:
     colours = _rep_colours([str(r) for r in run.prepared.problem.rep_ids])
     one_at_a_time = teams_overlap(run.territories)
     map_html, thinning = build_map(run, colours, one_at_a_time)
+    teams_in_map = list(dict.fromkeys(run.territories["team"].tolist()))
     headline = pd.DataFrame([
         ("status", kpis["status"]), ("engine", kpis["engine"]), ("objective", kpis["objective"]),
         ("bound", kpis["bound"]), ("gap", f"{100 * float(kpis['gap']):.3f} %"),
@@ -299,6 +302,7 @@ def build_report(run: RunResult) -> str:
     customers = run.prepared.customers
     value = dict(zip(customers["customer_id"].astype(str), customers["current_value"].astype(float), strict=True))
     sections = {
+        "edit": edit_section(run, colours),
         "workload": [workload_chart(run.reps, colours)],
         "kpis": [table(headline)],
         "territories": _territories_section(run),
@@ -337,6 +341,7 @@ def build_report(run: RunResult) -> str:
     start = page.index('<div class="folium-map"')
     end = page.index("</div>", start) + len("</div>")
     page = page[:start] + before + page[start:end] + after + page[end:]
+    page = page.replace("</body>", edit_script(run, colours, shown_team(run.territories, teams_in_map)) + "</body>", 1)
     return _stable_ids(page)
 
 
