@@ -103,11 +103,12 @@ def check(problem: Problem, assignment: np.ndarray) -> list[Violation]:
 def unit_holders(problem: Problem, assignment: np.ndarray) -> dict[tuple[int, int], int]:
     """(team, unit) -> the rep holding most of that team's needs in the unit (lowest rep on a tie): the unit's
     rep on the map. Minority needs in a unit are the reported exceptions (locks, exclusions, caps)."""
-    if problem.need_unit is None:
+    unit = problem.territory_unit
+    if unit is None:
         return {}
     counts: dict[tuple[int, int], dict[int, int]] = {}
-    for need in np.flatnonzero(problem.need_unit >= 0).tolist():
-        key = (int(problem.need_team[need]), int(problem.need_unit[need]))
+    for need in np.flatnonzero(unit >= 0).tolist():  # locked needs are exceptions (Problem.territory_unit)
+        key = (int(problem.need_team[need]), int(unit[need]))
         rep = int(assignment[need])
         per_rep = counts.setdefault(key, {})
         per_rep[rep] = per_rep.get(rep, 0) + 1
@@ -123,10 +124,10 @@ def territory_piece_counts(problem: Problem, assignment: np.ndarray) -> dict[tup
         territory.setdefault((team, rep), set()).add(unit)
     adjacent: dict[int, dict[int, set[int]]] = {}
     for team in sorted({team for team, _ in territory}):
-        assert problem.need_unit is not None
+        assert problem.territory_unit is not None
         graph: dict[int, set[int]] = {}
         for u, v in team_edges(problem.unit_edges, problem.unit_xy,
-                               problem.need_unit[problem.need_team == team]).tolist():
+                               problem.territory_unit[problem.need_team == team]).tolist():
             graph.setdefault(u, set()).add(v)
             graph.setdefault(v, set()).add(u)
         adjacent[team] = graph

@@ -515,3 +515,18 @@ def test_the_price_of_contiguity_is_counted_in_travel_alone() -> None:
     travel = float(problem.travel_cost(every, result.assignment).sum())
     assert result.stats["contiguity_travel"] == pytest.approx(travel, abs=1e-3)
     assert travel < float(problem.arc_cost(every, result.assignment).sum())  # continuity is paid, and not travel
+
+
+def test_a_locked_unit_is_an_exception_not_a_broken_territory() -> None:
+    """A 1 x 5 strip, A at home in the west, B in the east; the middle unit's customer is locked to B, and A's band
+    is exactly three units. Counted as B's, the lock would cut every three-unit territory of A in two (the run used
+    to end with an internal error): a lock is a reported exception to one-piece territories, so the judge and the
+    solver both leave the locked unit out of the territories (on the graph it joins the nearest one)."""
+    problem = grid_problem(1, 5, [unit_cell(0, 0), unit_cell(0, 4)],
+                           need_locked_rep=np.array([NO_REP, NO_REP, 1, NO_REP, NO_REP]),
+                           rep_min_s=np.array([3 * 3600, 2 * 3600]), rep_max_s=np.array([3 * 3600, 2 * 3600]),
+                           rep_target_s=np.array([3 * 3600.0, 2 * 3600.0]))
+    result = solve(problem, Budget(work_s=3), seed=0, params=SolveParams(candidate_reps=2))
+    assert int(result.assignment[2]) == 1 and unit_reps(problem, result.assignment)[[0, 1, 3]].tolist() == [0, 0, 0]
+    assert check(problem, result.assignment) == []
+    assert all(n == 1 for n in territory_piece_counts(problem, result.assignment).values())

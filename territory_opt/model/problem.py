@@ -192,6 +192,15 @@ class Problem:
             return self.customer_max_reps
         return np.full(self.n_customers, self.max_reps_per_customer, dtype=np.int64)
 
+    @functools.cached_property
+    def territory_unit(self) -> np.ndarray | None:
+        """(N,) the unit through which each need counts in its rep's territory: `need_unit`, but -1 for a locked
+        need. A lock is a reported exception to units staying whole and to one-piece territories: the solver's
+        bundles leave locked needs out, and the judge, the map's graph and the border search must do the same."""
+        if self.need_unit is None:
+            return None
+        return np.where(self.need_locked_rep == NO_REP, self.need_unit, -1).astype(np.int64)
+
     @property
     def balance_names(self) -> tuple[str, ...]:
         """The balanced metrics: workload first, then the extra ones."""

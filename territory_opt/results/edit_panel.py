@@ -107,7 +107,9 @@ def panel_data(run: RunResult, colours: dict[str, str], team: str = "") -> dict[
     for t, name in enumerate(problem.team_names):
         edges: list[int] = []
         if units is not None and problem.need_unit is not None:
-            pairs = team_edges(problem.unit_edges, problem.unit_xy, problem.need_unit[problem.need_team == t])
+            assert problem.territory_unit is not None
+            pairs = team_edges(problem.unit_edges, problem.unit_xy,
+                               problem.territory_unit[problem.need_team == t])
             edges = _ints(pairs.reshape(-1))
         limit = None if problem.team_max_km is None or not math.isfinite(float(problem.team_max_km[t])) \
             else float(problem.team_max_km[t])

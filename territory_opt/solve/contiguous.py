@@ -30,9 +30,11 @@ def _unit_needs(problem: Problem) -> dict[tuple[int, int], list[int]]:
     """(team, unit) -> the needs of that unit and team (contiguous teams only)."""
     assert problem.need_unit is not None and problem.team_contiguous is not None
     out: dict[tuple[int, int], list[int]] = {}
-    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    unit = problem.territory_unit
+    assert unit is not None
+    counted = (unit >= 0) & problem.team_contiguous[problem.need_team]
     for need in np.flatnonzero(counted).tolist():
-        out.setdefault((int(problem.need_team[need]), int(problem.need_unit[need])), []).append(need)
+        out.setdefault((int(problem.need_team[need]), int(unit[need])), []).append(need)
     return out
 
 

@@ -96,9 +96,11 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     model, x = built.model, built.x
     arc_of = {(int(n), int(r)): i for i, (n, r) in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True))}
     by_unit: dict[tuple[int, int], list[int]] = {}
-    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    unit = problem.territory_unit
+    assert unit is not None
+    counted = (unit >= 0) & problem.team_contiguous[problem.need_team]
     for need in np.flatnonzero(counted).tolist():
-        by_unit.setdefault((int(problem.need_team[need]), int(problem.need_unit[need])), []).append(need)
+        by_unit.setdefault((int(problem.need_team[need]), int(unit[need])), []).append(need)
     xy = problem.unit_xy
     for team in sorted({t for t, _ in by_unit}):
         neighbours = unit_neighbours(problem, team)

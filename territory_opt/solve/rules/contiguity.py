@@ -40,14 +40,16 @@ def _unit_and_team(problem: Problem, need: int) -> tuple[int, int, bool]:
     """A need's unit and team, and whether its team is contiguous (the rule is active: the problem has units)."""
     assert problem.need_unit is not None and problem.team_contiguous is not None
     team = int(problem.need_team[need])
-    return int(problem.need_unit[need]), team, bool(problem.team_contiguous[team])
+    assert problem.territory_unit is not None
+    return int(problem.territory_unit[need]), team, bool(problem.team_contiguous[team])
 
 
 @functools.lru_cache(maxsize=64)
 def unit_neighbours(problem: Problem, team: int) -> dict[int, tuple[int, ...]]:
     """Each unit's neighbours in the graph the team sees (`model.unit_graph.team_edges`)."""
     assert problem.need_unit is not None
-    edges = team_edges(problem.unit_edges, problem.unit_xy, problem.need_unit[problem.need_team == team])
+    assert problem.territory_unit is not None
+    edges = team_edges(problem.unit_edges, problem.unit_xy, problem.territory_unit[problem.need_team == team])
     out: dict[int, list[int]] = {}
     for u, v in edges.tolist():
         out.setdefault(u, []).append(v)
@@ -59,10 +61,12 @@ def held_units(problem: Problem, assignment: np.ndarray) -> Territories:
     """Every (rep, team) territory of the contiguous teams under `assignment`."""
     assert problem.need_unit is not None and problem.team_contiguous is not None
     held: Territories = {}
-    counted = (problem.need_unit >= 0) & problem.team_contiguous[problem.need_team]
+    unit = problem.territory_unit
+    assert unit is not None
+    counted = (unit >= 0) & problem.team_contiguous[problem.need_team]
     for need in np.flatnonzero(counted).tolist():
         key = (int(assignment[need]), int(problem.need_team[need]))
-        held.setdefault(key, Counter())[int(problem.need_unit[need])] += 1
+        held.setdefault(key, Counter())[int(unit[need])] += 1
     return held
 
 
