@@ -210,9 +210,8 @@ def _per_move(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def rebalance(problem: Problem, ledger: Ledger) -> int:
     """Border moves (contiguity kept) until every band holds or no move lowers the breach potential
-    (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes, best
-    first, every move that every other rule allows and whose two reps no earlier move of the sweep touched (the
-    others' scores still hold: a move changes only its own reps' loads)."""
+    (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes the
+    best that every other rule allows."""
     border = Border(problem, ledger)
     made, best, stale = 0, float("inf"), 0
     for _ in range(MAX_ROUNDS * 10):
@@ -250,17 +249,13 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         ranked = sorted(useful.tolist(), key=lambda i: (-rounded[i], cost[i], moves[i][0], moves[i][1], target[i],
                                                         source[i]))
         moved = False
-        busy: set[int] = set()
-        for i in ranked:  # the best move of each pair of reps no earlier move this sweep touched: its score holds
-            a, b = int(source[i]), int(target[i])
-            if a in busy or b in busy:
-                continue
+        for i in ranked:  # one move per sweep: the next sweep scores the moves again from the new loads
             team, unit, to, _ = moves[i]
-            mine = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == a]
+            mine = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == int(source[i])]
             if mine and border.try_move(mine, to, skip=("balance",)):
                 made += 1
                 moved = True
-                busy.update((a, b))
+                break
         if not moved:
             break
     return made
