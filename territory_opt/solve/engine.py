@@ -252,7 +252,8 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
     while True:
         arcs = nearest_arcs(working, k, extra)
         hint = None if start is None else _arc_positions(arcs, start)
-        outcome = solve_cpsat(working, arcs, budget.with_work(max(work_left, 1.0)), workers=params.workers,
+        # what is left of the budget, never a floor above it: a grown k shares the one budget
+        outcome = solve_cpsat(working, arcs, budget.with_work(work_left), workers=params.workers,
                               seed=seed, hint=hint, log=params.log)
         work_used += outcome.work
         work_left = budget.work_s - work_used
@@ -261,8 +262,12 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
         if start is not None:  # CP-SAT ran out of budget but the repaired start is feasible
             break
         if outcome.status == "infeasible" and k < max_team:
-            k = min(2 * k, max_team)
-            continue
+            if work_left > 0:
+                k = min(2 * k, max_team)
+                continue
+            raise SolverLimitError(  # only the k nearest reps were ruled out: no proof, and no work left to grow k
+                f"CP-SAT found no feasible assignment over the {k} nearest reps within a work budget of "
+                f"{budget.work_s:g} s; raise solver.time_limit_s or solver.candidate_reps")
         if outcome.status == "infeasible":
             raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, budget))
                                   or [_NOTHING_FITS])
