@@ -380,9 +380,9 @@ def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
     (module docstring; `VrpSolution.wall_capped` says which ended it).
 
     A first-solution strategy that finds no plan is not the end: the strategies of `first_solution_chain` are tried
-    in turn, each fallback's construction capped at FALLBACK_SHARE of the wall time left (when the first strategy
-    used the whole limit without a plan, the fallbacks share FALLBACK_GRACE x the limit beyond it: the stated
-    margin of a failed first strategy; the nearest-neighbour construction is a few milliseconds of numpy on top),
+    in turn, each fallback's construction capped at FALLBACK_SHARE of the wall time left or FALLBACK_GRACE x the
+    limit, whichever is more, but never past the limit plus FALLBACK_GRACE x the limit (the stated margin of a
+    failed first strategy; the nearest-neighbour construction is a few milliseconds of numpy on top),
     and the first plan found
     is then improved by the same search for the rest of the budget (from a given plan OR-Tools offers no
     ruin-and-recreate, so ITERATED_LOCAL_SEARCH improves it by guided local search). `VrpSolution.first_solution`
@@ -437,7 +437,6 @@ def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
         raise ValueError("OR-Tools rejected the model or the search parameters (ROUTING_INVALID)")
 
     attempts = [f"{first_solution}: {status}"]
-    spent = max(started + time_limit_s, time.perf_counter())  # the grace counts from the budget's end
     proven = status == "ROUTING_INFEASIBLE"
     routes: tuple[tuple[int, ...], ...] | None = None
     strategy = NEAREST_NEIGHBOUR
@@ -447,7 +446,9 @@ def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
             if routes is None:
                 attempts.append(f"{NEAREST_NEIGHBOUR}: the fleet ran out")
             break
-        cap = max(left_s() * FALLBACK_SHARE, FALLBACK_GRACE * time_limit_s - (time.perf_counter() - spent))
+        # a share of the time left, or at least the grace, but never past the limit plus the grace
+        left = left_s()
+        cap = max(left * FALLBACK_SHARE, FALLBACK_GRACE * time_limit_s + min(left, 0.0))
         if cap <= 0:
             attempts.append(f"{strategy}: no time left")
             continue
