@@ -5,8 +5,10 @@
 Each problem is read by `territory_opt.io.orlib` into the same `Problem` the CLI builds (jobs = customers, agents =
 reps of one team, agent capacity = the top of the workload band, per-arc costs and loads) and solved by the same
 `solve()` the CLI calls, one problem at a time, in this process. gap1-12 maximise, gapa-c minimise. Prints one
-markdown table per file and a summary; nothing is asserted. `--markdown` prints what docs/benchmarks.md shows: a
-table with one row per file, the summary, and the two files with the longest single solve in full.
+markdown table per file and a summary; nothing is asserted. Every problem gets a verdict (`verdicts.py`): a value
+beyond a proven optimum (a bug), an answer the judge rejects and a solve that raises are reported on their row and
+left out of the means, with their count beside them; the run goes on. `--markdown` prints what docs/benchmarks.md
+shows: a table with one row per file, the summary, and the two files with the longest single solve in full.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from md_tables import add_markdown_flag, context, markdown_table
+from verdicts import Verdict, crashed, judge, summarise
 
 from territory_opt.io.orlib import gap_problem, gap_value, read_gap
 from territory_opt.metrics import check
@@ -40,33 +43,49 @@ def read_optima(folder: Path) -> dict[str, float]:
 
 def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int) -> list[dict[str, object]]:
     maximise = not path.stem[3:].isalpha()  # gap1-12 maximise, gapa-d minimise
-    rows = []
+    sense = "max" if maximise else "min"
+    rows: list[dict[str, object]] = []
     for instance in read_gap(path):
+        m, n = instance.cost.shape
+        optimum = optima.get(instance.name, float("nan"))
+        row: dict[str, object] = {"instance": instance.name, "size": f"{m}x{n}", "sense": sense, "optimum": optimum,
+                                  "value": float("nan"), "bound": float("nan"), "bound_gap": float("nan"),
+                                  "status": "-", "engine": "-"}
         problem = gap_problem(instance, maximise=maximise)
         started = time.perf_counter()
-        result = solve(problem, Budget(work_s=time_limit), seed=seed,
-                       params=SolveParams(candidate_reps=problem.n_reps))
+        try:
+            result = solve(problem, Budget(work_s=time_limit), seed=seed,
+                           params=SolveParams(candidate_reps=problem.n_reps))
+        except Exception as exc:  # one instance's crash is reported on its row, the run goes on
+            row.update(seconds=time.perf_counter() - started, verdict=crashed(instance.name, optimum, exc))
+            rows.append(row)
+            print(f"{instance.name}: CRASHED ({exc})", file=sys.stderr)
+            continue
         seconds = time.perf_counter() - started
-        if check(problem, result.assignment):
-            raise SystemExit(f"{instance.name}: the judge rejects the answer")
+        problems = check(problem, result.assignment)
         value = gap_value(instance, result.objective, maximise=maximise)
         bound = gap_value(instance, result.bound, maximise=maximise)
-        optimum = optima.get(instance.name, float("nan"))
-        m, n = instance.cost.shape
-        rows.append({
-            "instance": instance.name, "size": f"{m}x{n}", "sense": "max" if maximise else "min",
-            "value": value, "optimum": optimum, "gap": abs(value - optimum) / optimum * 100,
-            "bound": bound, "bound_gap": abs(value - bound) / max(abs(value), 1e-9) * 100,
-            "seconds": seconds, "status": result.status, "engine": result.engine,
-        })
-        print(f"{instance.name}: {value:g} vs {optimum:g} in {seconds:.1f} s", file=sys.stderr)
+        verdict = judge(instance.name, value, optimum, sense=sense, proven=True, valid=not problems,
+                        error=str(problems[0]) if problems else "")
+        # signed like the gap: negative means the bound is on the wrong side of the answer (a bug, shown as such)
+        worse = value - bound if not maximise else bound - value
+        row.update(value=value, bound=bound, bound_gap=worse / max(abs(value), 1e-9) * 100, seconds=seconds,
+                   status=result.status, engine=result.engine, verdict=verdict)
+        rows.append(row)
+        print(f"{instance.name}: {value:g} vs {optimum:g} in {seconds:.1f} s ({verdict.kind})", file=sys.stderr)
     return rows
+
+
+def verdict_of(row: dict[str, object]) -> Verdict:
+    verdict = row["verdict"]
+    assert isinstance(verdict, Verdict)
+    return verdict
 
 
 def instance_table(rows: list[dict[str, object]]) -> str:
     return markdown_table(
         ["instance", "agents x jobs", "sense", "value", "optimum", "gap %", "bound", "bound gap %", "s", "status"],
-        [[r["instance"], r["size"], r["sense"], f"{r['value']:g}", f"{r['optimum']:g}", f"{r['gap']:.3f}",
+        [[r["instance"], r["size"], r["sense"], f"{r['value']:g}", f"{r['optimum']:g}", verdict_of(r).gap_cell(3),
           f"{r['bound']:.1f}", f"{r['bound_gap']:.3f}", f"{r['seconds']:.1f}", r["status"]] for r in rows])
 
 
@@ -80,7 +99,7 @@ def files_table(by_file: dict[str, list[dict[str, object]]]) -> str:
     for stem, runs in by_file.items():
         secs = [float(r["seconds"]) for r in runs]
         rows.append([stem, len(runs), ", ".join(sorted({str(r["size"]) for r in runs})), runs[0]["sense"],
-                     f"{np.mean([r['gap'] for r in runs]):.3f}",
+                     summarise(verdict_of(r) for r in runs).mean_cell(3),
                      f"{sum(r['status'] == 'optimal' for r in runs)}/{len(runs)}", f"{np.mean(secs):.1f}",
                      f"{max(secs):.1f}"])
     return markdown_table(["file", "problems", "agents x jobs", "sense", "mean gap %", "proven optimal", "mean s",
@@ -89,13 +108,12 @@ def files_table(by_file: dict[str, list[dict[str, object]]]) -> str:
 
 def print_markdown(by_file: dict[str, list[dict[str, object]]], time_limit: float) -> None:
     everything = [r for runs in by_file.values() for r in runs]
-    gaps = np.array([r["gap"] for r in everything])
+    summary = summarise(verdict_of(r) for r in everything)
     slowest = max(everything, key=lambda r: float(r["seconds"]))
-    n_opt = sum(r["gap"] < 1e-9 for r in everything)
     n_proven = sum(r["status"] == "optimal" for r in everything)
     print(files_table(by_file))
-    print(f"\n**{len(everything)} problems: {n_opt} at the published optimum, {n_proven} proven optimal "
-          f"(bound = value); mean gap {gaps.mean():.3f} %, max {gaps.max():.3f} %; time mean "
+    print(f"\n**{len(everything)} problems: {summary.at_reference} at the published optimum, {n_proven} proven optimal "
+          f"(bound = value); {summary.text()}; time mean "
           f"{np.mean([r['seconds'] for r in everything]):.1f} s, max {slowest['seconds']:.1f} s "
           f"({slowest['instance']}, {slowest['size']}), work budget {time_limit:g} s.**")
     hardest = sorted(by_file, key=lambda f: max(float(r["seconds"]) for r in by_file[f]), reverse=True)[:2]
@@ -131,11 +149,10 @@ def main() -> None:
         print_markdown(by_file, args.time_limit)
         return
     everything = [r for rows in by_file.values() for r in rows]
-    gaps = np.array([r["gap"] for r in everything])
+    summary = summarise(verdict_of(r) for r in everything)
     secs = np.array([r["seconds"] for r in everything])
-    n_opt = sum(r["gap"] < 1e-9 for r in everything)
-    print(f"**{len(everything)} instances: mean gap {gaps.mean():.4f} %, max {gaps.max():.4f} %, "
-          f"{n_opt} at the optimum; time mean {secs.mean():.1f} s, max {secs.max():.1f} s**")
+    print(f"**{len(everything)} instances: {summary.text(4)}, {summary.at_reference} at the optimum; time mean "
+          f"{secs.mean():.1f} s, max {secs.max():.1f} s**")
 
 
 if __name__ == "__main__":

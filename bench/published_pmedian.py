@@ -9,6 +9,9 @@ Sets (read from the shared benchmark folder, never copied into the repo; see eac
     .venv/bin/python bench/published_pmedian.py --set all --time-limit 60 --workers 2 [--markdown]
 
 `--markdown` prints only what docs/benchmarks.md shows: per set a title line, the table and a summary line.
+Every instance gets a verdict (`verdicts.py`): a value below a proven optimum (a bug), an answer the judge rejects
+(INVALID) and a solve that raises (CRASHED) are reported on their row and left out of the means, with their count
+beside them; the run goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from md_tables import add_markdown_flag, context, markdown_table  # noqa: E402
+from verdicts import crashed, judge, summarise  # noqa: E402
 
 from territory_opt.solve.budget import Budget  # noqa: E402
 from territory_opt.solve.design import DesignProblem, design_objective, design_violations, solve_design  # noqa: E402
@@ -145,40 +149,59 @@ def run_set(name: str, data: Path, time_limit: float, workers: int, seed: int, o
         print("| instance | n | p | ours | optimum | gap to optimum % | our bound | bound gap % | seconds | cpu s "
               "| engine |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    gaps, times, cpus, bound_gaps, rows = [], [], [], [], []
+    verdicts, times, cpus, bound_gaps, rows = [], [], [], [], []
     for inst in instances:
         print(f"[{name}] {inst.name} ...", file=sys.stderr, flush=True)
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = solve_design(inst.problem, Budget(work_s=time_limit), seed=seed, workers=workers)
+        proven = inst.optimum_note.startswith("optimal")
+        try:
+            result = solve_design(inst.problem, Budget(work_s=time_limit), seed=seed, workers=workers)
+        except Exception as exc:  # one instance's crash is reported on its row, the run goes on
+            verdict = crashed(inst.name, inst.optimum, exc)
+            verdicts.append(verdict)
+            rows.append([inst.name, inst.problem.n_customers, inst.problem.p, "-", f"{inst.optimum:g}",
+                         verdict.gap_cell(), "-", "-", f"{time.perf_counter() - started:.1f}",
+                         f"{time.process_time() - cpu_started:.1f}", verdict.error[:60]])
+            if not markdown:
+                print("| " + " | ".join(str(c) for c in rows[-1]) + " |", flush=True)
+            print(f"[{name}] {inst.name}: CRASHED ({verdict.error})", file=sys.stderr, flush=True)
+            continue
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         problems = design_violations(inst.problem, result.centres, result.assignment)
         judged = design_objective(inst.problem, result.centres, result.assignment)
-        flag = "" if not problems and abs(judged - result.objective) <= 1e-6 * max(1.0, judged) else " (INVALID)"
-        gap = pct(result.objective, inst.optimum)
-        gaps.append(gap)
-        times.append(seconds)
-        cpus.append(cpu)
-        bound_gap = 100.0 * result.gap
-        bound_gaps.append(bound_gap)
+        valid = not problems and abs(judged - result.objective) <= 1e-6 * max(1.0, judged)
+        verdict = judge(inst.name, result.objective, inst.optimum, proven=proven, valid=valid,
+                        error="; ".join(problems[:2]) if problems else "" if valid else
+                        f"objective {result.objective} but the judge says {judged}")
+        verdicts.append(verdict)
+        flag = "" if valid else " (INVALID)"
+        if verdict.counted:  # times and bound gaps of the counted answers only, like the gaps
+            times.append(seconds)
+            cpus.append(cpu)
+            bound_gaps.append(100.0 * result.gap)
         row = [inst.name, inst.problem.n_customers, inst.problem.p, f"{result.objective:.2f}{flag}",
-               f"{inst.optimum:g}", f"{gap:.2f}", f"{result.bound:.2f}", f"{bound_gap:.2f}", f"{seconds:.1f}",
-               f"{cpu:.1f}", result.engine]
+               f"{inst.optimum:g}", verdict.gap_cell(), f"{result.bound:.2f}", f"{100.0 * result.gap:.2f}",
+               f"{seconds:.1f}", f"{cpu:.1f}", result.engine]
         rows.append(row)
         if not markdown:
             print("| " + " | ".join(str(c) for c in row) + " |", flush=True)
-        print(f"[{name}] {inst.name}: {result.objective:.2f} vs {inst.optimum:g} ({gap:+.2f} %), bound "
-              f"{result.bound:.2f}, {seconds:.1f} s, stats {result.stats}", file=sys.stderr, flush=True)
+        print(f"[{name}] {inst.name}: {result.objective:.2f} vs {inst.optimum:g} ({verdict.gap:+.2f} %, "
+              f"{verdict.kind}), bound {result.bound:.2f}, {seconds:.1f} s, stats {result.stats}", file=sys.stderr,
+              flush=True)
+    summary = summarise(verdicts)
+    counted = summary.counted
+    at_reference = sum(v.counted and v.gap <= 1e-6 for v in verdicts)
+    tail = (f"bound gap mean {np.mean(bound_gaps):.2f} %, max {np.max(bound_gaps):.2f} %; mean {np.mean(times):.1f} s "
+            f"wall (max {np.max(times):.1f} s), mean {np.mean(cpus):.1f} s cpu" if counted else "no comparable answer")
     if markdown:
         print(f"\n{TITLES[name]}:\n")
         print(markdown_table(HEADER, rows, right=range(1, len(HEADER) - 1)))
-        print(f"\n**{len(gaps)} of {len(gaps)}: mean gap to optimum {np.mean(gaps):.3f} %, max {np.max(gaps):.2f} %; "
-              f"{sum(g <= 1e-6 for g in gaps)} at the optimum; bound gap mean {np.mean(bound_gaps):.2f} %, max "
-              f"{np.max(bound_gaps):.2f} %; mean {np.mean(times):.1f} s wall (max {np.max(times):.1f} s), "
-              f"mean {np.mean(cpus):.1f} s cpu.**", flush=True)
+        print(f"\n**{counted} of {len(verdicts)}{summary.excluded_text()}: mean gap to optimum "
+              f"{summary.mean_gap:.3f} %, max {summary.max_gap:.2f} %; {at_reference} at the optimum; {tail}.**",
+              flush=True)
         return
-    print(f"\n**{name}**: {len(gaps)} instances, mean gap to optimum {np.mean(gaps):.3f} %, max {np.max(gaps):.3f} %, "
-          f"optimum matched {sum(g <= 1e-6 for g in gaps)}/{len(gaps)}, mean time {np.mean(times):.1f} s "
-          f"(max {np.max(times):.1f} s), mean cpu {np.mean(cpus):.1f} s", flush=True)
+    print(f"\n**{name}**: {len(verdicts)} instances, {summary.text()}, optimum matched {at_reference}/{counted}; "
+          f"{tail}", flush=True)
 
 
 def main() -> None:

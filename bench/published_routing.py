@@ -13,6 +13,9 @@ through `check_solution`. OR-Tools runs with `solve_vrp`'s defaults (local cheap
 iterated local search) unless `--ortools-first` / `--ortools-metaheuristic` say otherwise; several metaheuristics,
 comma-separated (ITERATED_LOCAL_SEARCH,GUIDED_LOCAL_SEARCH), run side by side as columns of one table. PyVRP is an
 optional peer (`pip install 'pyvrp>=0.14,<0.15'`). Prints markdown tables and a summary; nothing is asserted.
+Every answer gets a verdict (`verdicts.py`): a solver that raises on one instance is reported as CRASHED on that row
+and the run goes on; an answer the checker rejects is INVALID; both are left out of the mean gaps, with their count
+beside them. When OR-Tools' first strategy found no plan, the row names the fallback that did (`solve_vrp`).
 `--markdown` prints what docs/benchmarks.md shows: the summary first, then one table per set and time limit.
 """
 
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from md_tables import add_markdown_flag, context, markdown_table
+from verdicts import Verdict, judge, summarise
 
 from territory_opt.routing.vrp import VrpInstance, VrpSolution, check_solution, route_schedule, solve_vrp
 from territory_opt.solve.budget import Budget
@@ -58,6 +62,13 @@ class Outcome:
     vehicles: int
     seconds: float
     valid: bool
+    error: str = ""  # the exception when the solver raised (value is then nan)
+    first_solution: str = ""  # OR-Tools: the fallback strategy that made the first plan, when the first one failed
+
+    def verdict(self, case: Case) -> Verdict:
+        """Best-known values are not proven optima: a better answer is a new best, counted and flagged."""
+        return judge(case.name, None if self.error else self.value, case.bks, proven=False, valid=self.valid,
+                     error=self.error)
 
 
 def read_optima(folder: Path) -> dict[str, float]:
@@ -150,7 +161,8 @@ def run_ortools(case: Case, time_limit: float, seed: int, setup: dict[str, str] 
     """The routing core as the product calls it (its default search set-up unless `setup` overrides it)."""
     solution = solve_vrp(case.instance, Budget(work_s=None, wall_s=time_limit), seed=seed, **(setup or {}))
     valid = not check_solution(case.instance, solution)
-    return Outcome(solution.objective / case.scale, solution.n_vehicles_used, solution.seconds, valid)
+    return Outcome(solution.objective / case.scale, solution.n_vehicles_used, solution.seconds, valid,
+                   first_solution=solution.first_solution if solution.attempts else "")
 
 
 def run_pyvrp(case: Case, time_limit: float, seed: int) -> Outcome:
@@ -191,11 +203,6 @@ def run_pyvrp(case: Case, time_limit: float, seed: int) -> Outcome:
     return Outcome(objective / case.scale, len(routes), seconds, valid)
 
 
-def gap(value: float, bks: float) -> float:
-    """Percentage above the best-known value."""
-    return (value - bks) / bks * 100
-
-
 def print_table(title: str, cases: list[Case], solvers: list[Solver], results: dict[str, dict[str, Outcome]],
                 markdown: bool) -> None:
     """One table: an instance per row, the solvers side by side (plain output always shows a PyVRP group)."""
@@ -211,8 +218,13 @@ def print_table(title: str, cases: list[Case], solvers: list[Solver], results: d
             if out is None:
                 cells += ["-", "-", "-", "-"]
                 continue
+            if out.error:
+                cells += [f"CRASHED: {out.error[:60]}", out.verdict(case).gap_cell(), "-", f"{out.seconds:.1f}"]
+                continue
             mark = "" if out.valid else " (invalid)"
-            cells += [f"{out.value:.{1 if case.scale == 10 else 0}f}{mark}", f"{gap(out.value, case.bks):.2f}",
+            if out.first_solution:
+                mark += f" (first plan: {out.first_solution})"
+            cells += [f"{out.value:.{1 if case.scale == 10 else 0}f}{mark}", out.verdict(case).gap_cell(),
                       str(out.vehicles), f"{out.seconds:.1f}"]
         rows.append(cells)
     if markdown:
@@ -227,12 +239,17 @@ def print_table(title: str, cases: list[Case], solvers: list[Solver], results: d
 
 
 def mean_gap(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
-    """Mean gap % over the instances solved validly, with the count when some are missing or invalid."""
-    gaps = [gap(outcomes[c.name].value, c.bks) for c in cases if c.name in outcomes and outcomes[c.name].valid]
-    if not gaps:
-        return "-"
-    note = "" if len(gaps) == len(cases) else f" ({len(gaps)}/{len(cases)} valid)"
-    return f"{sum(gaps) / len(gaps):.2f}{note}"
+    """Mean gap % over the valid answers, with the count and the kinds left out (invalid, crashed) beside it."""
+    return summarise(outcomes[c.name].verdict(c) for c in cases if c.name in outcomes).mean_cell()
+
+
+def run_one(solver: Solver, case: Case, limit: float, seed: int) -> Outcome:
+    """One solver on one instance; an exception is the instance's answer (CRASHED), not the end of the run."""
+    started = time.perf_counter()
+    try:
+        return solver.run(case, limit, seed)
+    except Exception as exc:  # one instance's crash is reported on its row, the run goes on
+        return Outcome(math.nan, 0, time.perf_counter() - started, False, error=f"{type(exc).__name__}: {exc}")
 
 
 def make_solvers(names: list[str], first: str, metaheuristics: list[str]) -> list[Solver]:
@@ -292,11 +309,13 @@ def main() -> None:
             results: dict[str, dict[str, Outcome]] = {s.key: {} for s in solvers}
             for case in cases:
                 for solver in solvers:
-                    out = solver.run(case, limit, args.seed)
+                    out = run_one(solver, case, limit, args.seed)
                     results[solver.key][case.name] = out
+                    verdict = out.verdict(case)
                     print(f"{kind} {limit:g}s {case.name} {solver.label}: {out.value:g} "
-                          f"({gap(out.value, case.bks):+.2f}%, {out.vehicles} veh, {out.seconds:.1f} s"
-                          f"{'' if out.valid else ', INVALID'})", file=sys.stderr, flush=True)
+                          f"({verdict.gap:+.2f}%, {out.vehicles} veh, {out.seconds:.1f} s, {verdict.kind}"
+                          f"{', first plan by ' + out.first_solution if out.first_solution else ''}"
+                          f"{', ' + out.error if out.error else ''})", file=sys.stderr, flush=True)
             if args.markdown:
                 tables.append((f"{kind}, {limit:g} s per instance", cases, results))
             else:

@@ -254,3 +254,94 @@ def test_unknown_strategy_names_are_rejected() -> None:
         solve_vrp(inst, Budget(work_s=None, wall_s=1.0), metaheuristic="ANNEALING")
     with pytest.raises(ValueError, match="first_solution"):
         solve_vrp(inst, Budget(work_s=None, wall_s=1.0), first_solution="NEAREST")
+
+
+def paired_instance(seed: int, pairs: int, n_vehicles: int) -> VrpInstance:
+    """Demands in pairs that sum to the capacity (10), so `pairs` vehicles pack them exactly: a bin-packing trap
+    on which some first-solution strategies find no plan at all (as parallel cheapest insertion on X-n176-k26)."""
+    rng = np.random.default_rng(seed)
+    demand = [0]
+    for _ in range(pairs):
+        a = int(rng.integers(1, 10))
+        demand += [a, 10 - a]
+    xy = rng.integers(0, 100, size=(len(demand), 2))
+    diff = xy[:, None, :] - xy[None, :, :]
+    dist = np.rint(np.hypot(diff[..., 0], diff[..., 1])).astype(np.int64)
+    return VrpInstance(duration=dist, distance=dist, service=np.zeros(len(demand), dtype=np.int64), window_open=None,
+                       window_close=None, demand=np.array(demand), vehicle_capacity=10, n_vehicles=n_vehicles,
+                       max_route_duration=None, horizon=int(dist.sum()))
+
+
+FALLBACK_BUDGET = Budget(work_s=None, solutions=200, wall_s=3.0)
+
+
+def test_the_default_first_strategy_failing_falls_back_to_the_next() -> None:
+    """Local cheapest insertion (the default) and savings find no plan here; the chain goes on until one does."""
+    inst = paired_instance(14, 10, 11)
+    sol = solve_vrp(inst, FALLBACK_BUDGET)
+    assert check_solution(inst, sol) == []
+    assert not sol.dropped
+    assert sol.attempts and sol.attempts[0].startswith("LOCAL_CHEAPEST_INSERTION: ")
+    assert sol.first_solution not in {"", "LOCAL_CHEAPEST_INSERTION"}
+    assert sol.stats["first_solution"] == sol.first_solution and sol.stats["fallbacks"] == len(sol.attempts)
+
+
+@pytest.mark.parametrize("metaheuristic", ["ITERATED_LOCAL_SEARCH", "GUIDED_LOCAL_SEARCH"])
+def test_parallel_cheapest_insertion_failing_falls_back(metaheuristic: str) -> None:
+    """The X-n176-k26 failure in small: parallel cheapest insertion returns no plan at once (ROUTING_NOT_SOLVED
+    under ILS, ROUTING_FAIL under GLS); local cheapest insertion, next in the chain, finds one."""
+    inst = paired_instance(0, 10, 11)
+    sol = solve_vrp(inst, FALLBACK_BUDGET, first_solution="PARALLEL_CHEAPEST_INSERTION", metaheuristic=metaheuristic)
+    assert check_solution(inst, sol) == []
+    assert sol.first_solution == "LOCAL_CHEAPEST_INSERTION"
+    assert [a.split(":")[0] for a in sol.attempts] == ["PARALLEL_CHEAPEST_INSERTION"]
+
+
+def test_chain_order_is_documented_and_ends_with_the_own_construction() -> None:
+    from territory_opt.routing.vrp import NEAREST_NEIGHBOUR, first_solution_chain
+
+    assert first_solution_chain("PATH_CHEAPEST_ARC") == ("PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION", "SAVINGS",
+                                                         "PARALLEL_CHEAPEST_INSERTION", NEAREST_NEIGHBOUR)
+    assert first_solution_chain("LOCAL_CHEAPEST_INSERTION")[0] == "LOCAL_CHEAPEST_INSERTION"
+    assert len(set(first_solution_chain("CHRISTOFIDES"))) == 6
+
+
+def test_no_strategy_finding_a_plan_is_an_error_that_lists_them() -> None:
+    """Exact packing with no spare vehicle: no strategy and no nearest-neighbour plan fits the fleet."""
+    inst = paired_instance(0, 12, 12)
+    with pytest.raises(SolverLimitError) as raised:
+        solve_vrp(inst, Budget(work_s=None, wall_s=1.0))
+    message = str(raised.value)
+    for name in ("LOCAL_CHEAPEST_INSERTION", "SAVINGS", "PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC",
+                 "NEAREST_NEIGHBOUR"):
+        assert name in message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nearest_neighbour_plan_keeps_every_rule(seed: int) -> None:
+    """The own construction on windows, capacity and day length: what it plans passes the independent checker,
+    and with dropping not allowed it either covers everyone or gives up (None)."""
+    from territory_opt.routing.vrp import nearest_neighbour_routes
+
+    for allow in (True, False):
+        inst = make_instance(12, seed, n_vehicles=3, windows=True, capacity=25, max_route_duration=250,
+                             horizon=600, allow_dropping=allow, drop_penalty=1000)
+        routes = nearest_neighbour_routes(inst)
+        if routes is None:
+            assert not allow
+            continue
+        arrival = tuple(tuple(route_schedule(inst, r)[1]) for r in routes)  # type: ignore[index]
+        visited = {v for r in routes for v in r}
+        dropped = tuple(v for v in range(1, inst.n_locations) if v not in visited)
+        cost = sum(int(inst.cost[a, b]) for r in routes for a, b in itertools.pairwise([0, *r, 0]))
+        sol = VrpSolution(routes, arrival, dropped, cost, len(routes), "nn", 0.0)
+        assert check_solution(inst, sol) == []
+        assert allow or not dropped
+
+
+def test_nearest_neighbour_covers_everyone_when_vehicles_suffice() -> None:
+    from territory_opt.routing.vrp import nearest_neighbour_routes
+
+    inst = paired_instance(3, 8, 16)  # one vehicle per customer at worst
+    routes = nearest_neighbour_routes(inst)
+    assert routes is not None and sorted(v for r in routes for v in r) == list(range(1, inst.n_locations))

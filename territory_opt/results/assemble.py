@@ -86,6 +86,20 @@ def unplanned_findings(problem: Problem, routing: RoutingOutcome) -> list[Findin
     return out
 
 
+def unrouted_findings(problem: Problem, routing: RoutingOutcome) -> list[Finding]:
+    """One warning per day of a rep's cycle the routing could not plan at all (kind, rep, day, visits, why); its
+    visits were then placed one by one on the days of their week, or are listed as unplanned."""
+    out = []
+    for plan in routing.plans:
+        for failed in plan.failed_days:
+            out.append(Finding(f"unrouted_day: rep {problem.rep_ids[plan.rep]}, week {failed.week + 1} day "
+                               f"{failed.day + 1}: {failed.visits} visits could not be routed ({failed.reason}); "
+                               "each was then tried alone on the days of its week; those no day took are in "
+                               "unplanned_visits.csv",
+                               field="routing"))
+    return out
+
+
 def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, territories: gpd.GeoDataFrame,
                  context: RunContext, *, routing: RoutingOutcome | None = None, design: DesignedHomes | None = None,
                  homes_before: np.ndarray | None = None, baseline: pd.DataFrame | None = None) -> RunResult:
@@ -113,6 +127,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     routed = None if routing is None else routing_summary(routing)
     late += solver_findings(result.stats, 0 if routed is None else int(str(routed["wall_capped_days"])))
     if routing is not None:
+        late += unrouted_findings(problem, routing)
         late += unplanned_findings(problem, routing)
     if "contiguity_failed" in result.stats:
         why = str(result.stats["contiguity_failed"])

@@ -5,7 +5,11 @@
 2. each day is routed with OR-Tools (`routing.vrp`): one vehicle from the rep's home, service = the call, the
    working day (minus the break) as the route's span limit, customers' opening hours as time windows;
 3. a visit the day cannot hold is moved to the day of the same week with the most time left, re-routed there, and
-   reported as unplanned only when no day of its week takes it.
+   reported as unplanned only when no day of its week takes it;
+4. a day the routing cannot plan at all (every first-solution strategy of `vrp.first_solution_chain` failed, or the
+   model raised) is never a crash or a silently empty day: it is kept in `RepPlan.failed_days` (reported in
+   warnings.csv and counted in kpis.json's `routing.unrouted_days`), and its visits go through step 3 like dropped
+   ones (one by one, so the same day may still take some of them).
 
 Reps are independent, so they are planned in parallel processes when `workers > 1`; results come back in rep order,
 and each day's search stops on a count of solutions (not a clock), so plans are reproducible.
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import TerritoryOptError
 from ..executor import PartExecutor, ProcessExecutor
 from ..model.problem import Problem
 from ..solve.budget import Budget
@@ -66,11 +71,22 @@ class DayRoute:
 
 
 @dataclass(frozen=True)
+class FailedDay:
+    """A day of the cycle the routing could not plan at all (its visits were moved or reported as unplanned)."""
+
+    week: int
+    day: int
+    visits: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class RepPlan:
     rep: int
     days: tuple[DayRoute, ...]
     unplanned: tuple[int, ...] = ()  # need index of each visit no day could take (repeated per visit)
     stats: dict[str, int] = field(default_factory=dict)
+    failed_days: tuple[FailedDay, ...] = ()
 
     @property
     def drive_s(self) -> int:
@@ -130,16 +146,24 @@ def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int
     return by_day
 
 
+class DayNotRouted(Exception):
+    """The routing found no plan for a day at all (the message says why)."""
+
+
 def _route_day(rep: RepInput, travel: Block, members: list[int],
                settings: RoutingSettings) -> tuple[DayRoute | None, list[int], bool]:
     """Route one day's visits (indices into the rep's arrays); returns the route, the visits it dropped and whether
-    the wall-clock safety stop ended the search (the route may then depend on the machine's load)."""
+    the wall-clock safety stop ended the search (the route may then depend on the machine's load). Raises
+    `DayNotRouted` when no plan was found at all."""
     if not members:
         return None, [], False
     instance = day_instance(rep, travel, members, settings)
     duration, service = instance.duration, instance.service
     points = np.vstack([rep.home[None, :], rep.xy[np.array(members)]])
-    solution = solve_vrp(instance, settings.day_budget, metaheuristic=settings.metaheuristic)
+    try:
+        solution = solve_vrp(instance, settings.day_budget, metaheuristic=settings.metaheuristic)
+    except (TerritoryOptError, RuntimeError) as exc:  # InfeasibleError, SolverLimitError, an OR-Tools failure
+        raise DayNotRouted(str(exc)) from exc
     dropped = [members[i - 1] for i in solution.dropped]
     if not solution.routes:
         return None, dropped, solution.wall_capped
@@ -161,8 +185,13 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     pending: list[tuple[int, int]] = []  # (week, customer) visits a day dropped
     travel = rep_travel(rep, settings)
     capped = 0
+    failed: list[FailedDay] = []
     for key in sorted(by_day):
-        route, dropped, wall_capped = _route_day(rep, travel, by_day[key], settings)
+        try:
+            route, dropped, wall_capped = _route_day(rep, travel, by_day[key], settings)
+        except DayNotRouted as exc:  # reported, and its visits try the other days of the week like dropped ones
+            failed.append(FailedDay(key[0], key[1], len(by_day[key]), str(exc)))
+            route, dropped, wall_capped = None, list(by_day[key]), False
         capped += wall_capped
         routes[key] = route
         by_day[key] = [m for m in by_day[key] if m not in dropped]
@@ -179,7 +208,10 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
             if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
                 break  # days come by slack: no later day has room either
             trial = [*by_day.get((week, day), []), member]
-            route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
+            try:
+                route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
+            except DayNotRouted:
+                continue  # this day cannot take it; the next may
             capped += wall_capped
             if not dropped:
                 by_day[(week, day)], routes[(week, day)] = trial, route
@@ -190,7 +222,8 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     days = tuple(_stamped(routes[key], key) for key in sorted(routes) if routes[key] is not None)
     return RepPlan(rep.rep, days, tuple(unplanned), {"visits": n_visits, "moved_to_other_day": moved,
                                                      "estimated_pairs": travel.estimated,
-                                                     "wall_capped_days": capped})
+                                                     "wall_capped_days": capped, "unrouted_days": len(failed)},
+                   tuple(failed))
 
 
 def _days_by_slack(routes: dict[tuple[int, int], DayRoute | None], week: int, settings: RoutingSettings) -> list[int]:

@@ -89,6 +89,7 @@ def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
         "drive_share": round(float(drive.sum() / max(drive.sum() + calls.sum(), 1.0)), 4),
         "days_routed": sum(len(p.days) for p in outcome.plans),
         "unplanned_visits": sum(len(p.unplanned) for p in outcome.plans),
+        "unrouted_days": sum(len(p.failed_days) for p in outcome.plans),
         "travel": outcome.travel,
         "estimated_travel_pairs": sum(p.stats.get("estimated_pairs", 0) for p in outcome.plans),
         "wall_capped_days": sum(p.stats.get("wall_capped_days", 0) for p in outcome.plans),

@@ -37,7 +37,8 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_p
 from ..errors import InfeasibleError, SolverLimitError
 from ..solve.budget import Budget
 
-__all__ = ["ITERATED_LOCAL_SEARCH", "VrpInstance", "VrpSolution", "check_solution", "route_schedule", "solve_vrp"]
+__all__ = ["ITERATED_LOCAL_SEARCH", "NEAREST_NEIGHBOUR", "VrpInstance", "VrpSolution", "check_solution",
+           "first_solution_chain", "nearest_neighbour_routes", "route_schedule", "solve_vrp"]
 
 
 def _frozen(array: np.ndarray | None, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -147,6 +148,8 @@ class VrpSolution:
     status: str
     seconds: float
     wall_capped: bool = False  # the safety stop, not the solution count, ended the search: load may change it
+    first_solution: str = ""  # the strategy that produced the first plan (`first_solution_chain`)
+    attempts: tuple[str, ...] = ()  # "STRATEGY: status" of each strategy that found no plan before it
 
     @property
     def bound(self) -> float:
@@ -156,7 +159,8 @@ class VrpSolution:
     @property
     def stats(self) -> dict[str, float | int | str]:
         return {"seconds": round(self.seconds, 3), "wall_capped": int(self.wall_capped),
-                "vehicles": self.n_vehicles_used, "dropped": len(self.dropped)}
+                "vehicles": self.n_vehicles_used, "dropped": len(self.dropped),
+                "first_solution": self.first_solution, "fallbacks": len(self.attempts)}
 
 
 def route_schedule(instance: VrpInstance, route: tuple[int, ...]) -> tuple[int, list[int], int] | None:
@@ -238,46 +242,76 @@ def _iterated_local_search(params: Any) -> None:
     ils.improve_perturbed_solution = True
 
 
-def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
-              first_solution: str = "LOCAL_CHEAPEST_INSERTION", metaheuristic: str = ITERATED_LOCAL_SEARCH,
-              minimise_vehicles: bool = False, tune: Callable[[Any], None] | None = None) -> VrpSolution:
-    """Best routes found within the limits (OR-Tools routing, single thread).
+FALLBACK_FIRST_SOLUTIONS = ("LOCAL_CHEAPEST_INSERTION", "SAVINGS", "PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
+NEAREST_NEIGHBOUR = "NEAREST_NEIGHBOUR"  # the own construction that ends the chain (`nearest_neighbour_routes`)
+FALLBACK_SHARE = 0.25  # a fallback construction may spend this share of the wall time left (PATH_CHEAPEST_ARC can
+# search until its limit without a first solution: X-n176-k26, docs/benchmarks.md)
+FALLBACK_GRACE = 0.1  # share of the wall limit the fallbacks may still spend, all together, once it has run out
 
-    `first_solution` is an OR-Tools `FirstSolutionStrategy` name; the default is local cheapest insertion because
-    PATH_CHEAPEST_ARC found no first solution at all on tight windows (Solomon R101 and RC101) within 10 s
-    (docs/benchmarks.md). `metaheuristic` is a `LocalSearchMetaheuristic` name (e.g. GUIDED_LOCAL_SEARCH) or
-    ITERATED_LOCAL_SEARCH, the default: OR-Tools' ruin-and-recreate ILS (`_iterated_local_search`), whose mean gap on
-    Solomon and X at 10 s was 35-41 % lower than guided local search's (module docstring).
-    The budget's `wall_cap` is always set because neither ever stops by itself; its `solutions` stop the search
-    after that many accepted solutions, reproducible across machines when it, not the clock, ends the search
-    (module docstring; `VrpSolution.wall_capped` says which ended it).
-    `seed` re-seeds the constraint solver; routing's own searches ignore it (measured: no change). With
-    `minimise_vehicles`, each used vehicle costs more than any set of routes can travel, so fewer vehicles always win
-    (Solomon's hierarchical objective); drop penalties are not dominated by it. `tune` may edit the OR-Tools
-    `RoutingSearchParameters` last (benchmarks, experiments). Raises `InfeasibleError` when the search proves there is
-    no solution, `SolverLimitError` when none was found in time.
+
+def first_solution_chain(first_solution: str) -> tuple[str, ...]:
+    """The strategies `solve_vrp` tries in order until one gives a first plan: the one asked for, then local cheapest
+    insertion (the default, first on all 11 X instances at 2 s), savings (first on all 11 too), parallel cheapest
+    insertion and path cheapest arc (both failed on X-n176-k26, docs/benchmarks.md "Update 2026-12-07 (engine)"),
+    and last the own nearest-neighbour construction, which only fails when the fleet runs out and dropping is not
+    allowed."""
+    return (first_solution, *[s for s in FALLBACK_FIRST_SOLUTIONS if s != first_solution], NEAREST_NEIGHBOUR)
+
+
+def nearest_neighbour_routes(instance: VrpInstance) -> tuple[tuple[int, ...], ...] | None:
+    """A plan that respects every rule, built without OR-Tools: each vehicle in turn goes to the nearest (by cost)
+    unvisited customer it can still serve (capacity, window, return by the horizon, day length), until none fits.
+
+    What no vehicle takes is dropped when dropping is allowed; otherwise None (the fleet ran out). With every single
+    demand within a vehicle's capacity, every customer reachable alone and enough vehicles, it always finds a plan.
+    Deterministic: ties go to the lower location index.
     """
-    time_limit_s = budget.wall_cap
-    solution_limit = budget.solutions
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = _enum_value(routing_enums_pb2.FirstSolutionStrategy.Value, first_solution,
-                                                 "first_solution")
-    if metaheuristic == ITERATED_LOCAL_SEARCH:
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-        _iterated_local_search(params)
-    else:
-        params.local_search_metaheuristic = _enum_value(routing_enums_pb2.LocalSearchMetaheuristic.Value,
-                                                        metaheuristic, "metaheuristic", (ITERATED_LOCAL_SEARCH,))
-    params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
-    if solution_limit is not None:
-        params.solution_limit = int(solution_limit)
-    if tune is not None:
-        tune(params)
+    n = instance.n_locations
+    cost, dur, service = instance.cost, instance.duration, instance.service
+    opens, closes = instance.opens(), instance.closes()
+    horizon, max_span = int(instance.horizon), instance.max_route_duration
+    demand = instance.demand if instance.demand is not None else np.zeros(n, dtype=np.int64)
+    capacity = int(instance.vehicle_capacity) if instance.vehicle_capacity is not None else int(demand.sum())
+    timed = _needs_time_dimension(instance)
+    left = np.ones(n, dtype=bool)
+    left[0] = False
+    routes: list[tuple[int, ...]] = []
+    for _ in range(int(instance.n_vehicles)):
+        if not left.any():
+            break
+        route: list[int] = []
+        last, t, load = 0, int(opens[0]), 0
+        while True:
+            fits = left & (load + demand <= capacity)
+            arrive = np.maximum(opens, t + int(service[last]) + dur[last])
+            if timed:
+                back = arrive + service + dur[:, 0]
+                fits &= (arrive <= closes) & (back <= horizon)
+            candidates = np.flatnonzero(fits)
+            chosen = -1
+            for c in candidates[np.lexsort((candidates, cost[last, candidates]))].tolist():
+                if timed and max_span is not None and int(back[c]) - int(opens[0]) > int(max_span):
+                    schedule = route_schedule(instance, (*route, c))  # leaving later may shorten the day
+                    if schedule is None or schedule[2] - schedule[0] > int(max_span):
+                        continue
+                chosen = c
+                break
+            if chosen < 0:
+                break
+            route.append(chosen)
+            left[chosen] = False
+            last, t, load = chosen, int(arrive[chosen]), load + int(demand[chosen])
+        if not route:
+            break  # nothing fits an empty vehicle, so nothing fits the next (identical) one either
+        routes.append(tuple(route))
+    if left.any() and not instance.allow_dropping:
+        return None
+    return tuple(routes)
 
-    started = time.perf_counter()
+
+def _build_model(instance: VrpInstance, minimise_vehicles: bool) -> tuple[Any, Any]:
+    """The OR-Tools routing model of an instance: (index manager, routing model)."""
     n, n_vehicles = instance.n_locations, int(instance.n_vehicles)
-    if n == 1:
-        return VrpSolution((), (), (), 0, 0, "ROUTING_OPTIMAL", time.perf_counter() - started)
     manager = pywrapcp.RoutingIndexManager(n, n_vehicles, 0)
     routing = pywrapcp.RoutingModel(manager)
     cost = instance.cost
@@ -310,42 +344,171 @@ def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
     if minimise_vehicles:
         # every route set travels at most one arc out of each location and each vehicle's start
         routing.SetFixedCostOfAllVehicles((n - 1 + n_vehicles) * int(cost.max()) + 1)
+    return manager, routing
 
-    routing.solver().ReSeed(int(seed))
-    if params.use_iterated_local_search:
-        assignment = routing.SolveWithIteratedLocalSearch(params)
-    else:
-        assignment = routing.SolveWithParameters(params)
-    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
-    if assignment is None:
-        if status == "ROUTING_INVALID":
-            raise ValueError("OR-Tools rejected the model or the search parameters (ROUTING_INVALID)")
-        if status == "ROUTING_INFEASIBLE":
-            raise InfeasibleError(f"no routes satisfy the windows, capacity and day length ({status})")
-        raise SolverLimitError(f"no routes found within {time_limit_s:g} s ({status})")
-    if status == "ROUTING_NOT_SOLVED":
-        status = "ROUTING_SUCCESS"  # 9.15's SolveWithIteratedLocalSearch returns a solution but leaves the status unset
 
-    routes, arrival, visited = [], [], set()
+def _routes_of(manager: Any, routing: Any, assignment: Any, n_vehicles: int) -> tuple[tuple[int, ...], ...]:
+    """The non-empty routes of an OR-Tools assignment, as location sequences (depot excluded)."""
+    routes = []
     for v in range(n_vehicles):
         index = assignment.Value(routing.NextVar(routing.Start(v)))
         route = []
         while not routing.IsEnd(index):
             route.append(manager.IndexToNode(index))
             index = assignment.Value(routing.NextVar(index))
-        if not route:
+        if route:
+            routes.append(tuple(route))
+    return tuple(routes)
+
+
+def _status(routing: Any) -> str:
+    return str(routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status()))
+
+
+def solve_vrp(instance: VrpInstance, budget: Budget, *, seed: int = 0,
+              first_solution: str = "LOCAL_CHEAPEST_INSERTION", metaheuristic: str = ITERATED_LOCAL_SEARCH,
+              minimise_vehicles: bool = False, tune: Callable[[Any], None] | None = None) -> VrpSolution:
+    """Best routes found within the limits (OR-Tools routing, single thread).
+
+    `first_solution` is an OR-Tools `FirstSolutionStrategy` name; the default is local cheapest insertion because
+    PATH_CHEAPEST_ARC found no first solution at all on tight windows (Solomon R101 and RC101) within 10 s
+    (docs/benchmarks.md). `metaheuristic` is a `LocalSearchMetaheuristic` name (e.g. GUIDED_LOCAL_SEARCH) or
+    ITERATED_LOCAL_SEARCH, the default: OR-Tools' ruin-and-recreate ILS (`_iterated_local_search`), whose mean gap on
+    Solomon and X at 10 s was 35-41 % lower than guided local search's (module docstring).
+    The budget's `wall_cap` is always set because neither ever stops by itself; its `solutions` stop the search
+    after that many accepted solutions, reproducible across machines when it, not the clock, ends the search
+    (module docstring; `VrpSolution.wall_capped` says which ended it).
+
+    A first-solution strategy that finds no plan is not the end: the strategies of `first_solution_chain` are tried
+    in turn, each fallback's construction capped at FALLBACK_SHARE of the wall time left or FALLBACK_GRACE x the
+    limit, whichever is more, but never past the limit plus FALLBACK_GRACE x the limit (the stated margin of a
+    failed first strategy; the nearest-neighbour construction is a few milliseconds of numpy on top),
+    and the first plan found
+    is then improved by the same search for the rest of the budget (from a given plan OR-Tools offers no
+    ruin-and-recreate, so ITERATED_LOCAL_SEARCH improves it by guided local search). `VrpSolution.first_solution`
+    names the strategy that produced the plan and `attempts` the ones that failed. A plan found by a fallback whose
+    construction the clock cut short may depend on the machine's load.
+
+    `seed` re-seeds the constraint solver; routing's own searches ignore it (measured: no change). With
+    `minimise_vehicles`, each used vehicle costs more than any set of routes can travel, so fewer vehicles always win
+    (Solomon's hierarchical objective); drop penalties are not dominated by it. `tune` may edit the OR-Tools
+    `RoutingSearchParameters` last (benchmarks, experiments; the first attempt's and the improvement's). Raises
+    `InfeasibleError` when OR-Tools proves there is no solution and no strategy finds one, `SolverLimitError` when
+    none was found in time.
+    """
+    time_limit_s = budget.wall_cap
+    solution_limit = budget.solutions
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = _enum_value(routing_enums_pb2.FirstSolutionStrategy.Value, first_solution,
+                                                 "first_solution")
+    if metaheuristic == ITERATED_LOCAL_SEARCH:
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        _iterated_local_search(params)
+    else:
+        params.local_search_metaheuristic = _enum_value(routing_enums_pb2.LocalSearchMetaheuristic.Value,
+                                                        metaheuristic, "metaheuristic", (ITERATED_LOCAL_SEARCH,))
+    params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = int(solution_limit)
+    if tune is not None:
+        tune(params)
+
+    started = time.perf_counter()
+    n, n_vehicles = instance.n_locations, int(instance.n_vehicles)
+    if n == 1:
+        return VrpSolution((), (), (), 0, 0, "ROUTING_OPTIMAL", time.perf_counter() - started)
+
+    def left_s() -> float:
+        return time_limit_s - (time.perf_counter() - started)
+
+    manager, routing = _build_model(instance, minimise_vehicles)
+    routing.solver().ReSeed(int(seed))
+    if params.use_iterated_local_search:
+        assignment = routing.SolveWithIteratedLocalSearch(params)
+    else:
+        assignment = routing.SolveWithParameters(params)
+    status = _status(routing)
+    if assignment is not None:
+        if status == "ROUTING_NOT_SOLVED":
+            status = "ROUTING_SUCCESS"  # 9.15's SolveWithIteratedLocalSearch returns a solution but leaves it unset
+        return _solution(instance, _routes_of(manager, routing, assignment, n_vehicles), status, started,
+                         time_limit_s, first_solution, ())
+    if status == "ROUTING_INVALID":
+        raise ValueError("OR-Tools rejected the model or the search parameters (ROUTING_INVALID)")
+
+    attempts = [f"{first_solution}: {status}"]
+    proven = status == "ROUTING_INFEASIBLE"
+    routes: tuple[tuple[int, ...], ...] | None = None
+    strategy = NEAREST_NEIGHBOUR
+    for strategy in first_solution_chain(first_solution)[1:]:
+        if strategy == NEAREST_NEIGHBOUR:
+            routes = nearest_neighbour_routes(instance)
+            if routes is None:
+                attempts.append(f"{NEAREST_NEIGHBOUR}: the fleet ran out")
+            break
+        # a share of the time left, or at least the grace, but never past the limit plus the grace
+        left = left_s()
+        cap = max(left * FALLBACK_SHARE, FALLBACK_GRACE * time_limit_s + min(left, 0.0))
+        if cap <= 0:
+            attempts.append(f"{strategy}: no time left")
             continue
-        schedule = route_schedule(instance, tuple(route))
+        construct = pywrapcp.DefaultRoutingSearchParameters()
+        construct.first_solution_strategy = _enum_value(routing_enums_pb2.FirstSolutionStrategy.Value, strategy,
+                                                        "first_solution")
+        construct.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        construct.solution_limit = 1  # the construction alone: the search comes after, from its plan
+        construct.time_limit.FromMilliseconds(max(1, round(cap * 1000)))
+        manager, routing = _build_model(instance, minimise_vehicles)
+        routing.solver().ReSeed(int(seed))
+        found = routing.SolveWithParameters(construct)
+        if found is not None:
+            routes = _routes_of(manager, routing, found, n_vehicles)
+            break
+        attempts.append(f"{strategy}: {_status(routing)}")
+        proven |= _status(routing) == "ROUTING_INFEASIBLE"
+    if routes is None:
+        tried = "; ".join(attempts)
+        if proven:
+            raise InfeasibleError(f"no routes satisfy the windows, capacity and day length (tried {tried})")
+        raise SolverLimitError(f"no routes found within {time_limit_s:g} s (tried {tried})")
+
+    status = "ROUTING_SUCCESS"
+    if left_s() > 0:  # improve the plan with the search asked for, for the rest of the budget
+        improve = pywrapcp.DefaultRoutingSearchParameters()
+        improve.CopyFrom(params)
+        improve.use_iterated_local_search = False
+        if metaheuristic == ITERATED_LOCAL_SEARCH:
+            improve.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        improve.time_limit.FromMilliseconds(max(1, round(left_s() * 1000)))
+        manager, routing = _build_model(instance, minimise_vehicles)
+        routing.CloseModelWithParameters(improve)
+        routing.solver().ReSeed(int(seed))
+        initial = routing.ReadAssignmentFromRoutes([[manager.NodeToIndex(v) for v in r] for r in routes], True)
+        better = routing.SolveFromAssignmentWithParameters(initial, improve) if initial is not None else None
+        if better is not None:
+            routes = _routes_of(manager, routing, better, n_vehicles)
+            status = _status(routing)
+            if status == "ROUTING_NOT_SOLVED":
+                status = "ROUTING_SUCCESS"
+    return _solution(instance, routes, status, started, time_limit_s, strategy, tuple(attempts))
+
+
+def _solution(instance: VrpInstance, routes: tuple[tuple[int, ...], ...], status: str, started: float,
+              time_limit_s: float, first_solution: str, attempts: tuple[str, ...]) -> VrpSolution:
+    """The solution of a set of routes: start-of-service times, dropped locations, the travel cost."""
+    arrival: list[tuple[int, ...]] = []
+    visited: set[int] = set()
+    for route in routes:
+        schedule = route_schedule(instance, route)
         if schedule is None:  # cannot happen for a solution the model accepted; the checker would report it
-            raise RuntimeError(f"OR-Tools returned a route whose windows cannot be met: {route}")
-        routes.append(tuple(route))
+            raise RuntimeError(f"a route whose windows cannot be met: {route}")
         arrival.append(tuple(schedule[1]))
         visited.update(route)
-    dropped = tuple(node for node in range(1, n) if node not in visited)
-    objective = sum(_route_cost(cost, r) for r in routes)
+    dropped = tuple(node for node in range(1, instance.n_locations) if node not in visited)
+    objective = sum(_route_cost(instance.cost, r) for r in routes)
     seconds = time.perf_counter() - started
-    return VrpSolution(tuple(routes), tuple(arrival), dropped, objective, len(routes), status, seconds,
-                       wall_capped=seconds >= 0.98 * time_limit_s)
+    return VrpSolution(routes, tuple(arrival), dropped, objective, len(routes), status, seconds,
+                       wall_capped=seconds >= 0.98 * time_limit_s, first_solution=first_solution, attempts=attempts)
 
 
 def _route_cost(cost: np.ndarray, route: tuple[int, ...]) -> int:

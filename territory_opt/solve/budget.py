@@ -7,6 +7,16 @@ CP-SAT's deterministic seconds, the design engines' metered cells, routing's acc
 is only a safety stop (`Budget.wall_s`, by default `default_wall_cap(work_s)`); when it is what ends a search the
 answer may depend on the machine's load, and the engine says so (`Outcome.stats["wall_capped"]`). `Stop` lets a
 run be ended from outside (a signal) at the next point an engine looks.
+
+A limit is a limit: a run ends within it plus a stated margin, the step that crosses it being finished, never cut.
+The design engines end within `design.meter.work_margin(limit)` (5 % + 0.1 work-s): every phase gets what is left
+of its share, CP-SAT included (its building paid from it, its limit per worker: `cpsat_call.deterministic_limit`).
+The assignment engine's CP-SAT calls share its `work_s` (a grown sparse model, or a hinted call spending what several
+workers left, gets what the calls before it left; the LP relaxation and the repair before them are not metered).
+Routing stops at its solution count or its wall cap; when the first strategy fails, the fallbacks may spend
+`routing.vrp.FALLBACK_GRACE` x the cap beyond it. Two fixed extras are beside the run's limit, not in it: the zone
+placement (`engine.PLACEMENT_WORK_S`) and the contiguity band repair (`engine.CONTIGUITY_REPAIR_WORK_S`).
+Measured before and after: docs/benchmarks.md "Update 2026-12-07 (engine)".
 """
 
 from __future__ import annotations

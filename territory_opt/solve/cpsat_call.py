@@ -11,6 +11,17 @@ from ortools.sat.python import cp_model
 from .budget import Budget
 from .interrupt import interruptible
 
+# With several interleaved workers CP-SAT reports their deterministic time summed, and each worker stops at the limit
+# only at the end of its batch: 2 workers reported 1.8-2.6x the limit on a 1,000 x 1,000 design model (0.9-1.3x per
+# worker; 1 worker: 1.0x), docs/benchmarks.md "Update 2026-12-07 (engine)". So with several workers the limit is set
+# per worker, divided by this, and the summed time reported stays within the budget.
+CPSAT_WORKER_OVERSHOOT = 1.3
+
+
+def deterministic_limit(summed_s: float, workers: int) -> float:
+    """CP-SAT's `max_deterministic_time` for a call whose workers may spend `summed_s` deterministic seconds in all."""
+    return summed_s if workers <= 1 else summed_s / (workers * CPSAT_WORKER_OVERSHOOT)
+
 
 @dataclass(frozen=True)
 class CpSatCall:
@@ -32,13 +43,14 @@ class CpSatCall:
 
 def solve_model(model: cp_model.CpModel, budget: Budget, *, workers: int = 1, seed: int = 0, log: bool = False,
                 configure: Callable[[object], None] | None = None) -> CpSatCall:
-    """Solve `model` within `budget`: `budget.work_s` deterministic seconds, `budget.wall_cap` wall seconds; several
-    workers interleave their search in one deterministic order, so the same model and seed give the same answer
-    on any machine load. `configure` may set further parameters (it receives `solver.parameters`)."""
+    """Solve `model` within `budget`: `budget.work_s` deterministic seconds (summed over the workers, as CP-SAT
+    reports them: `deterministic_limit`), `budget.wall_cap` wall seconds; several workers interleave their search in
+    one deterministic order, so the same model and seed give the same answer on any machine load. `configure` may
+    set further parameters (it receives `solver.parameters`)."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     if budget.work_s is not None:
-        params.max_deterministic_time = float(budget.work_s)
+        params.max_deterministic_time = deterministic_limit(float(budget.work_s), workers)
     params.max_time_in_seconds = float(budget.wall_cap)
     params.num_workers = int(workers)
     params.interleave_search = workers > 1

@@ -53,6 +53,7 @@ CONTIGUITY_LNS_SHARE = float(__import__("os").environ.get("TO_LNS_SHARE", "0.34"
 CONTIGUITY_LNS_MAX_WORK_S = 10.0
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
+LEFTOVER_SHARE = 0.05  # with several CP-SAT workers, another hinted call spends what is left while more than this is
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,8 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
     while True:
         arcs = nearest_arcs(working, k, extra)
         hint = None if start is None else _arc_positions(arcs, start)
-        outcome = solve_cpsat(working, arcs, budget.with_work(max(work_left, 1.0)), workers=params.workers,
+        # what is left of the budget, never a floor above it: a grown k shares the one budget
+        outcome = solve_cpsat(working, arcs, budget.with_work(work_left), workers=params.workers,
                               seed=seed, hint=hint, log=params.log)
         work_used += outcome.work
         work_left = budget.work_s - work_used
@@ -282,14 +284,36 @@ def _solve_working(working: Problem, problem: Problem, budget: Budget, params: S
         if start is not None:  # CP-SAT ran out of budget but the repaired start is feasible
             break
         if outcome.status == "infeasible" and k < max_team:
-            k = min(2 * k, max_team)
-            continue
+            if work_left > 0:
+                k = min(2 * k, max_team)
+                continue
+            raise SolverLimitError(  # only the k nearest reps were ruled out: no proof, and no work left to grow k
+                f"CP-SAT found no feasible assignment over the {k} nearest reps within a work budget of "
+                f"{budget.work_s:g} s; raise solver.time_limit_s or solver.candidate_reps")
         if outcome.status == "infeasible":
             raise InfeasibleError(explain_lp_infeasible(working, _infeasible_components(working, budget))
                                   or [_NOTHING_FITS])
         raise SolverLimitError(
             f"CP-SAT found no feasible assignment within a work budget of {budget.work_s:g} s "
             f"({len(arcs)} candidate arcs); raise solver.time_limit_s")
+
+    cpsat_calls = 1
+    # several workers may stop short of their summed limit (`cpsat_call.deterministic_limit`): what they leave goes to
+    # another call, hinted with the answer, while more than LEFTOVER_SHARE of the budget is left
+    while (outcome.choice is not None and outcome.status != "optimal" and params.workers > 1
+           and work_left > LEFTOVER_SHARE * budget.work_s):
+        again = solve_cpsat(working, arcs, budget.with_work(work_left), workers=params.workers, seed=seed,
+                            hint=outcome.choice, log=params.log)
+        work_used += again.work
+        work_left = budget.work_s - work_used
+        cpsat_calls += 1
+        if again.choice is None:
+            break
+        kept = again if again.objective <= outcome.objective else outcome
+        outcome = replace(kept, bound=max(outcome.bound, again.bound), seconds=outcome.seconds + again.seconds,
+                          work=outcome.work + again.work, wall_capped=outcome.wall_capped or again.wall_capped,
+                          status="optimal" if again.status == "optimal" else kept.status)
+    stats["cpsat_calls"] = cpsat_calls
 
     if outcome.choice is not None:
         assignment = arcs.rep[outcome.choice].astype(np.int64)

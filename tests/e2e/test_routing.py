@@ -139,3 +139,35 @@ def test_routing_along_the_route_network(write_case: Callable[..., Path]) -> Non
     plain = json.loads((base / "kpis.json").read_text())
     assert plain["routing"]["travel"] == "straight" and kpis["routing"]["drive_hours"] > 0
     assert kpis["routing"]["drive_hours"] != plain["routing"]["drive_hours"]  # the same calls, timed another way
+
+
+def test_a_day_that_cannot_be_routed_is_a_warning_not_a_crash(write_case: Callable[..., Path],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19: the first day the routing is asked for fails (as if every first-solution strategy had); the run
+    still succeeds, warnings.csv names the day and kpis.json counts it, and no visit is lost."""
+    from territory_opt.errors import SolverLimitError
+    from territory_opt.routing import cycle
+
+    real, calls = cycle.solve_vrp, [0]
+
+    def first_fails(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise SolverLimitError("no routes found within 5 s (tried LOCAL_CHEAPEST_INSERTION: ROUTING_FAIL)")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle, "solve_vrp", first_fails)
+    scenario = routed_scenario()
+    scenario["routing"]["rebalance_rounds"] = 0
+    code, output, out = run(write_case(scenario=scenario))
+    assert code == 0, output
+    warnings = pd.read_csv(out / "warnings.csv", dtype=str, keep_default_na=False)
+    unrouted = warnings[warnings["message"].str.startswith("unrouted_day: ")]
+    assert len(unrouted) == 1 and "week 1 day 1" in unrouted["message"].iloc[0]
+    assert "ROUTING_FAIL" in unrouted["message"].iloc[0] and unrouted["field"].iloc[0] == "routing"
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["routing"]["unrouted_days"] == 1
+    schedule = pd.read_csv(out / "schedule.csv")
+    unplanned = pd.read_csv(out / "unplanned_visits.csv")
+    enriched = gpd.read_file(out / "customers.geojson")
+    assert len(schedule) + int(unplanned["visits_unplanned"].sum()) == int(enriched["visits_per_cycle"].sum())

@@ -33,6 +33,7 @@ BOUND_SHARE = 0.03  # the uncapacitated Lagrangian bound (a fallback when CP-SAT
 FIRST_CPSAT_SHARE = 0.12  # CP-SAT on the whole model: a first answer and bound
 FLOW_SEARCH_SHARE = 0.4  # the flow-judged swap search
 FINAL_CPSAT_SHARE = 0.2  # CP-SAT on the whole model again, hinted with the best answer; the region LNS gets the rest
+LEFTOVER_SHARE = 0.05  # the final CP-SAT is called again while more than this share of the budget is left
 
 
 def solve_capacitated(problem: DesignProblem, meter: WorkMeter, seed: int, workers: int) -> DesignResult:
@@ -73,10 +74,12 @@ def solve_capacitated(problem: DesignProblem, meter: WorkMeter, seed: int, worke
     def run(phase: str, work: float) -> CpOutcome:
         """CP-SAT hinted with the best answer so far; a sparse model grows its k while it is infeasible."""
         nonlocal k, best, bound_units
+        phase_end = meter.used + work  # a sparse model grown after an infeasible one shares the phase's work
         while True:
             hint = (best.centres, best.assignment) if best is not None else (state.sites, assignment)
             arcs = make_arcs(units, allowed, k, hint[1])
-            outcome = run_cpsat(problem, arcs, units, scaling, openable, hint, work, meter, seed, workers)
+            outcome = run_cpsat(problem, arcs, units, scaling, openable, hint, phase_end - meter.used, meter, seed,
+                                workers)
             stats[phase] = f"{outcome.status}, {len(arcs.customer)} arcs, {outcome.work:.2f} det-s"
             if outcome.status != "infeasible" or meter.exhausted():
                 break
@@ -108,8 +111,14 @@ def solve_capacitated(problem: DesignProblem, meter: WorkMeter, seed: int, worke
         lns_work = max(meter.left() - total * FINAL_CPSAT_SHARE, 0.0)
         best, lns_stats = region_lns(problem, best, meter, rng, lns_work, units, scaling)
         stats.update(lns_stats)
-    if not proven and not meter.exhausted():
-        run("cpsat2", meter.left())
+    rounds = 0
+    while not proven and not meter.exhausted() and (rounds == 0 or meter.left() > total * LEFTOVER_SHARE):
+        # CP-SAT hinted with the best answer, for what is left; several workers may stop short of their share
+        # (meter.CPSAT_WORKER_OVERSHOOT), so what they leave goes to another call, until little is left
+        rounds += 1
+        last = run("cpsat2", meter.left())
+        proven = last.status == "optimal" and k is None
+    stats["final_cpsat_calls"] = rounds
     if best is None:
         raise SolverLimitError("no answer meets every capacity and size rule within the time limit")
     bound = lower

@@ -9,7 +9,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..budget import WorkMeter
-from .meter import CELLS_PER_ARC, cpsat_deterministic, pay_cells, pay_cpsat
+from .meter import CELLS_PER_ARC, CELLS_PER_SECOND, cpsat_deterministic, pay_cells, pay_cpsat
 from .model import Arcs, add_hint, build
 from .problem import DesignProblem
 from .scaling import Scaling
@@ -28,14 +28,17 @@ class CpOutcome:
 def run_cpsat(problem: DesignProblem, arcs: Arcs, units: np.ndarray, scaling: Scaling, openable: np.ndarray,
               hint: tuple[np.ndarray, np.ndarray] | None, work: float, meter: WorkMeter, seed: int,
               workers: int, light: bool = False) -> CpOutcome:
-    """Solve the model over `arcs` for `work` work seconds (paid from `meter`); `light` skips the symmetry and
-    probing passes, whose fixed cost dominates the small region models."""
+    """Solve the model over `arcs` for `work` work seconds (paid from `meter`, building the model included, and
+    never more than the meter has left); `light` skips the symmetry and probing passes, whose fixed cost dominates
+    the small region models."""
     built = build(problem, arcs, units, scaling, openable)
     pay_cells(meter, CELLS_PER_ARC * len(arcs.customer))
     if hint is not None:
         add_hint(problem, arcs, built, *hint)
     solver = cp_model.CpSolver()
     params = solver.parameters
+    # the search gets what is left of `work` once the model is built, and never more than the meter has left
+    work = min(work - CELLS_PER_ARC * len(arcs.customer) / CELLS_PER_SECOND, meter.left())
     deterministic = cpsat_deterministic(work, workers)
     params.max_deterministic_time = deterministic
     params.max_time_in_seconds = max(1.0, meter.wall_left())

@@ -90,11 +90,19 @@ def local_search(cost: np.ndarray, state: OpenSet, meter: WorkMeter) -> OpenSet:
 
 
 def greedy(cost: np.ndarray, p: int, meter: WorkMeter) -> np.ndarray:
-    """Add sites one by one, each the one that lowers the total cost most (the classic greedy start)."""
+    """Add sites one by one, each the one that lowers the total cost most (the classic greedy start). Each pick is a
+    pass over the whole matrix: once the budget is spent, the remaining picks are the best of the last pass's
+    totals (no further pass), so a large p on a small budget cannot overrun it."""
     n_customers, n_sites = cost.shape
     current = np.full(n_customers, np.inf)  # min(cost, inf) = cost: the first pick is the best single site
     is_open = np.zeros(n_sites, dtype=bool)
-    for _ in range(p):
+    totals = np.zeros(n_sites)
+    for pick in range(p):
+        if pick > 0 and meter.exhausted():
+            totals[is_open] = np.inf
+            rest = np.argsort(totals, kind="stable")[:p - pick]
+            is_open[rest] = True
+            break
         totals = np.zeros(n_sites)
         for block in blocks(n_customers, n_sites):
             totals += np.minimum(cost[block], current[block, None]).sum(axis=0)

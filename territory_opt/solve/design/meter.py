@@ -10,6 +10,9 @@ takes longer but gives the same answer. The budget's wall-clock cap only stops a
 from __future__ import annotations
 
 from ..budget import WorkMeter
+from ..cpsat_call import CPSAT_WORKER_OVERSHOOT, deterministic_limit
+
+__all__ = ["CPSAT_WORKER_OVERSHOOT", "cpsat_deterministic", "pay_cells", "pay_cpsat", "work_margin"]
 
 CELLS_PER_SECOND = 5.0e8  # cost-matrix cells per work second (numpy on one core of the benchmark machine)
 CPSAT_DET_PER_CPU_SECOND = 0.5  # CP-SAT deterministic seconds per CPU second there (measured 0.4-0.7 on design models)
@@ -17,6 +20,10 @@ CPSAT_CALL_S = 0.02  # work seconds charged per CP-SAT call on top of its determ
 STEP_OVERHEAD_CELLS = 3.0e4  # what one step's Python and numpy call overhead costs, in cells (about 50 us)
 CELLS_PER_ARC = 2_000.0  # building one CP-SAT arc's variables and constraints in Python, in cells (about 3 us)
 FLOW_CELLS_PER_ARC = 80.0  # a min-cost flow's cost per arc, in cells (measured about 150 ns per arc)
+# What a run may spend beyond its limit: the step that crosses it (a swap evaluation, a flow, a CP-SAT batch) is
+# finished, never cut. Stated in docs/benchmarks.md and held by tests/test_design_budget.py.
+WORK_MARGIN_SHARE = 0.05
+WORK_MARGIN_S = 0.1
 
 
 def pay_cells(meter: WorkMeter, cells: float) -> None:
@@ -31,5 +38,11 @@ def pay_cpsat(meter: WorkMeter, deterministic_s: float, workers: int) -> None:
 
 def cpsat_deterministic(work_s: float, workers: int) -> float:
     """CP-SAT's deterministic-time limit for a call that may spend `work_s` work seconds (the inverse of
-    `pay_cpsat`, at least 5 ms so that a nearly spent budget still gets an answer from a hint)."""
-    return max(work_s - CPSAT_CALL_S, 0.005) * CPSAT_DET_PER_CPU_SECOND * workers
+    `pay_cpsat`, per worker when there are several: `cpsat_call.deterministic_limit`; at least 5 ms so that a
+    nearly spent budget still gets an answer from a hint)."""
+    return deterministic_limit(max(work_s - CPSAT_CALL_S, 0.005) * CPSAT_DET_PER_CPU_SECOND * workers, workers)
+
+
+def work_margin(limit_s: float) -> float:
+    """How far past `limit_s` work seconds a design run may end (WORK_MARGIN_SHARE of it plus WORK_MARGIN_S)."""
+    return WORK_MARGIN_SHARE * limit_s + WORK_MARGIN_S
