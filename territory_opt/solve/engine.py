@@ -49,7 +49,7 @@ CONTIGUITY_REPAIR_WORK_S = 10.0
 # CP-SAT re-drawing the borders of a rep and its neighbours, window by window, once the territories are one piece
 # and every band holds (contiguous_cpsat.improve_windows): this share of the run's work limit, at most this many work
 # seconds, beside the limit. On the demo at --time-limit 8, 10 work-s lowered the objective by 0.47 %.
-CONTIGUITY_LNS_SHARE = float(__import__("os").environ.get("TO_LNS_SHARE", "0.34"))
+CONTIGUITY_LNS_SHARE = 0.34
 CONTIGUITY_LNS_MAX_WORK_S = 10.0
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
