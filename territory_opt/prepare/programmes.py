@@ -175,8 +175,7 @@ def programme_table(customers: pd.DataFrame, settings: Programmes, hours: ServeH
     frame = pd.DataFrame({
         "customer_id": customers["customer_id"].astype(str).to_numpy(dtype=object),
         "tier": tiers, "sector": sectors, "programme": name,
-        "channel": (customers["channel"].astype(str).to_numpy(dtype=object) if "channel" in customers
-                    else np.full(n, "", dtype=object)),
+        "channel": _served_by(customers, hours),
         "order_min_value": min_value, "order_min_qty": min_qty,
         "payment_days": pd.array([None if np.isnan(p) else int(p) for p in payment.tolist()], dtype="Int64"),
         "rebate_band": np.where(name == NO_PROGRAMME, "", bands).astype(object), "rebate_pct": np.round(rebate_pct, 4),
@@ -186,6 +185,14 @@ def programme_table(customers: pd.DataFrame, settings: Programmes, hours: ServeH
         "flag": flag, "flag_rule": rule, "suggestion": suggestion,
     }, columns=list(PROGRAMME_COLUMNS))
     return frame
+
+
+def _served_by(customers: pd.DataFrame, hours: ServeHours) -> np.ndarray:
+    """`field` when a travelling team serves the customer, `inside` when only phone teams do, else the policy's
+    channel (a customer no team covers)."""
+    policy = (customers["channel"].astype(str).to_numpy(dtype=object) if "channel" in customers
+              else np.full(len(customers), "", dtype=object))
+    return np.where(hours.field > 0, "field", np.where(hours.inside > 0, "inside", policy)).astype(object)
 
 
 def _orders(customers: pd.DataFrame, current: np.ndarray, offered: np.ndarray,

@@ -55,6 +55,12 @@ def rebate_table(programmes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _money(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-unit money columns as floats, which the report's tables print with thousands separators."""
+    money = [c for c in ("current_value", "margin", "cost_to_serve", "rebate_cost", "contribution") if c in frame]
+    return frame.astype(dict.fromkeys(money, float))
+
+
 def programmes_section(programmes: pd.DataFrame | None, tier_names: list[str], margin_pct: float) -> list[str]:
     """report.html's Programmes section: the tier x programme table, the rebate cost at today's behaviour, and the
     flagged customers (the first FLAGGED_ROWS by contribution; all are in programmes.csv)."""
@@ -70,11 +76,11 @@ def programmes_section(programmes: pd.DataFrame | None, tier_names: list[str], m
            f"data-rebate-cost='{rebate:.0f}'>Contribution = current value x {margin_pct:g} (margin) - cost to serve "
            "(calls and drive hours, orders handled; or the customers file's cost_to_serve) - rebate. Every row is in "
            "programmes.csv.</p>",
-           "<h3>Tiers and programmes</h3>", table(summary),
+           "<h3>Tiers and programmes</h3>", table(_money(summary)),
            f"<h3>Rebate cost at today's behaviour: {rebate:,.0f}</h3>",
            f"<p class='note'>{unknown:,} customers' behaviour is unknown for at least one ladder: they are in its base "
            "band (no rebate).</p>" if unknown else "",
-           table(rebate_table(programmes)),
+           table(_money(rebate_table(programmes))),
            f"<h3>Customers costing more than they bring: {len(flagged):,}</h3>"]
     if len(flagged):
         out.append(f"<p>Suggested: {html.escape(by_suggestion)}. Flagged when contribution is below "
