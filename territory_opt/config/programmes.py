@@ -97,9 +97,8 @@ class Offer(StrictModel):
         None, description="Minutes per call, before the team's factor (replaces `service.<tier>.call_minutes`).")
     channel: Channel | None = Field(None, description="`field` or `inside` (replaces `service.<tier>.channel`).")
     order_min_value: NonNegativeFloat | None = Field(
-        None, description="Minimum value of one order the programme accepts (in current_value's currency); a "
-        "customer whose `avg_order_value` is below it is noted in programmes.csv. Not the routing rule "
-        "`service.<tier>.min_order_value`.")
+        None, description="Minimum value of one order the programme accepts (in current_value's currency), shown in "
+        "programmes.csv. Not the routing rule `service.<tier>.min_order_value` (inside by value per visit).")
     order_min_qty: NonNegativeFloat | None = Field(
         None, description="Minimum quantity (units) of one order; shown in programmes.csv.")
     orders_per_year: PositiveFloat | None = Field(
@@ -127,8 +126,7 @@ class SectorProgramme(StrictModel):
 
     name: str | None = Field(None, pattern=NAME_PATTERN, description="Programme name in this sector (default: "
                              "the tier's).")
-    offer: Offer = Field(default_factory=Offer, description="Offer keys replacing the tier's. Same keys as "
-                         "`programmes.tiers.*.offer`.")
+    offer: Offer = Field(default_factory=Offer, description="Offer keys replacing the tier's.")
     terms: Terms | None = Field(None, description="Trading terms replacing the tier's whole terms.")
 
 
