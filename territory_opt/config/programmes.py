@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .base import NAME_PATTERN, NonNegativeFloat, PositiveFloat, StrictModel
 from .policy import ServiceLevel
@@ -106,19 +106,20 @@ class Offer(StrictModel):
         "for customers without `orders_per_year` or `avg_order_value`.")
 
 
+def _one_or_many(value: Any) -> Any:
+    """`rebates: {...}` is shorthand for a list of one ladder."""
+    return [value] if isinstance(value, dict | RebateLadder) else value
+
+
 class Terms(StrictModel):
     """What the customer earns by its own behaviour: payment terms and rebate ladders."""
 
     payment_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
         None, description="Payment terms in days (0: prepayment).")
-    rebates: list[RebateLadder] = Field(
+    rebates: Annotated[list[RebateLadder], BeforeValidator(
+        _one_or_many, json_schema_input_type=RebateLadder | list[RebateLadder])] = Field(
         default_factory=list, description="Rebate ladders, e.g. `{on_time_share: [0.95, 0.8], rebate_pct: [3, 1]}`; "
         "one mapping or a list, whose rebates add up.")
-
-    @field_validator("rebates", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict) else value
 
 
 class SectorProgramme(StrictModel):
