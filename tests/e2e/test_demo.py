@@ -398,10 +398,10 @@ def test_the_programme_section_matches_programmes_csv(demo_runs: tuple[Path, Pat
     assert ((table["flag"] == "unprofitable") == ((table["contribution"] < 0) & (table["current_value"] > 0))).all()
     # the rebate ladders, from the customers' own behaviour in data/customers.csv
     data = pd.read_csv(REPO / "data" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
-    rows = table.set_index("customer_id").join(data[["on_time_share", "orders_per_year", "potential_value"]],
-                                               rsuffix="_data")
-    on_time = rows["on_time_share"].to_numpy(float)
-    wallet = np.minimum(rows["current_value"] / rows["potential_value"].replace(0, np.nan), 1.0).to_numpy(float)
+    behaviour = data[["on_time_share", "orders_per_year", "potential_value"]].add_suffix("_data")
+    rows = table.set_index("customer_id").join(behaviour)
+    on_time = rows["on_time_share_data"].to_numpy(float)
+    wallet = np.minimum(rows["current_value"] / rows["potential_value_data"].replace(0, np.nan), 1.0).to_numpy(float)
     gold = np.where(on_time >= 0.95, 2, np.where(on_time >= 0.85, 1, 0)) + np.where(wallet >= 0.8, 1, 0)
     silver = np.where(on_time >= 0.95, 1, 0)
     horeca = np.where(rows["orders_per_year_data"].to_numpy(float) >= 40, 0.5, 0)
