@@ -157,6 +157,34 @@ def test_a_sector_variant_replaces_name_offer_and_terms() -> None:
     assert out.loc["retail", "programme"] == "gold_partner" and out.loc["retail", "rebate_pct"] == 3
 
 
+def test_segment_variants_lay_over_the_sector_first_match_wins() -> None:
+    gold = {**ON_TIME, "offer": {"orders_per_year": 52},
+            "by_sector": {"horeca": {"name": "gold_horeca", "terms": {"payment_days": 7}}},
+            "by_segment": [{"covers": {"columns": {"payment_format": ["cash"]}}, "name": "gold_cash",
+                            "offer": {"orders_per_year": 12}, "terms": {"payment_days": 0}},
+                           {"covers": {"columns": {"payment_format": ["cash", "credit_30"]}},
+                            "terms": {"payment_days": 45}}]}
+    frame = customers(4, sector=["retail", "horeca", "horeca", "retail"], on_time_share=1.0,
+                      payment_format=["cash", "cash", "credit_30", "credit_14"])
+    out = programme_table(frame, settings(gold=gold), no_hours(4))
+    assert out["programme"].tolist() == ["gold_cash", "gold_cash", "gold_horeca", "gold_partner"]
+    assert out["payment_days"].tolist() == [0, 0, 45, 30] and out["orders_per_year"].tolist() == [12, 12, 52, 52]
+    assert out["rebate_pct"].tolist() == [0, 0, 0, 3]  # a variant's terms replace the whole terms
+
+
+def test_a_segment_variant_may_not_change_the_workload_and_needs_its_columns() -> None:
+    bad = {"name": "g", "by_segment": [{"covers": {"columns": {"payment_format": ["cash"]}},
+                                        "offer": {"visits_per_cycle": 3}}]}
+    with pytest.raises(ConfigError) as err:
+        parse_scenario(scenario_with({"tiers": {"gold": bad}}))
+    assert any("set per tier or sector" in f.message and f.field.startswith("programmes.tiers.gold.by_segment")
+               for f in err.value.findings)
+    gold = {"name": "g", "by_segment": [{"covers": {"columns": {"payment_format": ["cash"]}}}]}
+    with pytest.raises(ConfigError) as missing:
+        programme_table(customers(1), settings(gold=gold), no_hours(1))
+    assert missing.value.findings[0].field == "programmes.tiers.gold.by_segment[0].covers.columns"
+
+
 def test_summary_sums_the_rows_per_tier_and_programme() -> None:
     frame = customers(4, tier=["gold", "gold", "bronze", "silver"], on_time_share=[1.0, 0.5, 1.0, 1.0])
     out = programme_table(frame, settings(gold=ON_TIME), no_hours(4))

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from .base import NAME_PATTERN, NonNegativeFloat, PositiveFloat, StrictModel
 from .policy import ServiceLevel
+from .teams import Covers
 
 Channel = Literal["field", "inside"]
 # behaviour a rebate ladder may read: (higher is better, lowest value, highest value)
@@ -131,6 +132,28 @@ class SectorProgramme(StrictModel):
     terms: Terms | None = Field(None, description="Trading terms replacing the tier's whole terms.")
 
 
+class SegmentProgramme(StrictModel):
+    """A variant for the customers matching a `covers` block (segment key columns such as payment_format or
+    sales_approach, `segment_id`, or any customer column): the first matching entry is laid over the tier's (and
+    sector's) programme."""
+
+    covers: Covers = Field(description="Which customers: the same conditions as a team's `covers`, e.g. `{columns: "
+                           "{payment_format: [cash]}}` or `{columns: {segment_id: [...]}}`.")
+    name: str | None = Field(None, pattern=NAME_PATTERN, description="Programme name for them (default: the tier's "
+                             "or sector's).")
+    offer: Offer = Field(default_factory=Offer, description="Order keys replacing the tier's (order_min_value, "
+                         "order_min_qty, orders_per_year); visits, minutes and channel are set per tier or sector.")
+    terms: Terms | None = Field(None, description="Trading terms replacing the tier's (or sector's) whole terms.")
+
+    @model_validator(mode="after")
+    def _order_keys_only(self) -> SegmentProgramme:
+        fixed = [k for k in ("visits_per_cycle", "call_minutes", "channel") if getattr(self.offer, k) is not None]
+        if fixed:
+            raise ValueError(f"offer.{', '.join(fixed)}: set per tier or sector (the workload is decided before "
+                             "segments exist); a segment variant may change the order keys and the terms")
+        return self
+
+
 class Programme(StrictModel):
     """One tier's programme: a name, the service offer and the trading terms, with per-sector exceptions."""
 
@@ -140,6 +163,9 @@ class Programme(StrictModel):
     by_sector: dict[str, SectorProgramme] = Field(
         default_factory=dict, description="Per customer `sector`: a variant of this programme (any subset of name, "
         "offer, terms).")
+    by_segment: list[SegmentProgramme] = Field(
+        default_factory=list, description="Variants for customer segments, tried in order (the first match wins, "
+        "over the sector's variant).")
 
 
 class Programmes(StrictModel):

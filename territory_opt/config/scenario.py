@@ -47,12 +47,6 @@ class Scenario(StrictModel):
         "service_raises. Still read; new scenarios put these keys in `programmes.tiers.<tier>.offer`, which "
         "replaces them tier by tier (README: Tiered account programmes).",
     )
-    programmes: Programmes | None = Field(
-        None,
-        description="Tiered account programmes: per tier the service offer (what the company controls) and the "
-        "trading terms (payment days, rebate ladders on the customer's behaviour), and the constants of the "
-        "profitability view; writes programmes.csv and a report section. Default: none.",
-    )
     service_raises: list[ServiceRaise] = Field(
         default_factory=list,
         description="Score rules applied after segmentation, e.g. `{score: attractiveness, at_least: 70, "
@@ -76,6 +70,12 @@ class Scenario(StrictModel):
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
     key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
+    programmes: Programmes | None = Field(
+        None,
+        description="Tiered account programmes: per tier the service offer (what the company controls) and the "
+        "trading terms (payment days, rebate ladders on the customer's behaviour), and the constants of the "
+        "profitability view; writes programmes.csv and a report section. Default: none.",
+    )
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     units: UnitsConfig = Field(default_factory=UnitsConfig,
                                description="Alignment units territories are built from (prepare/units.py).")

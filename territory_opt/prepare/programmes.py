@@ -5,8 +5,8 @@ Pure functions over the enriched customers and the config; the hours a customer 
 alignment (results/programmes.py). The rules, in order:
 
 1. **Programme**: the customer's tier's programme (`programmes.tiers.<tier>`), its sector variant laid over it
-   (`by_sector`: name, offer keys, or the whole terms); a tier without one gets programme `none`: no payment terms,
-   no rebate.
+   (`by_sector`: name, offer keys, or the whole terms), then the first `by_segment` entry whose `covers` it
+   matches (name, order keys, terms); a tier without one gets programme `none`: no payment terms, no rebate.
 2. **Rebate band** per ladder: the first threshold the customer's behaviour reaches (at or above for on_time_share,
    orders_per_year and share_of_wallet; at or below for days_late), earning that band's `rebate_pct`; below every
    threshold, the `base` band (no rebate); a customer whose behaviour is unknown (blank, or the column absent) gets
@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..config.programmes import BEHAVIOURS, Offer, Programme, Programmes, RebateLadder, Terms
 from ..errors import Finding
+from .segment import covers_mask
 
 NO_PROGRAMME = "none"
 UNKNOWN = "behaviour unknown"
@@ -62,14 +63,27 @@ class Variant:
     terms: Terms
 
 
-def variant(programme: Programme, sector: str | None) -> Variant:
-    """The tier's programme for customers of `sector`: name, offer keys and terms from `by_sector` replace the
-    tier's."""
-    exception = programme.by_sector.get(sector) if sector is not None else None
-    if exception is None:
-        return Variant(programme.name, programme.offer, programme.terms)
-    offer = programme.offer.model_copy(update=exception.offer.model_dump(exclude_none=True))
-    return Variant(exception.name or programme.name, offer, exception.terms or programme.terms)
+def variant(programme: Programme, sector: str | None, segment: int = -1) -> Variant:
+    """The tier's programme for customers of `sector` and of `by_segment[segment]` (-1: none): name, offer keys
+    and terms of the sector's variant, then of the segment's, replace the tier's."""
+    out = Variant(programme.name, programme.offer, programme.terms)
+    layers = [programme.by_sector.get(sector) if sector is not None else None,
+              programme.by_segment[segment] if segment >= 0 else None]
+    for layer in layers:
+        if layer is not None:
+            offer = out.offer.model_copy(update=layer.offer.model_dump(exclude_none=True))
+            out = Variant(layer.name or out.name, offer, layer.terms or out.terms)
+    return out
+
+
+def segment_entries(customers: pd.DataFrame, programme: Programme, where: str, source: str = "scenario",
+                    ) -> np.ndarray:
+    """Per customer, the first `by_segment` entry it matches (-1: none)."""
+    entry = np.full(len(customers), -1, dtype=np.int64)
+    for i in reversed(range(len(programme.by_segment))):  # the first match wins: apply it last
+        mask = covers_mask(customers, programme.by_segment[i].covers, f"{where}.by_segment[{i}].covers", source)
+        entry[mask] = i
+    return entry
 
 
 def behaviour_values(customers: pd.DataFrame, behaviour: str) -> np.ndarray:
@@ -118,7 +132,8 @@ def band_name(ladder: RebateLadder, band: int) -> str:
     return f"{ladder.behaviour} {band + 1 if 0 <= band < len(ladder.thresholds) else 'base'}"
 
 
-def programme_table(customers: pd.DataFrame, settings: Programmes, hours: ServeHours) -> pd.DataFrame:
+def programme_table(customers: pd.DataFrame, settings: Programmes, hours: ServeHours,
+                    source: str = "scenario") -> pd.DataFrame:
     """One row per customer (customers' order): its programme, terms, rebate band and the behaviour behind it,
     contribution after cost to serve, and the flag with its rule and suggestion (PROGRAMME_COLUMNS)."""
     n = len(customers)
@@ -132,12 +147,19 @@ def programme_table(customers: pd.DataFrame, settings: Programmes, hours: ServeH
     rebate_pct = np.zeros(n)
     bands = np.full(n, "", dtype=object)
     earned = np.full(n, "no programme", dtype=object)
-    groups = pd.DataFrame({"tier": tiers, "sector": sectors}).groupby(["tier", "sector"], sort=True).indices
-    for (tier, sector), rows in groups.items():
+    segment = np.full(n, -1, dtype=np.int64)
+    for tier_name, tier_programme in settings.tiers.items():
+        if tier_programme.by_segment:
+            rows = np.flatnonzero(tiers == tier_name)
+            segment[rows] = segment_entries(customers.iloc[rows], tier_programme, f"programmes.tiers.{tier_name}",
+                                            source)
+    groups = pd.DataFrame({"tier": tiers, "sector": sectors, "segment": segment}).groupby(
+        ["tier", "sector", "segment"], sort=True).indices
+    for (tier, sector, entry), rows in groups.items():
         programme = settings.tiers.get(str(tier))
         if programme is None:
             continue
-        chosen = variant(programme, str(sector))
+        chosen = variant(programme, str(sector), int(entry))
         name[rows] = chosen.name
         offer = chosen.offer
         for target, value in ((min_value, offer.order_min_value), (min_qty, offer.order_min_qty),
@@ -249,6 +271,8 @@ def programme_findings(customers: pd.DataFrame, settings: Programmes, source: st
         terms = [(f"programmes.tiers.{tier}.terms", programme.terms)]
         terms += [(f"programmes.tiers.{tier}.by_sector.{s}.terms", v.terms) for s, v in programme.by_sector.items()
                   if v.terms is not None]
+        terms += [(f"programmes.tiers.{tier}.by_segment[{i}].terms", v.terms)
+                  for i, v in enumerate(programme.by_segment) if v.terms is not None]
         for where, block in terms:
             for i, ladder in enumerate(block.rebates):
                 if ladder.behaviour != "share_of_wallet" and ladder.behaviour not in customers:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..model.problem import Problem
 from ..prepare.prepared import Prepared
-from ..prepare.programmes import ServeHours, programme_summary, programme_table
+from ..prepare.programmes import ServeHours, programme_summary, programme_table, segment_entries
 from .report_html import table
 
 WEEKS_PER_YEAR = 52
@@ -42,7 +42,8 @@ def programme_view(prepared: Prepared, assignment: np.ndarray) -> pd.DataFrame |
     settings = prepared.scenario.programmes
     if settings is None:
         return None
-    return programme_table(prepared.customers, settings, serve_hours(prepared, assignment))
+    return programme_table(prepared.customers, settings, serve_hours(prepared, assignment),
+                           prepared.scenario.source_name)
 
 
 def rebate_table(programmes: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +106,9 @@ def programme_facts(prepared: Prepared, assignment: np.ndarray, customer: int) -
     else:
         variant = (f"; sector {sector} has its own variant (programmes.tiers.{tier}.by_sector.{sector})"
                    if sector in programme.by_sector else "")
+        entry = int(segment_entries(prepared.customers.iloc[[customer]], programme, f"programmes.tiers.{tier}")[0])
+        if entry >= 0:
+            variant += f"; its segment matches programmes.tiers.{tier}.by_segment[{entry}]"
         why = [f"tier {tier} -> programme {row['programme']}{variant}"]
         terms = "prepayment" if values["payment_days"] == 0 else (
             f"{values['payment_days']} days" if values["payment_days"] is not None else "none set")
