@@ -237,6 +237,10 @@ def _print_explanation(report: dict[str, Any]) -> None:
             out.print(f"  moving it back to {need['current_rep_id']}: {_move_text(back, back['blocked_by'])}; "
                       f"{back['note']}"
                       + (f" ({'; '.join(back['blocked_by'])})" if back["blocked_by"] else ""))
+    if "programme" in report:  # programmes: the customer's programme and why (results/programmes.py)
+        out.print(f"\n[bold]programme[/]: {report['programme']['programme']}", markup=True)
+        for line in report["programme"]["why"]:
+            out.print(f"  {line}", markup=False)
 
 
 def _move_text(move: dict[str, Any], blocked: list[str] | None = None) -> str:

@@ -17,6 +17,7 @@ from .io.load import load_inputs
 from .model.build import build_problem, visited_needs
 from .prepare.enrich import enrich
 from .prepare.prepared import Prepared
+from .prepare.programmes import programme_findings
 from .prepare.quality import input_findings
 from .prepare.stage import advice_table, segment_stage
 from .prepare.units import LayerRows, scenario_units
@@ -53,6 +54,8 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
                            distributors=inputs.distributors, warnings=warnings)
     with timings.stage("segment", progress):
         customers, coverage, segments = segment_stage(customers, inputs.reps, scenario, warnings)
+        if scenario.programmes is not None:
+            warnings += programme_findings(customers, scenario.programmes, scenario.source_name)
     with timings.stage("units", progress):
         sources = scenario.inputs
         rows = None if sources.units is None else (LayerRows(sources.units.label, sources.units.first_row),

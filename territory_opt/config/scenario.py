@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 from ..errors import ConfigError, Finding
 from .base import NAME_PATTERN, StrictModel
 from .policy import KeyAccounts, Segments, ServiceLevel, ServiceRaise, Tiers, UnitsConfig, default_service
+from .programmes import Programmes, merged_service
 from .rules import Hierarchy, Quality, Rules
 from .run import Executor, Logistics, Output, Routing, Solver, Workload
 from .sources import Inputs
@@ -43,7 +44,8 @@ class Scenario(StrictModel):
         description="Service policy per tier name: visits, minutes per call, channel, minimum order value, sector "
         "exceptions; workload hours = visits_per_cycle x call_minutes / 60. Order: tiers, then this policy (channel "
         "inside by the tier, then min_order_value, then logistics.inside_beyond_km), then segments, then "
-        "service_raises.",
+        "service_raises. Still read; new scenarios put these keys in `programmes.tiers.<tier>.offer`, which "
+        "replaces them tier by tier (README: Tiered account programmes).",
     )
     service_raises: list[ServiceRaise] = Field(
         default_factory=list,
@@ -68,6 +70,12 @@ class Scenario(StrictModel):
     teams: list[Team] = Field(min_length=1, description="Sales teams, matched against customers in this order.")
     key_accounts: KeyAccounts = Field(default_factory=KeyAccounts, description="Key-account and novelty carve-out.")
     segments: Segments = Field(default_factory=Segments, description="Micro-segments and their scores.")
+    programmes: Programmes | None = Field(
+        None,
+        description="Tiered account programmes: per tier the service offer (what the company controls) and the "
+        "trading terms (payment days, rebate ladders on the customer's behaviour), and the constants of the "
+        "profitability view; writes programmes.csv and a report section. Default: none.",
+    )
     rules: Rules = Field(default_factory=Rules, description="Rules every alignment must keep.")
     units: UnitsConfig = Field(default_factory=UnitsConfig,
                                description="Alignment units territories are built from (prepare/units.py).")
@@ -88,6 +96,7 @@ class Scenario(StrictModel):
     _source_sha256: str = PrivateAttr(default="")
     _source_path: str = PrivateAttr(default="")
     _overrides: tuple[str, ...] = PrivateAttr(default=())
+    _service_levels: dict[str, ServiceLevel] = PrivateAttr(default_factory=dict)
 
     @field_validator("crs")
     @classmethod
@@ -109,12 +118,20 @@ class Scenario(StrictModel):
     def _cross_check(self) -> Scenario:
         problems: list[str] = []
         tier_names = list(self.tiers.names)
-        missing = [t for t in tier_names if t not in self.service]
+        given = "service" in self.model_fields_set or self.programmes is None
+        service = self.service if given else {t: v for t, v in self.service.items() if t in tier_names}
+        levels, missing = merged_service(service, self.programmes, tier_names)
         if missing:
-            problems.append(f"service: no service level for tier(s) {', '.join(missing)}")
-        unknown = [t for t in self.service if t not in tier_names]
+            where = " or programmes.tiers.<tier>.offer" if self.programmes is not None else ""
+            problems.append(f"service: no service level for tier(s) {', '.join(missing)} (visits_per_cycle and "
+                            f"call_minutes{where})")
+        unknown = [t for t in service if t not in tier_names]
         if unknown:
             problems.append(f"service: tier(s) {', '.join(unknown)} are not in tiers.names {tier_names}")
+        unknown = [t for t in (self.programmes.tiers if self.programmes else {}) if t not in tier_names]
+        if unknown:
+            problems.append(f"programmes.tiers: tier(s) {', '.join(unknown)} are not in tiers.names {tier_names}")
+        self._service_levels = levels
         problems += [f"service_raises[{i}].score: buyer_attractiveness needs segments.scores.buyer_columns (without "
                      "them no segment has that score)" for i, r in enumerate(self.service_raises)
                      if r.score == "buyer_attractiveness" and not self.segments.scores.buyer_columns]
@@ -137,6 +154,11 @@ class Scenario(StrictModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def service_levels(self) -> dict[str, ServiceLevel]:
+        """Each tier's service level as the run uses it: `service:` with the programmes' offers laid over it."""
+        return self._service_levels
 
     @property
     def source_sha256(self) -> str:

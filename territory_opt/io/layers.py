@@ -60,12 +60,15 @@ CUSTOMERS = LayerSpec(
         "channel",
     ),
     # visits_per_cycle, call_minutes and channel: the account's own call plan from the CRM, over the tier policy
-    optional_numbers=("max_reps", "visits_per_cycle", "call_minutes"),
+    # and the customer's behaviour, read by the programmes' rebate ladders and cost to serve (prepare/programmes.py)
+    optional_numbers=("max_reps", "visits_per_cycle", "call_minutes", "on_time_share", "days_late",
+                      "orders_per_year", "avg_order_value", "cost_to_serve"),
     optional_bools=("key_account",),
     optional_times=("open_time", "close_time"),
     positive_numbers=("max_reps",),
     maximum=(("max_reps", 1000.0, "a contact cap"), ("visits_per_cycle", 1000.0, "visits in one cycle"),
-             ("call_minutes", 1440.0, "the minutes in a day")),
+             ("call_minutes", 1440.0, "the minutes in a day"), ("on_time_share", 1.0, "a share of invoices"),
+             ("days_late", 365.0, "a year"), ("orders_per_year", 10_000.0, "orders in a year")),
     whole_numbers=("max_reps",),
     choices=(("channel", ("field", "inside")),),
 )

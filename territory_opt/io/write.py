@@ -44,6 +44,7 @@ OUTPUT_FILES = (
 )
 ROUTING_FILES = ("routes.geojson", "schedule.csv", "unplanned_visits.csv")  # only when routing is enabled
 UNITS_FILES = ("units.geojson",)  # only when the run has alignment units
+PROGRAMME_FILES = ("programmes.csv",)  # only when the scenario has `programmes:`
 CUSTOMER_PASSTHROUGH_EXCLUDE = {"geometry", "customer_index"}
 
 
@@ -240,7 +241,8 @@ def manifest(run: RunResult, scenario_path: Path | None, out_dir: Path | None = 
             "time_limit_s": run.kpis.get("time_limit_s"),
         },
         "versions": _versions(),
-        "files": list(OUTPUT_FILES) + (list(UNITS_FILES) if run.prepared.units is not None else []),
+        "files": list(OUTPUT_FILES) + (list(UNITS_FILES) if run.prepared.units is not None else [])
+        + (list(PROGRAMME_FILES) if run.programmes is not None else []),
         "timings": {**run.timings, "total": run.kpis.get("runtime_s")},
         **({"edited": run.kpis["edited"]} if "edited" in run.kpis else {}),  # `apply`: edits, no solver
         **({"edits": run.kpis["edits"]} if "edits" in run.kpis else {}),  # `run --edits`: edits made locks
@@ -287,6 +289,8 @@ def write_outputs(run: RunResult, out_dir: Path, *, scenario_path: Path | None =
             write_geojson(_units_layer(run), tmp / "units.geojson")
         write_csv(run.prepared.segments, tmp / "segments.csv")
         write_csv(run.prepared.advice, tmp / "advice.csv")
+        if run.programmes is not None:
+            write_csv(run.programmes, tmp / "programmes.csv")
         write_csv(_contact_cap_table(run), tmp / "contact_cap.csv")
         write_csv(_warnings_table(run.prepared.warnings), tmp / "warnings.csv")
         write_csv(run.changes if run.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS),

@@ -97,7 +97,7 @@ def service_policy(ranks: np.ndarray, sectors: np.ndarray | None, current: np.nd
     visit is under the tier's `min_order_value`, else when its shoulder is beyond `logistics.inside_beyond_km`; the
     reason names the first that applies ('' for the field channel).
     """
-    levels = [scenario.service[name] for name in scenario.tiers.names]
+    levels = [scenario.service_levels[name] for name in scenario.tiers.names]
     visits, minutes, tier_inside, findings = _tier_sector_service(ranks, sectors, scenario, source)
     min_order = np.array([np.nan if lv.min_order_value is None else lv.min_order_value for lv in levels])[ranks]
     below = _value_per_visit(current, visits, scenario.cycle_weeks) < min_order  # NaN (no minimum) is never below
@@ -116,7 +116,7 @@ def _tier_sector_service(ranks: np.ndarray, sectors: np.ndarray | None, scenario
     A small (tier x sector) table is filled once and indexed per customer, so the cost does not grow with the number
     of exceptions. A sector exception no customer can use is a warning: most likely a typo.
     """
-    levels = [scenario.service[name] for name in scenario.tiers.names]
+    levels = [scenario.service_levels[name] for name in scenario.tiers.names]
     codes, known = _sector_codes(sectors, len(ranks), any(lv.by_sector for lv in levels))
     shape = (len(levels), len(known) + 1)  # the last column: customers without a sector
     visits, minutes, inside = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)

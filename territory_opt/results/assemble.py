@@ -23,6 +23,7 @@ from ..routing.stage import drive_and_call_seconds, routing_summary
 from ..solve import Result
 from ..solve.centres import DesignedHomes
 from .changes import baseline_from_current, change_table
+from .programmes import programme_view
 from .run import RunResult
 from .solver_warnings import solver_findings
 from .tables import assignment_table, rep_table
@@ -193,4 +194,4 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "runtime_s": round(time.perf_counter() - context.started, 3),
     }
     return RunResult(prepared, result, assignments, reps, territories, summary, context.timings, context.seed,
-                     routing, changes, rolled, context.part_times)
+                     routing, changes, rolled, context.part_times, programme_view(prepared, result.assignment))

@@ -22,6 +22,7 @@ from ..errors import Finding, InputError
 from ..model.problem import NO_REP, Problem
 from ..prepare.prepared import Prepared
 from ..solve.ledger import Ledger
+from .programmes import programme_facts
 
 
 def _covers_text(blocks: list[Covers]) -> str:
@@ -95,7 +96,11 @@ def explain_customer(prepared: Prepared, assignments: pd.DataFrame, customer_id:
         if unit is not None:
             entry["unit"] = unit
         needs.append(entry)
-    return {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
+    out = {"customer_id": customer_id, "facts": facts, "teams": _team_reasons(prepared, customer), "needs": needs}
+    programme = programme_facts(prepared, assignment, customer)
+    if programme is not None:
+        out["programme"] = programme
+    return out
 
 
 def _unit_facts(prepared: Prepared, assignment: np.ndarray, need: int) -> dict[str, Any] | None:

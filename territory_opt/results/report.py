@@ -29,6 +29,7 @@ from ..prepare.prepared import Prepared
 from .changes import CHANGE_COLUMNS
 from .edit_panel import edit_script, edit_section
 from .labels import label_point
+from .programmes import programmes_section
 from .report_html import STYLE, cell, changes_section, table, wide_table, workload_chart
 from .run import RunResult
 from .units import team_shape_table
@@ -269,7 +270,7 @@ ELEMENT_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
 SECTIONS = (("map", "Map"), ("edit", "Edit the plan"), ("workload", "Workload per rep"), ("kpis", "KPIs"),
             ("territories", "Territories"),
             ("changes", "What changed"), ("routing", "Real hours"), ("segments", "Segments"),
-            ("advice", "Product-line advice"), ("warnings", "Warnings"))
+            ("advice", "Product-line advice"), ("programmes", "Programmes"), ("warnings", "Warnings"))
 ADVICE_KEY = ("product_line", "n_customers", "share_of_customers", "fte_needed", "recommendation", "reason")
 SEGMENT_KEY = ("segment_id", "sector", "product_version", "payment_format", "sales_approach", "n_customers", "value",
                "potential", "attractiveness", "competitiveness")
@@ -317,6 +318,8 @@ def build_report(run: RunResult) -> str:
     sections["segments"] = [wide_table(segments, SEGMENT_KEY, max_rows=60) if len(segments) else "<p>None.</p>"]
     sections["advice"] = [wide_table(advice, ADVICE_KEY, css="cards", long=("reason", "buyer_roles"))
                           if len(advice) else "<p>None (no product lines in the customers file).</p>"]
+    sections["programmes"] = programmes_section(run.programmes, list(scenario.tiers.names),
+                                                scenario.programmes.margin_pct if scenario.programmes else 0.0)
     sections["warnings"] = [table(pd.DataFrame({"warning": [str(w) for w in run.prepared.warnings]}), long=("warning",))
                             if run.prepared.warnings else "<p>None.</p>"]
     titles = dict(SECTIONS)

@@ -28,4 +28,5 @@ class RunResult:
     changes: pd.DataFrame | None = None  # changes.py: every customer-team whose rep differs from the baseline
     levels: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # "district"/"region": rolled-up shapes
     part_times: list[PartTime] = field(default_factory=list)  # executor.py: each independent part's seconds
+    programmes: pd.DataFrame | None = None  # results/programmes.py: programmes.csv, with a `programmes:` block
 

@@ -20,7 +20,8 @@ from ..conftest import DEMO, REPO
 RUNNER = CliRunner()
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
                 "manifest.json", "warnings.csv", "changes.csv", "map.png", "report.html", "segments.csv",
-                "contact_cap.csv", "advice.csv", "units.geojson"}  # the demo's territories are made of H3 units
+                "contact_cap.csv", "advice.csv", "units.geojson",  # the demo's territories are made of H3 units
+                "programmes.csv"}  # and it has tiered account programmes
 # the module fixture runs the demo twice (each about two minutes on 2 cores): the first test using it pays both
 pytestmark = pytest.mark.timeout(900)
 
@@ -212,7 +213,7 @@ def test_rerun_replaces_the_previous_answer_atomically(tmp_path: Path, write_cas
     for _ in range(2):
         result = RUNNER.invoke(app, ["run", str(scenario), "--out", str(out)])
         assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == OUTPUT_FILES
+    assert {p.name for p in out.iterdir()} == OUTPUT_FILES - {"programmes.csv"}  # the tiny case has no programmes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert np.isfinite(json.loads((out / "kpis.json").read_text())["objective"])
 
@@ -349,3 +350,64 @@ def test_the_demo_report_fits_a_laptop_and_a_phone(demo_runs: tuple[Path, Path],
         "territories: key_accounts": 3}
     assert all(overlapping([label for label in labels if not label["hidden"]]) == [] for labels in m["teams"].values())
     assert m["changes"][0] == "By reason and team" and m["changeRows"]["rows"] <= 200
+
+
+def _section_tables(page: str, key: str) -> list[list[list[str]]]:
+    """The body rows (cell texts) of every table in one report section, in order."""
+    import html
+    import re
+
+    section = page[page.index(f"<section id='{key}-section'>"):]
+    section = section[:section.index("</section>")]
+    return [[[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+             for row in re.findall(r"<tr>(.*?)</tr>", body)]
+            for body in re.findall(r"<tbody>(.*?)</tbody>", section)]
+
+
+def test_the_programme_section_matches_programmes_csv(demo_runs: tuple[Path, Path]) -> None:
+    """Issue 20: the report's programme figures, recomputed from programmes.csv alone, and programmes.csv's rebates
+    and contributions recomputed from data/customers.csv and the demo's own rules."""
+    out, _ = demo_runs
+    table = pd.read_csv(out / "programmes.csv", dtype={"customer_id": str}, keep_default_na=False)
+    assert len(table) == 6000 and table["customer_id"].is_unique
+    # the tier x programme table: every figure from the rows, summed here
+    tiers = ["gold", "silver", "bronze"]
+    expected = []
+    for (tier, programme), rows in sorted(table.groupby(["tier", "programme"]),
+                                          key=lambda item: (tiers.index(item[0][0]), item[0][1])):
+        n_flagged = int((rows["flag"] == "unprofitable").sum())
+        expected.append([tier, programme, str(len(rows))]
+                        + [str(round(float(rows[c].sum()))) for c in ("current_value", "margin", "cost_to_serve",
+                                                                       "rebate_cost", "contribution")]
+                        + [str(n_flagged)])
+    page = (out / "report.html").read_text(encoding="utf-8")
+    summary, rebates, flagged_rows = _section_tables(page, "programmes")
+    assert [[c.replace(",", "") for c in row] for row in summary] == expected
+    rebate = round(float(table["rebate_cost"].sum()))
+    assert f"Rebate cost at today's behaviour: {rebate:,}" in page
+    assert sum(int(r[4].replace(",", "")) for r in rebates) == pytest.approx(rebate, abs=len(rebates))
+    flagged = table[table["flag"] == "unprofitable"]
+    assert f"Customers costing more than they bring: {len(flagged):,}" in page and len(flagged) > 0
+    worst = flagged.sort_values(["contribution", "customer_id"]).head(len(flagged_rows))
+    assert [r[0] for r in flagged_rows] == worst["customer_id"].tolist()
+    # each row's arithmetic, and the flag's rule
+    assert np.allclose(table["margin"], table["current_value"] * 0.22, atol=0.01)
+    assert np.allclose(table["rebate_cost"], table["current_value"] * table["rebate_pct"] / 100, atol=0.01)
+    assert np.allclose(table["contribution"], table["margin"] - table["cost_to_serve"] - table["rebate_cost"],
+                       atol=0.02)
+    assert ((table["flag"] == "unprofitable") == ((table["contribution"] < 0) & (table["current_value"] > 0))).all()
+    # the rebate ladders, from the customers' own behaviour in data/customers.csv
+    data = pd.read_csv(REPO / "data" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    behaviour = data[["on_time_share", "orders_per_year", "potential_value"]].add_suffix("_data")
+    rows = table.set_index("customer_id").join(behaviour)
+    on_time = rows["on_time_share_data"].to_numpy(float)
+    wallet = np.minimum(rows["current_value"] / rows["potential_value_data"].replace(0, np.nan), 1.0).to_numpy(float)
+    gold = np.where(on_time >= 0.95, 2, np.where(on_time >= 0.85, 1, 0)) + np.where(wallet >= 0.8, 1, 0)
+    silver = np.where(on_time >= 0.95, 1, 0)
+    horeca = np.where(rows["orders_per_year_data"].to_numpy(float) >= 40, 0.5, 0)
+    want = np.select([rows["programme"] == "gold_partner", rows["programme"] == "silver_growth",
+                      rows["programme"] == "bronze_horeca"], [gold, silver, horeca], default=0.0)
+    assert np.allclose(rows["rebate_pct"].to_numpy(float), want)
+    unknown = rows["earned_by"].str.contains("behaviour unknown")
+    assert unknown.any() and (rows.loc[unknown & (rows["programme"] == "silver_growth"), "rebate_pct"] == 0).all()
+    assert set(rows["payment_days"].astype(str)) == {"30", "14", "0", "7"}

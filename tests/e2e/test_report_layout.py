@@ -66,7 +66,12 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
     folder = tmp_path_factory.mktemp("layout")
     write_csv(folder / "customers.csv", tiny_customers(), CUSTOMER_COLUMNS)
     write_csv(folder / "reps.csv", tiny_reps(), REP_COLUMNS)
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(tiny_scenario_dict(), sort_keys=False), encoding="utf-8")
+    scenario = tiny_scenario_dict()
+    scenario["programmes"] = {"margin_pct": 0.03, "tiers": {  # a thin margin: flagged customers to list
+        "gold": {"name": "gold_partner", "terms": {"payment_days": 30, "rebates": [
+            {"share_of_wallet": [0.9, 0.6], "rebate_pct": [2, 1]}, {"on_time_share": [0.95], "rebate_pct": [1]}]}},
+        "silver": {"name": "silver_growth", "terms": {"payment_days": 14}}}}
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     run = run_scenario(load_scenario(folder / "scenario.yaml"), seed=0, time_limit_s=2)
     prepared = dataclasses.replace(run.prepared, advice=wide_advice(), segments=wide_segments())
     run = dataclasses.replace(run, prepared=prepared, changes=many_changes(run))
@@ -87,7 +92,8 @@ def test_no_section_is_wider_than_the_window(measured: tuple[int, dict[str, Any]
     assert m["inner"] == width
     assert layout_problems(m) == []
     assert {s["id"] for s in m["sections"]} >= {"map-section", "workload-section", "kpis-section", "changes-section",
-                                                "segments-section", "advice-section", "warnings-section"}
+                                                "segments-section", "advice-section", "programmes-section",
+                                                "warnings-section"}
     assert m["map"]["right"] <= m["viewport"] + 0.5
 
 
