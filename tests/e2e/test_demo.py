@@ -226,16 +226,25 @@ def test_changes_are_exactly_the_moves_from_todays_alignment(demo_runs: tuple[Pa
     rep_teams = {row.rep_id: set(row.team.split(";")) for row in
                  pd.read_csv(data / "reps.csv", dtype=str, keep_default_na=False).itertuples()}
     expected = set()
+    unit_of: dict[tuple[str, str], str] = {}
+    reps_today: dict[tuple[str, str], set[str]] = {}  # (team, unit) -> today's reps of its customers
     for row in pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False).itertuples():
         current = today.loc[row.customer_id, "current_rep_id"]
         old = current if current and (current not in rep_teams or row.team in rep_teams[current]) else ""
         if old != row.rep_id:
             expected.add((row.customer_id, row.team, old, row.rep_id))
+        unit_of[(row.customer_id, row.team)] = row.unit_id
+        if old:
+            reps_today.setdefault((row.team, row.unit_id), set()).add(old)
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
     assert set(changes[["customer_id", "team", "old_rep_id", "new_rep_id"]].itertuples(index=False,
                                                                                        name=None)) == expected
     assert set(changes["reason"]) <= {"new customer", "removed", "team change", "lock", "lost rep", "boundary",
-                                      "rule", "cap", "balance"}
+                                      "rule", "cap", "unit", "one piece", "balance"}
+    # `unit`: the customer's unit was split between reps today, so going whole to one rep moved some of it
+    for row in changes[changes["reason"] == "unit"].itertuples():
+        assert len(reps_today[(row.team, unit_of[(row.customer_id, row.team)])]) > 1
+    assert {"unit", "one piece"} <= set(changes["reason"])  # the demo's speckled alignment today makes both
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["changes"]["customers"] == changes["customer_id"].nunique()
 
