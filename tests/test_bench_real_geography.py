@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +71,18 @@ def test_moved_units_counts_a_changed_rep_only_where_both_runs_have_one(rg) -> N
                           "rep_horeca": ["H1", "", "H2", "H2", ""]})
     # B: field F1 -> F2; C: horeca H1 -> H2; D gains a field rep (no move); E is new
     assert rg.moved_units(base, other) == (2, 4)
+
+
+def test_child_peak_rss_is_the_childs_own_not_the_bench_scripts() -> None:
+    """bench/child_usage.py: a small child of a script that once held 200 MB reports its own peak (it used to
+    inherit the script's high-water mark through vfork and exec)."""
+    spec = importlib.util.spec_from_file_location("bench_child_usage", REPO / "bench" / "child_usage.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    held = np.ones(200 * 1024 * 1024 // 8)  # touched: 200 MB resident in this process
+    done = module.run_measured([sys.executable, "-c", "import sys; print('ok'); sys.exit(3)"])
+    del held
+    assert done.returncode == 3 and done.stdout.strip() == "ok"
+    assert 0 < done.peak_rss_mb < 100
