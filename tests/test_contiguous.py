@@ -530,3 +530,15 @@ def test_a_locked_unit_is_an_exception_not_a_broken_territory() -> None:
     assert int(result.assignment[2]) == 1 and unit_reps(problem, result.assignment)[[0, 1, 3]].tolist() == [0, 0, 0]
     assert check(problem, result.assignment) == []
     assert all(n == 1 for n in territory_piece_counts(problem, result.assignment).values())
+
+def test_the_price_of_contiguity_counts_travel_alone_not_the_bundles_continuity() -> None:
+    # everyone is rep 0's today; the band makes rep 1 take half the units, and each moved customer costs continuity,
+    # which a bundle's own arc table carries: solver_stats' travel figures must leave it out
+    problem = grid_problem(2, 3, [unit_cell(0, 0), unit_cell(1, 2)], per_unit=2, tolerance=0.2,
+                           need_current_rep=np.zeros(12, np.int64), continuity_weight=50.0)
+    result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2))
+    assert "contiguity_failed" not in result.stats
+    moved = int((result.assignment != 0).sum())
+    assert moved > 0
+    travel = float(problem.travel_cost(np.arange(problem.n_needs), result.assignment).sum())
+    assert result.stats["contiguity_travel"] == pytest.approx(travel, abs=1e-3)
