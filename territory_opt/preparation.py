@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .config import Scenario
 from .executor import PartProgress
 from .io.load import load_inputs
-from .model.build import build_problem, visited_needs
+from .model.build import boundary_columns, build_problem, visited_needs
 from .prepare.enrich import enrich
 from .prepare.prepared import Prepared
 from .prepare.programmes import programme_findings
@@ -61,7 +61,8 @@ def prepare(scenario: Scenario, timings: Timings | None = None, progress: Progre
         rows = None if sources.units is None else (LayerRows(sources.units.label, sources.units.first_row),
                                                    LayerRows(sources.customers.label, sources.customers.first_row))
         units = scenario_units(customers, coverage.need_team, team_matrix(scenario, inputs.reps).sum(axis=0),
-                               scenario.units, inputs.units, inputs.distributors, warnings, rows)
+                               scenario.units, inputs.units, inputs.distributors, warnings, rows,
+                               boundary_columns(scenario))
     with timings.stage("problem", progress):
         problem = build_problem(customers, inputs.reps, coverage, scenario, units)
     warnings += input_findings(problem, visited_needs(scenario, problem), scenario.quality.far_km,

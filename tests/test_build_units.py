@@ -222,6 +222,25 @@ def test_automatic_units_tile_the_study_area_and_form_one_graph() -> None:
     assert np.array_equal(again.customer_unit, units.customer_unit) and np.array_equal(again.edges, units.edges)
 
 
+def test_automatic_units_never_straddle_a_hard_boundary() -> None:
+    """With a zone per customer (its distributor, when a team keeps that boundary), no automatic unit holds
+    customers of two zones: a unit never has to be shared between reps pinned to different areas. Without zones the
+    same customers make fewer units, some of them mixed."""
+    lon, lat = scattered(seed=6)
+    xy = projected(lon, lat)
+    area = study_area(xy)
+    zone = np.where(lon < np.median(lon), "west", "east").astype(object)  # a boundary through the middle
+    plain = build_units(xy, np.column_stack([lon, lat]), CRS, area, customers_per_rep=100.0, max_share=0.2)
+    split = build_units(xy, np.column_stack([lon, lat]), CRS, area, customers_per_rep=100.0, max_share=0.2,
+                        zone=zone)
+    mixed = [u for u in range(plain.n_units) if len(set(zone[plain.customer_unit == u])) > 1]
+    assert mixed, "the fixture should cut some cells"
+    assert all(len(set(zone[split.customer_unit == u])) == 1 for u in range(split.n_units))
+    assert split.n_units == plain.n_units + len(mixed)
+    assert_tiles(split, xy, area)
+    assert int(components(split.edges, split.n_units).max()) == 0
+
+
 def test_units_named_by_a_column_take_their_customers_voronoi_cells() -> None:
     rng = np.random.default_rng(8)
     xy = rng.uniform(0, 10_000, size=(60, 2))

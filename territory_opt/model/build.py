@@ -277,6 +277,12 @@ def build_exclusions(customers: pd.DataFrame, rep_ids: np.ndarray, coverage: Cov
 ZONE_COLUMNS = {"distributor": "distributor_id", "depot": "depot_id"}
 
 
+def boundary_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The customer columns of the hard boundaries some team keeps (`distributor_id`, `depot_id`)."""
+    per_team = [t.boundaries if t.boundaries is not None else scenario.rules.boundaries for t in scenario.teams]
+    return tuple(column for kind, column in ZONE_COLUMNS.items() if any(kind in b for b in per_team))
+
+
 def build_zones(customers: pd.DataFrame, reps: pd.DataFrame, coverage: Coverage, scenario: Scenario,
                 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], np.ndarray, np.ndarray]:
     """Hard-boundary zones per kind: each need's zone (-1 when its team ignores the kind or the customer lies in

@@ -176,14 +176,16 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
                 customers_per_rep: float, layer: gpd.GeoDataFrame | None = None,
                 unit_column: np.ndarray | None = None, start: int = AUTO_START_RESOLUTION,
                 finest: int = AUTO_FINEST_RESOLUTION, max_share: float = AUTO_MAX_SHARE,
-                warnings: list[Finding] | None = None) -> Units:
+                warnings: list[Finding] | None = None, zone: np.ndarray | None = None) -> Units:
     """The run's units: the layer's polygons (customers by point in polygon, or by their `unit_id` column), else
     units named by the customers' `unit_id` column (shapes from their Voronoi cells), else H3 cells made from the
     customers: from resolution `start`, a cell holding more than `max_share` of an average rep's customers is split
     into its children, down to `finest`; shapes are the Voronoi cells of the cell's customers, so units tile the
     study area and share borders. Layer units without customers stay where they meet the study area (the map
     covers it; each team's graph joins them to its nearest units, `model.unit_graph.team_edges`), and the graph's
-    islands are joined to their nearest unit."""
+    islands are joined to their nearest unit. `zone` (per customer, e.g. its distributor and depot joined) splits
+    automatic units along hard boundaries: no H3 unit holds customers of two zones, so a unit never has to be
+    shared between reps pinned to different areas."""
     resolution: int | None = None
     if layer is not None:
         ids_all = layer["unit_id"].astype(str).to_numpy()
@@ -210,6 +212,11 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
         else:
             cap = max(1, int(max_share * customers_per_rep))
             customer_unit, group_res = h3_groups(customer_lonlat[:, 0], customer_lonlat[:, 1], cap, start, finest)
+            if zone is not None and len(np.unique(zone)) > 1:  # one unit per cell and zone, in cell order
+                _, zone_code = np.unique(np.asarray(zone).astype(str), return_inverse=True)
+                key = customer_unit * (int(zone_code.max()) + 1) + zone_code.reshape(-1)
+                keys, customer_unit = np.unique(key, return_inverse=True)
+                group_res = group_res[keys // (int(zone_code.max()) + 1)]
             width = len(str(max(len(group_res) - 1, 0)))
             ids = np.array([f"U{g:0{width}d}" for g in range(len(group_res))])  # stable: groups in cell order
             resolution = int(group_res.max()) if len(group_res) else start
@@ -299,9 +306,11 @@ def check_layer_fit(customer_xy: np.ndarray, shapes: np.ndarray, ids: np.ndarray
 
 def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_team: np.ndarray,
                    config: UnitsConfig, layer: gpd.GeoDataFrame | None, distributors: gpd.GeoDataFrame | None,
-                   warnings: list[Finding], rows: tuple[LayerRows, LayerRows] | None = None) -> Units | None:
+                   warnings: list[Finding], rows: tuple[LayerRows, LayerRows] | None = None,
+                   zone_columns: tuple[str, ...] = ()) -> Units | None:
     """The scenario's units (`units.source`), or None when it is off or there are no customers. With `rows`
-    (the units layer's and the customers' labels and first rows) a layer is checked first (`check_layer_fit`)."""
+    (the units layer's and the customers' labels and first rows) a layer is checked first (`check_layer_fit`).
+    `zone_columns` (the customers' columns of the hard boundaries some team keeps) split automatic units."""
     source = config.source
     if source == "off" or len(customers) == 0:
         return None
@@ -317,6 +326,9 @@ def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_
     if use_layer and layer is not None and rows is not None and column is None:
         check_layer_fit(xy, layer.geometry.to_numpy(), layer["unit_id"].astype(str).to_numpy(), rows[0], rows[1],
                         customers["customer_id"].astype(str).to_numpy())
+    present = [c for c in zone_columns if c in customers.columns]
+    zone = (customers[present].fillna("").astype(str).agg("|".join, axis=1).to_numpy(dtype=object)
+            if present else None)
     return build_units(xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep,
                        layer=layer if use_layer else None, unit_column=column, start=config.start_resolution,
-                       finest=config.finest_resolution, max_share=config.max_share, warnings=warnings)
+                       finest=config.finest_resolution, max_share=config.max_share, warnings=warnings, zone=zone)
