@@ -71,8 +71,8 @@ class Workload(StrictModel):
     drive: bool = Field(
         False, description="Count each visit's estimated drive in the workload that the balance band and "
         "capacity_hours hold (false: call time only; reps.csv shows the estimate either way). Off by default for "
-        "now: on the demo, one-piece territories then cost 5.3 % more travel than the relaxed alignment (0.1 % "
-        "with it off), and the estimate is within 15 % of the routed drive for 20 of 26 reps.")
+        "now: on the demo the estimate is within 15 % of the routed drive for 20 of 26 reps (the goal is all), "
+        "and the run takes about twice as long.")
     speed_kmh: PositiveFloat | None = Field(
         None, description="Average road speed of the estimate; default: routing.speed_kmh, else "
         "logistics.default_speed_kmh.")
