@@ -80,7 +80,7 @@ class Scenario(StrictModel):
     units: UnitsConfig = Field(default_factory=UnitsConfig,
                                description="Alignment units territories are built from (prepare/units.py).")
     workload: Workload = Field(default_factory=Workload,
-                               description="What workload counts: calls and, by default, their estimated drive.")
+                               description="What workload counts: calls and, with `drive: true`, their drive.")
     routing: Routing = Field(default_factory=Routing, description="Call-cycle routing (off by default).")
     quality: Quality = Field(default_factory=Quality, description="Data-quality warning thresholds.")
     hierarchy: Hierarchy = Field(default_factory=Hierarchy,
