@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "configs" / "demo.yaml"
+
+# the units cache (prepare/units_cache.py) of this test session lives in a folder of its own, not the user's; the CLI
+# runs the tests start inherit it
+os.environ.setdefault("TERRITORY_OPT_CACHE", tempfile.mkdtemp(prefix="territory-opt-cache-"))
 
 CUSTOMER_COLUMNS = ["customer_id", "lon", "lat", "sector", "current_value", "potential_value", "key_account",
                     "current_rep_id"]

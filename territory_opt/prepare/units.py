@@ -18,6 +18,7 @@ from ..config.policy import UnitsConfig
 from ..errors import Finding, InputError
 from ..model.unit_graph import components
 from ..results.territories import _polygonal, study_area, voronoi_cells
+from .units_cache import cached_units, units_key
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,15 @@ def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_
     present = [c for c in zone_columns if c in customers.columns]
     zone = (customers[present].fillna("").astype(str).agg("|".join, axis=1).to_numpy(dtype=object)
             if present else None)
-    return build_units(xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep,
-                       layer=layer if use_layer else None, unit_column=column, start=config.start_resolution,
-                       finest=config.finest_resolution, max_share=config.max_share, warnings=warnings, zone=zone)
+    chosen = layer if use_layer else None
+    key = units_key(xy, lonlat, str(customers.crs), area, customers_per_rep, column, zone, config.start_resolution,
+                    config.finest_resolution, config.max_share,
+                    None if chosen is None else chosen["unit_id"].astype(str).to_numpy(dtype=object),
+                    None if chosen is None else chosen.geometry.to_numpy())
+    before = len(warnings)
+    units = cached_units(key, customers.crs, lambda: build_units(
+        xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep, layer=chosen, unit_column=column,
+        start=config.start_resolution, finest=config.finest_resolution, max_share=config.max_share,
+        warnings=warnings, zone=zone), lambda: len(warnings) > before)
+    assert isinstance(units, Units)
+    return units
