@@ -336,9 +336,7 @@ def scenario_units(customers: gpd.GeoDataFrame, need_team: np.ndarray, reps_per_
                     None if chosen is None else chosen["unit_id"].astype(str).to_numpy(dtype=object),
                     None if chosen is None else chosen.geometry.to_numpy())
     before = len(warnings)
-    units = cached_units(key, customers.crs, lambda: build_units(
+    return cached_units(key, customers.crs, lambda: build_units(
         xy, lonlat, customers.crs, area, customers_per_rep=customers_per_rep, layer=chosen, unit_column=column,
         start=config.start_resolution, finest=config.finest_resolution, max_share=config.max_share,
         warnings=warnings, zone=zone), lambda: len(warnings) > before)
-    assert isinstance(units, Units)
-    return units

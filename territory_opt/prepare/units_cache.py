@@ -17,12 +17,16 @@ import io
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from .units import Units
 
 KEEP = 64  # newest entries kept; older ones are removed when a new one is written
 
@@ -69,9 +73,9 @@ def units_key(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def cached_units(key: str, crs: object, build: Callable[[], object], warned: Callable[[], bool]) -> object:
+def cached_units(key: str, crs: object, build: Callable[[], Units], warned: Callable[[], bool]) -> Units:
     """The units for `key` from the cache, else `build()` (written to the cache unless `warned()` after it)."""
-    from .units import Units
+    from .units import Units  # at call time: units.py imports this module
 
     folder = cache_dir()
     path = None if folder is None else folder / f"units-{key}.npz"
@@ -89,7 +93,7 @@ def cached_units(key: str, crs: object, build: Callable[[], object], warned: Cal
         except (OSError, ValueError, KeyError):
             pass  # an unreadable entry is rebuilt (and overwritten)
     units = build()
-    if path is None or warned() or not isinstance(units, Units):
+    if path is None or warned():
         return units
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -158,6 +158,7 @@ def improve_windows(problem: Problem, assignment: np.ndarray, relaxed: np.ndarra
     value = objective_units(problem, current)
     start, windows, kept, capped = value, 0, 0, 0
     improved = True
+    touching = rep_touching(Border(problem, Ledger(problem, current)))  # refreshed only when a window is kept
     while improved and used < total:
         improved = False
         moved = np.asarray(relaxed) != current
@@ -166,7 +167,6 @@ def improve_windows(problem: Problem, assignment: np.ndarray, relaxed: np.ndarra
         for rep in np.lexsort((np.arange(problem.n_reps), -churn)).tolist():
             if used >= total:
                 break
-            touching = rep_touching(Border(problem, Ledger(problem, current)))
             if not touching.get(rep):
                 continue
             free = np.zeros(problem.n_reps, dtype=bool)
@@ -180,6 +180,7 @@ def improve_windows(problem: Problem, assignment: np.ndarray, relaxed: np.ndarra
             found_value = objective_units(problem, found)
             if found_value < value - 1e-9 and not check(problem, found):
                 current, value, kept, improved = found, found_value, kept + 1, True
+                touching = rep_touching(Border(problem, Ledger(problem, current)))
     return current, {"contiguity_lns_windows": windows, "contiguity_lns_kept": kept,
                      "contiguity_lns_work": round(used, 3), "contiguity_lns_wall_capped": capped,
                      "contiguity_lns_gain": round(float(start - value) / COST_SCALE, 3)}
