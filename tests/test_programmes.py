@@ -301,6 +301,11 @@ def test_explain_shows_the_programme_and_why(programme_run: Path) -> None:
     programme = json.loads(result.output)["programme"]
     assert programme["programme"] == "gold_partner"
     assert programme["contribution"] == pytest.approx(float(row["contribution"]))
+    for column, value in row.items():  # explain builds the customer's one row: it must equal programmes.csv's
+        if column in programme and isinstance(programme[column], float):
+            assert programme[column] == pytest.approx(float(value)), column
+        elif column in programme:
+            assert str(programme[column] if programme[column] is not None else "") == str(value), column
     assert programme["why"][0] == "tier gold -> programme gold_partner"
     text = RUNNER.invoke(app, ["explain", str(programme_run), row["customer_id"]]).output
     assert "programme: gold_partner" in text and "payment terms 30 days" in text

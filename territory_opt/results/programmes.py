@@ -94,10 +94,13 @@ def programmes_section(programmes: pd.DataFrame | None, tier_names: list[str], m
 def programme_facts(prepared: Prepared, assignment: np.ndarray, customer: int) -> dict[str, object] | None:
     """`explain`'s programme part: the customer's programmes.csv row as plain values, and why, in words."""
     settings = prepared.scenario.programmes
-    view = programme_view(prepared, assignment)
-    if settings is None or view is None:
+    if settings is None:
         return None
-    row = view.iloc[customer]
+    hours = serve_hours(prepared, assignment)
+    one = [customer]  # the table's rules are per customer: build its one row, not all of programmes.csv
+    row = programme_table(prepared.customers.iloc[one], settings, ServeHours(
+        field=hours.field[one], field_calls=hours.field_calls[one], inside=hours.inside[one]),
+        prepared.scenario.source_name).iloc[0]
     values = {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
     tier, sector = str(row["tier"]), str(row["sector"])
     programme = settings.tiers.get(tier)
