@@ -10,6 +10,7 @@ from territory_opt.metrics import schedule_violations
 from territory_opt.results.assemble import unrouted_findings
 from territory_opt.routing import cycle
 from territory_opt.routing.cycle import RoutingOutcome, RoutingSettings, plan_rep, rep_inputs
+from territory_opt.routing.feedback import drive_adjusted
 from territory_opt.routing.stage import routing_summary
 from tests.problems import build_problem
 
@@ -79,3 +80,59 @@ def test_days_route_normally_without_failures() -> None:
     plan = plan_rep(rep, SETTINGS)
     assert plan.failed_days == () and plan.stats["unrouted_days"] == 0 and plan.unplanned == ()
     assert schedule_violations(problem, assignment, [plan], SETTINGS) == []
+
+
+def test_rounds_hold_capacity_and_give_away_what_the_days_could_not_hold() -> None:
+    """Twelve half-hour weekly calls, most of them near rep R0, whose one four-hour day (its capacity) the solve on
+    call hours fills with calls alone: its drive leaves visits without a day. The next round must hold calls + drive
+    within capacity less what did not fit, so every visit gets a day, and that round is the one kept."""
+    from territory_opt.solve import Budget, solve
+
+    rng = np.random.default_rng(5)
+    xy = np.column_stack([rng.uniform(-4_000, -1_000, 12), rng.uniform(-1_500, 1_500, 12)])
+    four_hours = 4 * 3600
+    problem = build_problem(xy, [[-2_500.0, 0.0], [5_000.0, 0.0]], workload=1800,
+                            rep_max_s=np.full(2, four_hours, np.int64))
+    settings = RoutingSettings(weeks=1, days=1, day_s=four_hours, break_s=0, solution_limit=50, time_limit_s=2.0)
+    capacity = np.full(2, float(four_hours))
+
+    def resolve(working: object) -> np.ndarray:
+        return solve(working, Budget(work_s=2.0), seed=0).assignment  # type: ignore[arg-type]
+
+    start = resolve(problem)
+    assert np.bincount(start, minlength=2).tolist() == [8, 4]  # R0's day is all calls
+    outcome = cycle.plan_with_feedback(problem, start, settings, resolve=resolve, tolerance=None, rounds=2,
+                                       threshold=0.02, capacity_s=capacity)
+    first, *later = outcome.rounds
+    assert first["unplanned_visits"] > 0 and later, outcome.rounds
+    kept = next(entry for entry in outcome.rounds if entry["kept"])
+    assert kept["unplanned_visits"] == 0 and kept["round"] > 0, outcome.rounds
+    assert sum(len(plan.unplanned) for plan in outcome.plans) == 0
+    for plan in outcome.plans:  # calls + drive of each rep's day within its capacity
+        assert plan.call_s + plan.drive_s <= capacity[plan.rep]
+
+
+def test_capacity_and_spill_bound_the_next_rounds_calls() -> None:
+    problem = build_problem(np.zeros((4, 2)), np.zeros((2, 2)), rep_ids=np.array(["A", "B"], dtype=object),
+                            workload=36_000, rep_target_s=np.full(2, 72_000.0),
+                            rep_min_s=np.full(2, 64_800, np.int64), rep_max_s=np.full(2, 79_200, np.int64))
+    adjusted = drive_adjusted(problem, np.array([0.0, 36_000.0]), 0.1, capacity_s=np.array([95_000.0, np.inf]),
+                              spill_s=np.array([1_000.0, 0.0]))
+    # the band alone allows A 99,000 s of calls and B 63,000 s (test_route_days); A's capacity holds 95,000 s of
+    # work, less the 1,000 s its days could not hold before
+    assert adjusted.rep_max_s.tolist() == [94_000, 63_000] and adjusted.rep_min_s.tolist() == [81_000, 45_000]
+
+
+def test_a_round_the_reps_cannot_take_ends_the_rounds_and_keeps_the_best_so_far() -> None:
+    from territory_opt.errors import Finding, InfeasibleError
+
+    problem, assignment = one_rep()
+
+    def resolve(working: object) -> np.ndarray:
+        raise InfeasibleError([Finding("short by 1.0 h")])
+
+    outcome = cycle.plan_with_feedback(problem, assignment, SETTINGS, resolve=resolve, tolerance=0.1, rounds=2,
+                                       threshold=0.02, capacity_s=np.full(1, 3600.0))
+    assert [entry["round"] for entry in outcome.rounds] == [0, 1]
+    assert outcome.rounds[0]["kept"] == 1 and outcome.rounds[1] == {"round": 1, "infeasible": 1, "kept": 0}
+    assert (outcome.assignment == assignment).all()

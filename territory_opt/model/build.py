@@ -91,9 +91,7 @@ def build_problem(customers: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, coverage:
     index = _rep_index(rep_ids)
     locked = _rep_column(customers, "locked_rep_id", index, nc, nt, rep_in_team, scenario, strict=True)
     current = _rep_column(customers, "current_rep_id", index, nc, nt, rep_in_team, scenario, strict=False)
-    capacity = reps["capacity_hours"].to_numpy(float) * 3600.0 if "capacity_hours" in reps else np.full(
-        len(reps), np.nan)
-    capacity = np.where(np.isfinite(capacity), capacity, np.inf)
+    capacity = rep_capacity_s(reps)
     target, lo, hi = balance_targets(rep_in_team, nt, workload_s, capacity, scenario.rules.balance_tolerance)
     metric_names, need_metric, metric_lo, metric_hi = build_metric_bands(customers, coverage, rep_in_team,
                                                                          capacity, scenario)
@@ -161,6 +159,13 @@ def drive_fields(scenario: Scenario, problem: Problem) -> tuple[np.ndarray, np.n
                                options.neighbours, problem.detour_factor)
     return drive_terms(np.where(driving, visits, 0.0), per_call, spacing, speed_kmh=speed,
                        trip_call_hours=options.trip_call_hours, hop_factor=options.hop_factor)
+
+
+def rep_capacity_s(reps: pd.DataFrame) -> np.ndarray:
+    """Each rep's working month in seconds (`capacity_hours`; infinite where none is given)."""
+    capacity = reps["capacity_hours"].to_numpy(float) * 3600.0 if "capacity_hours" in reps else np.full(
+        len(reps), np.nan)
+    return np.where(np.isfinite(capacity), capacity, np.inf)
 
 
 def with_drive_bands(problem: Problem, capacity_s: np.ndarray, scenario: Scenario) -> Problem:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import TerritoryOptError
+from ..errors import InfeasibleError, TerritoryOptError
 from ..executor import PartExecutor, ProcessExecutor
 from ..model.problem import Problem
 from ..solve.budget import Budget
@@ -294,11 +294,13 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
                        resolve: Callable[[Problem], np.ndarray], tolerance: float | None, rounds: int,
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
                        window_close: np.ndarray | None = None, routed: np.ndarray | None = None,
-                       executor: PartExecutor | None = None) -> RoutingOutcome:
+                       executor: PartExecutor | None = None, capacity_s: np.ndarray | None = None) -> RoutingOutcome:
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
-    until no rep's drive changes by more than `threshold` of its work; the round with the best-balanced real hours
-    is kept (marked `kept` in the history). `resolve` solves a problem to an assignment."""
-    from .feedback import drive_adjusted, work_spread, work_targets
+    until no rep's drive changes by more than `threshold` of its work and every visit has a day; the round with the
+    fewest unplanned visits, then the best-balanced real hours, is kept (marked `kept` in the history). Each round
+    holds calls + drive within the rep's capacity (`capacity_s`) less the work its days could not hold in earlier
+    rounds. `resolve` solves a problem to an assignment."""
+    from .feedback import drive_adjusted, unplanned_seconds, work_spread, work_targets
 
     # measured drive replaces the estimate (model/drive.py): the rounds balance calls + routed drive, never both
     calls_only = problem.calls_only()
@@ -307,24 +309,33 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     drive, calls = rep_drive(plans, problem.n_reps)
     calls = calls_only.rep_totals(assignment)[0]  # call seconds, visited or not (inside sales works by phone)
     history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive,
-                                                                          work_targets(calls_only, drive))}]
+                                                                          work_targets(calls_only, drive)),
+                                              "unplanned_visits": _unplanned(plans)}]
+    spill = unplanned_seconds(plans, calls_only)
     working = problem  # round 0 was solved on the problem as given (with the drive estimate, if it counts)
     kept = (plans, working, assignment, 0)
     for round_no in range(1, rounds + 1):
-        working = drive_adjusted(calls_only, drive, tolerance)
-        assignment = resolve(working)
+        last = history[-1]
+        if round_no > 1 and last["unplanned_visits"] == 0 and float(last["max_drive_change"]) <= threshold:
+            break
+        working = drive_adjusted(calls_only, drive, tolerance, capacity_s, spill)
+        try:
+            assignment = resolve(working)
+        except InfeasibleError:  # the reps cannot take every call with what their days could not hold taken out
+            history.append({"round": round_no, "infeasible": 1})
+            break
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
                             window_close=window_close, routed=routed, executor=executor)
         new_drive, _ = rep_drive(plans, problem.n_reps)
         calls = calls_only.rep_totals(assignment)[0]
         change = np.abs(new_drive - drive) / np.maximum(calls + new_drive, 1.0)
         drive = new_drive
+        spill = spill + unplanned_seconds(plans, calls_only)
         history.append({"round": round_no, **work_spread(calls, drive, work_targets(calls_only, drive)),
-                        "max_drive_change": round(float(change.max(initial=0.0)), 4)})
+                        "max_drive_change": round(float(change.max(initial=0.0)), 4),
+                        "unplanned_visits": _unplanned(plans)})
         if _spread_key(history[-1]) < _spread_key(history[kept[3]]):
             kept = (plans, working, assignment, round_no)
-        if change.max(initial=0.0) <= threshold:
-            break
     plans, working, assignment, best = kept  # re-routing moves drive time: a later round can come out worse
     for entry in history:
         entry["kept"] = int(entry["round"] == best)
@@ -332,6 +343,11 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     return RoutingOutcome(plans, working, assignment, history, travel)
 
 
-def _spread_key(entry: dict[str, float | int]) -> tuple[float, float]:
-    """Which round balances real hours best: the widest deviation first, then the mean."""
-    return float(entry["max_deviation"]), float(entry["mean_deviation"])
+def _unplanned(plans: list[RepPlan]) -> int:
+    return sum(len(plan.unplanned) for plan in plans)
+
+
+def _spread_key(entry: dict[str, float | int]) -> tuple[int, float, float]:
+    """Which round to keep: the fewest visits without a day (a plan a rep cannot drive is no plan), then the
+    round that balances real hours best, the widest deviation first, then the mean."""
+    return int(entry["unplanned_visits"]), float(entry["max_deviation"]), float(entry["mean_deviation"])

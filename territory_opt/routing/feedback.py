@@ -9,14 +9,22 @@ re-assign until no rep's drive time moves by more than a threshold.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..model.bands import team_components, tolerance_band
 from ..model.problem import Problem
 
+if TYPE_CHECKING:
+    from .cycle import RepPlan
 
-def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None) -> Problem:
-    """The same problem with call bands = (share of calls + drive) x (1 +/- tolerance) - own drive."""
+
+def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None,
+                   capacity_s: np.ndarray | None = None, spill_s: np.ndarray | None = None) -> Problem:
+    """The same problem with call bands = (share of calls + drive) x (1 +/- tolerance) - own drive, never above
+    the rep's capacity (`capacity_s`, its working month) - own drive - `spill_s` (the hours of visits its days
+    could not hold in earlier rounds: a month planned to the minute does not pack into days)."""
     drive = np.asarray(drive_s, dtype=float)
     comp = team_components(problem.rep_in_team)
     team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
@@ -35,9 +43,28 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
         hi = problem.rep_max_s - np.rint(drive).astype(np.int64)
     else:
         lo, hi = tolerance_band(target, tolerance, drive)
+    if capacity_s is not None:
+        room = np.asarray(capacity_s, dtype=float) - drive
+        hi = np.where(np.isfinite(room), np.minimum(hi, np.floor(room + 1e-9)), hi).astype(np.int64)
+    if spill_s is not None:
+        hi = hi - np.ceil(np.asarray(spill_s, dtype=float) - 1e-9).astype(np.int64)
     hi = np.maximum(hi, 0)
     lo = np.clip(lo, 0, hi)
     return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
+
+
+def unplanned_seconds(plans: list[RepPlan], problem: Problem) -> np.ndarray:
+    """Per rep, the work its days could not hold: each unplanned visit's call, plus the rep's mean drive per
+    planned visit."""
+    out = np.zeros(problem.n_reps)
+    for plan in plans:
+        if not plan.unplanned:
+            continue
+        needs = np.asarray(plan.unplanned, dtype=np.int64)
+        calls = problem.need_workload_s[needs] / np.maximum(problem.need_visits[needs], 1e-9)
+        planned = sum(len(day.needs) for day in plan.days)
+        out[plan.rep] = float(calls.sum()) + len(needs) * plan.drive_s / max(planned, 1)
+    return out
 
 
 def work_spread(call_s: np.ndarray, drive_s: np.ndarray, target_s: np.ndarray) -> dict[str, float]:

@@ -10,7 +10,7 @@ from ..errors import Finding
 from ..executor import PartExecutor
 from ..io.load import Inputs
 from ..io.matrix import read_travel_matrix
-from ..model.build import visited_needs
+from ..model.build import rep_capacity_s, visited_needs
 from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
@@ -65,7 +65,8 @@ def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: Solv
         prepared.problem, result.assignment, routing_settings(prepared), resolve=resolve,
         tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
         threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
-        window_open=window_open, window_close=window_close, routed=routed_needs(prepared), executor=executor)
+        window_open=window_open, window_close=window_close, routed=routed_needs(prepared), executor=executor,
+        capacity_s=rep_capacity_s(prepared.inputs.reps))
     kept = next(int(entry["round"]) for entry in outcome.rounds if entry["kept"])
     return outcome, results[kept]
 
