@@ -136,3 +136,14 @@ def test_a_round_the_reps_cannot_take_ends_the_rounds_and_keeps_the_best_so_far(
     assert [entry["round"] for entry in outcome.rounds] == [0, 1]
     assert outcome.rounds[0]["kept"] == 1 and outcome.rounds[1] == {"round": 1, "infeasible": 1, "kept": 0}
     assert (outcome.assignment == assignment).all()
+
+
+def test_spill_is_cut_to_what_the_team_can_take() -> None:
+    problem = build_problem(np.zeros((4, 2)), np.zeros((2, 2)), rep_ids=np.array(["A", "B"], dtype=object),
+                            workload=36_000, rep_target_s=np.full(2, 72_000.0),
+                            rep_min_s=np.full(2, 0, np.int64), rep_max_s=np.full(2, 79_200, np.int64))
+    # no band: each rep takes up to its capacity less drive, 75,000 + 75,000 s for 144,000 s of calls: 6,000 s to
+    # spare, so of 8,000 s spilled only three quarters can be given away
+    adjusted = drive_adjusted(problem, np.zeros(2), None, capacity_s=np.full(2, 75_000.0),
+                              spill_s=np.array([8_000.0, 0.0]))
+    assert adjusted.rep_max_s.tolist() == [69_000, 75_000]

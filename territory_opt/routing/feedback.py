@@ -24,7 +24,8 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
                    capacity_s: np.ndarray | None = None, spill_s: np.ndarray | None = None) -> Problem:
     """The same problem with call bands = (share of calls + drive) x (1 +/- tolerance) - own drive, never above
     the rep's capacity (`capacity_s`, its working month) - own drive - `spill_s` (the hours of visits its days
-    could not hold in earlier rounds: a month planned to the minute does not pack into days)."""
+    could not hold in earlier rounds: a month planned to the minute does not pack into days; as much of it as the
+    team can give away)."""
     drive = np.asarray(drive_s, dtype=float)
     comp = team_components(problem.rep_in_team)
     team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
@@ -47,10 +48,28 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
         room = np.asarray(capacity_s, dtype=float) - drive
         hi = np.where(np.isfinite(room), np.minimum(hi, np.floor(room + 1e-9)), hi).astype(np.int64)
     if spill_s is not None:
-        hi = hi - np.ceil(np.asarray(spill_s, dtype=float) - 1e-9).astype(np.int64)
+        hi = hi - _spill_that_fits(problem, comp, team_load, np.maximum(hi, 0), np.asarray(spill_s, dtype=float))
     hi = np.maximum(hi, 0)
     lo = np.clip(lo, 0, hi)
     return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
+
+
+def _spill_that_fits(problem: Problem, comp: np.ndarray, team_load: np.ndarray, hi: np.ndarray,
+                     spill: np.ndarray) -> np.ndarray:
+    """Whole seconds of `spill` to take off each rep's upper band: all of it where its teams' other reps have the
+    room, else the same share of every rep's spill that leaves the teams just able to take their calls (a team
+    planned at its capacity keeps visits without a day, reported, rather than having no plan)."""
+    out = np.zeros(problem.n_reps, dtype=np.int64)
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+        total = float(spill[reps].sum())
+        if total <= 0:
+            continue
+        room = float(hi[reps].sum()) - float(team_load[teams].sum())
+        share = min(max(room / total, 0.0), 1.0)
+        out[reps] = np.floor(spill[reps] * share).astype(np.int64)
+    return out
 
 
 def unplanned_seconds(plans: list[RepPlan], problem: Problem) -> np.ndarray:
