@@ -36,7 +36,7 @@ def test_estimate_formula() -> None:
     assert drive_seconds(per_km[1:2], base[1:2], np.array([10.0])).tolist() == [900]
     assert drive_seconds(per_km[2:], base[2:], np.array([290.0])).tolist() == [0]
     assert drive_seconds(per_km, base, np.array([0.01, 0.01, 0.01])).dtype == np.int64
-    assert not Workload().drive  # off by default until the contiguity pass is fast with it (README)
+    assert Workload().drive  # on by default: a rep's month is its calls and the drive they cause (README)
 
 
 def test_spacing_is_measured_to_the_teams_own_driving_neighbours() -> None:

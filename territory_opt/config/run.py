@@ -11,8 +11,10 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 from .base import MAX_INT, NAME_PATTERN, NonNegativeFloat, PositiveFloat, StrictModel, resolve_path
 from .sources import database_url_problem
 
-DEFAULT_TRIP_CALL_HOURS = 6.62  # fitted by bench/drive_fit.py on the demo (docs/benchmarks.md)
-DEFAULT_HOP_FACTOR = 1.18
+# fitted by bench/drive_fit.py on the demo's routed plan solved with drive in the workload (docs/benchmarks.md)
+DEFAULT_TRIP_CALL_HOURS = 5.6
+DEFAULT_HOP_FACTOR = 0.70
+DEFAULT_NEIGHBOURS = 16
 
 
 def _default_bands() -> dict[str, float | None]:
@@ -69,10 +71,8 @@ class Workload(StrictModel):
     hours / `trip_call_hours`, plus `hop_factor` x the customer's spacing from its neighbours."""
 
     drive: bool = Field(
-        False, description="Count each visit's estimated drive in the workload that the balance band and "
-        "capacity_hours hold (false: call time only; reps.csv shows the estimate either way). Off by default for "
-        "now: on the demo the estimate is within 15 % of the routed drive for 20 of 26 reps (the goal is all), "
-        "and the run takes about twice as long.")
+        True, description="Count each visit's estimated drive in the workload that the balance band and "
+        "capacity_hours hold (false: call time only; reps.csv shows the estimate either way).")
     speed_kmh: PositiveFloat | None = Field(
         None, description="Average road speed of the estimate; default: routing.speed_kmh, else "
         "logistics.default_speed_kmh.")
@@ -85,7 +85,8 @@ class Workload(StrictModel):
         "spacing (its mean distance to the `neighbours` nearest other customers its team visits); fitted with "
         "trip_call_hours.")
     neighbours: Annotated[int, Field(ge=1, le=100)] = Field(
-        8, description="How many nearest customers of the same team a customer's spacing is measured to.")
+        DEFAULT_NEIGHBOURS, description="How many nearest customers of the same team a customer's spacing is "
+        "measured to (about a day's calls: one day visits only some of the customers around it).")
 
 
 class Logistics(StrictModel):

@@ -9,7 +9,7 @@ hop from the previous one. Per need and cycle:
 
 `road_km` is the road-distance proxy from the rep's home to the customer (straight line x `rules.detour_factor`,
 `Problem.road_km`), `call_hours` one call's length, `trip_call_hours` the hours of calls one trip out and back
-serves (a working day's calls), `spacing_km` the mean road km from the customer to the `neighbours` (8) nearest
+serves (a working day's calls), `spacing_km` the mean road km from the customer to the `neighbours` (16) nearest
 other customers its team visits, and `hop_factor` x that the drive from the previous call (calls are further apart
 where customers are sparse). `trip_call_hours` and `hop_factor` are fitted by least squares on the demo's routed
 call plans (`bench/drive_fit.py`, docs/benchmarks.md); every scenario may set its own (`workload:`). Only visited
