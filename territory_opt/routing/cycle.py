@@ -1,11 +1,12 @@
 """Call-cycle routing: every rep's visits on days of the cycle, each day a route from home and back.
 
 1. `routing.days` puts every required visit on a (week, day): weekday sectors around the rep's home, visits spread
-   evenly over the weeks;
+   evenly over the weeks, both by each visit's call plus its estimated drive (`model/drive.py`);
 2. each day is routed with OR-Tools (`routing.vrp`): one vehicle from the rep's home, service = the call, the
    working day (minus the break) as the route's span limit, customers' opening hours as time windows;
-3. a visit the day cannot hold is moved to the day of the same week with the most time left, re-routed there, and
-   reported as unplanned only when no day of its week takes it;
+3. a visit the day cannot hold is moved to the day of the same week with the most time left, re-routed there;
+   failing that, a customer called at most once a week may move to the nearest other week without its call; the
+   visit is reported as unplanned only when no such day takes it;
 4. a day the routing cannot plan at all (every first-solution strategy of `vrp.first_solution_chain` failed, or the
    model raised) is never a crash or a silently empty day: it is kept in `RepPlan.failed_days` (reported in
    warnings.csv and counted in kpis.json's `routing.unrouted_days`), and its visits go through step 3 like dropped
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InfeasibleError, TerritoryOptError
+from ..errors import InfeasibleError, SolverLimitError, TerritoryOptError
 from ..executor import PartExecutor, ProcessExecutor
 from ..model.problem import Problem
 from ..solve.budget import Budget
@@ -111,6 +112,11 @@ class RepInput:
     window_close: np.ndarray | None
     point_ids: np.ndarray  # (n,) travel point of each need: its customer's index
     home_id: int  # travel point of the rep's home: n_customers + rep
+    drive_s: np.ndarray | None = None  # (n,) estimated drive seconds per visit (model/drive.py), if any
+
+    def visit_work_s(self) -> np.ndarray:
+        """Seconds one visit costs the rep's day: its call and its estimated drive."""
+        return self.call_s.astype(float) + (0.0 if self.drive_s is None else self.drive_s)
 
 
 def rep_travel(rep: RepInput, settings: RoutingSettings) -> Block:
@@ -136,10 +142,11 @@ def day_instance(rep: RepInput, travel: Block, members: list[int], settings: Rou
 
 
 def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int], list[int]]:
-    """Each (week, day)'s visits, as indices into the rep's arrays: weekday sectors, visits spread evenly."""
-    weekly = rep.visits * rep.call_s / settings.weeks
-    weekday = weekday_sectors(rep.xy, rep.home, weekly, settings.days)
-    visits: list[Visit] = spread_visits(rep.visits, rep.call_s.astype(float), weekday, settings.weeks, settings.days)
+    """Each (week, day)'s visits, as indices into the rep's arrays: weekday sectors, visits spread evenly, both by
+    each visit's call *and* estimated drive, so a far sector's days are not fuller than a near one's."""
+    work = rep.visit_work_s()
+    weekday = weekday_sectors(rep.xy, rep.home, rep.visits * work / settings.weeks, settings.days)
+    visits: list[Visit] = spread_visits(rep.visits, work, weekday, settings.weeks, settings.days)
     by_day: dict[tuple[int, int], list[int]] = {}
     for v in visits:
         by_day.setdefault((v.week, v.day), []).append(v.customer)
@@ -200,22 +207,25 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     moved = 0
     for week, member in pending:
         placed = False
-        for day in _days_by_slack(routes, week, settings):
-            if member in by_day.get((week, day), []):
-                continue  # one call per customer and day
-            route = routes.get((week, day))
-            used = 0 if route is None else route.back_s - route.leave_s
-            if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
-                break  # days come by slack: no later day has room either
-            trial = [*by_day.get((week, day), []), member]
-            try:
-                route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
-            except DayNotRouted:
-                continue  # this day cannot take it; the next may
-            capped += wall_capped
-            if not dropped:
-                by_day[(week, day)], routes[(week, day)] = trial, route
-                placed, moved = True, moved + 1
+        for other in _weeks_to_try(rep, by_day, week, member, settings):
+            for day in _days_by_slack(routes, other, settings):
+                if member in by_day.get((other, day), []):
+                    continue  # one call per customer and day
+                route = routes.get((other, day))
+                used = 0 if route is None else route.back_s - route.leave_s
+                if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
+                    break  # days come by slack: no later day has room either
+                trial = [*by_day.get((other, day), []), member]
+                try:
+                    route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
+                except DayNotRouted:
+                    continue  # this day cannot take it; the next may
+                capped += wall_capped
+                if not dropped:
+                    by_day[(other, day)], routes[(other, day)] = trial, route
+                    placed, moved = True, moved + 1
+                    break
+            if placed:
                 break
         if not placed:
             unplanned.append(int(rep.needs[member]))
@@ -224,6 +234,19 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
                                                      "estimated_pairs": travel.estimated,
                                                      "wall_capped_days": capped, "unrouted_days": len(failed)},
                    tuple(failed))
+
+
+def _weeks_to_try(rep: RepInput, by_day: dict[tuple[int, int], list[int]], week: int, member: int,
+                  settings: RoutingSettings) -> list[int]:
+    """Where a visit no day of its week could take may go: its own week first; a customer called at most once a
+    week may then move to the nearest other week (earlier first) in which it has no call, so it keeps its number
+    of visits at the price of their spacing."""
+    if rep.visits[member] >= settings.weeks:
+        return [week]
+    called = {w for (w, _), members in by_day.items() if member in members}
+    others = sorted((w for w in range(settings.weeks) if w != week and w not in called),
+                    key=lambda w: (abs(w - week), w))
+    return [week, *others]
 
 
 def _days_by_slack(routes: dict[tuple[int, int], DayRoute | None], week: int, settings: RoutingSettings) -> list[int]:
@@ -254,12 +277,13 @@ def rep_inputs(problem: Problem, assignment: np.ndarray, window_open: np.ndarray
         if len(needs) == 0:
             continue
         customers = problem.need_customer[needs]
+        drive = problem.drive_s(needs, np.full(len(needs), rep, dtype=np.int64)) / visits[needs]
         out.append(RepInput(
             rep=rep, home=problem.rep_xy[rep], needs=needs, xy=problem.customer_xy[customers], visits=visits[needs],
             call_s=call_s[needs],
             window_open=None if window_open is None else window_open[customers],
             window_close=None if window_close is None else window_close[customers],
-            point_ids=customers.astype(np.int64), home_id=problem.n_customers + rep))
+            point_ids=customers.astype(np.int64), home_id=problem.n_customers + rep, drive_s=drive))
     return out
 
 
@@ -321,7 +345,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         working = drive_adjusted(calls_only, drive, tolerance, capacity_s, spill)
         try:
             assignment = resolve(working)
-        except InfeasibleError:  # the reps cannot take every call with what their days could not hold taken out
+        except (InfeasibleError, SolverLimitError):  # the reps cannot take every call with that taken out
             history.append({"round": round_no, "infeasible": 1})
             break
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,

@@ -19,6 +19,8 @@ from ..model.problem import Problem
 if TYPE_CHECKING:
     from .cycle import RepPlan
 
+SPILL_SLACK = 0.02  # share of a team's calls its reps' bands keep above them when the rounds take spill off
+
 
 def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None,
                    capacity_s: np.ndarray | None = None, spill_s: np.ndarray | None = None) -> Problem:
@@ -57,8 +59,9 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
 def _spill_that_fits(problem: Problem, comp: np.ndarray, team_load: np.ndarray, hi: np.ndarray,
                      spill: np.ndarray) -> np.ndarray:
     """Whole seconds of `spill` to take off each rep's upper band: all of it where its teams' other reps have the
-    room, else the same share of every rep's spill that leaves the teams just able to take their calls (a team
-    planned at its capacity keeps visits without a day, reported, rather than having no plan)."""
+    room, else the same share of every rep's spill that leaves the teams `SPILL_SLACK` of their calls to spare
+    (whole units do not pack a team to the minute; a team planned at its capacity keeps visits without a day,
+    reported, rather than having no plan)."""
     out = np.zeros(problem.n_reps, dtype=np.int64)
     for label in np.unique(comp):
         teams = np.flatnonzero(comp == label)
@@ -66,7 +69,8 @@ def _spill_that_fits(problem: Problem, comp: np.ndarray, team_load: np.ndarray, 
         total = float(spill[reps].sum())
         if total <= 0:
             continue
-        room = float(hi[reps].sum()) - float(team_load[teams].sum())
+        calls = float(team_load[teams].sum())
+        room = float(hi[reps].sum()) - calls * (1.0 + SPILL_SLACK)
         share = min(max(room / total, 0.0), 1.0)
         out[reps] = np.floor(spill[reps] * share).astype(np.int64)
     return out
