@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from territory_opt.errors import SolverLimitError
+from territory_opt.errors import Finding, InfeasibleError, SolverLimitError
 from territory_opt.metrics import schedule_violations
 from territory_opt.results.assemble import unrouted_findings
 from territory_opt.routing import cycle
@@ -123,18 +125,21 @@ def test_capacity_and_spill_bound_the_next_rounds_calls() -> None:
     assert adjusted.rep_max_s.tolist() == [94_000, 63_000] and adjusted.rep_min_s.tolist() == [81_000, 45_000]
 
 
-def test_a_round_the_reps_cannot_take_ends_the_rounds_and_keeps_the_best_so_far() -> None:
-    from territory_opt.errors import Finding, InfeasibleError
-
+@pytest.mark.parametrize(("failure", "key"), [
+    (lambda: InfeasibleError([Finding("short by 1.0 h")]), "infeasible"),
+    (lambda: cycle.RoundRejected("territories_in_pieces"), "territories_in_pieces")])
+def test_a_round_the_reps_cannot_take_ends_the_rounds_and_keeps_the_best_so_far(failure: Any, key: str) -> None:
+    """A round whose solve finds no plan, or only one the stage rejects (territories left in pieces: one-piece
+    territories come before balance and unplanned visits), ends the rounds; the best round so far is kept."""
     problem, assignment = one_rep()
 
     def resolve(working: object) -> np.ndarray:
-        raise InfeasibleError([Finding("short by 1.0 h")])
+        raise failure()
 
     outcome = cycle.plan_with_feedback(problem, assignment, SETTINGS, resolve=resolve, tolerance=0.1, rounds=2,
                                        threshold=0.02, capacity_s=np.full(1, 3600.0))
     assert [entry["round"] for entry in outcome.rounds] == [0, 1]
-    assert outcome.rounds[0]["kept"] == 1 and outcome.rounds[1] == {"round": 1, "infeasible": 1, "kept": 0}
+    assert outcome.rounds[0]["kept"] == 1 and outcome.rounds[1] == {"round": 1, key: 1, "kept": 0}
     assert (outcome.assignment == assignment).all()
 
 

@@ -153,6 +153,15 @@ def day_members(rep: RepInput, settings: RoutingSettings) -> dict[tuple[int, int
     return by_day
 
 
+class RoundRejected(Exception):
+    """A re-assign round's alignment is worse in a way no balance makes up for (`key` names it in the history,
+    e.g. territories left in pieces): the rounds end with the best kept so far."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class DayNotRouted(Exception):
     """The routing found no plan for a day at all (the message says why)."""
 
@@ -347,6 +356,9 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
             assignment = resolve(working)
         except (InfeasibleError, SolverLimitError):  # the reps cannot take every call with that taken out
             history.append({"round": round_no, "infeasible": 1})
+            break
+        except RoundRejected as rejected:
+            history.append({"round": round_no, rejected.key: 1})
             break
         plans = plan_routes(working, assignment, settings, workers=workers, window_open=window_open,
                             window_close=window_close, routed=routed, executor=executor)

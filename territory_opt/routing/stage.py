@@ -15,7 +15,7 @@ from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
 from ..solve import Budget, Result, SolveParams, solve
-from .cycle import RepPlan, RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
+from .cycle import RepPlan, RoundRejected, RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
 from .travel import NetworkTravel, StraightTravel, Travel
 
 
@@ -58,6 +58,8 @@ def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: Solv
 
     def resolve(problem: Problem) -> np.ndarray:
         results.append(solve(problem, budget, seed=seed, params=params, executor=executor))
+        if "contiguity_failed" in results[-1].stats and "contiguity_failed" not in result.stats:
+            raise RoundRejected("territories_in_pieces")  # one-piece territories come before balance
         return results[-1].assignment
 
     window_open, window_close = opening_windows(prepared)
