@@ -37,13 +37,18 @@ def serve_hours(prepared: Prepared, assignment: np.ndarray) -> ServeHours:
                       inside=per_customer(np.where(travels, 0.0, calls)))
 
 
-def programme_view(prepared: Prepared, assignment: np.ndarray) -> pd.DataFrame | None:
-    """programmes.csv's rows for a run (None when the scenario has no `programmes:`)."""
+def programme_view(prepared: Prepared, assignment: np.ndarray,
+                   rows: list[int] | None = None) -> pd.DataFrame | None:
+    """programmes.csv's rows for a run, or only those of the customers at `rows` (the table's rules are per
+    customer); None when the scenario has no `programmes:`."""
     settings = prepared.scenario.programmes
     if settings is None:
         return None
-    return programme_table(prepared.customers, settings, serve_hours(prepared, assignment),
-                           prepared.scenario.source_name)
+    hours, customers = serve_hours(prepared, assignment), prepared.customers
+    if rows is not None:
+        hours = ServeHours(field=hours.field[rows], field_calls=hours.field_calls[rows], inside=hours.inside[rows])
+        customers = customers.iloc[rows]
+    return programme_table(customers, settings, hours, prepared.scenario.source_name)
 
 
 def rebate_table(programmes: pd.DataFrame) -> pd.DataFrame:
@@ -94,13 +99,10 @@ def programmes_section(programmes: pd.DataFrame | None, tier_names: list[str], m
 def programme_facts(prepared: Prepared, assignment: np.ndarray, customer: int) -> dict[str, object] | None:
     """`explain`'s programme part: the customer's programmes.csv row as plain values, and why, in words."""
     settings = prepared.scenario.programmes
-    if settings is None:
+    view = programme_view(prepared, assignment, [customer])  # its one row, not all of programmes.csv
+    if settings is None or view is None:
         return None
-    hours = serve_hours(prepared, assignment)
-    one = [customer]  # the table's rules are per customer: build its one row, not all of programmes.csv
-    row = programme_table(prepared.customers.iloc[one], settings, ServeHours(
-        field=hours.field[one], field_calls=hours.field_calls[one], inside=hours.inside[one]),
-        prepared.scenario.source_name).iloc[0]
+    row = view.iloc[0]
     values = {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
     tier, sector = str(row["tier"]), str(row["sector"])
     programme = settings.tiers.get(tier)
