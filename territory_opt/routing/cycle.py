@@ -217,24 +217,10 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
     for week, member in pending:
         placed = False
         for other in _weeks_to_try(rep, by_day, week, member, settings):
-            for day in _days_by_slack(routes, other, settings):
-                if member in by_day.get((other, day), []):
-                    continue  # one call per customer and day
-                route = routes.get((other, day))
-                used = 0 if route is None else route.back_s - route.leave_s
-                if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
-                    break  # days come by slack: no later day has room either
-                trial = [*by_day.get((other, day), []), member]
-                try:
-                    route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
-                except DayNotRouted:
-                    continue  # this day cannot take it; the next may
-                capped += wall_capped
-                if not dropped:
-                    by_day[(other, day)], routes[(other, day)] = trial, route
-                    placed, moved = True, moved + 1
-                    break
+            placed, week_capped = _place_in_week(rep, travel, by_day, routes, other, member, settings)
+            capped += week_capped
             if placed:
+                moved += 1
                 break
         if not placed:
             unplanned.append(int(rep.needs[member]))
@@ -243,6 +229,31 @@ def plan_rep(rep: RepInput, settings: RoutingSettings) -> RepPlan:
                                                      "estimated_pairs": travel.estimated,
                                                      "wall_capped_days": capped, "unrouted_days": len(failed)},
                    tuple(failed))
+
+
+def _place_in_week(rep: RepInput, travel: Block, by_day: dict[tuple[int, int], list[int]],
+                   routes: dict[tuple[int, int], DayRoute | None], week: int, member: int,
+                   settings: RoutingSettings) -> tuple[bool, int]:
+    """Put one visit on the day of `week` with the most time left that takes it whole (re-routed there; `by_day`
+    and `routes` updated). Returns whether it was placed and how many of the tries hit the wall-clock stop."""
+    capped = 0
+    for day in _days_by_slack(routes, week, settings):
+        if member in by_day.get((week, day), []):
+            continue  # one call per customer and day
+        route = routes.get((week, day))
+        used = 0 if route is None else route.back_s - route.leave_s
+        if used + int(rep.call_s[member]) > settings.day_s - settings.break_s:
+            break  # days come by slack: no later day has room either
+        trial = [*by_day.get((week, day), []), member]
+        try:
+            route, dropped, wall_capped = _route_day(rep, travel, trial, settings)
+        except DayNotRouted:
+            continue  # this day cannot take it; the next may
+        capped += wall_capped
+        if not dropped:
+            by_day[(week, day)], routes[(week, day)] = trial, route
+            return True, capped
+    return False, capped
 
 
 def _weeks_to_try(rep: RepInput, by_day: dict[tuple[int, int], list[int]], week: int, member: int,
@@ -343,7 +354,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     calls = calls_only.rep_totals(assignment)[0]  # call seconds, visited or not (inside sales works by phone)
     history: list[dict[str, float | int]] = [{"round": 0, **work_spread(calls, drive,
                                                                           work_targets(calls_only, drive)),
-                                              "unplanned_visits": _unplanned(plans)}]
+                                              "unplanned_visits": unplanned_visits(plans)}]
     spill = unplanned_seconds(plans, calls_only)
     working = problem  # round 0 was solved on the problem as given (with the drive estimate, if it counts)
     kept = (plans, working, assignment, 0)
@@ -369,7 +380,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         spill = spill + unplanned_seconds(plans, calls_only)
         history.append({"round": round_no, **work_spread(calls, drive, work_targets(calls_only, drive)),
                         "max_drive_change": round(float(change.max(initial=0.0)), 4),
-                        "unplanned_visits": _unplanned(plans)})
+                        "unplanned_visits": unplanned_visits(plans)})
         if _spread_key(history[-1]) < _spread_key(history[kept[3]]):
             kept = (plans, working, assignment, round_no)
     plans, working, assignment, best = kept  # re-routing moves drive time: a later round can come out worse
@@ -379,7 +390,8 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     return RoutingOutcome(plans, working, assignment, history, travel)
 
 
-def _unplanned(plans: list[RepPlan]) -> int:
+def unplanned_visits(plans: list[RepPlan]) -> int:
+    """Required visits no day of the cycle holds, over every rep's plan."""
     return sum(len(plan.unplanned) for plan in plans)
 
 

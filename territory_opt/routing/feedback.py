@@ -33,11 +33,10 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
     team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
                             minlength=len(problem.team_names))
     target = problem.rep_target_s.astype(float).copy()
-    for label in np.unique(comp):
-        teams = np.flatnonzero(comp == label)
-        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
-        if len(reps) == 0:
-            continue
+    groups = [(teams, np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1)))
+              for teams in (np.flatnonzero(comp == label) for label in np.unique(comp))]
+    groups = [(teams, reps) for teams, reps in groups if len(reps)]  # teams sharing reps, and those reps
+    for teams, reps in groups:
         weights = problem.rep_target_s[reps].astype(float)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(reps), 1.0 / len(reps))
         target[reps] = (team_load[teams].sum() + drive[reps].sum()) * weights
@@ -50,22 +49,21 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
         room = np.asarray(capacity_s, dtype=float) - drive
         hi = np.where(np.isfinite(room), np.minimum(hi, np.floor(room + 1e-9)), hi).astype(np.int64)
     if spill_s is not None:
-        hi = hi - _spill_that_fits(problem, comp, team_load, np.maximum(hi, 0), np.asarray(spill_s, dtype=float))
+        hi = hi - _spill_that_fits(problem.n_reps, groups, team_load, np.maximum(hi, 0),
+                                   np.asarray(spill_s, dtype=float))
     hi = np.maximum(hi, 0)
     lo = np.clip(lo, 0, hi)
     return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
 
 
-def _spill_that_fits(problem: Problem, comp: np.ndarray, team_load: np.ndarray, hi: np.ndarray,
-                     spill: np.ndarray) -> np.ndarray:
+def _spill_that_fits(n_reps: int, groups: list[tuple[np.ndarray, np.ndarray]], team_load: np.ndarray,
+                     hi: np.ndarray, spill: np.ndarray) -> np.ndarray:
     """Whole seconds of `spill` to take off each rep's upper band: all of it where its teams' other reps have the
     room, else the same share of every rep's spill that leaves the teams `SPILL_SLACK` of their calls to spare
     (whole units do not pack a team to the minute; a team planned at its capacity keeps visits without a day,
     reported, rather than having no plan)."""
-    out = np.zeros(problem.n_reps, dtype=np.int64)
-    for label in np.unique(comp):
-        teams = np.flatnonzero(comp == label)
-        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+    out = np.zeros(n_reps, dtype=np.int64)
+    for teams, reps in groups:
         total = float(spill[reps].sum())
         if total <= 0:
             continue

@@ -15,7 +15,15 @@ from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
 from ..solve import Budget, Result, SolveParams, solve
-from .cycle import RepPlan, RoundRejected, RoutingOutcome, RoutingSettings, plan_with_feedback, rep_drive
+from .cycle import (
+    RepPlan,
+    RoundRejected,
+    RoutingOutcome,
+    RoutingSettings,
+    plan_with_feedback,
+    rep_drive,
+    unplanned_visits,
+)
 from .travel import NetworkTravel, StraightTravel, Travel
 
 
@@ -91,7 +99,7 @@ def routing_summary(outcome: RoutingOutcome) -> dict[str, object]:
         "call_hours": round(float(calls.sum()) / 3600.0, 2),
         "drive_share": round(float(drive.sum() / max(drive.sum() + calls.sum(), 1.0)), 4),
         "days_routed": sum(len(p.days) for p in outcome.plans),
-        "unplanned_visits": sum(len(p.unplanned) for p in outcome.plans),
+        "unplanned_visits": unplanned_visits(outcome.plans),
         "unrouted_days": sum(len(p.failed_days) for p in outcome.plans),
         "travel": outcome.travel,
         "estimated_travel_pairs": sum(p.stats.get("estimated_pairs", 0) for p in outcome.plans),
