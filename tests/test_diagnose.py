@@ -114,7 +114,7 @@ def test_the_rules_in_play_are_named_as_the_scenario_names_them() -> None:
 def test_lumpy_work_is_explained_with_the_band_and_the_largest_customer() -> None:
     problem = build_problem([[0.0, 0.0]] * 3, [[0.0, 0.0]] * 2, team_names=("A",),
                             rep_min_s=np.full(2, 5400, np.int64), rep_max_s=np.full(2, 5400, np.int64))
-    [finding] = explain_lp_infeasible(problem, [np.array([0])])
+    [finding] = explain_lp_infeasible(problem, [(np.array([0]), np.array([0, 1]))])
     assert finding.message == (
         "team 'A': no assignment keeps all 2 reps within their workload band (1.5 h to 1.5 h) under the rules given; "
         "the largest customer needs 1.0 h. Widen rules.balance_tolerance or relax those rules")

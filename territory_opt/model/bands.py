@@ -27,6 +27,17 @@ def team_components(rep_in_team: np.ndarray) -> np.ndarray:
     return np.array([find(i) for i in range(n_teams)])
 
 
+def team_groups(rep_in_team: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(teams, their reps) per group of teams sharing reps (`team_components`), in label order: the unit every
+    balance target, band and counting argument is taken over. Groups may have no reps."""
+    comp = team_components(rep_in_team)
+    groups = []
+    for label in np.unique(comp):
+        teams = np.flatnonzero(comp == label)
+        groups.append((teams, np.flatnonzero(rep_in_team[:, teams].any(axis=1))))
+    return groups
+
+
 def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workload_s: np.ndarray,
                     capacity_s: np.ndarray, tolerance: float | None,
                     clip_to_capacity: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,12 +50,9 @@ def balance_targets(rep_in_team: np.ndarray, need_team: np.ndarray, need_workloa
     whole team's amount, which never binds).
     """
     n_reps = rep_in_team.shape[0]
-    comp = team_components(rep_in_team)
     team_load = np.bincount(need_team, weights=need_workload_s.astype(float), minlength=rep_in_team.shape[1])
     target = np.zeros(n_reps)
-    for label in np.unique(comp):
-        teams = np.flatnonzero(comp == label)
-        reps = np.flatnonzero(rep_in_team[:, teams].any(axis=1))
+    for teams, reps in team_groups(rep_in_team):
         if len(reps) == 0:
             continue
         caps = capacity_s[reps].astype(float)

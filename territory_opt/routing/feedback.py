@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..model.bands import team_components, tolerance_band
+from ..model.bands import team_groups, tolerance_band
 from ..model.problem import Problem
 
 if TYPE_CHECKING:
@@ -29,13 +29,10 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
     could not hold in earlier rounds: a month planned to the minute does not pack into days; as much of it as the
     team can give away)."""
     drive = np.asarray(drive_s, dtype=float)
-    comp = team_components(problem.rep_in_team)
     team_load = np.bincount(problem.need_team, weights=problem.need_workload_s.astype(float),
                             minlength=len(problem.team_names))
     target = problem.rep_target_s.astype(float).copy()
-    groups = [(teams, np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1)))
-              for teams in (np.flatnonzero(comp == label) for label in np.unique(comp))]
-    groups = [(teams, reps) for teams, reps in groups if len(reps)]  # teams sharing reps, and those reps
+    groups = [(teams, reps) for teams, reps in team_groups(problem.rep_in_team) if len(reps)]
     for teams, reps in groups:
         weights = problem.rep_target_s[reps].astype(float)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(reps), 1.0 / len(reps))

@@ -23,10 +23,10 @@ def capacity_findings(problem: Problem) -> list[Finding]:
     return findings + orphan_findings(problem)
 
 
-def explain_lp_infeasible(problem: Problem, infeasible_components: list[np.ndarray]) -> list[Finding]:
+def explain_lp_infeasible(problem: Problem, infeasible_groups: list[tuple[np.ndarray, np.ndarray]]) -> list[Finding]:
+    """One finding per group of teams sharing reps (teams, reps) that no assignment keeps within its bands."""
     findings = []
-    for teams in infeasible_components:
-        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+    for teams, reps in infeasible_groups:
         lo, hi = problem.rep_min_s[reps], problem.rep_max_s[reps]
         needs = np.flatnonzero(np.isin(problem.need_team, teams))
         findings.append(Finding(

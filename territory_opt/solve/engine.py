@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import Finding, InfeasibleError, SolverLimitError
 from ..executor import PartExecutor, ProcessExecutor
 from ..metrics import check
-from ..model.bands import team_components
+from ..model.bands import team_groups
 from ..model.problem import NO_REP, Problem
 from .aggregate import Bundling, bundle
 from .bound import LpResult, solve_lp
@@ -90,19 +90,19 @@ def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return arcs.need[keep], arcs.rep[keep]
 
 
-def _infeasible_components(problem: Problem, budget: Budget) -> list[np.ndarray]:
-    comp = team_components(problem.rep_in_team)
+def _infeasible_components(problem: Problem, budget: Budget) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The groups of teams sharing reps (teams, reps) whose LP alone has no solution."""
     bad = []
-    for label in np.unique(comp):
-        teams = np.flatnonzero(comp == label)
+    for teams, reps in team_groups(problem.rep_in_team):
         keep = np.isin(problem.need_team, teams)
         sub = problem.subset_needs(keep)
-        reps_outside = ~np.any(problem.rep_in_team[:, teams], axis=1)
+        reps_outside = np.ones(problem.n_reps, dtype=bool)
+        reps_outside[reps] = False
         sub = sub.replace(rep_min_s=np.where(reps_outside, 0, sub.rep_min_s))
         if sub.metric_names:
             sub = sub.replace(rep_metric_min=np.where(reps_outside[None, :], 0, sub.rep_metric_min))
         if not solve_lp(sub, all_arcs(sub), budget).feasible:
-            bad.append(teams)
+            bad.append((teams, reps))
     return bad
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..errors import Finding, InfeasibleError
-from ..model.bands import team_components
+from ..model.bands import team_groups
 from ..model.problem import Problem
 from .budget import Budget
 from .cpsat_call import solve_model
@@ -80,8 +80,7 @@ def _place(problem: Problem, budget: Budget, *, seed: int, slack_share: float, l
     looser share remains to try."""
     keys, need_key = _zone_keys(problem)
     exact = placement_is_exact(problem)
-    comp = team_components(problem.rep_in_team)
-    labels = np.unique(comp)
+    groups = team_groups(problem.rep_in_team)
     model = cp_model.CpModel()
     y: dict[tuple[int, int], cp_model.IntVar] = {}
     costs: list[tuple[cp_model.IntVar, int]] = []
@@ -114,12 +113,10 @@ def _place(problem: Problem, budget: Budget, *, seed: int, slack_share: float, l
             model.add_exactly_one(options)
         else:
             model.add_at_most_one(options)
-    for label in labels.tolist():
-        teams = np.flatnonzero(comp == label)
+    for teams, reps in groups:
         needs = np.isin(problem.need_team, teams) & (need_key >= 0)
         load = np.bincount(need_key[needs], weights=problem.min_workload_s[needs].astype(float),
                            minlength=len(keys))
-        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
         for z in np.flatnonzero(load > 0).tolist():
             terms = [(y[(r, z)], r) for r in reps.tolist() if (r, z) in y]
             low = [int(problem.rep_min_s[r]) if exact else 0 for _, r in terms]
@@ -138,7 +135,7 @@ def _place(problem: Problem, budget: Budget, *, seed: int, slack_share: float, l
     if status == cp_model.INFEASIBLE and not last:
         return None
     if status == cp_model.INFEASIBLE and exact:
-        raise InfeasibleError(_placement_findings(problem, keys, need_key, comp))
+        raise InfeasibleError(_placement_findings(problem, keys, need_key, groups))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise PlacementFailed(solver.status_name(status))
     rep_zone = problem.rep_zone.copy()
@@ -154,15 +151,13 @@ def _zone_label(problem: Problem, key: np.ndarray) -> str:
 
 
 def _placement_findings(problem: Problem, keys: np.ndarray, need_key: np.ndarray,
-                        comp: np.ndarray) -> list[Finding]:
+                        groups: list[tuple[np.ndarray, np.ndarray]]) -> list[Finding]:
     """Why no placement exists: zones whose workload no whole number of reps can carry within their bands."""
     findings = []
-    for label in np.unique(comp).tolist():
-        teams = np.flatnonzero(comp == label)
+    for teams, reps in groups:
         needs = np.isin(problem.need_team, teams) & (need_key >= 0)
         load = np.bincount(need_key[needs], weights=problem.min_workload_s[needs].astype(float),
                            minlength=len(keys))
-        reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
         lo, hi = float(np.median(problem.rep_min_s[reps])), float(np.median(problem.rep_max_s[reps]))
         names = ", ".join(repr(problem.team_names[t]) for t in teams)
         for z in np.flatnonzero(load > 0).tolist():
@@ -172,7 +167,6 @@ def _placement_findings(problem: Problem, keys: np.ndarray, need_key: np.ndarray
                     f"{_zone_label(problem, keys[z])} needs {load[z] / 3600:,.1f} h from team(s) {names}: "
                     f"{n_max} reps would be overloaded and {n_min} underloaded at +/- the balance tolerance "
                     "(widen rules.balance_tolerance, pin reps, or drop the boundary for this team)"))
-    total_reps = sum(int(problem.rep_in_team[:, np.flatnonzero(comp == c)].any(axis=1).sum())
-                     for c in np.unique(comp).tolist())
+    total_reps = sum(len(reps) for _, reps in groups)
     return findings or [Finding(f"no placement of the {total_reps} reps in the boundary zones lets every zone's "
                                 "workload fit its reps' workload bands")]

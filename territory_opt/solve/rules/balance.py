@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import Finding
-from ...model.bands import team_components
+from ...model.bands import team_groups
 from ...model.problem import Problem
 from .base import MAX_LISTED, CpSatBuild, Rule, hours
 
@@ -94,12 +94,9 @@ class Balance(Rule):
         """Per group of teams sharing reps: its calls against its reps' highest workloads, and single customers
         bigger than any rep may take."""
         findings: list[Finding] = []
-        comp = team_components(problem.rep_in_team)
         team_load = np.bincount(problem.need_team, weights=problem.min_workload_s.astype(float),
                                 minlength=len(problem.team_names))
-        for label in np.unique(comp):
-            teams = np.flatnonzero(comp == label)
-            reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+        for teams, reps in team_groups(problem.rep_in_team):
             load = team_load[teams].sum()
             top = problem.rep_max_s[reps].sum()
             if load > top:
@@ -120,13 +117,11 @@ class Balance(Rule):
     def metric_findings(self, problem: Problem) -> list[Finding]:
         """Per extra balanced metric and group of teams sharing reps: the total fits between the reps' bands."""
         findings: list[Finding] = []
-        comp = team_components(problem.rep_in_team)
+        groups = team_groups(problem.rep_in_team)
         for q, name in enumerate(problem.metric_names):
             totals = np.bincount(problem.need_team, weights=problem.need_metric[q].astype(float),
                                  minlength=len(problem.team_names))
-            for label in np.unique(comp):
-                teams = np.flatnonzero(comp == label)
-                reps = np.flatnonzero(problem.rep_in_team[:, teams].any(axis=1))
+            for teams, reps in groups:
                 total = totals[teams].sum()
                 low, high = problem.rep_metric_min[q, reps].sum(), problem.rep_metric_max[q, reps].sum()
                 if total > high or total < low:
