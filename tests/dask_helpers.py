@@ -4,6 +4,7 @@ them by name, so they cannot live inside a test function."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,19 @@ def _first_time(marker: Path) -> bool:
 def die_once(item: int, marker_dir: str) -> int:
     """The first time any process runs part 1, that process dies at once (as a lost worker would)."""
     if item == 1 and _first_time(Path(marker_dir) / "died"):
+        os._exit(1)
+    return item * 10
+
+
+def every_worker_dies_once(item: int, marker_dir: str) -> int:
+    """The first time any worker runs part 1, it ends every worker of the cluster, itself last: no copy of the
+    map's shared data survives (as when the one worker holding it dies) and every part must run again."""
+    if item == 1 and _first_time(Path(marker_dir) / "all died"):
+        from distributed import get_client
+
+        others = [pid for pid in get_client().run(os.getpid).values() if pid != os.getpid()]
+        for pid in others:
+            os.kill(pid, signal.SIGKILL)
         os._exit(1)
     return item * 10
 
