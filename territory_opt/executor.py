@@ -4,7 +4,7 @@ Three kinds of part go through one `map(job, items, *shared)`: the large engine'
 (`solve.engine._large_part` over `Problem.part` slices), each rep's call cycle (`routing.cycle.plan_rep`) and each
 team's territory shapes (`results.territories.team_shapes`). Items carry only numpy arrays and small frozen
 dataclasses (never GeoDataFrames), so they pickle cheaply; `shared` (solver parameters, routing settings, the study
-area) is sent once per process or broadcast once to every Dask worker.
+area) is sent once per process, or once per map to a Dask cluster as a task of its own that workers fetch.
 
 Determinism: a part's result depends only on the part and what is shared (the seed among it), never on the worker
 or the order parts finish; results come back in input order and the first failing part in input order decides the
@@ -23,6 +23,7 @@ import pickle
 import socket
 import time
 import traceback
+import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -214,12 +215,28 @@ class ProcessExecutor(PartExecutor):
         return [by_index[index] for index in range(len(items))]
 
 
+def _shared_value(value: object) -> object:
+    """A map's shared value, produced by a task of its own on a Dask worker rather than scattered: scattered data
+    has no recipe, so once the last worker holding it dies (the memory manager keeps a single copy whenever no part
+    waits for it on another worker) the scheduler forgets it and cancels every part that needs it. A task's result
+    is rebuilt from the task, and so are the parts that depended on it."""
+    return value
+
+
+def _submit_quietly(client: Any, function: Callable[..., Any], *args: object, **kwargs: Any) -> Any:
+    """`client.submit` without the warning for a large task: parts and shared values travel inside their tasks on
+    purpose, so that the scheduler can run any of them again after a lost worker."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return client.submit(function, *args, **kwargs)
+
+
 @dataclass
 class DaskExecutor(PartExecutor):
     """Parts as tasks on a `dask.distributed` cluster: the one at `scheduler`, or a `LocalCluster` of `workers`
-    processes started on first use and closed by `close()`. Shared data is scattered once per map to every worker;
-    each part is a pure task keyed by its content and that map's shared data, so re-running a lost part gives the
-    same result."""
+    processes started on first use and closed by `close()`. Each shared value is one task per map (see
+    `_shared_value`) and each part a pure task keyed by its content and that map's shared data, so the scheduler can
+    rebuild either after a lost worker and a re-run part gives the same result."""
 
     scheduler: str | None = None
     workers: int = 2
@@ -265,17 +282,16 @@ class DaskExecutor(PartExecutor):
         from distributed import as_completed
 
         client = self.client
-        # fresh keys on every map: with content-hashed keys, a later map (routing's next round, same settings)
-        # re-scattered the key the previous map was releasing, and the scheduler could drop it under the new
-        # tasks ("lost dependencies")
-        shared_futures = client.scatter(list(shared), broadcast=True, hash=False) if shared else []
+        # a fresh key on every map: with content-hashed keys, a later map with the same settings (routing's next
+        # round) reused the key the previous map was releasing, and the scheduler could drop it under the new tasks
+        shared_futures = [_submit_quietly(client, _shared_value, value, key=f"{KEY_PREFIX}-shared-{uuid.uuid4().hex}")
+                          for value in shared]
         base = tokenize(job.__module__, job.__qualname__, [f.key for f in shared_futures])
 
         def submit(index: int) -> Any:
-            with warnings.catch_warnings():  # parts travel inside their tasks on purpose: a lost one can be re-run
-                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-                return client.submit(run_part, job, items[index], *shared_futures, pure=True, retries=self.retries,
-                                     key=f"{KEY_PREFIX}-{stage}-{index}-{tokenize(base, items[index])}")
+            return _submit_quietly(client, run_part, job, items[index], *shared_futures, pure=True,
+                                   retries=self.retries,
+                                   key=f"{KEY_PREFIX}-{stage}-{index}-{tokenize(base, items[index])}")
 
         # as many parts in flight as the cluster has threads, largest first, the next one as soon as one ends: a
         # free worker always takes the biggest part left (the scheduler, not knowing how long a part takes, would

@@ -4,6 +4,7 @@ them by name, so they cannot live inside a test function."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +29,31 @@ def broken_on(item: int, bad: int) -> int:
     return item
 
 
+def _first_time(marker: Path) -> bool:
+    """True for the one process, across the cluster, that creates `marker`."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
 def die_once(item: int, marker_dir: str) -> int:
     """The first time any process runs part 1, that process dies at once (as a lost worker would)."""
-    if item == 1:
-        try:
-            os.close(os.open(Path(marker_dir) / "died", os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return item * 10
+    if item == 1 and _first_time(Path(marker_dir) / "died"):
+        os._exit(1)
+    return item * 10
+
+
+def every_worker_dies_once(item: int, marker_dir: str) -> int:
+    """The first time any worker runs part 1, it ends every worker of the cluster, itself last: no copy of the
+    map's shared data survives (as when the one worker holding it dies) and every part must run again."""
+    if item == 1 and _first_time(Path(marker_dir) / "all died"):
+        from distributed import get_client
+
+        others = [pid for pid in get_client().run(os.getpid).values() if pid != os.getpid()]
+        for pid in others:
+            os.kill(pid, signal.SIGKILL)
         os._exit(1)
     return item * 10
 
@@ -47,13 +66,8 @@ class KillOnFirstPart(WorkerPlugin):
         self.prefix, self.marker_dir = prefix, marker_dir
 
     def transition(self, key, start, finish, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if finish != "executing" or not str(key).startswith(self.prefix):
-            return
-        try:
-            os.close(os.open(Path(self.marker_dir) / "killed", os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return
-        os._exit(1)
+        if finish == "executing" and str(key).startswith(self.prefix) and _first_time(Path(self.marker_dir) / "killed"):
+            os._exit(1)
 
 
 def short_then_broken(item: tuple[np.ndarray, int]) -> int:

@@ -16,7 +16,15 @@ from territory_opt.executor import DaskExecutor, PartExecutor, ProcessExecutor, 
 from territory_opt.metrics import check
 from territory_opt.solve.engine import SolveParams, _solve_large
 
-from .dask_helpers import broken_on, die_once, infeasible_on, raise_two_part, scaled, short_then_broken
+from .dask_helpers import (
+    broken_on,
+    die_once,
+    every_worker_dies_once,
+    infeasible_on,
+    raise_two_part,
+    scaled,
+    short_then_broken,
+)
 from .test_parts import regional_problem
 
 
@@ -85,6 +93,17 @@ def test_maps_in_a_row_with_the_same_shared_data(dask_executor: DaskExecutor) ->
 def test_a_lost_worker_is_replaced_and_its_part_rerun(dask_executor: DaskExecutor, tmp_path: Path) -> None:
     assert dask_executor.map(die_once, [0, 1, 2, 3], str(tmp_path)) == [0, 10, 20, 30]
     assert (tmp_path / "died").exists()
+
+
+def test_shared_data_lost_with_every_copy_is_rebuilt_and_parts_rerun(dask_executor: DaskExecutor,
+                                                                     tmp_path: Path) -> None:
+    """Scattered data has no recipe: once the last worker holding it died (the memory manager keeps one copy of
+    broadcast data when no part waits for it elsewhere), the scheduler forgot it and cancelled the parts that needed
+    it ('lost dependencies'). Shared data is now a task, rebuilt like any other lost result."""
+    items = [0, 1, 2, 3, 4, 5]
+    assert dask_executor.map(every_worker_dies_once, items, str(tmp_path)) == [10 * i for i in items]
+    assert (tmp_path / "all died").exists()
+    assert [t.index for t in dask_executor.part_times[-len(items):]] == list(range(len(items)))
 
 
 def test_large_engine_parts_on_dask_equal_local(dask_executor: DaskExecutor) -> None:
