@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -325,8 +325,9 @@ def _distributors(rng: np.random.Generator, customer_xy: np.ndarray,
 
 
 def _reps(rng: np.random.Generator, towns: list[Town], town_xy: np.ndarray, customers: list[dict[str, Any]],
-          customer_xy: np.ndarray, depot_towns: list[int]) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Reps live in towns near the centres of the customers they will serve."""
+          customer_xy: np.ndarray, depot_towns: list[int], sizes: Mapping[str, int],
+          ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Reps live in towns near the centres of the customers they will serve; `sizes` is each team's head count."""
     sector = np.array([c["sector"] for c in customers], dtype=object)
     key = np.array([c["key_account"] for c in customers], dtype=bool)
     value = np.array([c["current_value"] for c in customers], dtype=float)
@@ -340,16 +341,16 @@ def _reps(rng: np.random.Generator, towns: list[Town], town_xy: np.ndarray, cust
                          "depot_id": "" if d is None else f"D{d + 1}"})
             homes.append(town_xy[t])
 
-    field_centres = _kmeans(customer_xy, TEAM_SIZES["field"], rng)
-    add("field", "FLD", _snap_to_towns(field_centres, town_xy, taken), [None] * TEAM_SIZES["field"])
+    field_centres = _kmeans(customer_xy, sizes["field"], rng)
+    add("field", "FLD", _snap_to_towns(field_centres, town_xy, taken), [None] * sizes["field"])
     horeca_xy = customer_xy[sector == "horeca"]
-    add("horeca", "HRC", _snap_to_towns(_kmeans(horeca_xy, TEAM_SIZES["horeca"], rng), town_xy, taken),
-        [None] * TEAM_SIZES["horeca"])
-    inside_depots = [depot_towns[i % len(depot_towns)] for i in range(TEAM_SIZES["inside_sales"])]
-    add("inside_sales", "INS", inside_depots, [i % len(depot_towns) for i in range(TEAM_SIZES["inside_sales"])])
+    add("horeca", "HRC", _snap_to_towns(_kmeans(horeca_xy, sizes["horeca"], rng), town_xy, taken),
+        [None] * sizes["horeca"])
+    inside_depots = [depot_towns[i % len(depot_towns)] for i in range(sizes["inside_sales"])]
+    add("inside_sales", "INS", inside_depots, [i % len(depot_towns) for i in range(sizes["inside_sales"])])
     key_xy = customer_xy[key]
-    key_centres = _kmeans(key_xy, TEAM_SIZES["key_accounts"], rng, weights=value[key] / value[key].mean())
-    add("key_accounts", "KAM", _snap_to_towns(key_centres, town_xy, set()), [None] * TEAM_SIZES["key_accounts"])
+    key_centres = _kmeans(key_xy, sizes["key_accounts"], rng, weights=value[key] / value[key].mean())
+    add("key_accounts", "KAM", _snap_to_towns(key_centres, town_xy, set()), [None] * sizes["key_accounts"])
     return rows, np.array(homes)
 
 
@@ -396,10 +397,13 @@ def _behaviour(seed: int, customers: list[dict[str, Any]]) -> None:
         c["avg_order_value"] = round(float(c["current_value"] / orders[i] * noise[i]))
 
 
-def generate(seed: int = SEED, region: Region = SAMPLE_REGION) -> Market:
+def generate(seed: int = SEED, region: Region = SAMPLE_REGION, team_sizes: Mapping[str, int] | None = None) -> Market:
+    """The market of `region`; `team_sizes` overrides some teams' head counts (a larger region needs more reps
+    once drive time counts in their workload)."""
+    sizes = {**TEAM_SIZES, **(team_sizes or {})}
     rng = np.random.default_rng(seed)
     towns = region_towns(region=region)
-    if len(towns) < 2 * sum(TEAM_SIZES.values()):
+    if len(towns) < 2 * sum(sizes.values()):
         raise ValueError(f"{region.country}:{region.admin1} has {len(towns)} towns of 1,000+ in GeoNames: too few")
     to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
     town_xy = np.column_stack(to_metric.transform([t.lon for t in towns], [t.lat for t in towns]))
@@ -411,7 +415,7 @@ def generate(seed: int = SEED, region: Region = SAMPLE_REGION) -> Market:
               for i, t in enumerate(depot_towns)]
     routes = _routes(towns, town_xy, depot_towns)
     distributors = _distributors(rng, customer_xy, area)
-    reps, rep_xy = _reps(rng, towns, town_xy, customers, customer_xy, depot_towns)
+    reps, rep_xy = _reps(rng, towns, town_xy, customers, customer_xy, depot_towns, sizes)
     _current_reps(rng, customers, customer_xy, reps, rep_xy)
     _behaviour(seed, customers)
     return Market(towns, town_xy, area, customers, customer_xy, depots, routes, distributors, reps, rep_xy,
