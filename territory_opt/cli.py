@@ -195,13 +195,13 @@ def explain(
     from .config import load_scenario
     from .io.run_files import read_run_json, read_run_table
     from .preparation import prepare
-    from .results.explain import check_inputs_unchanged, explain_customer, scenario_of_run, with_run_homes
+    from .results.explain import as_in_run, check_inputs_unchanged, explain_customer, scenario_of_run
 
     def body() -> None:
         manifest = read_run_json(run_dir, "manifest.json")
         path, overrides = scenario_of_run(run_dir, manifest) if scenario is None else (scenario, ())
         prepared = prepare(load_scenario(path, overrides))
-        prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
+        prepared = as_in_run(prepared, run_dir)
         assignments = read_run_table(run_dir, "assignments.csv", ("customer_id", "team", "rep_id"))
         report = explain_customer(prepared, assignments, customer_id)
         report["inputs_changed_since_run"] = check_inputs_unchanged(prepared, manifest)

@@ -277,11 +277,11 @@ def edited_run(run_dir: Path, edits_path: Path, scenario: Path | None = None) ->
     the writer takes (the scenario path with it, for the manifest). Rules the edited plan breaks are warnings and
     kpis.json's `edited.rules_broken`; changes.csv lists what the edits moved against the optimised run."""
     from .config import load_scenario
-    from .io.run_files import read_previous_assignments, read_run_json, read_run_table
+    from .io.run_files import read_previous_assignments, read_run_json
     from .metrics import check
     from .preparation import prepare
     from .results.assemble import RunContext, assemble_run, territory_shapes
-    from .results.explain import scenario_of_run, with_run_homes
+    from .results.explain import as_in_run, scenario_of_run
     from .solve import Result
     from .solve.scaling import COST_SCALE, objective_units
 
@@ -291,7 +291,7 @@ def edited_run(run_dir: Path, edits_path: Path, scenario: Path | None = None) ->
     manifest, before = read_run_json(run_dir, "manifest.json"), read_run_json(run_dir, "kpis.json")
     path, overrides = scenario_of_run(run_dir, manifest) if scenario is None else (Path(scenario), ())
     prepared = prepare(load_scenario(path, overrides))
-    prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
+    prepared = as_in_run(prepared, run_dir)
     problem = prepared.problem
     baseline = read_previous_assignments(run_dir)
     assignment = run_assignment(problem, baseline, str(run_dir / "assignments.csv"))

@@ -18,7 +18,7 @@ from .errors import InfeasibleError
 from .executor import PartProgress, StageExecutors, stage_executors
 from .io.run_files import read_previous_assignments
 from .metrics import check, schedule_violations
-from .model.build import with_baseline
+from .model.build import rep_capacity_s, with_baseline
 from .preparation import Progress, Timings, prepare
 from .prepare.prepared import Prepared
 from .results.assemble import RunContext, assemble_run, territory_shapes
@@ -28,6 +28,7 @@ from .routing.stage import build_travel, opening_windows, route_cycle, routed_ne
 from .routing.travel import NetworkTravel
 from .solve import Budget, Result, SolveParams, solve
 from .solve.centres import DesignedHomes, design_homes
+from .solve.drive_bands import settle_drive_bands
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, time_limit_s: float | None = None,
@@ -78,6 +79,16 @@ def design_stage(prepared: Prepared, budget: Budget, params: SolveParams,
     return prepared, design
 
 
+def settled_bands(prepared: Prepared, budget: Budget) -> Prepared:
+    """The bands over the drive a balanced alignment causes (solve/drive_bands.py), once homes and baseline are
+    final (design mode moves homes; continuity steers the LP)."""
+    problem, bands = settle_drive_bands(prepared.problem, rep_capacity_s(prepared.inputs.reps),
+                                        prepared.scenario.rules.balance_tolerance, budget)
+    if bands is None:
+        return prepared
+    return dataclasses.replace(prepared, problem=problem, drive_bands=bands.summary(problem.team_names))
+
+
 def judge(prepared: Prepared, result: Result, routing: RoutingOutcome | None) -> None:
     """`metrics.py` checks every hard rule (and the call plan) from the alignment alone: a violation is a solver
     bug, never a user error."""
@@ -122,6 +133,7 @@ def _run_scenario(scenario: Scenario, executors: StageExecutors, *, seed: int | 
 
     def solved(prepared: Prepared) -> tuple[Prepared, Result, RoutingOutcome | None]:
         with timings.stage("solve", progress):
+            prepared = settled_bands(prepared, budget)
             result = solve(prepared.problem, budget, seed=seed, params=params, executor=executors.solve)
         routing = None
         if scenario.routing.enabled:

@@ -175,15 +175,26 @@ def with_drive_bands(problem: Problem, capacity_s: np.ndarray, scenario: Scenari
     nearest-rep drive is the need's drive for every rep, inside `need_workload_s` (`need_drive_s` says how much)."""
     if not problem.per_rep_drive:
         return problem
-    nearest = problem.min_workload_s - problem.need_workload_s
     max_team = int(problem.rep_in_team.sum(axis=0).max(initial=0))
     fallback = problem.n_needs * min(scenario.rules.candidate_reps, max_team) > PER_REP_MAX_ARCS
-    target, lo, hi = balance_targets(problem.rep_in_team, problem.need_team, problem.need_workload_s + nearest,
-                                     capacity_s, scenario.rules.balance_tolerance)
+    banded = drive_scaled_bands(problem, capacity_s, scenario.rules.balance_tolerance)
     if fallback:
-        return problem.replace(need_workload_s=problem.need_workload_s + nearest, need_drive_s=nearest,
-                               drive_s_per_km=None, drive_base_s=None, drive_counts=False, rep_target_s=target,
-                               rep_min_s=lo, rep_max_s=hi)
+        nearest = problem.min_workload_s - problem.need_workload_s
+        return banded.replace(need_workload_s=problem.need_workload_s + nearest, need_drive_s=nearest,
+                              drive_s_per_km=None, drive_base_s=None, drive_counts=False)
+    return banded
+
+
+def drive_scaled_bands(problem: Problem, capacity_s: np.ndarray, tolerance: float | None,
+                       team_scale: np.ndarray | None = None) -> Problem:
+    """The problem with bands over calls + drive: each team's drive is its needs' drive from their nearest rep x
+    the team's `team_scale` (None: 1, the nearest rep's drive; `solve/drive_bands.py` finds the scale a balanced
+    alignment drives). Needs per-rep drive (`Problem.per_rep_drive`)."""
+    nearest = (problem.min_workload_s - problem.need_workload_s).astype(float)
+    if team_scale is not None:
+        nearest = nearest * np.asarray(team_scale, dtype=float)[problem.need_team]
+    target, lo, hi = balance_targets(problem.rep_in_team, problem.need_team, problem.need_workload_s + nearest,
+                                     capacity_s, tolerance)
     return problem.replace(rep_target_s=target, rep_min_s=lo, rep_max_s=hi)
 
 

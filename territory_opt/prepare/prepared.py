@@ -32,6 +32,9 @@ class Prepared:
     travel: Travel | None = None  # the routing's travel model when it is not the straight-line default
     travel_sha256: str | None = None  # the travel matrix file's hash, when routing reads one
     units: Units | None = None  # the alignment units; territories are then dissolves of units (results/units.py)
+    # with drive per rep: each team's drive scale the bands were settled on (solve/drive_bands.py), as kpis.json
+    # `workload.drive_bands` reports it
+    drive_bands: dict[str, dict[str, float]] | None = None
 
     @property
     def file_hashes(self) -> dict[str, str]:

@@ -58,9 +58,11 @@ class RunContext:
     started: float  # time.perf_counter() when the run began
 
 
-def workload_summary(scenario: Scenario, problem: Problem, reps: pd.DataFrame) -> dict[str, object]:
+def workload_summary(scenario: Scenario, problem: Problem, reps: pd.DataFrame,
+                     drive_bands: dict[str, dict[str, float]] | None = None) -> dict[str, object]:
     """What workload counted (model/drive.py): `drive` is `per rep`, `nearest rep` (the large-problem fallback) or
-    `off`; with the estimate's settings and totals."""
+    `off`; with the estimate's settings and totals, and the drive the bands were settled on per team
+    (`drive_bands`, solve/drive_bands.py)."""
     options = scenario.workload
     mode = "off" if not options.drive else "nearest rep" if problem.need_drive_s is not None or (
         problem.drive_s_per_km is None) else "per rep"
@@ -68,7 +70,8 @@ def workload_summary(scenario: Scenario, problem: Problem, reps: pd.DataFrame) -
             or scenario.logistics.default_speed_kmh, "trip_call_hours": options.trip_call_hours,
             "hop_factor": options.hop_factor, "neighbours": options.neighbours,
             "call_hours": round(float(reps["call_hours"].sum()), 2),
-            "drive_hours_est": round(float(reps["drive_hours_est"].sum()), 2)}
+            "drive_hours_est": round(float(reps["drive_hours_est"].sum()), 2),
+            **({"drive_bands": drive_bands} if drive_bands is not None else {})}
 
 
 def unplanned_findings(problem: Problem, routing: RoutingOutcome) -> list[Finding]:
@@ -173,7 +176,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "n_warnings": len(prepared.warnings),
         "total_workload_hours": counts["total_workload_hours"],
         "total_current_value": counts["total_current_value"],
-        "workload": workload_summary(scenario, problem, reps),
+        "workload": workload_summary(scenario, problem, reps, prepared.drive_bands),
         "gap_given_zones": (round(max(0.0, 1 - float(result.stats["bound_given_zones"]) / result.objective), 6)
                             if "bound_given_zones" in result.stats and result.objective > 0 else None),
         "solver_stats": dict(sorted(result.stats.items())),

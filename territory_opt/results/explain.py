@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..config import Covers
 from ..errors import Finding, InputError
+from ..model.build import drive_scaled_bands, rep_capacity_s
 from ..model.problem import NO_REP, Problem
 from ..prepare.prepared import Prepared
 from ..solve.ledger import Ledger
@@ -171,6 +172,27 @@ def check_inputs_unchanged(prepared: Prepared, manifest: dict[str, Any]) -> list
         if now is not None and entry.get("sha256") not in (None, now):
             changed.append(name)
     return changed
+
+
+def as_in_run(prepared: Prepared, run_dir: Path) -> Prepared:
+    """The prepared scenario as the run in `run_dir` solved it: its rep homes (reps.csv) and bands (kpis.json)."""
+    from ..io.run_files import read_run_json, read_run_table
+
+    prepared = with_run_homes(prepared, read_run_table(run_dir, "reps.csv", ("rep_id",)))
+    return with_run_bands(prepared, read_run_json(run_dir, "kpis.json"))
+
+
+def with_run_bands(prepared: Prepared, kpis: dict[str, Any]) -> Prepared:
+    """The bands the run settled on (kpis.json `workload.drive_bands`, solve/drive_bands.py), rebuilt exactly
+    from each team's drive scale, after `with_run_homes`: a run's bands, not the nearest-rep ones."""
+    settled = (kpis.get("workload") or {}).get("drive_bands")
+    problem = prepared.problem
+    if not settled or not problem.per_rep_drive:
+        return prepared
+    scale = np.array([float(settled.get(name, {}).get("scale", 1.0)) for name in problem.team_names])
+    problem = drive_scaled_bands(problem, rep_capacity_s(prepared.inputs.reps),
+                                 prepared.scenario.rules.balance_tolerance, scale)
+    return dataclasses.replace(prepared, problem=problem, drive_bands=settled)
 
 
 def with_run_homes(prepared: Prepared, reps: pd.DataFrame) -> Prepared:
