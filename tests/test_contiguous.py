@@ -192,6 +192,23 @@ def test_rebalance_passes_excess_through_a_full_rep_to_one_with_room() -> None:
     assert check(problem, ledger.assign) == []
 
 
+def test_rebalance_keeps_passing_load_down_a_chain_while_the_breach_stays_put(monkeypatch: pytest.MonkeyPatch) \
+        -> None:
+    """A 1 x 12 strip: A is 2 units over, B and C exactly full, D 2 units under. Each unit reaches D in three
+    moves, and the first two leave the total breach as it was: progress is also a lower potential (load nearer
+    room), or a patience of one sweep without a lower breach would stop with A still over."""
+    import territory_opt.solve.contiguous as contiguous
+
+    monkeypatch.setattr(contiguous, "REBALANCE_PATIENCE", 1)
+    problem = grid_problem(1, 12, [unit_cell(0, 0), unit_cell(0, 4), unit_cell(0, 7), unit_cell(0, 11)],
+                           rep_min_s=np.full(4, 3 * 3600), rep_max_s=np.full(4, 3 * 3600),
+                           rep_target_s=np.full(4, 3 * 3600.0))
+    ledger = Ledger(problem, per_unit(problem, [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3]))
+    rebalance(problem, ledger)
+    assert unit_reps(problem, ledger.assign).tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert check(problem, ledger.assign) == []
+
+
 def test_improve_moves_border_units_to_the_nearer_rep_and_never_raises_the_cost() -> None:
     problem = grid_problem(3, 3, [unit_cell(1, 0), unit_cell(1, 2)], tolerance=0.9)
     start = per_unit(problem, [0, 0, 0,
@@ -453,6 +470,27 @@ def test_cpsat_repair_grows_a_territory_outward_along_its_border() -> None:
     start = per_unit(problem, [0, 0, 1])
     repaired, _ = repair_bands(problem, start, Budget(work_s=2.0), workers=1, seed=0)
     assert repaired is not None and unit_reps(problem, repaired).tolist() == [0, 0, 0]
+
+
+def test_cpsat_repair_starts_from_the_broken_alignment_and_reports_what_breach_is_left() -> None:
+    """The broken bands are soft in the repair's model, so its start is a solution: it ends with no breach when a
+    one-piece alignment keeps every band, and says how much is left when none does (A must hold 3 units and B 1
+    of a 1 x 3 strip: impossible, and the repair answers None instead of a plan that breaks a band)."""
+    from territory_opt.solve.contiguous_cpsat import band_breach, repair_bands
+
+    problem = grid_problem(3, 3, [unit_cell(0, 0), unit_cell(2, 2), unit_cell(0, 2)],
+                           rep_min_s=np.full(3, 3 * 3600), rep_max_s=np.full(3, 3 * 3600),
+                           rep_target_s=np.full(3, 3 * 3600.0))
+    start = per_unit(problem, [0, 0, 2, 0, 0, 0, 0, 1, 1])
+    assert band_breach(problem, start) == 6 * 3600  # A 3 h over, B 1 h and C 2 h under
+    repaired, stats = repair_bands(problem, start, Budget(work_s=5.0), workers=1, seed=0)
+    assert repaired is not None and band_breach(problem, repaired) == 0 and stats["contiguity_repair_breach"] == 0
+    impossible = grid_problem(1, 3, [unit_cell(0, 0), unit_cell(0, 2)],
+                              rep_min_s=np.array([3 * 3600, 3600]), rep_max_s=np.array([3 * 3600, 3600]),
+                              rep_target_s=np.array([3 * 3600.0, 3600.0]))
+    stuck = per_unit(impossible, [0, 0, 1])
+    none, stats = repair_bands(impossible, stuck, Budget(work_s=2.0), workers=1, seed=0)
+    assert none is None and stats["contiguity_repair_breach"] == band_breach(impossible, stuck) == 3600
 
 
 def test_polish_lowers_the_cost_of_a_repaired_alignment_and_keeps_every_rule() -> None:
