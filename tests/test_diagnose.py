@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from territory_opt.model.problem import NO_REP, Problem
-from territory_opt.solve.diagnose import capacity_findings, explain_lp_infeasible, rules_in_play
+from territory_opt.solve.diagnose import InfeasibleGroup, capacity_findings, explain_lp_infeasible, rules_in_play
 
 from .problems import build_problem, one_answer_problem
 
@@ -114,26 +114,30 @@ def test_the_rules_in_play_are_named_as_the_scenario_names_them() -> None:
 def test_lumpy_work_is_explained_with_the_band_and_the_largest_customer() -> None:
     problem = build_problem([[0.0, 0.0]] * 3, [[0.0, 0.0]] * 2, team_names=("A",),
                             rep_min_s=np.full(2, 5400, np.int64), rep_max_s=np.full(2, 5400, np.int64))
-    [finding] = explain_lp_infeasible(problem, [(np.array([0]), np.array([0, 1]))])
+    [finding] = explain_lp_infeasible(problem, [InfeasibleGroup(np.array([0]), np.array([0, 1]), True)])
     assert finding.message == (
         "team 'A': no assignment keeps all 2 reps within their workload band (1.5 h to 1.5 h) under the rules given; "
         "the largest customer needs 1.0 h. Widen rules.balance_tolerance or relax those rules")
 
 
-def test_an_infeasible_solve_with_no_named_cause_still_raises_findings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fallback message is a Finding like every other: code that reads .message or .source of an error's
-    findings (the run record, the part executor) must not meet a bare string."""
-    from territory_opt.errors import Finding, InfeasibleError
-    from territory_opt.solve import engine
-    from territory_opt.solve.bound import LpResult
-    from territory_opt.solve.budget import Budget
-    from territory_opt.solve.candidates import all_arcs
+def test_reps_short_of_hours_are_told_so_not_to_widen_the_band() -> None:
+    """24 quarter-hour customers in a town where R0 lives, R1 200 km away, drive in the workload, each rep may take
+    4.5 h. Counted at each customer's cheapest rep (R0: about 0.34 h each, 8.2 h in all) the work fits under the 9 h
+    of tops; but R1 drives 200 km to each customer it takes (0.75 h each: 6 at most), so no assignment fits: the
+    reps are short of hours, and the engine's diagnosis (each group's LP, then without the lower limits) says so
+    instead of "widen the band"."""
+    from territory_opt.errors import InfeasibleError
+    from territory_opt.solve import Budget, solve
 
-    problem = two_hour_problem()
-    infeasible = LpResult(feasible=False, status="infeasible", objective=float("nan"), x=np.zeros(0), seconds=0.0)
-    monkeypatch.setattr(engine, "solve_lp", lambda *args, **kwargs: infeasible)
-    monkeypatch.setattr(engine, "explain_lp_infeasible", lambda *args, **kwargs: [])
+    from .test_drive import with_drive
+
+    xy = np.array([[1000.0 * (i % 6), 1000.0 * (i // 6)] for i in range(24)])
+    problem = with_drive(build_problem(xy, [[0.0, 0.0], [200_000.0, 0.0]], team_names=("A",), workload=900,
+                                       rep_min_s=np.full(2, 3600, np.int64), rep_max_s=np.full(2, 16_200, np.int64)))
+    assert capacity_findings(problem) == []
     with pytest.raises(InfeasibleError) as raised:
-        engine._lp_or_raise(problem, all_arcs(problem), Budget(work_s=1.0))
-    assert [type(f) for f in raised.value.findings] == [Finding]
-    assert "no assignment satisfies" in raised.value.findings[0].message
+        solve(problem, Budget(work_s=2.0), seed=0)
+    [finding] = raised.value.findings
+    assert finding.message.startswith("team 'A': its 2 reps cannot hold the calls and the drive to them of its "
+                                      "customers even at their highest workloads (4.5 h to 4.5 h")
+    assert finding.message.endswith("Add reps, raise capacity_hours or widen rules.balance_tolerance")

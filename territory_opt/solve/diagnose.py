@@ -7,6 +7,8 @@ Each rule's own counting checks (`Rule.findings`) and a search for needs no rep 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import Finding
@@ -23,17 +25,36 @@ def capacity_findings(problem: Problem) -> list[Finding]:
     return findings + orphan_findings(problem)
 
 
-def explain_lp_infeasible(problem: Problem, infeasible_groups: list[tuple[np.ndarray, np.ndarray]]) -> list[Finding]:
-    """One finding per group of teams sharing reps (teams, reps) that no assignment keeps within its bands."""
+class InfeasibleGroup(NamedTuple):
+    """A group of teams sharing reps that no assignment keeps within its bands."""
+
+    teams: np.ndarray
+    reps: np.ndarray
+    tops_hold: bool  # whether the reps' highest workloads alone (no lower limits) could hold the group's work
+
+
+def explain_lp_infeasible(problem: Problem, infeasible_groups: list[InfeasibleGroup]) -> list[Finding]:
+    """One finding per group of teams sharing reps that no assignment keeps within its bands: the band when its
+    lower limits are what cannot be met, the reps' hours when even their highest workloads cannot hold the work
+    (with drive in the workload, the drive the alignment needs counts there too)."""
     findings = []
-    for teams, reps in infeasible_groups:
+    for teams, reps, tops_hold in infeasible_groups:
         lo, hi = problem.rep_min_s[reps], problem.rep_max_s[reps]
         needs = np.flatnonzero(np.isin(problem.need_team, teams))
+        largest = f"the largest customer needs {hours(problem.min_workload_s[needs].max(initial=0))}"
+        if tops_hold:
+            findings.append(Finding(
+                f"{team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
+                f"({hours(lo.min())} to {hours(hi.max())}) under {rules_in_play(problem, needs)}; {largest}. "
+                f"Widen rules.balance_tolerance"
+                f"{''.join(f', rules.balance_metrics.{m}' for m in problem.metric_names)} or relax those rules"))
+            continue
+        work = "calls and the drive to them" if problem.per_rep_drive or problem.need_drive_s is not None else "work"
         findings.append(Finding(
-            f"{team_label(problem, teams)}: no assignment keeps all {len(reps)} reps within their workload band "
-            f"({hours(lo.min())} to {hours(hi.max())}) under {rules_in_play(problem, needs)}; the largest "
-            f"customer needs {hours(problem.min_workload_s[needs].max(initial=0))}. Widen rules.balance_tolerance"
-            f"{''.join(f', rules.balance_metrics.{m}' for m in problem.metric_names)} or relax those rules"))
+            f"{team_label(problem, teams)}: its {len(reps)} reps cannot hold the {work} of its customers even at "
+            f"their highest workloads ({hours(hi.min())} to {hours(hi.max())}: the band's top or capacity_hours, "
+            f"whichever is lower) under {rules_in_play(problem, needs)}; {largest}. Add reps, raise "
+            "capacity_hours or widen rules.balance_tolerance"))
     return findings
 
 

@@ -29,7 +29,7 @@ from .contiguity import reduce_enclaves
 from .contiguous import make_contiguous, polish
 from .contiguous_cpsat import improve_windows, repair_bands
 from .cpsat import solve_cpsat
-from .diagnose import capacity_findings, explain_lp_infeasible
+from .diagnose import InfeasibleGroup, capacity_findings, explain_lp_infeasible
 from .large import flow_relaxation, improve
 from .parts import independent_parts
 from .repair import repair
@@ -90,8 +90,10 @@ def _lp_support(arcs: Arcs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return arcs.need[keep], arcs.rep[keep]
 
 
-def _infeasible_components(problem: Problem, budget: Budget) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The groups of teams sharing reps (teams, reps) whose LP alone has no solution."""
+def _infeasible_components(problem: Problem, budget: Budget) -> list[InfeasibleGroup]:
+    """The groups of teams sharing reps whose LP alone has no solution, each with whether the reps' highest
+    workloads alone could hold its work (the LP without the bands' lower limits): if not, the reps are short of
+    hours, not of band."""
     bad = []
     for teams, reps in team_groups(problem.rep_in_team):
         keep = np.isin(problem.need_team, teams)
@@ -102,7 +104,8 @@ def _infeasible_components(problem: Problem, budget: Budget) -> list[tuple[np.nd
         if sub.metric_names:
             sub = sub.replace(rep_metric_min=np.where(reps_outside[None, :], 0, sub.rep_metric_min))
         if not solve_lp(sub, all_arcs(sub), budget).feasible:
-            bad.append((teams, reps))
+            tops = sub.replace(rep_min_s=np.zeros_like(sub.rep_min_s))
+            bad.append(InfeasibleGroup(teams, reps, solve_lp(tops, all_arcs(tops), budget).feasible))
     return bad
 
 
