@@ -2,11 +2,11 @@
 configs), through the real CLI in fresh processes.
 
     python bench/real_geography.py [--region US:OH] [--crs EPSG:32617] [--only layer,auto]
-                                   [--configs [demo,geographic,sector]] [--stability] [--reps field=20,horeca=7]
+                                   [--configs [demo,geographic,sector]] [--stability] [--reps field=22,horeca=7]
                                    [--folder DIR] [--markdown]
 
 The market is `territory_opt/sample.py`'s generator run on another region's GeoNames towns (default Ohio: 6,000
-outlets around its 687 towns of 1,000+, the demo's four teams with 20 field and 7 HoReCa reps (--reps), depots,
+outlets around its 687 towns of 1,000+, the demo's four teams with 22 field and 7 HoReCa reps (--reps), depots,
 routes and footprints); its metric CRS is the UTM zone of the towns (or --crs). Its postcode-like alignment layer is
 the Voronoi areas of the towns, clipped to the study region (`units.geojson`, `unit_id` Z0001...). Two scenarios,
 both the demo's policy without a `crs` (the tool picks one for the data): `layer.yaml` with `inputs.units` that
@@ -134,9 +134,10 @@ def scenario_text(name: str, region: Region, units_layer: bool) -> str:
 
 
 # Ohio's study region is three times the sample's: with drive in the workload (the default) the sample's 18 field
-# and 5 HoReCa reps cannot hold its work within their 170 h (exit 3, short by 62 h and 106 h); 20 and 7 hold it at
-# about 92 % and 80 %.
-DEFAULT_TEAM_SIZES = {"field": 20, "horeca": 7}
+# and 5 HoReCa reps cannot hold its work within their 170 h (exit 3, short by 62 h and 106 h even at the nearest
+# reps' drive). 20 field reps cannot either once balance counts its drive (1,006 h against 748 h from the nearest
+# reps: exit 3); 22 hold it at about 90 % of their capacity, 7 HoReCa reps at about 80 %.
+DEFAULT_TEAM_SIZES = {"field": 22, "horeca": 7}
 
 
 def build_market(folder: Path, region: Region, seed: int = 20261123,
@@ -184,19 +185,22 @@ def moved_units(base: pd.DataFrame, other: pd.DataFrame) -> tuple[int, int]:
     return int(changed.sum()), len(both)
 
 
-def objectives(scenario: Path, overrides: tuple[str, ...], previous: Path | None, runs: list[Path]) -> list[float]:
+def objectives(scenario: Path, overrides: tuple[str, ...], previous: Path | None, runs: list[Path],
+               bands_from: Path) -> list[float]:
     """Each run folder's alignment (its assignments.csv) costed as `run scenario --set overrides --previous previous`
-    costs its own answer (`solve/scaling.py` `objective_units`: travel, continuity against `previous`, soft balance).
+    costs its own answer (`solve/scaling.py` `objective_units`: travel, continuity against `previous`, soft balance
+    against the bands that run settled on, read from `bands_from`'s kpis.json as `explain` does).
 
     For the tolerance goal: the base alignment is feasible under the looser band too, so the looser run moved
     nothing for nothing when its objective is below the base alignment's at the looser settings."""
-    from territory_opt.io.run_files import read_previous_assignments
+    from territory_opt.io.run_files import read_previous_assignments, read_run_json
     from territory_opt.model.build import with_baseline
     from territory_opt.preparation import prepare
+    from territory_opt.results.explain import with_run_bands
     from territory_opt.solve.scaling import COST_SCALE, objective_units
 
     spec = load_scenario(scenario, overrides)
-    problem = prepare(spec).problem
+    problem = with_run_bands(prepare(spec), read_run_json(bands_from, "kpis.json")).problem
     if previous is not None:
         problem = with_baseline(problem, read_previous_assignments(previous), spec)
     n_teams = len(problem.team_names)
@@ -329,7 +333,7 @@ def stability_rows(scenario: Path, base_out: Path, base: dict[str, Any], folder:
         units, common_units = moved_units(base_units, properties(out / "units.geojson"))
         kept = ""
         if overrides:  # the base alignment costed at the new settings (and the run's own, a check on the costing)
-            kept_cost, own_cost = objectives(path, overrides, base_out, [base_out, out])
+            kept_cost, own_cost = objectives(path, overrides, base_out, [base_out, out], bands_from=out)
             kept = f"{kept_cost:,.1f}" + ("" if abs(own_cost - r["objective"]) < 1.0 else f" (own {own_cost:,.1f}?)")
         rows.append([label, f"{count:,} of {common:,} ({100 * count / common:.2f} %)",
                      f"{units:,} of {common_units:,} ({100 * units / max(common_units, 1):.2f} %)",
@@ -350,7 +354,7 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=0.15)
     parser.add_argument("--only", default="layer,auto", help="which real-geography scenarios to run")
     parser.add_argument("--reps", default=",".join(f"{k}={v}" for k, v in DEFAULT_TEAM_SIZES.items()),
-                        help="head count per team, e.g. field=20,horeca=7 (others keep the sample's)")
+                        help="head count per team, e.g. field=22,horeca=7 (others keep the sample's)")
     parser.add_argument("--folder", type=Path, default=None, help="keep data and runs here (default: temporary)")
     add_markdown_flag(parser)
     args = parser.parse_args()
