@@ -114,6 +114,36 @@ def test_rounds_hold_capacity_and_give_away_what_the_days_could_not_hold() -> No
         assert plan.call_s + plan.drive_s <= capacity[plan.rep]
 
 
+def test_a_round_first_mends_the_kept_alignment_and_solves_whole_only_when_that_finds_nothing() -> None:
+    from territory_opt.solve import Budget, solve
+
+    rng = np.random.default_rng(5)
+    xy = np.column_stack([rng.uniform(-4_000, -1_000, 12), rng.uniform(-1_500, 1_500, 12)])
+    problem = build_problem(xy, [[-2_500.0, 0.0], [5_000.0, 0.0]], workload=1800,
+                            rep_max_s=np.full(2, 4 * 3600, np.int64))
+    settings = RoutingSettings(weeks=1, days=1, day_s=4 * 3600, break_s=0, solution_limit=50, time_limit_s=2.0)
+    solved: list[str] = []
+
+    def resolve(working: object) -> np.ndarray:
+        solved.append("whole")
+        return solve(working, Budget(work_s=2.0), seed=0).assignment  # type: ignore[arg-type]
+
+    start = solve(problem, Budget(work_s=2.0), seed=0).assignment
+    mended_from: list[np.ndarray] = []
+
+    def mend(working: object, assignment: np.ndarray) -> np.ndarray:
+        mended_from.append(assignment.copy())
+        return solve(working, Budget(work_s=2.0), seed=0).assignment  # type: ignore[arg-type]
+
+    outcome = cycle.plan_with_feedback(problem, start, settings, resolve=resolve, tolerance=None, rounds=1,
+                                       threshold=0.02, capacity_s=np.full(2, 4 * 3600.0), mend=mend)
+    assert solved == [] and len(mended_from) == 1 and (mended_from[0] == start).all()
+    assert outcome.rounds[1]["in_place"] == 1
+    outcome = cycle.plan_with_feedback(problem, start, settings, resolve=resolve, tolerance=None, rounds=1,
+                                       threshold=0.02, capacity_s=np.full(2, 4 * 3600.0), mend=lambda *_: None)
+    assert solved == ["whole"] and outcome.rounds[1]["in_place"] == 0
+
+
 def test_capacity_and_spill_bound_the_next_rounds_calls() -> None:
     problem = build_problem(np.zeros((4, 2)), np.zeros((2, 2)), rep_ids=np.array(["A", "B"], dtype=object),
                             workload=36_000, rep_target_s=np.full(2, 72_000.0),

@@ -338,12 +338,15 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
                        resolve: Callable[[Problem], np.ndarray], tolerance: float | None, rounds: int,
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
                        window_close: np.ndarray | None = None, routed: np.ndarray | None = None,
-                       executor: PartExecutor | None = None, capacity_s: np.ndarray | None = None) -> RoutingOutcome:
+                       executor: PartExecutor | None = None, capacity_s: np.ndarray | None = None,
+                       mend: Callable[[Problem, np.ndarray], np.ndarray | None] | None = None) -> RoutingOutcome:
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
     until no rep's drive changes by more than `threshold` of its work and every visit has a day; the round with the
     fewest unplanned visits, then the best-balanced real hours, is kept (marked `kept` in the history). Each round
     holds calls + drive within the rep's capacity (`capacity_s`) less the work its days could not hold in earlier
-    rounds. `resolve` solves a problem to an assignment."""
+    rounds. Each round first `mend`s the kept round's alignment to the new bands (border moves from where it is,
+    `solve.local`; `in_place` in the history), and `resolve`s the whole problem only when that finds nothing:
+    solving again from nothing moves every territory and fills other reps to their new tops."""
     from .feedback import drive_adjusted, unplanned_seconds, work_spread, work_targets
 
     # measured drive replaces the estimate (model/drive.py): the rounds balance calls + routed drive, never both
@@ -364,7 +367,8 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
             break
         working = drive_adjusted(calls_only, drive, tolerance, capacity_s, spill)
         try:
-            assignment = resolve(working)
+            mended = None if mend is None else mend(working, kept[2])
+            assignment = resolve(working) if mended is None else mended
         except (InfeasibleError, SolverLimitError):  # the reps cannot take every call with that taken out
             history.append({"round": round_no, "infeasible": 1})
             break
@@ -380,7 +384,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
         spill = spill + unplanned_seconds(plans, calls_only)
         history.append({"round": round_no, **work_spread(calls, drive, work_targets(calls_only, drive)),
                         "max_drive_change": round(float(change.max(initial=0.0)), 4),
-                        "unplanned_visits": unplanned_visits(plans)})
+                        "unplanned_visits": unplanned_visits(plans), "in_place": int(mended is not None)})
         if _spread_key(history[-1]) < _spread_key(history[kept[3]]):
             kept = (plans, working, assignment, round_no)
     plans, working, assignment, best = kept  # re-routing moves drive time: a later round can come out worse

@@ -15,6 +15,7 @@ from ..model.problem import Problem
 from ..prepare.geo import network_graphs, route_network, snap_points
 from ..prepare.prepared import Prepared
 from ..solve import Budget, Result, SolveParams, solve
+from ..solve.local import rebalance_in_place
 from .cycle import (
     RepPlan,
     RoundRejected,
@@ -70,13 +71,21 @@ def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: Solv
             raise RoundRejected("territories_in_pieces")  # one-piece territories come before balance
         return results[-1].assignment
 
+    def mend(problem: Problem, assignment: np.ndarray) -> np.ndarray | None:
+        start = next(r for r in reversed(results) if np.array_equal(r.assignment, assignment))
+        mended = rebalance_in_place(problem, assignment, budget, start, seed=seed, workers=params.workers)
+        if mended is None:
+            return None
+        results.append(mended)
+        return mended.assignment
+
     window_open, window_close = opening_windows(prepared)
     outcome = plan_with_feedback(
         prepared.problem, result.assignment, routing_settings(prepared), resolve=resolve,
         tolerance=scenario.rules.balance_tolerance, rounds=scenario.routing.rebalance_rounds,
         threshold=scenario.routing.rebalance_threshold, workers=scenario.routing.workers,
         window_open=window_open, window_close=window_close, routed=routed_needs(prepared), executor=executor,
-        capacity_s=rep_capacity_s(prepared.inputs.reps))
+        capacity_s=rep_capacity_s(prepared.inputs.reps), mend=mend)
     kept = next(int(entry["round"]) for entry in outcome.rounds if entry["kept"])
     return outcome, results[kept]
 
