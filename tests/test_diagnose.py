@@ -138,6 +138,7 @@ def test_reps_short_of_hours_are_told_so_not_to_widen_the_band() -> None:
     with pytest.raises(InfeasibleError) as raised:
         solve(problem, Budget(work_s=2.0), seed=0)
     [finding] = raised.value.findings
-    assert finding.message.startswith("team 'A': its 2 reps cannot hold the calls and the drive to them of its "
-                                      "customers even at their highest workloads (4.5 h to 4.5 h")
+    assert finding.message.startswith("team 'A': its 2 reps cannot hold its customers' work (calls, and with "
+                                      "workload.drive the drive to them) even at their highest workloads (4.5 h to "
+                                      "4.5 h")
     assert finding.message.endswith("Add reps, raise capacity_hours or widen rules.balance_tolerance")

@@ -49,12 +49,12 @@ def explain_lp_infeasible(problem: Problem, infeasible_groups: list[InfeasibleGr
                 f"Widen rules.balance_tolerance"
                 f"{''.join(f', rules.balance_metrics.{m}' for m in problem.metric_names)} or relax those rules"))
             continue
-        work = "calls and the drive to them" if problem.per_rep_drive or problem.need_drive_s is not None else "work"
         findings.append(Finding(
-            f"{team_label(problem, teams)}: its {len(reps)} reps cannot hold the {work} of its customers even at "
-            f"their highest workloads ({hours(hi.min())} to {hours(hi.max())}: the band's top or capacity_hours, "
-            f"whichever is lower) under {rules_in_play(problem, needs)}; {largest}. Add reps, raise "
-            "capacity_hours or widen rules.balance_tolerance"))
+            f"{team_label(problem, teams)}: its {len(reps)} reps cannot hold its customers' work (calls, and with "
+            f"workload.drive the drive to them) even at their highest workloads ({hours(hi.min())} to "
+            f"{hours(hi.max())}: the band's top or capacity_hours, whichever is lower) under "
+            f"{rules_in_play(problem, needs)}; {largest}. Add reps, raise capacity_hours or widen "
+            "rules.balance_tolerance"))
     return findings
 
 
