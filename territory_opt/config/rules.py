@@ -104,6 +104,11 @@ class Quality(StrictModel):
         "home pass this many times the median of that rep's customers (and quality.outlier_min_km).")
     outlier_min_km: NonNegativeFloat = Field(
         40.0, description="... and pass this many road km: nearby customers are never outliers.")
+    full_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        0.92, description="Warn about a team that travels planned above this share of its reps' capacity_hours "
+        "(calls and estimated drive): whole visits need some of each month free to pack into days, so its call "
+        "plan would leave visits without a day (on the demo, reps planned below 93 % kept none, above 96 % nearly "
+        "all kept some).")
     fail_on_change: bool | None = Field(
         None, description="Fail the run (exit 2, nothing written, `latest` kept) instead of warning when a count or "
         "total moved past change_threshold against the previous run, or the previous run's kpis.json cannot be "

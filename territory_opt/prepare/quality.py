@@ -5,6 +5,7 @@
 - reps left with no customers;
 - customers of a travelling team far from their own rep: beyond `quality.outlier_factor` x the median road km of
   that rep's customers and beyond `quality.outlier_min_km` (far_from_own_rep; a 300 km trip passes every hard rule);
+- teams that travel planned above `quality.full_share` of their reps' capacity_hours (no room to pack days);
 - headline counts and totals that moved by more than `quality.change_threshold` against the previous run.
 They go to warnings.csv and the report; `run --strict` makes any warning a failure.
 """
@@ -18,6 +19,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import Finding
+from ..model.bands import team_groups
 from ..model.problem import Problem
 
 EXAMPLES = 5
@@ -63,6 +65,29 @@ def result_findings(problem: Problem, assignment: np.ndarray, source: str) -> li
         return []
     return [Finding(f"{len(idle)} reps have no customers (e.g. {_examples(problem.rep_ids[idle])})", source=source,
                     field="reps")]
+
+
+def full_team_findings(problem: Problem, assignment: np.ndarray, capacity_s: np.ndarray, travels: np.ndarray,
+                       share: float, source: str) -> list[Finding]:
+    """Teams that travel (`travels`, (T,) bool) whose reps are planned above `share` of their capacity in all
+    (calls and, when drive counts, its estimate): the call plan needs room to pack whole visits into days. Per group
+    of teams sharing reps, over the reps with a capacity."""
+    findings = []
+    load = problem.rep_totals(assignment)[0].astype(float)
+    for teams, reps in team_groups(problem.rep_in_team):
+        mine = reps[np.isfinite(capacity_s[reps])]
+        if not travels[teams].any() or len(mine) == 0:
+            continue
+        planned, capacity = float(load[mine].sum()), float(capacity_s[mine].sum())
+        if capacity <= 0 or planned <= share * capacity:
+            continue
+        names = ", ".join(repr(problem.team_names[t]) for t in teams)
+        findings.append(Finding(
+            f"team {names} is planned at {100 * planned / capacity:.1f} % of its {len(mine)} reps' capacity_hours "
+            f"({planned / 3600:,.1f} h of {capacity / 3600:,.1f} h): whole visits need some of each month free to "
+            "pack into days, so a call plan (routing.enabled) leaves visits without a day; add a rep, raise "
+            "capacity_hours or lower service levels", source=source, field="quality.full_share"))
+    return findings
 
 
 MAX_OUTLIERS = 20  # far_from_own_rep warnings listed one by one before "... and N more"

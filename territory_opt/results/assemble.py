@@ -15,9 +15,10 @@ from ..errors import ChangedInputError, Finding, QualityError
 from ..executor import PartExecutor, PartTime
 from ..io.run_files import read_previous_kpis
 from ..metrics import kpis, team_distances
+from ..model.build import rep_capacity_s
 from ..model.problem import Problem
 from ..prepare.prepared import Prepared
-from ..prepare.quality import change_findings, outlier_findings, result_findings, totals
+from ..prepare.quality import change_findings, full_team_findings, outlier_findings, result_findings, totals
 from ..routing.cycle import RoutingOutcome
 from ..routing.stage import drive_and_call_seconds, routing_summary
 from ..solve import Result
@@ -128,6 +129,9 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
                              scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
                              scenario.inputs.customers.label, scenario.inputs.customers.first_row)
+    late += full_team_findings(problem, result.assignment, rep_capacity_s(prepared.inputs.reps),
+                               np.array([t.travel_weight > 0 for t in scenario.teams]), scenario.quality.full_share,
+                               scenario.inputs.reps.label)
     routed = None if routing is None else routing_summary(routing)
     late += solver_findings(result.stats, 0 if routed is None else int(str(routed["wall_capped_days"])))
     if routing is not None:
