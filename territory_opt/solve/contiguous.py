@@ -351,10 +351,10 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
     stats = {"pieces_before": territory_pieces(problem, ledger.assign)}
     stats["join_moves"] = join_pieces(problem, ledger)
     stats.update(rebalance_moves=0, improve_moves=0, swaps=0)
-    for _ in range(REBALANCE_PASSES):
+    for pass_no in range(REBALANCE_PASSES):
         moved = rebalance(problem, ledger)
         stats["rebalance_moves"] += moved
-        if stats["rebalance_moves"] > 0 and moved == 0:
+        if pass_no > 0 and moved == 0:  # improve and swap opened no new border move for the rebalance
             break
         stats["improve_moves"] += improve(problem, ledger)
         stats["swaps"] += swap(problem, ledger)
