@@ -104,11 +104,10 @@ def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, wo
 BREACH_WEIGHT = 1000  # objective units per second (or metric unit) outside a band: any breach outweighs travel
 
 
-def _soften_bands(problem: Problem, assignment: np.ndarray, arcs: Arcs, built: CpSatModel) -> None:
-    """Make the bands `assignment` breaks soft in `built`: those reps' bands widen to hold their current totals,
-    and every unit of total outside the original band costs `BREACH_WEIGHT` on top of the arcs' travel and
+def _soften_bands(problem: Problem, load: np.ndarray, arcs: Arcs, built: CpSatModel) -> None:
+    """Make the bands the totals `load` ((Q, R), of the starting alignment) break soft in `built` (built on
+    `_widened`): every unit of total outside the original band costs `BREACH_WEIGHT` on top of the arcs' travel and
     continuity (the soft-balance term is left out: a breach is the first thing to remove)."""
-    load = Ledger(problem, assignment).load
     low, high = problem.band_min, problem.band_max
     broken = np.argwhere((load > high) | (load < low))
     if len(broken) == 0:
@@ -128,9 +127,8 @@ def _soften_bands(problem: Problem, assignment: np.ndarray, arcs: Arcs, built: C
     model.minimize(BREACH_WEIGHT * sum(excess) + cp_model.LinearExpr.weighted_sum(x, costs.tolist()))
 
 
-def _widened(problem: Problem, assignment: np.ndarray) -> Problem:
-    """The problem with each band `assignment` breaks widened to hold that rep's current total."""
-    load = Ledger(problem, assignment).load
+def _widened(problem: Problem, load: np.ndarray) -> Problem:
+    """The problem with each band the totals `load` ((Q, R)) break widened to hold that rep's total."""
     low, high = np.minimum(problem.band_min, load), np.maximum(problem.band_max, load)
     changes: dict[str, np.ndarray] = {"rep_min_s": low[0].astype(np.int64), "rep_max_s": high[0].astype(np.int64)}
     if problem.metric_names:
@@ -148,9 +146,10 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     own = every.rep == assignment[every.need]
     keep = own | (free[every.rep] & free[assignment[every.need]])
     arcs = make_arcs(problem, every.need[keep], every.rep[keep])
-    built = build_model(_widened(problem, assignment) if soft_bands else problem, arcs)
-    if soft_bands:
-        _soften_bands(problem, assignment, arcs, built)
+    load = Ledger(problem, assignment).load if soft_bands else None
+    built = build_model(problem if load is None else _widened(problem, load), arcs)
+    if load is not None:
+        _soften_bands(problem, load, arcs, built)
     model, x = built.model, built.x
     arc_of = {(int(n), int(r)): i for i, (n, r) in enumerate(zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True))}
     by_unit: dict[tuple[int, int], list[int]] = {}
