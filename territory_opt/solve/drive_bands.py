@@ -28,11 +28,11 @@ from .aggregate import bundle
 from .bound import solve_lp
 from .budget import Budget
 from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
+from .engine import FULL_LP_MAX_ARCS
 
 MAX_ROUNDS = 6  # LP solves at most; the demo and Ohio settle in three
 SETTLED = 0.005  # a team's LP drive within this share above what its bands hold: settled
-LP_MAX_ARCS = 400_000  # every eligible arc up to this many (engine.FULL_LP_MAX_ARCS), else the nearest reps'
-NEAREST_REPS = 16
+NEAREST_REPS = 16  # candidate reps per need in the LP above engine.FULL_LP_MAX_ARCS eligible arcs
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class DriveBands:
 
 
 def _lp_arcs(problem: Problem) -> Arcs:
-    return all_arcs(problem) if count_all_arcs(problem) <= LP_MAX_ARCS else nearest_arcs(problem, NEAREST_REPS)
+    return all_arcs(problem) if count_all_arcs(problem) <= FULL_LP_MAX_ARCS else nearest_arcs(problem, NEAREST_REPS)
 
 
 def _lp_team_drive(working: Problem, arcs: Arcs, budget: Budget) -> np.ndarray | None:
