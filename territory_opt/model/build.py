@@ -179,7 +179,7 @@ def with_drive_bands(problem: Problem, capacity_s: np.ndarray, scenario: Scenari
     fallback = problem.n_needs * min(scenario.rules.candidate_reps, max_team) > PER_REP_MAX_ARCS
     banded = drive_scaled_bands(problem, capacity_s, scenario.rules.balance_tolerance)
     if fallback:
-        nearest = problem.min_workload_s - problem.need_workload_s
+        nearest = problem.nearest_drive_s
         return banded.replace(need_workload_s=problem.need_workload_s + nearest, need_drive_s=nearest,
                               drive_s_per_km=None, drive_base_s=None, drive_counts=False)
     return banded
@@ -190,7 +190,7 @@ def drive_scaled_bands(problem: Problem, capacity_s: np.ndarray, tolerance: floa
     """The problem with bands over calls + drive: each team's drive is its needs' drive from their nearest rep x
     the team's `team_scale` (None: 1, the nearest rep's drive; `solve/drive_bands.py` finds the scale a balanced
     alignment drives). Needs per-rep drive (`Problem.per_rep_drive`)."""
-    nearest = (problem.min_workload_s - problem.need_workload_s).astype(float)
+    nearest = problem.nearest_drive_s.astype(float)
     if team_scale is not None:
         nearest = nearest * np.asarray(team_scale, dtype=float)[problem.need_team]
     target, lo, hi = balance_targets(problem.rep_in_team, problem.need_team, problem.need_workload_s + nearest,

@@ -279,6 +279,12 @@ class Problem:
             return np.where(eligible.any(axis=1), least, 0).astype(np.int64)
         return self.need_workload_s
 
+    @property
+    def nearest_drive_s(self) -> np.ndarray:
+        """(N,) with per-rep drive: each need's drive from the nearest rep of its team (its least workload less its
+        calls), what the bands start from (model/build.py, solve/drive_bands.py)."""
+        return self.min_workload_s - self.need_workload_s
+
     def _min_workload_by_team(self) -> np.ndarray:
         """Per need, its least workload over the reps of its team (computed in blocks: no dense table)."""
         out = np.zeros(self.n_needs, dtype=np.int64)

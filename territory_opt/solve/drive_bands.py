@@ -71,8 +71,7 @@ def settle_drive_bands(problem: Problem, capacity_s: np.ndarray, tolerance: floa
     if not problem.per_rep_drive:
         return problem, None
     n_teams = len(problem.team_names)
-    nearest = np.bincount(problem.need_team, weights=(problem.min_workload_s - problem.need_workload_s),
-                          minlength=n_teams).astype(float)
+    nearest = np.bincount(problem.need_team, weights=problem.nearest_drive_s, minlength=n_teams).astype(float)
     scale = np.ones(n_teams)
     bundled = bundle(problem)
     working = bundled.problem if bundled is not None else problem
