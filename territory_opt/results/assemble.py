@@ -126,12 +126,12 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     counts = {"n_customers": problem.n_customers, "n_reps": problem.n_reps, "n_needs": problem.n_needs,
               **totals(prepared.customers, problem)}
     late = result_findings(problem, result.assignment, scenario.inputs.reps.label)
-    late += outlier_findings(problem, result.assignment, np.array([t.travel_weight > 0 for t in scenario.teams]),
-                             scenario.quality.outlier_factor, scenario.quality.outlier_min_km,
-                             scenario.inputs.customers.label, scenario.inputs.customers.first_row)
-    late += full_team_findings(problem, result.assignment, rep_capacity_s(prepared.inputs.reps),
-                               np.array([t.travel_weight > 0 for t in scenario.teams]), scenario.quality.full_share,
-                               scenario.inputs.reps.label)
+    travels = np.array([t.travel_weight > 0 for t in scenario.teams])
+    late += outlier_findings(problem, result.assignment, travels, scenario.quality.outlier_factor,
+                             scenario.quality.outlier_min_km, scenario.inputs.customers.label,
+                             scenario.inputs.customers.first_row)
+    late += full_team_findings(problem, result.assignment, rep_capacity_s(prepared.inputs.reps), travels,
+                               scenario.quality.full_share, scenario.inputs.reps.label)
     routed = None if routing is None else routing_summary(routing)
     late += solver_findings(result.stats, 0 if routed is None else int(str(routed["wall_capped_days"])))
     if routing is not None:
