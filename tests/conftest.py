@@ -23,6 +23,8 @@ os.environ.setdefault("TERRITORY_OPT_CACHE", tempfile.mkdtemp(prefix="territory-
 CUSTOMER_COLUMNS = ["customer_id", "lon", "lat", "sector", "current_value", "potential_value", "key_account",
                     "current_rep_id"]
 REP_COLUMNS = ["rep_id", "team", "lon", "lat", "capacity_hours"]
+# the demo's work budget in the end-to-end tests: short, and still reproducible
+DEMO_TIME_LIMIT = "8"
 
 
 def skip_unless_ci(reason: str) -> None:
@@ -107,3 +109,17 @@ def write_case(tmp_path: Path) -> CaseWriter:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run of the shipped demo (about two minutes on 2 cores), shared by every test that compares another run
+    with it (a rerun, the same inputs from PostGIS, the same run on Dask). Tests only read it."""
+    from typer.testing import CliRunner
+
+    from territory_opt.cli import app
+
+    out = tmp_path_factory.mktemp("demo_shared") / "out"
+    result = CliRunner().invoke(app, ["run", str(DEMO), "--out", str(out), "--time-limit", DEMO_TIME_LIMIT])
+    assert result.exit_code == 0, result.output
+    return out

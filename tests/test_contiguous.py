@@ -27,7 +27,14 @@ from territory_opt.solve.contiguous import (
 )
 from territory_opt.solve.ledger import Ledger
 from territory_opt.solve.rules import rule
-from territory_opt.solve.rules.contiguity import held_units, pieces, stays_connected, unit_neighbours
+from territory_opt.solve.rules.contiguity import (
+    connected_without,
+    cut_units,
+    held_units,
+    pieces,
+    stays_connected,
+    unit_neighbours,
+)
 from territory_opt.solve.scaling import COST_SCALE, balance_units
 
 from .unit_problems import grid_edges, grid_problem, per_unit, unit_cell
@@ -145,6 +152,23 @@ def test_pieces_and_stays_connected_on_the_grid() -> None:
     assert stays_connected(Counter({0: 1, 1: 1, 2: 1}), 0, neighbours)
     assert not stays_connected(Counter({0: 1, 1: 1, 2: 1}), 1, neighbours)
     assert stays_connected(Counter({5: 1}), 5, neighbours)  # an emptied territory is no split
+
+
+@settings(max_examples=300, deadline=None)
+@given(edges=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),
+       held=st.sets(st.integers(0, 11), max_size=12), removed=st.integers(0, 11))
+def test_cut_units_answer_as_the_search_does(edges: list[tuple[int, int]], held: set[int], removed: int) -> None:
+    """The ledger answers "does the territory stay in one piece without this unit" from its cut units (found once
+    per change of the territory); on any graph and territory, in pieces or not, that is the search's answer."""
+    lists: dict[int, list[int]] = {}
+    for u, v in edges:
+        if u != v:
+            lists.setdefault(u, []).append(v)
+            lists.setdefault(v, []).append(u)
+    neighbours = {u: tuple(sorted(vs)) for u, vs in lists.items()}
+    units = Counter({u: 1 for u in sorted(held)})
+    assert connected_without(cut_units(units, neighbours), units, removed, neighbours) \
+        == stays_connected(units, removed, neighbours)
 
 
 # --- the passes --------------------------------------------------------------------------------------------------

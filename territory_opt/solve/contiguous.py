@@ -97,13 +97,18 @@ class Border:
         owners = unit_owners(self.ledger).get((team, unit))
         return sorted(owners) if owners else []
 
+    def all_holders(self) -> dict[tuple[int, int], list[int]]:
+        """`holders` of every held (team, unit) as the ledger stands now (a sweep reads each many times)."""
+        return {key: sorted(owners) for key, owners in unit_owners(self.ledger).items() if owners}
+
     def moves(self, reps: set[int] | None = None) -> list[tuple[int, int, int, list[int]]]:
         """Every (team, unit, target rep, needs of the source rep there) border move, in a fixed order (only
         moves from or to `reps` when given)."""
         found = []
+        held = self.all_holders()
         for (team, unit), needs in sorted(self.by_unit.items()):
-            owners = self.holders(team, unit)
-            around = sorted({rep for v in self.neighbours(team, unit) for rep in self.holders(team, v)})
+            owners = held.get((team, unit), [])
+            around = sorted({rep for v in self.neighbours(team, unit) for rep in held.get((team, v), ())})
             if reps is not None and not reps.intersection(owners) and not reps.intersection(around):
                 continue
             for source in owners:
@@ -171,11 +176,12 @@ def join_pieces(problem: Problem, ledger: Ledger) -> int:
 def rep_touching(border: Border) -> dict[int, set[int]]:
     """Which reps' territories touch (share a unit border, in some team)."""
     touching: dict[int, set[int]] = {}
+    held = border.all_holders()
     for (team, unit), _ in border.by_unit.items():
-        here = border.holders(team, unit)
+        here = held.get((team, unit), [])
         for v in border.neighbours(team, unit):
             for a in here:
-                for b in border.holders(team, v):
+                for b in held.get((team, v), ()):
                     if a != b:
                         touching.setdefault(a, set()).add(b)
     return touching

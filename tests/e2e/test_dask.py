@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from territory_opt.cli import app
 
-from ..conftest import DEMO, REPO
+from ..conftest import DEMO, DEMO_TIME_LIMIT, REPO
 from ..dask_helpers import KillOnFirstPart
 from .test_routing import routed_scenario
 
@@ -77,11 +77,10 @@ def local_50k(instance_50k: Path) -> Path:
     return out
 
 
-def test_demo_on_a_local_cluster_equals_the_local_executor(tmp_path: Path) -> None:
-    local = run(DEMO, tmp_path / "local", "--time-limit", "8")
-    remote = run(DEMO, tmp_path / "dask", "--time-limit", "8", "--set", "executor.kind=dask",
+def test_demo_on_a_local_cluster_equals_the_local_executor(demo_output: Path, tmp_path: Path) -> None:
+    remote = run(DEMO, tmp_path / "dask", "--time-limit", DEMO_TIME_LIMIT, "--set", "executor.kind=dask",
                  "--set", "executor.workers=2")
-    assert_same_answer(local, remote)
+    assert_same_answer(demo_output, remote)
 
 
 def test_routing_per_rep_on_a_dask_cluster_equals_the_local_executor(write_case: Callable[..., Path],

@@ -27,6 +27,7 @@ from territory_opt.cli import app
 from ..conftest import (
     CUSTOMER_COLUMNS,
     DEMO,
+    DEMO_TIME_LIMIT,
     REPO,
     skip_unless_ci,
     tiny_customers,
@@ -40,7 +41,6 @@ from ..pg_server import ANALYST, ANALYST_PASSWORD, DATABASE, Server, missing_rea
 pytestmark = pytest.mark.timeout(900)
 
 RUNNER = CliRunner()
-TIME_LIMIT = "8"
 CUSTOMERS_TABLE = "Sales.Customers 2026"
 
 
@@ -120,7 +120,7 @@ def _tiny_scenario(folder: Path, output: dict[str, Any]) -> Path:
 
 
 def _run(scenario: Path, *extra: str) -> Any:
-    return RUNNER.invoke(app, ["run", str(scenario), "--time-limit", TIME_LIMIT, "--quiet", *extra])
+    return RUNNER.invoke(app, ["run", str(scenario), "--time-limit", DEMO_TIME_LIMIT, "--quiet", *extra])
 
 
 def _read(server: Server, sql: str) -> pd.DataFrame:
@@ -133,7 +133,8 @@ def _read(server: Server, sql: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def round_trip(server: Server, pgpass: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def round_trip(server: Server, pgpass: Path, demo_output: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(output folder of the database run, output folder of the same scenario from the shipped files)."""
     os.environ["PGPASSFILE"] = str(pgpass)
     try:
@@ -142,10 +143,7 @@ def round_trip(server: Server, pgpass: Path, tmp_path_factory: pytest.TempPathFa
         assert result.exit_code == 0, result.output
     finally:
         del os.environ["PGPASSFILE"]
-    files = tmp_path_factory.mktemp("file_run") / "out"
-    result = RUNNER.invoke(app, ["run", str(DEMO), "--out", str(files), "--time-limit", TIME_LIMIT, "--quiet"])
-    assert result.exit_code == 0, result.output
-    return folder / "out", files
+    return folder / "out", demo_output
 
 
 def test_database_inputs_give_the_same_answer_as_the_files(round_trip: tuple[Path, Path]) -> None:

@@ -103,6 +103,76 @@ def stays_connected(units: Counter[int], removed: int, neighbours: dict[int, tup
     return len(seen) == len(rest)
 
 
+def cut_units(units: Counter[int], neighbours: dict[int, tuple[int, ...]]) -> tuple[set[int], int]:
+    """The territory's cut units (articulation points of the graph its units induce: removing one splits its
+    piece) and its number of pieces; Tarjan's depth-first search, iterative."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    cuts: set[int] = set()
+    n_pieces = 0
+    for root in units:
+        if root in order:
+            continue
+        n_pieces += 1
+        order[root] = low[root] = len(order)
+        root_children = 0
+        stack = [(root, iter(neighbours.get(root, ())))]
+        while stack:
+            u, ahead = stack[-1]
+            for v in ahead:
+                if v not in units:
+                    continue
+                if v not in order:
+                    order[v] = low[v] = len(order)
+                    stack.append((v, iter(neighbours.get(v, ()))))
+                    break
+                low[u] = min(low[u], order[v])  # the edge to the parent lowers nothing the test below reads
+            else:
+                stack.pop()
+                if not stack:
+                    continue
+                parent = stack[-1][0]
+                low[parent] = min(low[parent], low[u])
+                if parent == root:
+                    root_children += 1
+                elif low[u] >= order[parent]:
+                    cuts.add(parent)
+        if root_children > 1:
+            cuts.add(root)
+    return cuts, n_pieces
+
+
+def connected_without(cut: tuple[set[int], int], units: Counter[int], removed: int,
+                      neighbours: dict[int, tuple[int, ...]]) -> bool:
+    """`stays_connected`, answered from the territory's `cut_units`."""
+    cuts, n_pieces = cut
+    if len(units) - (removed in units) <= 1:
+        return True
+    if removed not in units:
+        return n_pieces == 1
+    if n_pieces == 1:
+        return removed not in cuts
+    # in pieces: only taking away a piece of one unit can leave one piece
+    return n_pieces == 2 and not any(v in units for v in neighbours.get(removed, ()))
+
+
+CUT_CACHE_SIZE = 20_000  # territories whose cut units a ledger remembers (a few MB on the demo)
+
+
+def _stays_connected_cached(ledger: Ledger, team: int, units: Counter[int], removed: int,
+                            neighbours: dict[int, tuple[int, ...]]) -> bool:
+    """`stays_connected` from the territory's cut units, found once per set of units: the passes test many moves
+    out of the same territory, and a tried move undone brings a territory back to a set seen before."""
+    cache = cast(dict[tuple[int, frozenset[int]], tuple[set[int], int]], ledger.state["cut_units"])
+    key = (team, frozenset(units))
+    cut = cache.get(key)
+    if cut is None:
+        if len(cache) >= CUT_CACHE_SIZE:
+            cache.clear()
+        cut = cache[key] = cut_units(units, neighbours)
+    return connected_without(cut, units, removed, neighbours)
+
+
 class Contiguity(Rule):
     name = "contiguity"
     moves = True
@@ -119,6 +189,7 @@ class Contiguity(Rule):
                 owners.setdefault((team, unit), Counter())[rep] = count
         ledger.state[self.name] = held
         ledger.state["unit_owners"] = owners
+        ledger.state["cut_units"] = {}  # (team, units of a territory) -> their `cut_units`
 
     def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
         p = ledger.problem
@@ -152,7 +223,7 @@ class Contiguity(Rule):
         if into and unit not in into and not any(v in into for v in neighbours.get(unit, ())):
             return False
         out_of = held.get((source, team), Counter())
-        return out_of.get(unit, 0) > 1 or stays_connected(out_of, unit, neighbours)
+        return out_of.get(unit, 0) > 1 or _stays_connected_cached(ledger, team, out_of, unit, neighbours)
 
     def allows_moves(self, ledger: Ledger, need: np.ndarray, target: np.ndarray) -> np.ndarray:
         return np.array([self.allows_move(ledger, int(n), int(t)) for n, t in zip(need, target, strict=True)],
