@@ -178,10 +178,13 @@ def test_spill_is_cut_to_what_the_team_can_take() -> None:
                             workload=36_000, rep_target_s=np.full(2, 72_000.0),
                             rep_min_s=np.full(2, 0, np.int64), rep_max_s=np.full(2, 79_200, np.int64))
     # no band: each rep takes up to its capacity less drive, 75,000 + 75,000 s for 144,000 s of calls: 6,000 s to
-    # spare, of which 2 % of the calls (2,880 s) stay spare, so of 8,000 s spilled 3,120 s can be given away
+    # spare. Of that, the team keeps 2 % of its calls (2,880 s) spare, so only 2 % of its month (1,500 s a rep, not
+    # PACKING_SLACK's 5 %) is kept free for packing days, and of 8,000 s spilled the 120 s left can be given away
     adjusted = drive_adjusted(problem, np.zeros(2), None, capacity_s=np.full(2, 75_000.0),
                               spill_s=np.array([8_000.0, 0.0]))
-    assert adjusted.rep_max_s.tolist() == [71_880, 75_000]
+    assert adjusted.rep_max_s.tolist() == [73_380, 73_500]
+    roomy = drive_adjusted(problem, np.zeros(2), None, capacity_s=np.full(2, 80_000.0))
+    assert roomy.rep_max_s.tolist() == [76_000, 76_000]  # room enough: 5 % of each month kept free
 
 
 def test_a_visit_no_day_of_its_week_holds_moves_to_another_week(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.prepare.enrich import assign_tiers
 from territory_opt.prepare.segment import build_coverage
 from territory_opt.results.territories import study_area, team_territories
-from territory_opt.sample import demo_scenario_text, sample_files
+from territory_opt.sample import TEAM_SIZES, demo_scenario_text, sample_files
 
 from .conftest import DEMO, REPO, tiny_scenario_dict
 from .problems import build_problem
@@ -209,7 +209,7 @@ def test_sample_market_is_believable() -> None:
     reps = pd.read_csv(REPO / "data" / "reps.csv")
     assert 5500 <= len(customers) <= 6500 and customers["customer_id"].is_unique
     assert set(customers["sector"]) == {"traditional_trade", "modern_trade", "horeca", "specialty", "b2b"}
-    assert reps["team"].value_counts().to_dict() == {"field": 18, "horeca": 5, "inside_sales": 4, "key_accounts": 3}
+    assert reps["team"].value_counts().to_dict() == TEAM_SIZES
     value = customers.loc[customers["current_value"] > 0, "current_value"]
     assert np.log(value).skew() == pytest.approx(0.0, abs=0.5)  # lognormal: log values near symmetric
     assert customers["lon"].between(15.7, 19.2).all() and customers["lat"].between(51.0, 53.7).all()

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from .cycle import RepPlan
 
 SPILL_SLACK = 0.02  # share of a team's calls its reps' bands keep above them when the rounds take spill off
+# share of a rep's month the rounds keep free, where its team has that room: whole visits do not pack days to the
+# minute. Measured on the demo (32 reps): at 3 % four field reps planned at 155-164 h of their 170 h kept 6 visits
+# without a day; at 5 % every visit has a day, for 0.26 % more travel
+PACKING_SLACK = 0.05
 
 
 def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | None,
@@ -43,7 +47,8 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
     else:
         lo, hi = tolerance_band(target, tolerance, drive)
     if capacity_s is not None:
-        room = np.asarray(capacity_s, dtype=float) - drive
+        capacity = np.asarray(capacity_s, dtype=float)
+        room = capacity - drive - _packing_slack(problem.n_reps, groups, team_load, drive, capacity)
         hi = np.where(np.isfinite(room), np.minimum(hi, np.floor(room + 1e-9)), hi).astype(np.int64)
     if spill_s is not None:
         hi = hi - _spill_that_fits(problem.n_reps, groups, team_load, np.maximum(hi, 0),
@@ -51,6 +56,23 @@ def drive_adjusted(problem: Problem, drive_s: np.ndarray, tolerance: float | Non
     hi = np.maximum(hi, 0)
     lo = np.clip(lo, 0, hi)
     return problem.replace(rep_target_s=np.maximum(target - drive, 0.0), rep_min_s=lo, rep_max_s=hi)
+
+
+def _packing_slack(n_reps: int, groups: list[tuple[np.ndarray, np.ndarray]], team_load: np.ndarray,
+                   drive: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Seconds of each rep's month to keep free so its days can be packed: `PACKING_SLACK` of its capacity, or
+    as much of it as its teams' calls and drive leave (less `SPILL_SLACK`); 0 where capacity is not given. A team
+    planned at its capacity gets none: it keeps visits without a day, reported, rather than having no plan."""
+    out = np.zeros(n_reps)
+    for teams, reps in groups:
+        known = np.isfinite(capacity[reps])
+        total = float(capacity[reps][known].sum())
+        if total <= 0:
+            continue
+        spare = 1.0 - (float(team_load[teams].sum()) + float(drive[reps].sum())) / total - SPILL_SLACK
+        share = min(max(spare, 0.0), PACKING_SLACK)
+        out[reps] = np.where(known, capacity[reps], 0.0) * share
+    return out
 
 
 def _spill_that_fits(n_reps: int, groups: list[tuple[np.ndarray, np.ndarray]], team_load: np.ndarray,

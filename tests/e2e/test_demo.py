@@ -18,6 +18,7 @@ from ..browser import CHROMIUM_FLAGS, chromium, layout_problems, measure_report,
 from ..conftest import DEMO, DEMO_TIME_LIMIT, REPO
 
 RUNNER = CliRunner()
+SAMPLE_REPS = pd.read_csv(REPO / "data" / "reps.csv")
 OUTPUT_FILES = {"assignments.csv", "reps.csv", "territories.geojson", "customers.geojson", "kpis.json",
                 "manifest.json", "warnings.csv", "changes.csv", "map.png", "report.html", "segments.csv",
                 "contact_cap.csv", "advice.csv", "units.geojson",  # the demo's territories are made of H3 units
@@ -59,7 +60,7 @@ def test_tables_have_the_contract_columns(demo_runs: tuple[Path, Path]) -> None:
     for key in ("objective", "bound", "gap", "status", "max_workload_deviation", "n_customers", "n_reps",
                 "runtime_s"):
         assert key in kpis
-    assert kpis["n_customers"] == len(customers) and kpis["n_reps"] == 30
+    assert kpis["n_customers"] == len(customers) and kpis["n_reps"] == len(SAMPLE_REPS)
     # the bound relaxes contiguity: one-piece territories cost the demo about 5 % over it, nearly all continuity
     # (customers leaving today's speckled alignment), travel itself about 0.1 % (solver_stats contiguity_*)
     assert 0 <= kpis["bound"] <= kpis["objective"] and kpis["gap"] < 0.08
@@ -104,7 +105,7 @@ def test_territories_open_with_gdal_are_valid_and_never_overlap(demo_runs: tuple
     assert info["crs"] in ("EPSG:4326", "OGC:CRS84")
     territories = pyogrio.read_dataframe(out / "territories.geojson")
     assert list(territories.columns[:4]) == ["team", "rep_id", "n_customers", "workload_hours"]
-    assert len(territories) == 30
+    assert len(territories) == len(SAMPLE_REPS)
     assert set(territories.geom_type) <= {"Polygon", "MultiPolygon"}
     assert shapely.is_valid(territories.geometry.to_numpy()).all()
     metric = territories.to_crs("EPSG:2180")
@@ -255,7 +256,7 @@ def test_compare_two_reruns_finds_nothing_changed(demo_runs: tuple[Path, Path]) 
     report = json.loads(result.output)
     assert report["moved"] == {"customer_teams": 0, "customers": 0, "examples": []}
     assert all(row["delta"] == 0 for row in report["kpis"] if row["name"] != "runtime_s")
-    assert len(report["reps"]) == 30 and all(row["delta_hours"] == 0 for row in report["reps"])
+    assert len(report["reps"]) == len(SAMPLE_REPS) and all(row["delta_hours"] == 0 for row in report["reps"])
     table = RUNNER.invoke(app, ["compare", str(first), str(second)])
     assert table.exit_code == 0 and "0 customers (0 customer-teams) have another rep" in table.output
 
@@ -329,7 +330,8 @@ def test_report_renders_in_headless_chromium(demo_runs: tuple[Path, Path], tmp_p
     reps = pd.read_csv(out / "reps.csv")
     # the demo's HoReCa team overlays the field team: one team at a time, field (most reps) first, the others a
     # click away
-    assert len(re.findall(r"<path", pane)) == int((territories["team"] == "field").sum()) == 18
+    assert len(re.findall(r"<path", pane)) == int((territories["team"] == "field").sum()) \
+        == int((SAMPLE_REPS["team"] == "field").sum())
     radios = re.findall(r"<input type=\"radio\"[^>]*leaflet-base-layers[^>]*>", dom)
     assert len(radios) == territories["team"].nunique() == 4 and sum("checked" in r for r in radios) == 1
     assert sorted(re.findall(r"class=\"bar\" data-rep=\"([^\"]+)\"", dom)) == sorted(reps["rep_id"])

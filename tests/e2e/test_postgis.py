@@ -289,7 +289,7 @@ def test_an_input_query_cannot_change_the_database(server: Server, credentials: 
                                                                                          "query": query}))])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "cannot read customers" in result.output
-    assert len(_read(server, "SELECT rep_id FROM reps")) == 30
+    assert len(_read(server, "SELECT rep_id FROM reps")) == len(pd.read_csv(REPO / "data" / "reps.csv"))
 
 
 def test_a_value_the_query_cannot_convert_is_an_input_error(server: Server, credentials: Path,
