@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -105,6 +106,16 @@ def unrouted_findings(problem: Problem, routing: RoutingOutcome) -> list[Finding
     return out
 
 
+def _work_deviations(routed: dict[str, object]) -> dict[str, float]:
+    """With routing, the headline workload deviations are of work (calls + routed drive) from each rep's share of
+    its team's work, as the kept round measured them: the band holds work, while the rep table's targets are then
+    call hours (the share less the rep's own drive), whose deviations run wider than the band."""
+    rounds = cast(list[dict[str, float]], routed["rounds"])
+    kept = next(r for r in rounds if r.get("kept"))
+    return {"max_workload_deviation": float(kept["max_deviation"]),
+            "mean_workload_deviation": float(kept["mean_deviation"])}
+
+
 def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, territories: gpd.GeoDataFrame,
                  context: RunContext, *, routing: RoutingOutcome | None = None, design: DesignedHomes | None = None,
                  homes_before: np.ndarray | None = None, baseline: pd.DataFrame | None = None) -> RunResult:
@@ -174,6 +185,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         "candidate_reps": result.candidate_reps,
         "time_limit_s": context.time_limit_s,  # the work budget the answer depends on (--time-limit or scenario)
         **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in kpis(problem, result.assignment).items()},
+        **({} if routed is None else _work_deviations(routed)),
         "n_uncovered_customers": len(prepared.coverage.uncovered),
         "team_km": team_distances(problem, result.assignment),  # per team: max and p95 customer-to-rep road km
         "territories_with_several_parts": int((territories["n_parts"] > 1).sum()),

@@ -67,6 +67,12 @@ def test_every_visit_planned_within_days_and_hours(write_case: Callable[..., Pat
     rounds = kpis["routing"]["rounds"]
     kept = [r for r in rounds if r["kept"]]
     assert len(kept) == 1 and kept[0]["max_deviation"] == min(r["max_deviation"] for r in rounds)
+    # the headline deviation is of work (calls + routed drive) from the rep's share of its team's work, the
+    # quantity the band holds (this team's reps have equal capacities: the share is the team's mean work)
+    share = reps.groupby("team")["work_hours"].transform("mean")
+    work_deviation = ((reps["work_hours"] - share).abs() / share)[share > 0]
+    assert kpis["max_workload_deviation"] == kept[0]["max_deviation"] <= 0.3 + 1e-3
+    assert kpis["max_workload_deviation"] == pytest.approx(work_deviation.max(), abs=1e-3)
 
 
 def test_routing_outputs_are_reproducible(write_case: Callable[..., Path]) -> None:
