@@ -56,7 +56,8 @@ def test_carve_outs_and_contact_cap_hold(name: str, request: pytest.FixtureReque
 def test_geographic_territories_never_cross_a_distributor(geographic: Path) -> None:
     assignments = pd.read_csv(geographic / "assignments.csv")
     assert reps_crossing(assignments, "distributor_id", ["field"]).empty
-    field = next(t for t in load_scenario(CONFIGS / "geographic.yaml").teams if t.name == "field")  # field + HoReCa reps
+    # the geographic config's field team lists the sample's field and HoReCa reps
+    field = next(t for t in load_scenario(CONFIGS / "geographic.yaml").teams if t.name == "field")
     assert assignments.loc[assignments["team"] == "field", "rep_id"].nunique() == len(field.reps or ())
 
 
