@@ -129,15 +129,16 @@ def test_a_round_first_mends_the_kept_alignment_and_solves_whole_only_when_that_
         return solve(working, Budget(work_s=2.0), seed=0).assignment  # type: ignore[arg-type]
 
     start = solve(problem, Budget(work_s=2.0), seed=0).assignment
-    mended_from: list[np.ndarray] = []
+    mended_from: list[tuple[np.ndarray, int]] = []
 
-    def mend(working: object, assignment: np.ndarray) -> np.ndarray:
-        mended_from.append(assignment.copy())
+    def mend(working: object, assignment: np.ndarray, round_no: int) -> np.ndarray:
+        mended_from.append((assignment.copy(), round_no))
         return solve(working, Budget(work_s=2.0), seed=0).assignment  # type: ignore[arg-type]
 
     outcome = cycle.plan_with_feedback(problem, start, settings, resolve=resolve, tolerance=None, rounds=1,
                                        threshold=0.02, capacity_s=np.full(2, 4 * 3600.0), mend=mend)
-    assert solved == [] and len(mended_from) == 1 and (mended_from[0] == start).all()
+    assert solved == [] and len(mended_from) == 1
+    assert (mended_from[0][0] == start).all() and mended_from[0][1] == 0  # the kept round: round 0
     assert outcome.rounds[1]["in_place"] == 1
     outcome = cycle.plan_with_feedback(problem, start, settings, resolve=resolve, tolerance=None, rounds=1,
                                        threshold=0.02, capacity_s=np.full(2, 4 * 3600.0), mend=lambda *_: None)

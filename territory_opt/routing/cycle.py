@@ -339,13 +339,14 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
                        threshold: float, workers: int = 1, window_open: np.ndarray | None = None,
                        window_close: np.ndarray | None = None, routed: np.ndarray | None = None,
                        executor: PartExecutor | None = None, capacity_s: np.ndarray | None = None,
-                       mend: Callable[[Problem, np.ndarray], np.ndarray | None] | None = None) -> RoutingOutcome:
+                       mend: Callable[[Problem, np.ndarray, int], np.ndarray | None] | None = None) -> RoutingOutcome:
     """Route, then (up to `rounds` times) re-assign with each rep's drive time inside its workload and route again,
     until no rep's drive changes by more than `threshold` of its work and every visit has a day; the round with the
     fewest unplanned visits, then the best-balanced real hours, is kept (marked `kept` in the history). Each round
     holds calls + drive within the rep's capacity (`capacity_s`) less the work its days could not hold in earlier
-    rounds. Each round first `mend`s the kept round's alignment to the new bands (border moves from where it is,
-    `solve.local`; `in_place` in the history), and `resolve`s the whole problem only when that finds nothing:
+    rounds. Each round first `mend`s the kept round's alignment (given with that round's number) to the new bands
+    (border moves from where it is, `solve.local`; `in_place` in the history), and `resolve`s the whole problem only
+    when that finds nothing:
     solving again from nothing moves every territory and fills other reps to their new tops."""
     from .feedback import drive_adjusted, unplanned_seconds, work_spread, work_targets
 
@@ -367,7 +368,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
             break
         working = drive_adjusted(calls_only, drive, tolerance, capacity_s, spill)
         try:
-            mended = None if mend is None else mend(working, kept[2])
+            mended = None if mend is None else mend(working, kept[2], kept[3])
             assignment = resolve(working) if mended is None else mended
         except (InfeasibleError, SolverLimitError):  # the reps cannot take every call with that taken out
             history.append({"round": round_no, "infeasible": 1})

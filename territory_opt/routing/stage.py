@@ -71,8 +71,8 @@ def route_cycle(prepared: Prepared, result: Result, budget: Budget, params: Solv
             raise RoundRejected("territories_in_pieces")  # one-piece territories come before balance
         return results[-1].assignment
 
-    def mend(problem: Problem, assignment: np.ndarray) -> np.ndarray | None:
-        start = next(r for r in reversed(results) if np.array_equal(r.assignment, assignment))
+    def mend(problem: Problem, assignment: np.ndarray, round_no: int) -> np.ndarray | None:
+        start = results[round_no]  # round 0 and every round not ended early each added one Result
         mended = rebalance_in_place(problem, assignment, budget, start, seed=seed, workers=params.workers)
         if mended is None:
             return None
