@@ -9,10 +9,10 @@ import pytest
 
 from territory_opt.errors import Finding, InfeasibleError, SolverLimitError
 from territory_opt.metrics import schedule_violations
-from territory_opt.results.assemble import unrouted_findings
+from territory_opt.results.assemble import routed_band_findings, unrouted_findings
 from territory_opt.routing import cycle
 from territory_opt.routing.cycle import RoutingOutcome, RoutingSettings, plan_rep, rep_inputs
-from territory_opt.routing.feedback import drive_adjusted
+from territory_opt.routing.feedback import drive_adjusted, work_deviation, work_spread
 from territory_opt.routing.stage import routing_summary
 from tests.problems import build_problem
 
@@ -60,6 +60,22 @@ def test_a_day_that_cannot_be_routed_is_reported_and_its_visits_kept(monkeypatch
     (finding,) = unrouted_findings(problem, outcome)
     assert finding.field == "routing"
     assert finding.message.startswith(f"unrouted_day: rep {problem.rep_ids[0]}, week 1 day 1: {failed.visits} visits")
+
+
+def test_routed_work_outside_the_band_is_a_warning_per_rep() -> None:
+    """The last re-assign balances on the drive routed the round before; routing its alignment moves the drive
+    again, and a rep whose real hours then leave the band is named (the headline deviation says the same)."""
+    problem, assignment = one_rep()
+    calls, drive, target = np.array([100.0, 90.0, 50.0]), np.array([15.0, 10.0, 0.0]), np.array([100.0, 100.0, 0.0])
+    deviation = work_deviation(calls, drive, target)
+    assert deviation.tolist() == [0.15, 0.0, 0.0]  # no target, no deviation
+    assert work_spread(calls, drive, target)["max_deviation"] == 0.15
+    outcome = RoutingOutcome([], problem, assignment, [{"round": 0, "kept": 1}], work_deviation=deviation[:1])
+    (finding,) = routed_band_findings(problem, outcome, 0.10)
+    assert finding.field == "routing" and finding.message.startswith(f"rep {problem.rep_ids[0]}: its routed work")
+    assert "15.0 % above" in finding.message and "+/-10 % band" in finding.message
+    assert routed_band_findings(problem, outcome, 0.15) == []  # on the edge of the band is inside it
+    assert routed_band_findings(problem, outcome, None) == []
 
 
 def test_every_day_failing_still_gives_a_plan_with_every_visit_listed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,6 +92,23 @@ def unplanned_findings(problem: Problem, routing: RoutingOutcome) -> list[Findin
     return out
 
 
+def routed_band_findings(problem: Problem, routing: RoutingOutcome, tolerance: float | None) -> list[Finding]:
+    """One warning per rep whose routed work (calls + routed drive) lies outside +/-tolerance of its share of its
+    team's work: the last re-assign balanced on the drive of the round before, and routing its new alignment moved
+    the drive again."""
+    if tolerance is None or routing.work_deviation is None:
+        return []
+    out = []
+    for rep in np.flatnonzero(np.abs(routing.work_deviation) > tolerance + 5e-4).tolist():
+        off = float(routing.work_deviation[rep])
+        out.append(Finding(f"rep {problem.rep_ids[rep]}: its routed work (calls + drive) is {100 * abs(off):.1f} % "
+                           f"{'above' if off > 0 else 'below'} its share of its team's work, outside the "
+                           f"+/-{100 * tolerance:g} % band: the last re-assign balanced on the drive routed the round "
+                           "before, and routing the new alignment changed it; raise routing.rebalance_rounds or "
+                           "widen rules.balance_tolerance", field="routing"))
+    return out
+
+
 def unrouted_findings(problem: Problem, routing: RoutingOutcome) -> list[Finding]:
     """One warning per day of a rep's cycle the routing could not plan at all (kind, rep, day, visits, why); its
     visits were then placed one by one on the days of their week, or are listed as unplanned."""
@@ -148,6 +165,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
     if routing is not None:
         late += unrouted_findings(problem, routing)
         late += unplanned_findings(problem, routing)
+        late += routed_band_findings(problem, routing, scenario.rules.balance_tolerance)
     if "contiguity_failed" in result.stats:
         why = str(result.stats["contiguity_failed"])
         skipped = why.startswith("not attempted")

@@ -324,6 +324,8 @@ class RoutingOutcome:
     assignment: np.ndarray
     rounds: list[dict[str, float | int]]  # per round: work spread before re-assigning
     travel: str = "straight"  # which travel model timed the legs
+    # per rep, the kept plan's work (calls + routed drive) off its share of its team's work, signed (work_deviation)
+    work_deviation: np.ndarray | None = None
 
 
 def rep_drive(plans: list[RepPlan], n_reps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -348,7 +350,7 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     (border moves from where it is, `solve.local`; `in_place` in the history), and `resolve`s the whole problem only
     when that finds nothing:
     solving again from nothing moves every territory and fills other reps to their new tops."""
-    from .feedback import drive_adjusted, unplanned_seconds, work_spread, work_targets
+    from .feedback import drive_adjusted, unplanned_seconds, work_deviation, work_spread, work_targets
 
     # measured drive replaces the estimate (model/drive.py): the rounds balance calls + routed drive, never both
     calls_only = problem.calls_only()
@@ -392,7 +394,9 @@ def plan_with_feedback(problem: Problem, assignment: np.ndarray, settings: Routi
     for entry in history:
         entry["kept"] = int(entry["round"] == best)
     travel = type(settings.travel_model()).__name__.removesuffix("Travel").lower()
-    return RoutingOutcome(plans, working, assignment, history, travel)
+    kept_drive, _ = rep_drive(plans, problem.n_reps)
+    deviation = work_deviation(calls_only.rep_totals(assignment)[0], kept_drive, work_targets(calls_only, kept_drive))
+    return RoutingOutcome(plans, working, assignment, history, travel, deviation)
 
 
 def unplanned_visits(plans: list[RepPlan]) -> int:

@@ -114,11 +114,18 @@ def work_spread(call_s: np.ndarray, drive_s: np.ndarray, target_s: np.ndarray) -
     active = target_s > 0
     if not active.any():
         return {"max_deviation": 0.0, "mean_deviation": 0.0, "drive_share": 0.0}
-    signed = (work[active] - target_s[active]) / target_s[active]
+    signed = work_deviation(call_s, drive_s, target_s)[active]
     deviation = np.abs(signed)
     return {"max_deviation": round(float(deviation.max()), 4), "mean_deviation": round(float(deviation.mean()), 4),
             "range": round(float(signed.max() - signed.min()), 4),
             "drive_share": round(float(np.sum(drive_s) / max(work.sum(), 1e-9)), 4)}
+
+
+def work_deviation(call_s: np.ndarray, drive_s: np.ndarray, target_s: np.ndarray) -> np.ndarray:
+    """Per rep, (calls + drive - target) / target: its work's signed share off its target (0 without a target)."""
+    work = np.asarray(call_s, dtype=float) + np.asarray(drive_s, dtype=float)
+    target = np.asarray(target_s, dtype=float)
+    return np.divide(work - target, target, out=np.zeros_like(work), where=target > 0)
 
 
 def work_targets(problem: Problem, drive_s: np.ndarray) -> np.ndarray:

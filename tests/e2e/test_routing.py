@@ -73,6 +73,8 @@ def test_every_visit_planned_within_days_and_hours(write_case: Callable[..., Pat
     work_deviation = ((reps["work_hours"] - share).abs() / share)[share > 0]
     assert kpis["max_workload_deviation"] == kept[0]["max_deviation"] <= 0.3 + 1e-3
     assert kpis["max_workload_deviation"] == pytest.approx(work_deviation.max(), abs=1e-3)
+    warned = "its routed work" in (out / "warnings.csv").read_text(encoding="utf-8")
+    assert warned == (kpis["max_workload_deviation"] > 0.3 + 5e-4)  # out of band: said so
 
 
 def test_routing_outputs_are_reproducible(write_case: Callable[..., Path]) -> None:
