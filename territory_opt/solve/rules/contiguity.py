@@ -156,7 +156,9 @@ def connected_without(cut: tuple[set[int], int], units: Counter[int], removed: i
     return n_pieces == 2 and not any(v in units for v in neighbours.get(removed, ()))
 
 
-CUT_CACHE_SIZE = 20_000  # territories whose cut units a ledger remembers (a few MB on the demo)
+# units over all the territories a ledger remembers the cut units of (about 50 MB): the demo's passes ask about 27,658
+# sets of tens to hundreds of units, and a territory at 100,000 customers holds thousands
+CUT_CACHE_UNITS = 1_000_000
 
 
 def _stays_connected_cached(ledger: Ledger, team: int, units: Counter[int], removed: int,
@@ -167,9 +169,12 @@ def _stays_connected_cached(ledger: Ledger, team: int, units: Counter[int], remo
     key = (team, frozenset(units))
     cut = cache.get(key)
     if cut is None:
-        if len(cache) >= CUT_CACHE_SIZE:
+        held = cast(list[int], ledger.state["cut_units_held"])
+        if held[0] + len(units) > CUT_CACHE_UNITS:
             cache.clear()
+            held[0] = 0
         cut = cache[key] = cut_units(units, neighbours)
+        held[0] += len(units)
     return connected_without(cut, units, removed, neighbours)
 
 
@@ -190,6 +195,7 @@ class Contiguity(Rule):
         ledger.state[self.name] = held
         ledger.state["unit_owners"] = owners
         ledger.state["cut_units"] = {}  # (team, units of a territory) -> their `cut_units`
+        ledger.state["cut_units_held"] = [0]  # units over the remembered territories (CUT_CACHE_UNITS)
 
     def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
         p = ledger.problem
