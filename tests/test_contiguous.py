@@ -32,7 +32,6 @@ from territory_opt.solve.rules.contiguity import (
     cut_units,
     held_units,
     pieces,
-    stays_connected,
     unit_neighbours,
 )
 from territory_opt.solve.scaling import COST_SCALE, balance_units
@@ -143,6 +142,22 @@ def test_a_team_without_contiguity_may_move_anything() -> None:
     _, ledger = four_by_four(contiguous=False)
     assert "contiguity" not in [piece.name for piece in ledger.rules]
     assert ledger.allows(2, 1) and ledger.allows(12, 1)
+
+
+def stays_connected(units: Counter[int], removed: int, neighbours: dict[int, tuple[int, ...]]) -> bool:
+    """The reference the rule's cut-unit answer is checked against: whether the territory without `removed` is
+    still one piece (or empty), by a search from one of its units."""
+    rest = [u for u in units if u != removed]
+    if len(rest) <= 1:
+        return True
+    seen, stack = {rest[0]}, [rest[0]]
+    while stack:
+        u = stack.pop()
+        for v in neighbours.get(u, ()):
+            if v != removed and v in units and v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return len(seen) == len(rest)
 
 
 def test_pieces_and_stays_connected_on_the_grid() -> None:

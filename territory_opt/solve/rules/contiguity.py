@@ -88,21 +88,6 @@ def pieces(units: set[int] | Counter[int], neighbours: dict[int, tuple[int, ...]
     return sorted(found, key=lambda piece: (-len(piece), min(piece)))
 
 
-def stays_connected(units: Counter[int], removed: int, neighbours: dict[int, tuple[int, ...]]) -> bool:
-    """Whether the territory without `removed` is still one piece (or empty)."""
-    rest = [u for u in units if u != removed]
-    if len(rest) <= 1:
-        return True
-    seen, stack = {rest[0]}, [rest[0]]
-    while stack:
-        u = stack.pop()
-        for v in neighbours.get(u, ()):
-            if v != removed and v in units and v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return len(seen) == len(rest)
-
-
 def cut_units(units: Counter[int], neighbours: dict[int, tuple[int, ...]]) -> tuple[set[int], int]:
     """The territory's cut units (articulation points of the graph its units induce: removing one splits its
     piece) and its number of pieces; Tarjan's depth-first search, iterative."""
@@ -144,7 +129,7 @@ def cut_units(units: Counter[int], neighbours: dict[int, tuple[int, ...]]) -> tu
 
 def connected_without(cut: tuple[set[int], int], units: Counter[int], removed: int,
                       neighbours: dict[int, tuple[int, ...]]) -> bool:
-    """`stays_connected`, answered from the territory's `cut_units`."""
+    """Whether the territory without `removed` is still one piece (or empty), answered from its `cut_units`."""
     cuts, n_pieces = cut
     if len(units) - (removed in units) <= 1:
         return True
@@ -156,26 +141,28 @@ def connected_without(cut: tuple[set[int], int], units: Counter[int], removed: i
     return n_pieces == 2 and not any(v in units for v in neighbours.get(removed, ()))
 
 
-# units over all the territories a ledger remembers the cut units of (about 50 MB): the demo's passes ask about 27,658
-# sets of tens to hundreds of units, and a territory at 100,000 customers holds thousands
-CUT_CACHE_UNITS = 1_000_000
+class CutCache:
+    """Each territory's `cut_units`, found once per set of units: the passes test many moves out of the same
+    territory, and a tried move undone brings a territory back to a set seen before. Forgets everything once it
+    holds `max_units` units over its territories (1,000,000: about 50 MB; the demo's passes ask about 27,658 sets
+    of tens to hundreds of units, and a territory at 100,000 customers holds thousands)."""
 
+    def __init__(self, max_units: int = 1_000_000) -> None:
+        self.max_units = max_units
+        self.found: dict[tuple[int, frozenset[int]], tuple[set[int], int]] = {}
+        self.units = 0
 
-def _stays_connected_cached(ledger: Ledger, team: int, units: Counter[int], removed: int,
-                            neighbours: dict[int, tuple[int, ...]]) -> bool:
-    """`stays_connected` from the territory's cut units, found once per set of units: the passes test many moves
-    out of the same territory, and a tried move undone brings a territory back to a set seen before."""
-    cache = cast(dict[tuple[int, frozenset[int]], tuple[set[int], int]], ledger.state["cut_units"])
-    key = (team, frozenset(units))
-    cut = cache.get(key)
-    if cut is None:
-        held = cast(list[int], ledger.state["cut_units_held"])
-        if held[0] + len(units) > CUT_CACHE_UNITS:
-            cache.clear()
-            held[0] = 0
-        cut = cache[key] = cut_units(units, neighbours)
-        held[0] += len(units)
-    return connected_without(cut, units, removed, neighbours)
+    def connected_without(self, team: int, units: Counter[int], removed: int,
+                          neighbours: dict[int, tuple[int, ...]]) -> bool:
+        key = (team, frozenset(units))
+        cut = self.found.get(key)
+        if cut is None:
+            if self.units + len(units) > self.max_units:
+                self.found.clear()
+                self.units = 0
+            cut = self.found[key] = cut_units(units, neighbours)
+            self.units += len(units)
+        return connected_without(cut, units, removed, neighbours)
 
 
 class Contiguity(Rule):
@@ -194,8 +181,7 @@ class Contiguity(Rule):
                 owners.setdefault((team, unit), Counter())[rep] = count
         ledger.state[self.name] = held
         ledger.state["unit_owners"] = owners
-        ledger.state["cut_units"] = {}  # (team, units of a territory) -> their `cut_units`
-        ledger.state["cut_units_held"] = [0]  # units over the remembered territories (CUT_CACHE_UNITS)
+        ledger.state["cut_units"] = CutCache()
 
     def moved(self, ledger: Ledger, need: int, source: int, target: int) -> None:
         p = ledger.problem
@@ -229,7 +215,8 @@ class Contiguity(Rule):
         if into and unit not in into and not any(v in into for v in neighbours.get(unit, ())):
             return False
         out_of = held.get((source, team), Counter())
-        return out_of.get(unit, 0) > 1 or _stays_connected_cached(ledger, team, out_of, unit, neighbours)
+        cuts = cast(CutCache, ledger.state["cut_units"])
+        return out_of.get(unit, 0) > 1 or cuts.connected_without(team, out_of, unit, neighbours)
 
     def allows_moves(self, ledger: Ledger, need: np.ndarray, target: np.ndarray) -> np.ndarray:
         return np.array([self.allows_move(ledger, int(n), int(t)) for n, t in zip(need, target, strict=True)],
