@@ -3,7 +3,7 @@ configs), through the real CLI in fresh processes.
 
     python bench/real_geography.py [--region US:OH] [--crs EPSG:32617] [--only layer,auto]
                                    [--configs [demo,geographic,sector]] [--stability] [--reps field=22,horeca=7]
-                                   [--folder DIR] [--markdown]
+                                   [--set KEY=VALUE ...] [--folder DIR] [--markdown]
 
 The market is `territory_opt/sample.py`'s generator run on another region's GeoNames towns (default Ohio: 6,000
 outlets around its 687 towns of 1,000+, the demo's four teams with 22 field and 7 HoReCa reps (--reps), depots,
@@ -22,7 +22,8 @@ the CLI process.
 bench/stability.py, each with `--previous` the base run: moved customers (bench/stability.py `moved`) and moved
 units (a unit in both runs moved when, for some team with a rep in both, its rep differs; units.geojson
 `rep_<team>`); for the tolerance change also the base alignment's objective at the new settings (costed in this
-process as the run costs its own: the goal is met when the run's objective is below it). Outputs go to --folder
+process as the run costs its own: the goal is met when the run's objective is below it). `--set` overrides the
+scenarios of every run (e.g. a sweep of `rules.continuity_weight`). Outputs go to --folder
 (default a temporary folder, removed). Nothing is asserted.
 """
 
@@ -311,15 +312,15 @@ def table_row(label: str, r: dict[str, Any]) -> list[object]:
 
 
 def stability_rows(scenario: Path, base_out: Path, base: dict[str, Any], folder: Path, share: float,
-                   tolerance: float) -> list[list[object]]:
-    """The tolerance change and the churn against the base run (see the module's doc)."""
+                   tolerance: float, settings: tuple[str, ...] = ()) -> list[list[object]]:
+    """The tolerance change and the churn against the base run (see the module's doc), every run with `settings`."""
     base_assign = pd.read_csv(base_out / "assignments.csv", dtype={"customer_id": str, "rep_id": str})
     base_units = properties(base_out / "units.geojson")
     churn_dir = folder / "churn"
     churn_dir.mkdir(parents=True, exist_ok=True)
-    cases = [(f"balance_tolerance -> {tolerance:g}", scenario, (f"rules.balance_tolerance={tolerance}",)),
+    cases = [(f"balance_tolerance -> {tolerance:g}", scenario, (*settings, f"rules.balance_tolerance={tolerance}")),
              (f"{100 * share:g} % customers removed and as many added", churned_scenario(scenario, churn_dir, share),
-              ())]
+              settings)]
     rows: list[list[object]] = []
     for i, (label, path, overrides) in enumerate(cases):
         out = folder / f"stability{i}"
@@ -332,7 +333,7 @@ def stability_rows(scenario: Path, base_out: Path, base: dict[str, Any], folder:
                                                        dtype={"customer_id": str, "rep_id": str}))
         units, common_units = moved_units(base_units, properties(out / "units.geojson"))
         kept = ""
-        if overrides:  # the base alignment costed at the new settings (and the run's own, a check on the costing)
+        if overrides != settings:  # the base alignment at the new settings (and the run's own: checks the costing)
             kept_cost, own_cost = objectives(path, overrides, base_out, [base_out, out], bands_from=out)
             kept = f"{kept_cost:,.1f}" + ("" if abs(own_cost - r["objective"]) < 1.0 else f" (own {own_cost:,.1f}?)")
         rows.append([label, f"{count:,} of {common:,} ({100 * count / common:.2f} %)",
@@ -355,6 +356,8 @@ def main() -> None:
     parser.add_argument("--only", default="layer,auto", help="which real-geography scenarios to run")
     parser.add_argument("--reps", default=",".join(f"{k}={v}" for k, v in DEFAULT_TEAM_SIZES.items()),
                         help="head count per team, e.g. field=22,horeca=7 (others keep the sample's)")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a scenario override for every run (repeatable), e.g. rules.continuity_weight=50")
     parser.add_argument("--folder", type=Path, default=None, help="keep data and runs here (default: temporary)")
     add_markdown_flag(parser)
     args = parser.parse_args()
@@ -372,14 +375,15 @@ def main() -> None:
         runs += [(f"configs/{name}.yaml", REPO / "configs" / f"{name}.yaml", folder / "out" / name)
                  for name in args.configs.split(",") if name]
         for label, scenario, out in runs:
-            results[label] = r = measure(scenario, out, run(scenario, out))
+            settings = tuple(args.settings)
+            results[label] = r = measure(scenario, out, run(scenario, out, settings), settings)
             rows.append(table_row(label, r))
             context(f"{label}: {json.dumps(r, default=str)}", args.markdown)
         print(markdown_table(HEADER, rows))
         layer = f"{region.country}:{region.admin1} layer"
         if args.stability and "customers" in results.get(layer, {}):
             srows = stability_rows(scenarios["layer"], folder / "out" / "layer", results[layer], folder,
-                                   args.share, args.tolerance)
+                                   args.share, args.tolerance, tuple(args.settings))
             print()
             print(markdown_table(["change", "moved customers", "moved units", "objective (base)",
                                   "base alignment at the new settings", "objective",

@@ -1,5 +1,6 @@
 """`rules.continuity_weight` by default (null): 20 visit-km per moved (customer, team) pair when customers.csv names
-today's reps, nothing without a baseline; an explicit value always wins."""
+today's reps, 60 when the baseline is a previous run's plan, nothing without a baseline; an explicit value always
+wins."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from territory_opt.config import load_scenario
-from territory_opt.model.build import DEFAULT_CONTINUITY_WEIGHT
+from territory_opt.model.build import DEFAULT_CONTINUITY_WEIGHT, DEFAULT_PREVIOUS_CONTINUITY_WEIGHT
 from territory_opt.pipeline import prepare
 
 from .conftest import CaseWriter, tiny_customers, tiny_scenario_dict
@@ -63,7 +64,14 @@ def test_a_previous_run_is_the_baseline_of_continuity(write_case: CaseWriter) ->
                        out.need_current_rep[in_team].tolist(), strict=True))
     assert current[ids[0]] == current[ids[2]] == rep["F2"]
     assert current[ids[1]] == current[ids[3]] == rep["F1"]
-    assert out.continuity_weight == DEFAULT_CONTINUITY_WEIGHT
+    assert out.continuity_weight == DEFAULT_PREVIOUS_CONTINUITY_WEIGHT == 60.0
     nobody = with_baseline(problem.replace(need_current_rep=problem.need_current_rep * 0 + NO_REP,
                                            continuity_weight=0.0), previous.iloc[:1], prepared.scenario)
-    assert nobody.continuity_weight == DEFAULT_CONTINUITY_WEIGHT and (nobody.need_current_rep != NO_REP).sum() >= 1
+    assert nobody.continuity_weight == DEFAULT_PREVIOUS_CONTINUITY_WEIGHT
+    assert (nobody.need_current_rep != NO_REP).sum() >= 1
+    # a previous run that names none of tonight's needs is no baseline: current_rep_id's default holds
+    unknown = previous.assign(customer_id="GONE")
+    assert with_baseline(problem, unknown, prepared.scenario).continuity_weight == DEFAULT_CONTINUITY_WEIGHT
+    explicit = prepared.scenario.model_copy(update={"rules": prepared.scenario.rules.model_copy(
+        update={"continuity_weight": 5.0})})
+    assert with_baseline(problem, previous, explicit).continuity_weight == 5.0

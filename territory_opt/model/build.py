@@ -207,7 +207,12 @@ def unit_fields(units: Units | None, need_customer: np.ndarray, scenario: Scenar
             "unit_xy": units.centres}
 
 
-DEFAULT_CONTINUITY_WEIGHT = 20.0  # visit-km per moved (customer, team) pair when there is a baseline
+DEFAULT_CONTINUITY_WEIGHT = 20.0  # visit-km per moved (customer, team) pair away from customers.csv's current_rep_id
+# ... and away from the previous run's rep (`run --previous`): last night's plan was made by this tool at these
+# prices, so what moves from it should be what the night's data changed. Measured on the Ohio market
+# (bench/real_geography.py --stability, docs/benchmarks.md): at 20 a balance tolerance change moved 6.0 % of units
+# and a 1 % churn of customers 4.2 %; at 60, 1.2 % and 2.5 %; at 120, 2.0 % and 2.2 % (no better).
+DEFAULT_PREVIOUS_CONTINUITY_WEIGHT = 60.0
 
 
 def with_baseline(problem: Problem, baseline: pd.DataFrame, scenario: Scenario) -> Problem:
@@ -233,13 +238,17 @@ def with_baseline(problem: Problem, baseline: pd.DataFrame, scenario: Scenario) 
     found[found] = previous_key[at[found]] == need_key[found]
     current = problem.need_current_rep.copy()
     current[found] = previous_rep[at[found]]
-    return problem.replace(need_current_rep=current, continuity_weight=continuity_weight(scenario, current))
+    return problem.replace(need_current_rep=current,
+                           continuity_weight=continuity_weight(scenario, current, previous_run=bool(found.any())))
 
 
-def continuity_weight(scenario: Scenario, current: np.ndarray) -> float:
-    """`rules.continuity_weight`, or by default 20 visit-km when some need has a current rep (else 0)."""
+def continuity_weight(scenario: Scenario, current: np.ndarray, *, previous_run: bool = False) -> float:
+    """`rules.continuity_weight`, or by default 20 visit-km when some need has a current rep, 60 when the baseline
+    is a previous run's plan (else 0)."""
     if scenario.rules.continuity_weight is not None:
         return scenario.rules.continuity_weight
+    if previous_run:
+        return DEFAULT_PREVIOUS_CONTINUITY_WEIGHT
     return DEFAULT_CONTINUITY_WEIGHT if bool((current != NO_REP).any()) else 0.0
 
 
