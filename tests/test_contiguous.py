@@ -413,6 +413,23 @@ def test_random_feasible_grids_come_out_in_one_piece_within_the_bands(case: tupl
     assert all(n == 1 for n in grid_pieces(rows, cols, reps).values())
 
 
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(grid_cases())
+def test_disjoint_moves_per_sweep_also_give_one_piece_within_the_bands(case: tuple[Problem, np.ndarray, int, int]) \
+        -> None:
+    """Large problems make every useful move between untouched reps in one rebalance sweep: the same guarantees."""
+    import territory_opt.solve.contiguous as contiguous
+
+    problem, start, rows, cols = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(contiguous, "DISJOINT_MOVES_MIN_NEEDS", 0)
+        result, _ = make_contiguous(problem, start)
+    assert check(problem, result) == []
+    reps = unit_reps(problem, result)
+    assert all(n == 1 for n in grid_pieces(rows, cols, reps).values())
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_make_contiguous_never_splits_a_unit_between_reps(seed: int) -> None:
     rng = np.random.default_rng(seed)

@@ -8,6 +8,8 @@ independent judge, checks the same rules without these pieces.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ...model.problem import Problem
@@ -28,9 +30,17 @@ RULES: tuple[Rule, ...] = (Coverage(), Balance(), Lock(), Skills(), Exclusion(),
                            Continuity(), MaxCustomers(), MaxKm(), Contiguity())
 
 
+# per problem (compared by identity; problems are frozen): the searches ask for every tried move, and some rules
+# need a pass over all customers to know (the contact cap)
+_ACTIVE: weakref.WeakKeyDictionary[Problem, tuple[Rule, ...]] = weakref.WeakKeyDictionary()
+
+
 def active_rules(problem: Problem) -> tuple[Rule, ...]:
     """The rules this problem uses, in `RULES` order."""
-    return tuple(rule for rule in RULES if rule.active(problem))
+    found = _ACTIVE.get(problem)
+    if found is None:
+        found = _ACTIVE[problem] = tuple(rule for rule in RULES if rule.active(problem))
+    return found
 
 
 def rule(name: str) -> Rule:
