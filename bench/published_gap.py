@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from md_tables import add_markdown_flag, context, markdown_table
@@ -41,14 +42,14 @@ def read_optima(folder: Path) -> dict[str, float]:
     return out
 
 
-def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int) -> list[dict[str, object]]:
+def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int) -> list[dict[str, Any]]:
     maximise = not path.stem[3:].isalpha()  # gap1-12 maximise, gapa-d minimise
     sense = "max" if maximise else "min"
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for instance in read_gap(path):
         m, n = instance.cost.shape
         optimum = optima.get(instance.name, float("nan"))
-        row: dict[str, object] = {"instance": instance.name, "size": f"{m}x{n}", "sense": sense, "optimum": optimum,
+        row: dict[str, Any] = {"instance": instance.name, "size": f"{m}x{n}", "sense": sense, "optimum": optimum,
                                   "value": float("nan"), "bound": float("nan"), "bound_gap": float("nan"),
                                   "status": "-", "engine": "-"}
         problem = gap_problem(instance, maximise=maximise)
@@ -76,24 +77,24 @@ def run_file(path: Path, optima: dict[str, float], time_limit: float, seed: int)
     return rows
 
 
-def verdict_of(row: dict[str, object]) -> Verdict:
+def verdict_of(row: dict[str, Any]) -> Verdict:
     verdict = row["verdict"]
     assert isinstance(verdict, Verdict)
     return verdict
 
 
-def instance_table(rows: list[dict[str, object]]) -> str:
+def instance_table(rows: list[dict[str, Any]]) -> str:
     return markdown_table(
         ["instance", "agents x jobs", "sense", "value", "optimum", "gap %", "bound", "bound gap %", "s", "status"],
         [[r["instance"], r["size"], r["sense"], f"{r['value']:g}", f"{r['optimum']:g}", verdict_of(r).gap_cell(3),
           f"{r['bound']:.1f}", f"{r['bound_gap']:.3f}", f"{r['seconds']:.1f}", r["status"]] for r in rows])
 
 
-def print_table(rows: list[dict[str, object]]) -> None:
+def print_table(rows: list[dict[str, Any]]) -> None:
     print(instance_table(rows))
 
 
-def files_table(by_file: dict[str, list[dict[str, object]]]) -> str:
+def files_table(by_file: dict[str, list[dict[str, Any]]]) -> str:
     """One row per file: its problems' sizes, mean gap to the optimum, how many proven optimal, times."""
     rows = []
     for stem, runs in by_file.items():
@@ -106,7 +107,7 @@ def files_table(by_file: dict[str, list[dict[str, object]]]) -> str:
                            "max s"], rows)
 
 
-def print_markdown(by_file: dict[str, list[dict[str, object]]], time_limit: float) -> None:
+def print_markdown(by_file: dict[str, list[dict[str, Any]]], time_limit: float) -> None:
     everything = [r for runs in by_file.values() for r in runs]
     summary = summarise(verdict_of(r) for r in everything)
     slowest = max(everything, key=lambda r: float(r["seconds"]))

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from md_tables import add_markdown_flag, context, markdown_table
@@ -157,7 +158,7 @@ class Solver:
     run: Callable[[Case, float, int], Outcome]
 
 
-def run_ortools(case: Case, time_limit: float, seed: int, setup: dict[str, str] | None = None) -> Outcome:
+def run_ortools(case: Case, time_limit: float, seed: int, setup: dict[str, Any] | None = None) -> Outcome:
     """The routing core as the product calls it (its default search set-up unless `setup` overrides it)."""
     solution = solve_vrp(case.instance, Budget(work_s=None, wall_s=time_limit), seed=seed, **(setup or {}))
     valid = not check_solution(case.instance, solution)

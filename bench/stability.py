@@ -19,6 +19,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from md_tables import add_markdown_flag, context, markdown_table
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(scenario: Path, out: Path, overrides: list[str], previous: Path | None = None) -> dict[str, object]:
+def run(scenario: Path, out: Path, overrides: list[str], previous: Path | None = None) -> dict[str, Any]:
     command = [sys.executable, "-m", "territory_opt", "run", str(scenario), "--out", str(out), "--quiet"]
     if previous is not None:
         command += ["--previous", str(previous)]
@@ -95,14 +96,14 @@ def main() -> None:
         churned = run(churned_scenario(args.scenario, folder, args.share), folder / "churned", [], folder / "base")
         for label, other in ((f"balance_tolerance -> {args.tolerance}", looser),
                              (f"{100 * args.share:g} % customers removed and as many added", churned)):
-            count, common = moved(base["assignments"], other["assignments"])  # type: ignore[arg-type]
+            count, common = moved(base["assignments"], other["assignments"])
             kpis, base_kpis = other["kpis"], base["kpis"]
             rows.append({
                 "change": label,
                 "moved customers": f"{count:,} of {common:,} ({100 * count / common:.2f} %)",
-                "objective (base)": f"{base_kpis['objective']:,.1f}",  # type: ignore[index]
-                "objective": f"{kpis['objective']:,.1f}",  # type: ignore[index]
-                "pieces": kpis.get("territories_with_several_parts", ""),  # type: ignore[union-attr]
+                "objective (base)": f"{base_kpis['objective']:,.1f}",
+                "objective": f"{kpis['objective']:,.1f}",
+                "pieces": kpis.get("territories_with_several_parts", ""),
                 "wall s": f"{other['wall_s']:.1f}",
             })
     columns = list(rows[0])
