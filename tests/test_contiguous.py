@@ -398,6 +398,13 @@ def grid_cases(draw: st.DrawFn, per_unit_draw: bool = False) -> tuple[Problem, n
     return problem, start, rows, cols
 
 
+def assert_one_piece_within_bands(problem: Problem, result: np.ndarray, rows: int, cols: int) -> None:
+    """The judge finds no broken rule, and every rep's units on the grid form one piece."""
+    assert check(problem, result) == []
+    reps = unit_reps(problem, result)
+    assert all(n == 1 for n in grid_pieces(rows, cols, reps).values())
+
+
 # derandomized: the border search is a heuristic, and on a rare grid (a 2 x 5 grid, 4 reps; found once in a long
 # local run) it stops with a rep below its band; the engine then says so (contiguity_failed, a warning). CI runs the
 # same fixed examples every time instead of meeting that grid by chance.
@@ -408,9 +415,7 @@ def test_random_feasible_grids_come_out_in_one_piece_within_the_bands(case: tupl
         -> None:
     problem, start, rows, cols = case
     result, _ = make_contiguous(problem, start)
-    assert check(problem, result) == []
-    reps = unit_reps(problem, result)
-    assert all(n == 1 for n in grid_pieces(rows, cols, reps).values())
+    assert_one_piece_within_bands(problem, result, rows, cols)
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
@@ -425,9 +430,7 @@ def test_disjoint_moves_per_sweep_also_give_one_piece_within_the_bands(case: tup
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(contiguous, "DISJOINT_MOVES_MIN_NEEDS", 0)
         result, _ = make_contiguous(problem, start)
-    assert check(problem, result) == []
-    reps = unit_reps(problem, result)
-    assert all(n == 1 for n in grid_pieces(rows, cols, reps).values())
+    assert_one_piece_within_bands(problem, result, rows, cols)
 
 
 @pytest.mark.parametrize("seed", range(3))
