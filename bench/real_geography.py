@@ -374,8 +374,8 @@ def main() -> None:
                 for name in args.only.split(",") if name]
         runs += [(f"configs/{name}.yaml", REPO / "configs" / f"{name}.yaml", folder / "out" / name)
                  for name in args.configs.split(",") if name]
+        settings = tuple(args.settings)
         for label, scenario, out in runs:
-            settings = tuple(args.settings)
             results[label] = r = measure(scenario, out, run(scenario, out, settings), settings)
             rows.append(table_row(label, r))
             context(f"{label}: {json.dumps(r, default=str)}", args.markdown)
@@ -383,7 +383,7 @@ def main() -> None:
         layer = f"{region.country}:{region.admin1} layer"
         if args.stability and "customers" in results.get(layer, {}):
             srows = stability_rows(scenarios["layer"], folder / "out" / "layer", results[layer], folder,
-                                   args.share, args.tolerance, tuple(args.settings))
+                                   args.share, args.tolerance, settings)
             print()
             print(markdown_table(["change", "moved customers", "moved units", "objective (base)",
                                   "base alignment at the new settings", "objective",
