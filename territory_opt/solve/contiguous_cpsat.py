@@ -20,9 +20,9 @@ from scipy.sparse.csgraph import dijkstra
 from ..metrics import check
 from ..model.problem import Problem
 from ..model.unit_graph import length_graph
+from .border import Border, rep_touching
 from .budget import Budget
 from .candidates import Arcs, make_arcs, nearest_arcs
-from .contiguous import Border, rep_touching
 from .cpsat import CpSatModel, build_model
 from .cpsat_call import solve_model
 from .ledger import Ledger
