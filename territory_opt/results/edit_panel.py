@@ -120,7 +120,7 @@ def panel_data(run: RunResult, colours: dict[str, str], team: str = "") -> dict[
                       "max_km": limit, "edges": edges, "n_needs": int((problem.need_team == t).sum())})
     return {
         "rounding": ROUNDING,
-        "team": max(0, list(problem.team_names).index(team)) if team in problem.team_names else 0,
+        "team": list(problem.team_names).index(team) if team in problem.team_names else 0,
         "detour": float(problem.detour_factor),
         "teams": teams,
         "reps": {"ids": [str(r) for r in problem.rep_ids], "x": rx, "y": ry,
