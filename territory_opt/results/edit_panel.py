@@ -144,6 +144,12 @@ def edit_section(run: RunResult, colours: dict[str, str]) -> list[str]:
     kind = "unit" if run.prepared.units is not None and run.prepared.problem.need_unit is not None else "customer"
     teams = "".join(f"<option value='{t}'>{html.escape(name)}</option>"
                     for t, name in enumerate(run.prepared.problem.team_names))
+    drawn = ("the team's units only, each in its rep's colour (a moved unit takes its new rep's colour); "
+             "<span class='edit-swatch edit-hatch'></span> hatched grey: a unit without customers of the team "
+             "(outside edit mode it is drawn in a neighbouring rep's pale colour)" if kind == "unit"
+             else "the team's customers only, each in its rep's colour")
+    legend = (f"While editing, the map shows {drawn}; the territories' own pale colours are hidden until you stop "
+              "editing.")
     return [
         f"<p class='note'>Correct the plan by hand: choose a team and <b>Edit on the map</b>, click a {kind} to "
         "select it, choose its new rep. The reps' workload against their bands, customers, value, travel and the "
@@ -158,6 +164,7 @@ def edit_section(run: RunResult, colours: dict[str, str]) -> list[str]:
         "<button type='button' id='edit-undo' disabled>Undo</button>"
         "<button type='button' id='edit-redo' disabled>Redo</button>"
         "<button type='button' id='edit-export' disabled>Download edits.csv</button></div>",
+        f"<p id='edit-legend' class='note edit-legend'>{legend}</p>",
         "<div id='edit-selected' class='edit-selected'>Nothing selected.</div>",
         "<div class='scroll'><table id='edit-reps' class='edit-reps'><thead><tr><th>rep</th><th>workload against "
         "its band</th><th>hours</th><th>customers</th><th>value</th><th>travel (visit-km)</th><th>hard rules</th>"
@@ -165,7 +172,16 @@ def edit_section(run: RunResult, colours: dict[str, str]) -> list[str]:
         "<h3>Edits</h3><div class='scroll'><table id='edit-list'><thead><tr><th>#</th><th>team</th><th>item</th>"
         "<th>from</th><th>to</th><th>note</th><th>rules now</th></tr></thead><tbody></tbody></table></div>"
         "<p id='edit-empty' class='note'>No edits yet.</p>",
+        HATCH_PATTERN,
     ]
+
+
+# the hatch of units without customers of the edited team (the script fills them with `url(#edit-hatch)`): in the
+# page, not in Leaflet's SVG, which is made anew with the layer; sized 0 but not display:none, or it would not paint
+HATCH_PATTERN = ("<svg width='0' height='0' style='position:absolute' aria-hidden='true' focusable='false'><defs>"
+                 "<pattern id='edit-hatch' patternUnits='userSpaceOnUse' width='8' height='8' "
+                 "patternTransform='rotate(45)'><rect width='8' height='8' fill='#f2f2f2'/>"
+                 "<rect width='2.5' height='8' fill='#9e9e9e'/></pattern></defs></svg>")
 
 
 def edit_script(run: RunResult, colours: dict[str, str], team: str = "") -> str:

@@ -1,7 +1,9 @@
 """The report's edit mode end to end, in real headless Chromium: enter edit mode, click a unit on the map, give it to
 another rep, read the workload bars, numbers and rule warnings from the DOM (they must equal what metrics.py computes
 for the edited plan, same rounding), undo, redo, export edits.csv, then `territory-opt run --edits` on the exported
-file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan."""
+file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan. Also what the
+page shows around the numbers: the map while editing (no pale territory under the units, units without the team's
+customers hatched)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,11 @@ function rows(doc, id) {
 function snapshot(doc) { return {reps: rows(doc, 'edit-reps'), list: rows(doc, 'edit-list'),
                                   undo: !doc.getElementById('edit-undo').disabled,
                                   redo: !doc.getElementById('edit-redo').disabled}; }
+function text(node) { return node ? node.textContent : null; }
+function territoriesShown(win, doc) {
+  var pane = doc.querySelector('.leaflet-territories-pane');
+  return !!pane && win.getComputedStyle(pane).display !== 'none';
+}
 function click(win, node) {
   node.dispatchEvent(new win.MouseEvent('click', {bubbles: true, cancelable: true, view: win}));
 }
@@ -66,7 +73,13 @@ frame.addEventListener('load', function () {
   var win = frame.contentWindow, doc = win.document, out = {steps: []};
   try {
     var t0 = win.performance.now();
+    out.territoriesBefore = territoriesShown(win, doc);
     click(win, doc.getElementById('edit-toggle'));
+    out.territoriesEditing = territoriesShown(win, doc);
+    out.others = Array.prototype.map.call(doc.querySelectorAll('path.edit-other'), function (p) {
+      return [p.getAttribute('data-item'), p.getAttribute('fill'), p.getAttribute('fill-opacity')]; });
+    out.hatch = !!doc.querySelector('pattern#edit-hatch');
+    out.legend = text(doc.getElementById('edit-legend'));
     var paths = doc.querySelectorAll('path.edit-item[data-item]');
     out.units = paths.length;
     out.team = doc.getElementById('edit-team').selectedOptions[0].textContent;
@@ -94,6 +107,12 @@ frame.addEventListener('load', function () {
     out.ms = win.performance.now() - t0;
     out.exportEnabled = !doc.getElementById('edit-export').disabled;
     out.csv = win.territoryEdits.csv();
+    // the map: every drawn item, its fill and opacity (the moved one among its new rep's)
+    out.drawn = Array.prototype.map.call(doc.querySelectorAll('.edit-item'), function (p) {
+      return [p.getAttribute('data-item'), p.getAttribute('fill'), p.getAttribute('fill-opacity')]; });
+    out.territoriesAfterMove = territoriesShown(win, doc);
+    click(win, doc.getElementById('edit-toggle'));
+    out.territoriesAfter = territoriesShown(win, doc);
   } catch (e) { out.error = String(e) + ' ' + (e.stack || ''); }
   var pre = document.createElement('pre'); pre.id = 'driven'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
@@ -212,6 +231,38 @@ def test_the_panel_shows_what_metrics_computes_for_the_edited_plan(
     assert far["undo"] and not far["redo"]
 
 
+def field_units(run: RunResult, team: str = "field") -> set[str]:
+    problem, units = run.prepared.problem, run.prepared.units
+    assert units is not None and problem.need_unit is not None
+    held = problem.need_unit[problem.need_team == problem.team_names.index(team)]
+    return {str(units.ids[u]) for u in set(held.tolist())}
+
+
+def test_while_editing_the_map_shows_only_the_team_units_and_hatches_the_rest(
+        morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:
+    """No pale territory under the edit layer (it would read as another rep's colour, FLD01's blue as FLD11's),
+    every unit drawn: the team's in their reps' colours, alike whether moved or not, the others hatched grey."""
+    run, folder = morning
+    assert driven["territoriesBefore"] and driven["territoriesAfter"]  # the map as it was once editing stops
+    assert not driven["territoriesEditing"] and not driven["territoriesAfterMove"]
+    units = run.prepared.units
+    assert units is not None
+    shaped = {str(u) for u, shape in zip(units.ids, units.shapes, strict=True)
+              if shape is not None and not shape.is_empty}
+    mine = field_units(run)
+    assert {item for item, _, _ in driven["drawn"]} == mine
+    assert driven["others"] and {item for item, _, _ in driven["others"]} == shaped - mine
+    assert {(fill, opacity) for _, fill, opacity in driven["others"]} == {("url(#edit-hatch)", "0.8")}
+    assert driven["hatch"] and "hatched grey: a unit without customers of the team" in driven["legend"]
+    colours = json.loads((folder / "report.html").read_text(encoding="utf-8").split("id='edit-data'>", 1)[1]
+                         .split("</script>", 1)[0])["reps"]["colour"]
+    near = colours[[str(r) for r in run.prepared.problem.rep_ids].index(driven["near"])]
+    looks = {(fill, opacity) for item, fill, opacity in driven["drawn"] if fill == near}
+    moved = next((fill, opacity) for item, fill, opacity in driven["drawn"] if item == driven["kept"])
+    assert moved == (near, "0.8") and looks == {moved}  # the moved unit as its new rep's others
+    assert sum(fill == near for _, fill, _ in driven["drawn"]) > 1
+
+
 def test_undo_and_redo_step_through_the_edits(morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:
     run, _ = morning
     moved, undone, redone = driven["steps"][:3]
@@ -294,6 +345,9 @@ def test_without_units_the_customers_are_edited(scenario: Path, tmp_path_factory
     assert shown == expected_rows(run, assignment, "field") and not broken
     line = driven["csv"].splitlines()[1].split(",")
     assert line[:4] == ["field", "", keep[0], keep[1]]
+    # the customers alone on the map while editing (no territory under them)
+    assert not driven["territoriesEditing"] and driven["territoriesAfter"] and not driven["others"]
+    assert "the team's customers only" in driven["legend"]
 
 
 def test_max_km_and_max_customers_show_as_the_judge_finds_them(scenario: Path,

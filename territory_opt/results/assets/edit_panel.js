@@ -10,7 +10,7 @@
   var rep = N.rep.slice();
   var done = [], undone = [];
   var state = {team: D.team || 0, item: -1, on: false};
-  var map = null, layer = null, drawn = {};
+  var map = null, layer = null, drawn = {}, hatched = [];
   var lockOf = {};
   N.locks.forEach(function (p) { lockOf[p[0]] = p[1]; });
   var repIndex = {};
@@ -254,10 +254,15 @@
     }
     return null;
   }
+  // While editing, the map's territory layers (every team's, pale: their fill is 35 % opaque) are hidden, so that
+  // no colour on the map is other than the edit layer's: the team's units each in its holder's colour, all alike
+  // (a moved unit looks like its new rep's other units), and every other unit hatched grey (HATCH, explained in
+  // the panel's legend: a unit without customers of the team, which no rep of the team holds).
+  var FILL = 0.8, HATCH = 'url(#edit-hatch)';
   function style(i, held) {
     var r = held[i];
     return {color: i === state.item ? '#000000' : '#ffffff', weight: i === state.item ? 3 : 0.6,
-            fillColor: r >= 0 ? R.colour[r] : '#999999', fillOpacity: 0.8, opacity: 1};
+            fillColor: r >= 0 ? R.colour[r] : '#999999', fillOpacity: FILL, opacity: 1};
   }
   function recolour() {
     if (!layer) return;
@@ -265,8 +270,13 @@
     Object.keys(drawn).forEach(function (i) { drawn[i].setStyle(style(+i, held)); });
     if (drawn[state.item]) drawn[state.item].bringToFront();
   }
+  function showTerritories(show) {
+    var pane = map && map.getPane('territories');
+    if (pane) pane.style.display = show ? '' : 'none';
+  }
   function draw() {
     if (layer) { layer.remove(); layer = null; drawn = {}; }
+    showTerritories(!state.on);
     if (!state.on || !map) return;
     if (!map.getPane('edit-units')) map.createPane('edit-units').style.zIndex = 420;  // above folium's territories
     layer = L.layerGroup();
@@ -277,6 +287,17 @@
       drawn[i] = path; layer.addLayer(path);
     };
     if (D.items.kind === 'unit') {
+      D.items.shapes.forEach(function (shape, u) {  // the units without the team's customers: hatched, first (below)
+        if (!shape || items[u]) return;
+        L.geoJSON({type: 'Feature', geometry: shape, properties: {}},
+                  {style: {color: '#bbbbbb', weight: 0.6, opacity: 1, fillColor: HATCH, fillOpacity: FILL}, pane: 'edit-units'})
+          .eachLayer(function (p) {
+            p.bindTooltip(D.items.kind + ' ' + itemName(u) + ': no ' + T[state.team].name + ' customers');
+            p.on('click', function (ev) { L.DomEvent.stopPropagation(ev); });
+            layer.addLayer(p);
+            hatched.push([p, itemName(u)]);
+          });
+      });
       Object.keys(items).forEach(function (i) {
         var shape = D.items.shapes[+i];
         if (!shape) {
@@ -297,6 +318,11 @@
       var node = drawn[i].getElement ? drawn[i].getElement() : drawn[i]._path;
       if (node) { node.setAttribute('data-item', itemName(+i)); node.classList.add('edit-item'); }
     });
+    hatched.forEach(function (h) {
+      var node = h[0].getElement();
+      if (node) { node.setAttribute('data-item', h[1]); node.classList.add('edit-other'); }
+    });
+    hatched = [];
   }
   function select(team, item) {
     state.team = team; state.item = item;
