@@ -3,7 +3,7 @@ another rep, read the workload bars, numbers and rule warnings from the DOM (the
 for the edited plan, same rounding), undo, redo, export edits.csv, then `territory-opt run --edits` on the exported
 file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan. Also what the
 page shows around the numbers: the map while editing (no pale territory under the units, units without the team's
-customers hatched)."""
+customers hatched), the rules each edit broke when made."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ function rows(doc, id) {
       travel: td[5].dataset.travel, bar: td[1].querySelector('.edit-bar').style.width,
       band: td[1].querySelector('.band').style.width,
       rules: Array.prototype.map.call(td[6].querySelectorAll('.rule-broken'), function (s) { return s.textContent; })}
-      : Array.prototype.map.call(td, function (c) { return c.textContent; });
+      : Array.prototype.map.call(td, function (c) {  // the rules: a list, or 'all kept'
+        var rules = c.querySelectorAll('.rule-broken');
+        return rules.length ? Array.prototype.map.call(rules, function (s) { return s.textContent; }) : c.textContent;
+      });
   });
 }
 function snapshot(doc) { return {reps: rows(doc, 'edit-reps'), list: rows(doc, 'edit-list'),
@@ -111,6 +114,13 @@ frame.addEventListener('load', function () {
     out.drawn = Array.prototype.map.call(doc.querySelectorAll('.edit-item'), function (p) {
       return [p.getAttribute('data-item'), p.getAttribute('fill'), p.getAttribute('fill-opacity')]; });
     out.territoriesAfterMove = territoriesShown(win, doc);
+    // a second edit (the first unit to the farthest rep)
+    click(win, first);
+    out.far2 = choose(win, doc, 'far');
+    out.steps.push(snapshot(doc));
+    // a third edit: the first unit back to the rep it was taken from; each row keeps what its own edit broke
+    out.back = choose(win, doc, out.steps[4].list[1][3]);
+    out.steps.push(snapshot(doc));
     click(win, doc.getElementById('edit-toggle'));
     out.territoriesAfter = territoriesShown(win, doc);
   } catch (e) { out.error = String(e) + ' ' + (e.stack || ''); }
@@ -227,7 +237,7 @@ def test_the_panel_shows_what_metrics_computes_for_the_edited_plan(
     far = driven["steps"][0]
     assert any(row["rules"] for row in far["reps"]), "moving a unit to the farthest rep breaks a rule"
     assert far["list"][0][1:5] == ["field", f"unit {driven['first']}", far["list"][0][3], driven["far"]]
-    assert far["list"][0][6] != "all kept"  # the edit list says which rule now breaks
+    assert far["list"][0][6] != "all kept"  # the edit list says which rule the edit broke
     assert far["undo"] and not far["redo"]
 
 
@@ -261,6 +271,30 @@ def test_while_editing_the_map_shows_only_the_team_units_and_hatches_the_rest(
     moved = next((fill, opacity) for item, fill, opacity in driven["drawn"] if item == driven["kept"])
     assert moved == (near, "0.8") and looks == {moved}  # the moved unit as its new rep's others
     assert sum(fill == near for _, fill, _ in driven["drawn"]) > 1
+
+
+def edits_of(rows: list[list[Any]]) -> str:
+    """The edits.csv of the edit list's rows (team, 'unit ID', from, to)."""
+    lines = [f"{row[1]},{row[2].split(' ', 1)[1]},,{row[4]},,," for row in rows]
+    return "team,unit_id,customer_id,rep_id,note,author,timestamp\n" + "".join(line + "\n" for line in lines)
+
+
+def test_each_edit_lists_the_rules_its_two_reps_broke_right_after_it(
+        morning: tuple[RunResult, Path], driven: dict[str, Any], tmp_path: Path) -> None:
+    """Three edits: the kept one, the first unit to the farthest rep (breaks a rule), the first unit back: each row
+    shows what the judge finds right after it for its own two reps, not the rules now."""
+    run, folder = morning
+    rows = driven["steps"][5]["list"]
+    assert len(rows) == 3 and rows[2][3] == rows[1][4] and rows[2][4] == rows[1][3]
+    for k, row in enumerate(rows):
+        _, broken = judged(run, edits_of(rows[:k + 1]), tmp_path / f"first-{k}.csv")
+        expected = {(rep, rule) for rep in (row[3], row[4]) for rule in broken.get(rep, set())}
+        shown = set() if row[6] == "all kept" else {(b.split(" ", 1)[0], b.split(" ", 1)[1].split(":")[0])
+                                                    for b in row[6]}
+        assert shown == expected, (k, row)
+    assert rows[1][6] != "all kept"  # the far move broke a rule, though the third edit undid it
+    assert rows[0][6] == "all kept"
+    assert "<th>rules broken right after this edit</th>" in (folder / "report.html").read_text(encoding="utf-8")
 
 
 def test_undo_and_redo_step_through_the_edits(morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:

@@ -200,12 +200,11 @@
   function renderList() {
     var body = el('edit-list').tBodies[0];
     body.innerHTML = done.map(function (e, i) {
-      var broken = rules(current, e.from).map(function (b) { return e.fromId + ' ' + b; })
-        .concat(rules(current, e.to).map(function (b) { return e.toId + ' ' + b; }));
       return '<tr data-edit="' + i + '"><td class="num">' + (i + 1) + '</td><td>' + esc(T[e.team].name) + '</td><td>'
         + esc(D.items.kind + ' ' + itemName(e.item)) + '</td><td>' + esc(e.fromId) + '</td><td>' + esc(e.toId) + '</td><td>'
-        + esc(e.note) + '</td><td class="rules">' + (broken.length ? broken.map(function (b) { return '<span class="rule-broken">' + esc(b) + '</span>'; }).join(' ')
-                                                   : '<span class="rule-ok">all kept</span>') + '</td></tr>';
+        + esc(e.note) + '</td><td class="rules">'
+        + (e.after.length ? e.after.map(function (b) { return '<span class="rule-broken">' + esc(b) + '</span>'; }).join(' ')
+                          : '<span class="rule-ok">all kept</span>') + '</td></tr>';
     }).join('');
     el('edit-empty').style.display = done.length ? 'none' : '';
     el('edit-undo').disabled = !done.length; el('edit-redo').disabled = !undone.length;
@@ -225,6 +224,9 @@
              prev: needs.map(function (n) { return rep[n]; }), note: note || '', author: el('edit-author').value || '',
              timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')};
     apply(e, true);
+    // what this edit caused, kept with it: the rules its two reps break right after it (the list shows these)
+    e.after = rules(current, from).map(function (b) { return e.fromId + ' ' + b; })
+      .concat(rules(current, r).map(function (b) { return e.toId + ' ' + b; }));
     done.push(e); undone = [];
     render();
   }
