@@ -170,7 +170,7 @@ def edit_section(run: RunResult, colours: dict[str, str]) -> list[str]:
         "its band</th><th>hours</th><th>customers</th><th>value</th><th>travel (visit-km)</th><th>hard rules</th>"
         "</tr></thead><tbody></tbody></table></div>",
         "<h3>Edits</h3><div class='scroll'><table id='edit-list'><thead><tr><th>#</th><th>team</th><th>item</th>"
-        "<th>from</th><th>to</th><th>note</th><th>rules broken right after this edit</th></tr></thead>"
+        "<th>from</th><th>to</th><th>note (editable)</th><th>rules broken right after this edit</th></tr></thead>"
         "<tbody></tbody></table></div>"
         "<p id='edit-empty' class='note'>No edits yet.</p>",
         HATCH_PATTERN,

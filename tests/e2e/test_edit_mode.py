@@ -3,7 +3,7 @@ another rep, read the workload bars, numbers and rule warnings from the DOM (the
 for the edited plan, same rounding), undo, redo, export edits.csv, then `territory-opt run --edits` on the exported
 file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan. Also what the
 page shows around the numbers: the map while editing (no pale territory under the units, units without the team's
-customers hatched), the rules each edit broke when made."""
+customers hatched), notes typed after the move or in the list of edits, the rules each edit broke when made."""
 
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ function rows(doc, id) {
       travel: td[5].dataset.travel, bar: td[1].querySelector('.edit-bar').style.width,
       band: td[1].querySelector('.band').style.width,
       rules: Array.prototype.map.call(td[6].querySelectorAll('.rule-broken'), function (s) { return s.textContent; })}
-      : Array.prototype.map.call(td, function (c) {  // the rules: a list, or 'all kept'
-        var rules = c.querySelectorAll('.rule-broken');
+      : Array.prototype.map.call(td, function (c) {  // the note is an input; the rules, a list or 'all kept'
+        var input = c.querySelector('input'), rules = c.querySelectorAll('.rule-broken');
+        if (input) return input.value;
         return rules.length ? Array.prototype.map.call(rules, function (s) { return s.textContent; }) : c.textContent;
       });
   });
@@ -54,6 +55,9 @@ function rows(doc, id) {
 function snapshot(doc) { return {reps: rows(doc, 'edit-reps'), list: rows(doc, 'edit-list'),
                                   undo: !doc.getElementById('edit-undo').disabled,
                                   redo: !doc.getElementById('edit-redo').disabled}; }
+function typeInto(win, node, text) {  // (nothing where the page has no such box)
+  if (node) { node.value = text; node.dispatchEvent(new win.Event('input', {bubbles: true})); }
+}
 function text(node) { return node ? node.textContent : null; }
 function territoriesShown(win, doc) {
   var pane = doc.querySelector('.leaflet-territories-pane');
@@ -114,13 +118,25 @@ frame.addEventListener('load', function () {
     out.drawn = Array.prototype.map.call(doc.querySelectorAll('.edit-item'), function (p) {
       return [p.getAttribute('data-item'), p.getAttribute('fill'), p.getAttribute('fill-opacity')]; });
     out.territoriesAfterMove = territoriesShown(win, doc);
-    // a second edit (the first unit to the farthest rep)
+    // a second edit (the first unit to the farthest rep), its note typed after choosing the rep
     click(win, first);
     out.far2 = choose(win, doc, 'far');
+    typeInto(win, doc.getElementById('edit-note'), 'typed after choosing, "quoted"');
+    out.noteLabel = text(doc.getElementById('edit-note-label'));
     out.steps.push(snapshot(doc));
+    out.csvTyped = win.territoryEdits.csv();
+    // the first edit's note changed in the list of edits
+    typeInto(win, doc.querySelector('#edit-list input[data-edit="0"]'), 'changed in the list');
+    out.csvListed = win.territoryEdits.csv();
     // a third edit: the first unit back to the rep it was taken from; each row keeps what its own edit broke
     out.back = choose(win, doc, out.steps[4].list[1][3]);
     out.steps.push(snapshot(doc));
+    click(win, doc.getElementById('edit-undo'));
+    click(win, doc.getElementById('edit-undo'));
+    click(win, doc.getElementById('edit-redo'));
+    click(win, doc.getElementById('edit-redo'));
+    out.csvRedone = win.territoryEdits.csv();
+    out.listRedone = rows(doc, 'edit-list');
     click(win, doc.getElementById('edit-toggle'));
     out.territoriesAfter = territoriesShown(win, doc);
   } catch (e) { out.error = String(e) + ' ' + (e.stack || ''); }
@@ -295,6 +311,21 @@ def test_each_edit_lists_the_rules_its_two_reps_broke_right_after_it(
     assert rows[1][6] != "all kept"  # the far move broke a rule, though the third edit undid it
     assert rows[0][6] == "all kept"
     assert "<th>rules broken right after this edit</th>" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_note_typed_after_choosing_the_rep_or_in_the_list_goes_into_edits_csv(driven: dict[str, Any]) -> None:
+    import csv
+
+    def notes(text: str) -> list[str]:
+        return [row[4] for row in list(csv.reader(text.splitlines()))[1:]]
+
+    typed = 'typed after choosing, "quoted"'
+    assert driven["noteLabel"] == "note of edit #2"
+    assert notes(driven["csvTyped"]) == ["closer to FX, agreed with the area manager", typed]
+    assert driven["steps"][4]["list"][1][5] == typed  # shown, editable, in the list
+    assert notes(driven["csvListed"]) == ["changed in the list", typed]
+    assert notes(driven["csvRedone"]) == ["changed in the list", typed, ""]  # undo and redo keep them
+    assert [row[5] for row in driven["listRedone"]] == ["changed in the list", typed, ""]
 
 
 def test_undo_and_redo_step_through_the_edits(morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:

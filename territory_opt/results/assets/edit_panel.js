@@ -9,7 +9,7 @@
   var nNeeds = N.team.length, nReps = R.ids.length;
   var rep = N.rep.slice();
   var done = [], undone = [];
-  var state = {team: D.team || 0, item: -1, on: false};
+  var state = {team: D.team || 0, item: -1, on: false, draft: ''};  // draft: the note typed for the next edit
   var map = null, layer = null, drawn = {}, hatched = [];
   var lockOf = {};
   N.locks.forEach(function (p) { lockOf[p[0]] = p[1]; });
@@ -188,24 +188,46 @@
       var dx = (cx - R.x[r]) / 100, dy = (cy - R.y[r]) / 100;
       return [r, Math.sqrt(dx * dx + dy * dy) / 1000 * D.detour];
     }).sort(function (a, b) { return a[1] - b[1] || a[0] - b[0]; });
+    var bound = noteEdit();  // the edit just made of this item: the note box is that edit's note
     box.innerHTML = '<b>' + D.items.kind + ' ' + esc(itemName(state.item)) + '</b> (' + esc(T[state.team].name) + '): '
       + needs.length + ' customers, ' + hoursText(work) + ' h, value ' + group(String(Math.round(value)))
       + '; held by <b>' + esc(R.ids[held]) + '</b>. <label>give it to <select id="edit-rep"><option value="">choose a rep</option>'
       + options.map(function (o) {
         return '<option value="' + esc(R.ids[o[0]]) + '"' + (o[0] === held ? ' disabled' : '') + '>' + esc(R.ids[o[0]])
           + ' (' + o[1].toFixed(1) + ' km)</option>';
-      }).join('') + '</select></label> <label>note <input id="edit-note" size="18" autocomplete="off"></label>';
-    el('edit-rep').addEventListener('change', function (e) { if (e.target.value) move(e.target.value, el('edit-note').value); });
+      }).join('') + '</select></label> <label><span id="edit-note-label">' + (bound ? 'note of edit #' + done.length : 'note')
+      + '</span> <input id="edit-note" size="28" autocomplete="off"></label>';
+    var note = el('edit-note');
+    note.value = bound ? bound.note : state.draft;
+    note.addEventListener('input', function () {
+      var e = noteEdit();
+      if (e) { e.note = note.value; syncNote(done.length - 1); } else state.draft = note.value;
+    });
+    el('edit-rep').addEventListener('change', function (e) { if (e.target.value) move(e.target.value, noteEdit() ? '' : note.value); });
+  }
+  // the last edit when it is of the selected item (just made, or redone): the note box then edits its note
+  function noteEdit() {
+    var last = done[done.length - 1];
+    return last && last.team === state.team && last.item === state.item ? last : null;
+  }
+  function syncNote(i) {  // a note changed in one box: the other box showing it follows
+    var cell = el('edit-list').querySelector('input[data-edit="' + i + '"]'), box = el('edit-note');
+    if (cell && cell.value !== done[i].note) cell.value = done[i].note;
+    if (box && i === done.length - 1 && noteEdit() && box.value !== done[i].note) box.value = done[i].note;
   }
   function renderList() {
     var body = el('edit-list').tBodies[0];
     body.innerHTML = done.map(function (e, i) {
       return '<tr data-edit="' + i + '"><td class="num">' + (i + 1) + '</td><td>' + esc(T[e.team].name) + '</td><td>'
         + esc(D.items.kind + ' ' + itemName(e.item)) + '</td><td>' + esc(e.fromId) + '</td><td>' + esc(e.toId) + '</td><td>'
-        + esc(e.note) + '</td><td class="rules">'
+        + '<input class="edit-note-cell" data-edit="' + i + '" size="24" autocomplete="off" placeholder="add a note"'
+        + ' aria-label="note of edit ' + (i + 1) + '" value="' + esc(e.note) + '"></td><td class="rules">'
         + (e.after.length ? e.after.map(function (b) { return '<span class="rule-broken">' + esc(b) + '</span>'; }).join(' ')
                           : '<span class="rule-ok">all kept</span>') + '</td></tr>';
     }).join('');
+    Array.prototype.forEach.call(body.querySelectorAll('input.edit-note-cell'), function (input) {
+      input.addEventListener('input', function () { var i = +input.dataset.edit; done[i].note = input.value; syncNote(i); });
+    });
     el('edit-empty').style.display = done.length ? 'none' : '';
     el('edit-undo').disabled = !done.length; el('edit-redo').disabled = !undone.length;
     el('edit-export').disabled = !done.length;
@@ -228,6 +250,7 @@
     e.after = rules(current, from).map(function (b) { return e.fromId + ' ' + b; })
       .concat(rules(current, r).map(function (b) { return e.toId + ' ' + b; }));
     done.push(e); undone = [];
+    state.draft = '';
     render();
   }
   function undo() { var e = done.pop(); if (e) { apply(e, false); undone.push(e); render(); } }
