@@ -149,7 +149,9 @@ def edit_section(run: RunResult, colours: dict[str, str]) -> list[str]:
              "(outside edit mode it is drawn in a neighbouring rep's pale colour)" if kind == "unit"
              else "the team's customers only, each in its rep's colour")
     legend = (f"While editing, the map shows {drawn}; the territories' own pale colours are hidden until you stop "
-              "editing.")
+              f"editing. In the table: <span class='edit-swatch edit-involved'></span> the selected {kind}'s rep "
+              "and the last edit's two reps; <span class='edit-swatch edit-broken'></span> a rep breaking a hard "
+              "rule.")
     return [
         f"<p class='note'>Correct the plan by hand: choose a team and <b>Edit on the map</b>, click a {kind} to "
         "select it, choose its new rep. The reps' workload against their bands, customers, value, travel and the "

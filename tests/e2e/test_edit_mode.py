@@ -3,7 +3,8 @@ another rep, read the workload bars, numbers and rule warnings from the DOM (the
 for the edited plan, same rounding), undo, redo, export edits.csv, then `territory-opt run --edits` on the exported
 file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan. Also what the
 page shows around the numbers: the map while editing (no pale territory under the units, units without the team's
-customers hatched), notes typed after the move or in the list of edits, the rules each edit broke when made."""
+customers hatched), notes typed after the move or in the list of edits, the rules each edit broke when made, the
+rows of reps breaking a rule."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ function text(node) { return node ? node.textContent : null; }
 function territoriesShown(win, doc) {
   var pane = doc.querySelector('.leaflet-territories-pane');
   return !!pane && win.getComputedStyle(pane).display !== 'none';
+}
+function rowLook(win, tr) {  // how a row of the reps' table looks: its first cell's bar and its background
+  return {bar: win.getComputedStyle(tr.cells[0]).boxShadow,
+          background: win.getComputedStyle(tr.cells[2]).backgroundColor};
 }
 function click(win, node) {
   node.dispatchEvent(new win.MouseEvent('click', {bubbles: true, cancelable: true, view: win}));
@@ -125,6 +130,14 @@ frame.addEventListener('load', function () {
     out.noteLabel = text(doc.getElementById('edit-note-label'));
     out.steps.push(snapshot(doc));
     out.csvTyped = win.territoryEdits.csv();
+    out.looks = Array.prototype.map.call(doc.querySelectorAll('#edit-reps tbody tr'), function (tr) {
+      var look = rowLook(win, tr); look.rep = tr.dataset.rep; look.involved = tr.classList.contains('involved');
+      look.broken = tr.classList.contains('broken'); return look; });
+    var row = doc.querySelector('#edit-reps tbody tr'), kept = row.className;  // each class alone, on one row
+    out.lookAs = {};
+    ['', 'involved', 'broken', 'involved broken'].forEach(function (c) {
+      row.className = c; out.lookAs[c] = rowLook(win, row); });
+    row.className = kept;
     // the first edit's note changed in the list of edits
     typeInto(win, doc.querySelector('#edit-list input[data-edit="0"]'), 'changed in the list');
     out.csvListed = win.territoryEdits.csv();
@@ -326,6 +339,18 @@ def test_a_note_typed_after_choosing_the_rep_or_in_the_list_goes_into_edits_csv(
     assert notes(driven["csvListed"]) == ["changed in the list", typed]
     assert notes(driven["csvRedone"]) == ["changed in the list", typed, ""]  # undo and redo keep them
     assert [row[5] for row in driven["listRedone"]] == ["changed in the list", typed, ""]
+
+
+def test_reps_breaking_a_rule_are_marked_apart_from_the_selected_and_last_edit_ones(driven: dict[str, Any]) -> None:
+    look = driven["lookAs"]
+    assert look[""]["bar"] == "none" and look["involved"]["bar"] == "none"
+    assert look["broken"]["bar"] != "none" and look["involved broken"]["bar"] == look["broken"]["bar"]
+    assert len({look[c]["background"] for c in ("", "involved", "broken")}) == 3
+    assert any(row["broken"] for row in driven["looks"])
+    for row in driven["looks"]:
+        assert (row["bar"] != "none") == row["broken"], row
+        classes = " ".join(c for c, on in (("involved", row["involved"]), ("broken", row["broken"])) if on)
+        assert row["background"] == look[classes]["background"], row
 
 
 def test_undo_and_redo_step_through_the_edits(morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:
