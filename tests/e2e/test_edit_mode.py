@@ -4,7 +4,7 @@ for the edited plan, same rounding), undo, redo, export edits.csv, then `territo
 file: the new run honours every edit and metrics.py accepts it; `apply` publishes the edited plan. Also what the
 page shows around the numbers: the map while editing (no pale territory under the units, units without the team's
 customers hatched), notes typed after the move or in the list of edits, the rules each edit broke when made, the
-rows of reps breaking a rule."""
+rows of reps breaking a rule, and the panel's team in step with the map's team buttons."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ function typeInto(win, node, text) {  // (nothing where the page has no such box
   if (node) { node.value = text; node.dispatchEvent(new win.Event('input', {bubbles: true})); }
 }
 function text(node) { return node ? node.textContent : null; }
+function teamButtons(doc) {  // the map's "territories: TEAM" buttons: {team: checked}
+  var out = {};
+  Array.prototype.forEach.call(doc.querySelectorAll('.leaflet-control-layers-selector'), function (r) {
+    var name = r.parentNode.textContent.trim();
+    if (name.indexOf('territories: ') === 0) out[name.slice(13)] = r.checked;
+  });
+  return out;
+}
 function territoriesShown(win, doc) {
   var pane = doc.querySelector('.leaflet-territories-pane');
   return !!pane && win.getComputedStyle(pane).display !== 'none';
@@ -150,6 +158,19 @@ frame.addEventListener('load', function () {
     click(win, doc.getElementById('edit-redo'));
     out.csvRedone = win.territoryEdits.csv();
     out.listRedone = rows(doc, 'edit-list');
+    // the panel's team and the map's team buttons, both ways
+    var team = doc.getElementById('edit-team'), other = Array.prototype.filter.call(team.options, function (o) {
+      return o.textContent !== 'field'; })[0];
+    team.value = other.value; team.dispatchEvent(new win.Event('change', {bubbles: true}));
+    out.buttonsOther = teamButtons(doc);
+    out.otherTeam = other.textContent;
+    out.drawnOther = Array.prototype.map.call(doc.querySelectorAll('.edit-item'), function (p) {
+      return p.getAttribute('data-item'); });
+    Array.prototype.forEach.call(doc.querySelectorAll('.leaflet-control-layers-selector'), function (r) {
+      if (r.parentNode.textContent.trim() === 'territories: field') click(win, r); });
+    out.teamFromMap = team.selectedOptions[0].textContent;
+    out.buttonsField = teamButtons(doc);
+    out.drawnField = doc.querySelectorAll('.edit-item').length;
     click(win, doc.getElementById('edit-toggle'));
     out.territoriesAfter = territoriesShown(win, doc);
   } catch (e) { out.error = String(e) + ' ' + (e.stack || ''); }
@@ -353,6 +374,16 @@ def test_reps_breaking_a_rule_are_marked_apart_from_the_selected_and_last_edit_o
         assert row["background"] == look[classes]["background"], row
 
 
+def test_the_panels_team_and_the_maps_team_buttons_follow_each_other(morning: tuple[RunResult, Path],
+                                                                      driven: dict[str, Any]) -> None:
+    run, _ = morning
+    other = driven["otherTeam"]
+    assert driven["buttonsOther"] == {"field": False, other: True}  # the panel's team chose the map's
+    assert set(driven["drawnOther"]) == field_units(run, other)
+    assert driven["teamFromMap"] == "field" and driven["buttonsField"] == {"field": True, other: False}
+    assert driven["drawnField"] == len(driven["drawn"])
+
+
 def test_undo_and_redo_step_through_the_edits(morning: tuple[RunResult, Path], driven: dict[str, Any]) -> None:
     run, _ = morning
     moved, undone, redone = driven["steps"][:3]
@@ -435,9 +466,10 @@ def test_without_units_the_customers_are_edited(scenario: Path, tmp_path_factory
     assert shown == expected_rows(run, assignment, "field") and not broken
     line = driven["csv"].splitlines()[1].split(",")
     assert line[:4] == ["field", "", keep[0], keep[1]]
-    # the customers alone on the map while editing (no territory under them)
+    # the customers alone on the map while editing (no territory under them), the teams in step with the map's
     assert not driven["territoriesEditing"] and driven["territoriesAfter"] and not driven["others"]
     assert "the team's customers only" in driven["legend"]
+    assert driven["teamFromMap"] == "field" and driven["buttonsField"] == {"field": True, "key_accounts": False}
 
 
 def test_max_km_and_max_customers_show_as_the_judge_finds_them(scenario: Path,

@@ -350,15 +350,45 @@
     hatched = [];
   }
   function select(team, item) {
-    state.team = team; state.item = item;
-    el('edit-team').value = String(team);
+    if (team !== state.team) { setTeam(team); }
+    state.item = item;
     render();
+  }
+  // the edit panel's team and the map's "territories: TEAM" buttons go together, both ways
+  function teamButton(ti) {
+    if (!map) return null;
+    var inputs = map.getContainer().querySelectorAll('.leaflet-control-layers input.leaflet-control-layers-selector');
+    for (var k = 0; k < inputs.length; k++) {
+      if (inputs[k].parentNode.textContent.trim() === 'territories: ' + T[ti].name) return inputs[k];
+    }
+    return null;
+  }
+  function setTeam(ti) {  // the panel's team: the select, the map's button, the edit layer
+    var changed = ti !== state.team;
+    state.team = ti;
+    el('edit-team').value = String(ti);
+    var button = teamButton(ti);
+    if (button && !button.checked) button.click();  // the map's own control: it fires baselayerchange / overlayadd
+    if (changed) { state.item = -1; draw(); }
+  }
+  function teamOfLayer(name) {
+    var prefix = 'territories: ';
+    if (!name || name.indexOf(prefix) !== 0) return -1;
+    return T.map(function (x) { return x.name; }).indexOf(name.slice(prefix.length));
   }
 
   function init() {
     map = findMap();
     el('edit-team').value = String(state.team);
-    el('edit-team').addEventListener('change', function (e) { state.team = +e.target.value; state.item = -1; draw(); render(); });
+    el('edit-team').addEventListener('change', function (e) { setTeam(+e.target.value); render(); });
+    if (map) {
+      map.on('baselayerchange overlayadd', function (e) {  // a team's territories chosen on the map: edit that team
+        var ti = teamOfLayer(e.name);
+        if (ti >= 0 && ti !== state.team) { setTeam(ti); render(); }
+      });
+      var shown = teamButton(state.team);
+      if (shown && !shown.checked) shown.click();
+    }
     el('edit-toggle').addEventListener('click', function () {
       state.on = !state.on;
       el('edit-toggle').setAttribute('aria-pressed', String(state.on));
