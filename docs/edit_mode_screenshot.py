@@ -4,11 +4,13 @@ The edits: two border units of one field rep given to a neighbouring rep, so tha
 and the rep in two pieces, chosen from the page's own data (its `edit-data` JSON: units, holders, workloads and unit
 graph, summed as the panel sums them; see `plan`). Headless Chromium (`apt-get install chromium`) opens
 RUN_DIR/report.html in an iframe of a wrapper page whose script makes them as a sales manager would: the team's map
-button and the team select, *Edit on the map*, a click on each unit on the map, a note, the new rep in the select.
+button (the panel's team select follows it), *Edit on the map*, a click on each unit on the map, the new rep in the
+select, then a note typed in the box (it goes with the edit just made).
 It then zooms the map onto the units, scrolls so that the map's foot, the reps' workload bars and the list of edits
 are in view, and the 1,200 x 1,000 px screen is saved (the page laid out at 1,500 px wide, shown at 80 %; default
-docs/img/edit-mode.png). The script prints the edits and the rules they break, for the README's caption. The
-README's picture is of the demo: `territory-opt run configs/demo.yaml --out out/demo`, then this script on out/demo.
+docs/img/edit-mode.png). The script prints the edits and the rules each broke right after it, for the README's
+caption. The README's picture is of the demo: `territory-opt run configs/demo.yaml --out out/demo`, then this script
+on out/demo.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ WIDTH, HEIGHT = 1200, 1000  # the picture: the page at 1,500 x 1,250 CSS px, sho
 SCALE = 0.8
 TEAM, AUTHOR = "field", "anna"
 
-# Runs in the wrapper once the report has loaded: only the page's own controls (the map's team button, the team
-# select, Edit on the map, a click on each unit, the note and the rep select); then the view is scrolled (instantly:
-# the page's Bootstrap asks for smooth scrolling) and the map zoomed into the part left in view.
+# Runs in the wrapper once the report has loaded: only the page's own controls (the map's team button, Edit on the
+# map, a click on each unit, the rep select and the note); then the view is scrolled (instantly: the page's Bootstrap
+# asks for smooth scrolling) and the map zoomed into the part left in view.
 DRIVE = """
 var frame = document.getElementById('report');
 frame.addEventListener('load', function () { setTimeout(function () {
@@ -43,14 +45,15 @@ frame.addEventListener('load', function () { setTimeout(function () {
     Array.prototype.forEach.call(doc.querySelectorAll('.leaflet-control-layers-base input'), function (r) {
       if (r.parentNode.textContent.trim() === 'territories: ' + PLAN.team && !r.checked) r.click(); });
     var team = doc.getElementById('edit-team');
-    change(team, Array.prototype.filter.call(team.options, function (o) { return o.text === PLAN.team; })[0].value);
+    if (team.selectedOptions[0].text !== PLAN.team) throw new Error('the panel did not follow the map team button');
     doc.getElementById('edit-author').value = PLAN.author;
     doc.getElementById('edit-toggle').click();
     PLAN.moves.forEach(function (m) {
       var unit = doc.querySelector('path.edit-item[data-item="' + m.unit + '"]');
       unit.dispatchEvent(new win.MouseEvent('click', {bubbles: true, cancelable: true, view: win}));
-      doc.getElementById('edit-note').value = m.note;
       change(doc.getElementById('edit-rep'), m.rep);
+      var note = doc.getElementById('edit-note');
+      note.value = m.note; note.dispatchEvent(new win.Event('input', {bubbles: true}));
     });
     var list = doc.getElementById('edit-list'), box = doc.querySelector('.folium-map');
     win.scrollTo({top: win.scrollY + list.getBoundingClientRect().bottom + 12 - win.innerHeight, behavior: 'instant'});
@@ -65,7 +68,8 @@ frame.addEventListener('load', function () { setTimeout(function () {
     out.edits = Array.prototype.map.call(list.querySelectorAll('tbody tr'), function (tr) {
       return Array.prototype.map.call(tr.cells, function (td) {
         var rules = Array.prototype.map.call(td.querySelectorAll('.rule-broken'), function (r) { return r.innerText; });
-        return rules.length ? rules.join('; ') : td.innerText; }); });
+        var input = td.querySelector('input');
+        return input ? input.value : rules.length ? rules.join('; ') : td.innerText; }); });
   } catch (e) { out.error = String(e); }
   var pre = document.createElement('pre'); pre.id = 'driven'; pre.style.display = 'none';
   pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
@@ -197,7 +201,7 @@ def main() -> None:
         shutil.copyfile(shot, out)
     edits: list[list[str]] = driven["edits"]
     for number, _, item, old, new, note, rules in edits:
-        print(f"{number}. {item}: {old} -> {new} ({note}); rules now: {rules}")
+        print(f"{number}. {item}: {old} -> {new} ({note}); rules broken right after it: {rules}")
     print(f"{out} written from {report}")
 
 
