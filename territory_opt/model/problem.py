@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from .drive import drive_seconds
+from .member_travel import NO_REP as NO_REP  # "no rep", defined where the member table needs it first
+from .member_travel import MemberTravel
 
-NO_REP = -1
 MIN_BLOCK = 2_000_000  # (need, rep) pairs per block when a need's least workload is searched
 
 
@@ -76,7 +77,9 @@ class Problem:
     # Per-arc data, dense (needs x reps), for models where a need's workload or cost depends on the rep (the
     # generalised assignment benchmarks; drive time from each rep's home). None: derived from the arrays above.
     arc_workload_s: np.ndarray | None = None  # (N, R) int64, replaces need_workload_s
-    arc_travel: np.ndarray | None = None  # (N, R) float, replaces visits x travel weight x road km
+    # (N, R) float, replaces visits x travel weight x road km; a bundled problem too big to store it reads each
+    # cell from its members (model/member_travel.py)
+    arc_travel: np.ndarray | MemberTravel | None = None
     # Contact cap per customer where it differs from the scenario-wide one (overrides by segment or column).
     customer_max_reps: np.ndarray | None = None  # (C,) int64 >= 1
     # Bundled needs (solve/aggregate.py): the customers each need stands for, CSR-style over `member_customer`.

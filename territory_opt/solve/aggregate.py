@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.member_travel import MemberTravel
 from ..model.problem import NO_REP, Problem
 from .rules import active_rules, capped_customers, need_groups
 
 CHUNK = 20_000  # member rows per dense block (memory: CHUNK x team reps floats)
+# above this many bundle x rep cells the travel table is read member by member, not stored (model/member_travel.py):
+# 100,000 customers / 300 reps (24,265 bundles, 7.3 million cells, 58 MB) stay dense; 1,000,000 / 2,000 (about 480
+# million cells) would need 3.8 GB and 1.6 billion member-rep evaluations to fill
+DENSE_MAX_CELLS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -119,17 +124,18 @@ def _bundled_problem(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.n
     customer_xy = np.vstack([p.customer_xy[single_customers], centre[bundle_rows]])
     caps = None if p.customer_max_reps is None else np.concatenate(
         [p.customer_max_reps[single_customers], np.full(len(bundle_rows), p.max_reps_per_customer, np.int64)])
-    travel, workload = _dense_rows(p, order, ptr, owner, is_single)
     current = np.where(is_single, p.need_current_rep[first], NO_REP)
     calls = total(p.need_workload_s)
-    # the dense table only when some rep's workload differs from the bundle's total (compared on the reps of its team:
-    # the others are never eligible and hold 0): the members' exact workload per rep (calls, and drive when it counts:
-    # model/drive.py) is then the bundle's, and the bundled problem carries no drive estimate of its own, so drive is
-    # counted once; without it the large engine stays open to the bundled problem
-    in_team = p.rep_in_team[:, p.need_team[first]].T
-    rep_free = np.array_equal(np.where(in_team, workload, 0), np.where(in_team, calls[:, None], 0))
-    arc_workload = None if rep_free and p.rep_independent_workload else workload
-    members_rep_free = {} if arc_workload is None else {"arc_workload_s": arc_workload}
+    # a workload table only when the members' workload depends on the rep (drive from each rep's home,
+    # model/drive.py, or given per arc): the members' exact workload per rep is then the bundle's, and the bundled
+    # problem carries no drive estimate of its own, so drive is counted once; without it the large engine stays open
+    # to the bundled problem
+    travel: np.ndarray | MemberTravel
+    if p.rep_independent_workload and p.arc_travel is None and n_bundles * p.n_reps > DENSE_MAX_CELLS:
+        travel, members_rep_free = _member_travel(p, order, ptr, is_single), {}
+    else:
+        travel, workload = _dense_rows(p, order, ptr, owner, is_single)
+        members_rep_free = {} if p.rep_independent_workload else {"arc_workload_s": workload}
     excluded = _bundled_exclusions(p, first, is_single)
     return p.replace(
         customer_ids=customer_ids, customer_xy=customer_xy, customer_max_reps=caps,
@@ -159,6 +165,16 @@ def _bundled_exclusions(p: Problem, first: np.ndarray, is_single: np.ndarray) ->
     need, rep = p.excluded // r, p.excluded % r
     keep = new_of[need] >= 0
     return np.sort(new_of[need[keep]] * r + rep[keep]).astype(np.int64)
+
+
+def _member_travel(p: Problem, order: np.ndarray, ptr: np.ndarray, is_single: np.ndarray) -> MemberTravel:
+    """The bundles' travel rows computed cell by cell when read (model/member_travel.py), for tables too big to
+    store."""
+    return MemberTravel(ptr=ptr.astype(np.int64), member_xy=p.customer_xy[p.need_customer[order]],
+                        member_weight=(p.need_visits * p.need_travel_weight)[order],
+                        member_current=p.need_current_rep[order].astype(np.int64), single=is_single.copy(),
+                        rep_xy=p.rep_xy, columns=np.arange(p.n_reps, dtype=np.int64),
+                        detour_factor=float(p.detour_factor), continuity_weight=float(p.continuity_weight))
 
 
 def _dense_rows(p: Problem, order: np.ndarray, ptr: np.ndarray, owner: np.ndarray,
