@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import territory_opt.model.member_travel as member_travel
 import territory_opt.solve.aggregate as aggregate
 from territory_opt.metrics import check
 from territory_opt.model.member_travel import MemberTravel
@@ -54,6 +55,10 @@ def test_every_cell_is_the_dense_rows_cell(seed: int) -> None:
                        rtol=1e-12, atol=1e-9)
     assert np.allclose(table[np.ix_(np.arange(dense.n_needs), np.arange(dense.n_reps))], np.asarray(dense.arc_travel),
                        rtol=1e-12, atol=1e-9)
+    with pytest.MonkeyPatch.context() as patch:  # read in blocks of a few members: the same cells
+        patch.setattr(member_travel, "BLOCK_MEMBERS", 5)
+        assert np.allclose(table[need.ravel(), rep.ravel()], np.asarray(dense.arc_travel)[need.ravel(), rep.ravel()],
+                           rtol=1e-12, atol=1e-9)
     every = np.arange(dense.n_needs)
     some_rep = every % dense.n_reps
     assert np.allclose(lazy.arc_cost(every, some_rep), dense.arc_cost(every, some_rep), rtol=1e-12, atol=1e-9)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 NO_REP = -1  # no current rep (model.problem takes its NO_REP from here)
+BLOCK_MEMBERS = 1_000_000  # member rows summed per block (about 100 MB of temporaries)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -66,14 +67,22 @@ class MemberTravel:
         need_b, col_b = np.broadcast_arrays(np.asarray(need, dtype=np.int64), np.asarray(col, dtype=np.int64))
         flat_need, flat_col = need_b.ravel(), col_b.ravel()
         sizes = self.ptr[flat_need + 1] - self.ptr[flat_need]
-        owner = np.repeat(np.arange(len(flat_need)), sizes)
-        first = np.repeat(self.ptr[flat_need] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
-        member = first + np.arange(len(owner))
-        rep = self.columns[flat_col][owner]
+        out = np.empty(len(flat_need))
+        # blocks of about BLOCK_MEMBERS member rows: the engines ask for millions of cells at once (every candidate
+        # arc of 240,000 bundles), and one pass over all their members held about 100 bytes per member row
+        ends = np.searchsorted(np.cumsum(sizes), np.arange(1, 1 + int(sizes.sum()) // BLOCK_MEMBERS) * BLOCK_MEMBERS)
+        bounds = np.unique(np.concatenate([[0], ends, [len(flat_need)]]))
+        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            out[start:stop] = self._block(flat_need[start:stop], flat_col[start:stop], sizes[start:stop])
+        return out.reshape(need_b.shape)
+
+    def _block(self, need: np.ndarray, col: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        owner = np.repeat(np.arange(len(need)), sizes)
+        member = np.repeat(self.ptr[need] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(len(owner))
+        rep = self.columns[col][owner]
         delta = self.member_xy[member] - self.rep_xy[rep]
         value = self.member_weight[member] * (np.hypot(delta[:, 0], delta[:, 1]) * self.detour_factor / 1000.0)
         current = self.member_current[member]
-        moved = (current != NO_REP) & (current != rep) & ~self.single[flat_need][owner]
+        moved = (current != NO_REP) & (current != rep) & ~self.single[need][owner]
         value = value + self.continuity_weight * moved
-        out = np.bincount(owner, weights=value, minlength=len(flat_need))
-        return out.reshape(need_b.shape)
+        return np.bincount(owner, weights=value, minlength=len(need))
