@@ -24,7 +24,7 @@ from ..model.problem import NO_REP, Problem
 from .aggregate import Bundling, bundle
 from .bound import LpResult, solve_lp
 from .budget import Budget
-from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs
+from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs, reach_arcs
 from .contiguity import reduce_enclaves
 from .contiguous import make_contiguous, polish
 from .contiguous_cpsat import improve_windows, repair_bands
@@ -55,6 +55,9 @@ CONTIGUITY_REPAIR_WORK_S = 10.0
 CONTIGUITY_LNS_SHARE = 0.34
 CONTIGUITY_LNS_MAX_WORK_S = 10.0
 LARGE_MIN_ARCS = 400_000  # candidate arcs above which CP-SAT's model building is too heavy (measured at 100k)
+# the large engine stops growing k (candidate reps per need) before a part's arcs pass this: at 1,000,000 customers
+# k doubled towards the field team's 1,600 reps and the run was killed at 23 GB
+LARGE_MAX_ARCS = 20_000_000
 PLACEMENT_WORK_S = 10.0  # work seconds of the small model placing free reps in zones (zones.py)
 LEFTOVER_SHARE = 0.05  # with several CP-SAT workers, another hinted call spends what is left while more than this is
 
@@ -381,22 +384,30 @@ def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
     k = params.candidate_reps
     max_team = int(problem.rep_in_team.sum(axis=0).max())
     margin = rounding_margin_s(problem)
+    reach: tuple[np.ndarray, np.ndarray] | None = None
     while True:
-        arcs = nearest_arcs(problem, k)
+        arcs = nearest_arcs(problem, k, extra=reach)
         relaxed = flow_relaxation(problem, arcs)  # the bound (margin 0)
         start = None
         if relaxed.feasible:
             shrunk = flow_relaxation(problem, arcs, margin)  # rounding lands inside the bands
-            if shrunk.feasible or k >= max_team:
+            last = k >= max_team or problem.n_needs * 2 * k > LARGE_MAX_ARCS
+            if shrunk.feasible or last:
                 x = shrunk.x if shrunk.feasible else relaxed.x
                 start = repair(problem, arcs, x, allow_swaps=problem.n_needs <= SWAP_MAX_NEEDS)
         if start is not None or k >= max_team:
             break
+        if reach is None:  # first give every rep its own reach (reach_arcs), then more reps to every need
+            reach = reach_arcs(problem)
+            continue
+        if problem.n_needs * 2 * k > LARGE_MAX_ARCS:
+            break
         k = min(2 * k, max_team)
-    stats = {"arcs": len(arcs), "flow_feasible": int(relaxed.feasible), "repair_found": int(start is not None)}
+    stats = {"arcs": len(arcs), "flow_feasible": int(relaxed.feasible), "repair_found": int(start is not None),
+             "reach_arcs": int(reach is not None)}
     if start is None:
-        raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps "
-                               f"({len(arcs)} arcs); check capacity and balance_tolerance")
+        raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps and each "
+                               f"rep's own reach ({len(arcs):,} arcs); check capacity and balance_tolerance")
     improved = improve(problem, arcs, start)
     assignment = improved if not check(problem, improved) else start
     return _LargeOutcome(assignment, float(relaxed.bound), k, stats)
