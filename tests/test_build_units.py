@@ -80,7 +80,28 @@ def test_h3_groups_split_crowded_cells_down_to_the_finest_and_no_further() -> No
             up = int(res[g]) - 1
             for coarse in set(at[up][mine]):
                 assert ((at[up] == coarse) & (reached >= up)).sum() > cap
-    assert names == sorted(names) and len(set(names)) == len(names)  # groups in cell order, no cell twice
+    assert names == sorted(names)  # groups in cell order
+    shared = {name for name in names if names.count(name) > 1}
+    assert all(res[g] == finest for g in range(len(res)) if names[g] in shared)  # only a finest cell is cut up
+
+
+def test_a_crowded_finest_cell_is_cut_in_halves_by_coordinates_but_one_address_stays_whole() -> None:
+    rng = np.random.default_rng(4)
+    # 90 outlets along one street (a few city blocks: one finest cell) and 30 at one address
+    lon = np.r_[16.93 + rng.uniform(0, 0.0008, 90), np.full(30, 16.9312)]
+    lat = np.r_[52.41 + rng.uniform(0, 0.0002, 90), np.full(30, 52.4101)]
+    group, res = h3_groups(lon, lat, cap=20, start=7, finest=9)
+    sizes = np.bincount(group)
+    address = group[-30:]
+    assert len(set(address.tolist())) == 1  # one address, one unit, though it holds more than the cap
+    assert (np.delete(sizes, address[0]) <= 20).all()  # every other unit within the cap
+    assert len(res) >= 90 // 20 + 1
+    for g in range(len(res)):  # each piece is a compact run of the street: its span is a share of the street's
+        mine = np.flatnonzero(group == g)
+        assert np.ptp(lon[mine]) <= 0.0008
+    order = np.random.default_rng(5).permutation(len(lon))
+    again, _ = h3_groups(lon[order], lat[order], cap=20, start=7, finest=9)
+    assert np.array_equal(again, group[order])  # the pieces follow the coordinates, not the input order
 
 
 def test_h3_groups_are_deterministic_and_independent_of_input_order() -> None:
