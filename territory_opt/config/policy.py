@@ -192,7 +192,8 @@ class UnitsConfig(StrictModel):
     start_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
         5, description="H3 units: the coarsest resolution (5: cells of about 250 km2).")
     finest_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
-        9, description="H3 units: the finest resolution a crowded cell is split down to (9: about 0.1 km2).")
+        9, description="H3 units: the finest resolution a crowded cell is split down to (9: about 0.1 km2); a cell "
+        "still crowded there is cut in halves across its longer side (customers at one address stay together).")
     max_share: Annotated[float, Field(gt=0, le=1)] = Field(
         0.05, description="H3 units: a cell holding more than this share of an average rep's customers (all "
         "teams' customers over all reps) is split into its children.")
