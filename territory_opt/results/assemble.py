@@ -168,9 +168,7 @@ def assemble_run(prepared: Prepared, result: Result, assignments: pd.DataFrame, 
         late += routed_band_findings(problem, routing, scenario.rules.balance_tolerance)
     if "contiguity_failed" in result.stats:
         why = str(result.stats["contiguity_failed"])
-        skipped = why.startswith("not attempted")
-        head = ("contiguity was not enforced, the territories may be in several pieces" if skipped
-                else "contiguity: no one-piece alignment keeping every band was found, the territories may be in "
+        head = ("contiguity: no one-piece alignment keeping every band was found, the territories may be in "
                 "several pieces")
         late.append(Finding(f"{head} ({why})", field="teams[].contiguous"))
     if context.previous is not None:

@@ -43,6 +43,11 @@ def _breach(problem: Problem, load: np.ndarray, reps: list[int]) -> float:
     return float((over / width).sum())
 
 
+def band_breach(problem: Problem, assignment: np.ndarray) -> float:
+    """`_breach` of every rep under `assignment`: how far the bands are broken, in band widths."""
+    return _breach(problem, Ledger(problem, assignment).load, list(range(problem.n_reps)))
+
+
 def _move_cost(problem: Problem, needs: list[int], source: int, target: int) -> float:
     idx = np.array(needs, dtype=np.int64)
     return float(problem.arc_cost(idx, np.full(len(idx), target)).sum()

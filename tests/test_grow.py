@@ -1,0 +1,78 @@
+"""Territories grown from the reps' homes (solve/grow.py): the border search's start at scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from territory_opt.metrics import check
+from territory_opt.model.problem import NO_REP, Problem
+from territory_opt.solve import engine
+from territory_opt.solve.budget import Budget
+from territory_opt.solve.contiguous import territory_pieces
+from territory_opt.solve.engine import SolveParams, solve
+from territory_opt.solve.grow import grown_alignment
+from territory_opt.solve.rules import eligible
+
+from .test_contiguous import grid_cases, grid_pieces, unit_reps
+from .unit_problems import grid_problem, per_unit, unit_cell
+
+
+def test_a_strip_splits_in_the_middle_between_its_two_ends() -> None:
+    problem = grid_problem(1, 10, [unit_cell(0, 0), unit_cell(0, 9)], tolerance=0.1)
+    grown = grown_alignment(problem, np.zeros(problem.n_needs, dtype=np.int64))
+    assert grown.tolist() == [0] * 5 + [1] * 5
+
+
+def test_four_corner_reps_get_four_one_piece_quadrants_within_their_bands() -> None:
+    problem = grid_problem(6, 6, [unit_cell(0, 0), unit_cell(0, 5), unit_cell(5, 0), unit_cell(5, 5)],
+                           tolerance=0.1)
+    # the start is a speckle: every unit to a rep at random
+    start = per_unit(problem, np.random.default_rng(3).integers(0, 4, size=36))
+    grown = grown_alignment(problem, start)
+    assert check(problem, grown) == []
+    assert territory_pieces(problem, grown) == 0
+    assert sorted(np.bincount(grown).tolist()) == [9, 9, 9, 9]
+
+
+def test_long_and_short_calls_alternating_along_a_strip_still_split_it_once() -> None:
+    """Priced per visit, not per second of work: a unit of long calls (gold) is as far for a rep as a unit of
+    short ones, so the grown territories do not interleave the way the contiguity-relaxed optimum may (keeping a
+    rep's short calls near home and sending the long ones far, where a second of work costs fewer km)."""
+    workload = np.array([1800, 7200] * 5)  # along a strip: bronze, gold, bronze, gold, ... (12.5 h)
+    problem = grid_problem(1, 10, [unit_cell(0, 0), unit_cell(0, 9)], workload=workload, tolerance=0.25)
+    grown = grown_alignment(problem, np.zeros(problem.n_needs, dtype=np.int64))
+    assert territory_pieces(problem, grown) == 0
+    assert check(problem, grown) == []
+
+
+def test_locked_needs_and_ineligible_reps_are_respected() -> None:
+    locked = np.full(16, NO_REP)
+    locked[15] = 0  # the far corner locked to the rep at the near one
+    zone = np.zeros((1, 16), dtype=np.int64)
+    zone[0, [3, 7]] = 1  # two units in a zone only rep 1 serves
+    problem = grid_problem(4, 4, [unit_cell(0, 0), unit_cell(3, 3)], tolerance=0.5, need_locked_rep=locked,
+                           zone_kinds=("depot",), zone_names=(("a", "b"),), need_zone=zone,
+                           rep_zone=np.array([[0, 1]]))
+    start = np.zeros(16, dtype=np.int64)
+    start[[3, 7]] = 1
+    grown = grown_alignment(problem, start)
+    assert grown[15] == 0
+    assert eligible(problem, np.arange(16), grown).all()
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(grid_cases(per_unit_draw=True))
+def test_the_engine_from_the_grown_start_alone_gives_one_piece_within_the_bands(
+        case: tuple[Problem, np.ndarray, int, int]) -> None:
+    """What runs above `RELAXED_START_MAX_BUNDLES` unit bundles (100,000 customers), on random feasible grids."""
+    problem, _, rows, cols = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "RELAXED_START_MAX_BUNDLES", -1)
+        result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
+    assert result.stats.get("contiguity_start") == "grown"
+    assert "contiguity_failed" not in result.stats
+    assert check(problem, result.assignment) == []
+    assert all(n == 1 for n in grid_pieces(rows, cols, unit_reps(problem, result.assignment)).values())
