@@ -5,7 +5,8 @@ few stray pieces per team). Then, on the ledger of that alignment:
 1. join: every piece of a territory but its biggest goes, unit by unit from the outside in, to a neighbouring rep
    whose territory touches it (the cheapest eligible one with room in its band, else the cheapest eligible one);
 2. rebalance: while a band is broken, border moves that keep every territory in one piece shrink the total
-   breach, or push load one rep nearer to a rep with room;
+   breach, or push load one rep nearer to a rep with room; then chains of such moves through full territories
+   to one with room (`chains.py`);
 3. improve: border moves that lower the cost and keep every rule (the contiguity piece included).
 Every move is checked by the rules' own pieces through the ledger. Deterministic: candidates in fixed orders.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..model.problem import Problem
 from .border import Border, Move, rep_touching
+from .chains import eject_chains
 from .ledger import Ledger
 from .rules import eligible
 from .rules.contiguity import pieces, unit_neighbours
@@ -314,10 +316,14 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
     ledger = Ledger(problem, assignment)
     stats = {"pieces_before": territory_pieces(problem, ledger.assign)}
     stats["join_moves"] = join_pieces(problem, ledger)
-    stats.update(rebalance_moves=0, improve_moves=0, swaps=0)
+    stats.update(rebalance_moves=0, chain_moves=0, improve_moves=0, swaps=0)
     for pass_no in range(REBALANCE_PASSES):
         moved = rebalance(problem, ledger)
         stats["rebalance_moves"] += moved
+        if _breach(problem, ledger.load, list(range(problem.n_reps))):
+            chained = eject_chains(problem, ledger)
+            stats["chain_moves"] += chained
+            moved += chained
         if pass_no > 0 and moved == 0:  # improve and swap opened no new border move for the rebalance
             break
         stats["improve_moves"] += improve(problem, ledger)

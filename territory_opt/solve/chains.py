@@ -1,0 +1,163 @@
+"""Ejection chains: the last band breaches of a one-piece alignment, mended by passing units along a chain of
+touching territories.
+
+The border search's rebalance scores single moves. Where a rep sits seconds above its band and every touching rep
+sits at the top of its own (the border search's cost moves fill cheap areas to the band's top), no single move
+helps: the smallest unit the rep can hand over overfills the neighbour. A chain does: the rep hands its neighbour
+a unit just big enough, the neighbour hands one on to the next, and so on until a rep with room takes the last
+one. Likewise a rep below its band pulls a unit from a neighbour, which pulls from the next. Each step is a border
+move checked by every rule but balance (so every territory stays one piece), and a chain is kept only if the
+total breach falls. Depth-first, smallest fitting unit first, a few targets per rep, deterministic.
+
+Measured on 100,000 customers (300 reps): the border search left 2 reps 6 s and 87 s above their bands; CP-SAT's
+band repair over all 300 reps found nothing in 10 work-s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.problem import Problem
+from .border import Border
+from .ledger import Ledger
+
+MAX_DEPTH = 8  # moves in one chain
+BRANCH = 3  # touching reps tried at each link of a chain
+MAX_ROUNDS = 20  # passes over the reps still outside their bands
+MAX_LINKS_TRIED = 2_000  # moves tried for one rep's chain before it gives up
+
+
+def _total_breach(problem: Problem, ledger: Ledger) -> float:
+    low, high = problem.band_min, problem.band_max
+    width = np.maximum(high - low, 1).astype(float)
+    load = ledger.load
+    return float(((np.maximum(load - high, 0) + np.maximum(low - load, 0)) / width).sum())
+
+
+class _Chains:
+    """Depth-first search of one chain at a time, with the moves made so far (undone when the chain fails)."""
+
+    def __init__(self, problem: Problem, ledger: Ledger) -> None:
+        self.problem, self.ledger = problem, ledger
+        self.border = Border(problem, ledger)
+        self.tried = 0
+
+    def _hand_overs(self, giver: int, taker: int | None) -> list[tuple[int, list[int], int]]:
+        """Border moves out of `giver`'s territories (to `taker` only, when given): (workload the giver sheds,
+        its needs in the unit, target rep)."""
+        out: list[tuple[int, list[int], int]] = []
+        ledger, border = self.ledger, self.border
+        for (rep, team), units in sorted(border.held.items()):
+            if rep != giver:
+                continue
+            for unit in sorted(units):
+                targets = {r for v in border.neighbours(team, unit) for r in border.holders(team, v)} - {giver}
+                if taker is not None:
+                    targets &= {taker}
+                if not targets:
+                    continue
+                needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == giver]
+                if not needs:
+                    continue
+                idx = np.array(needs, dtype=np.int64)
+                shed = int(self.problem.workload(idx, np.full(len(idx), giver)).sum())
+                out += [(shed, needs, target) for target in sorted(targets)]
+        return out
+
+    def _move(self, needs: list[int], target: int, log: list[tuple[int, int]]) -> bool:
+        sources = [int(self.ledger.assign[n]) for n in needs]
+        self.tried += 1
+        if not self.border.try_move(needs, target, skip=("balance",)):
+            return False
+        log += list(zip(needs, sources, strict=True))
+        return True
+
+    def undo(self, log: list[tuple[int, int]], keep: int = 0) -> None:
+        while len(log) > keep:
+            need, source = log.pop()
+            self.ledger.move(need, source)
+
+    def push(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int) -> bool:
+        """`rep` is above its band: hand a unit on, and on, until a rep ends within its band."""
+        problem, ledger = self.problem, self.ledger
+        excess = int(ledger.load[0, rep] - problem.band_max[0, rep])
+        spare = int(ledger.load[0, rep] - problem.band_min[0, rep])
+        options = [(shed, needs, t) for shed, needs, t in self._hand_overs(rep, None)
+                   if t not in path and excess <= shed <= spare]
+        # per target the smallest units that fit; targets with the most room first
+        by_target: dict[int, list[tuple[int, list[int]]]] = {}
+        for shed, needs, target in sorted(options, key=lambda o: (o[0], o[2])):
+            by_target.setdefault(target, []).append((shed, needs))
+        room = {t: int(problem.band_max[0, t] - ledger.load[0, t]) for t in by_target}
+        for target in sorted(by_target, key=lambda t: (-room[t], t))[:BRANCH]:
+            for _shed, needs in by_target[target][:2]:
+                if self.tried > MAX_LINKS_TRIED:
+                    return False
+                mark = len(log)
+                if not self._move(needs, target, log):
+                    continue
+                if ledger.load[0, target] <= problem.band_max[0, target]:
+                    return True
+                if depth + 1 < MAX_DEPTH and self.push(target, path | {target}, log, depth + 1):
+                    return True
+                self.undo(log, mark)
+        return False
+
+    def pull(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int) -> bool:
+        """`rep` is below its band: take a unit from a touching rep, which takes one from the next, and so on."""
+        problem, ledger = self.problem, self.ledger
+        short = int(problem.band_min[0, rep] - ledger.load[0, rep])
+        room = int(problem.band_max[0, rep] - ledger.load[0, rep])
+        givers = sorted(self.border.touching().get(rep, set()) - path)
+        options: list[tuple[int, int, list[int]]] = []
+        for giver in givers:
+            for _shed, needs, _ in self._hand_overs(giver, rep):
+                idx = np.array(needs, dtype=np.int64)
+                gain = int(problem.workload(idx, np.full(len(idx), rep)).sum())
+                if short <= gain <= room:
+                    options.append((gain, giver, needs))
+        by_giver: dict[int, list[list[int]]] = {}
+        for _gain, giver, needs in sorted(options, key=lambda o: (o[0], o[1])):
+            by_giver.setdefault(giver, []).append(needs)
+        spare = {g: int(ledger.load[0, g] - problem.band_min[0, g]) for g in by_giver}
+        for giver in sorted(by_giver, key=lambda g: (-spare[g], g))[:BRANCH]:
+            for needs in by_giver[giver][:2]:
+                if self.tried > MAX_LINKS_TRIED:
+                    return False
+                mark = len(log)
+                if not self._move(needs, rep, log):
+                    continue
+                if ledger.load[0, giver] >= problem.band_min[0, giver]:
+                    return True
+                if depth + 1 < MAX_DEPTH and self.pull(giver, path | {giver}, log, depth + 1):
+                    return True
+                self.undo(log, mark)
+        return False
+
+
+def eject_chains(problem: Problem, ledger: Ledger) -> int:
+    """Chains of border moves until every workload band holds or no chain lowers the total breach; returns the
+    moves kept."""
+    kept = 0
+    for _ in range(MAX_ROUNDS):
+        load, low, high = ledger.load[0], problem.band_min[0], problem.band_max[0]
+        outside = np.flatnonzero((load > high) | (load < low))
+        if len(outside) == 0:
+            break
+        progress = False
+        for rep in sorted(outside.tolist(), key=lambda r: (-abs(int(ledger.load[0, r] - (low[r] + high[r]) / 2)), r)):
+            if low[rep] <= ledger.load[0, rep] <= high[rep]:
+                continue
+            search = _Chains(problem, ledger)
+            before = _total_breach(problem, ledger)
+            log: list[tuple[int, int]] = []
+            over = ledger.load[0, rep] > high[rep]
+            found = search.push(rep, {rep}, log, 0) if over else search.pull(rep, {rep}, log, 0)
+            if found and _total_breach(problem, ledger) < before - 1e-12:
+                kept += len(log)
+                progress = True
+            else:
+                search.undo(log)
+        if not progress:
+            break
+    return kept
