@@ -219,7 +219,8 @@ def test_voronoi_shapes_tile_the_area_and_hold_their_customers() -> None:
     xy = rng.uniform(0, 20_000, size=(150, 2))
     group = (xy[:, 0] // 5000).astype(np.int64) + 4 * (xy[:, 1] // 10_000).astype(np.int64)
     area = study_area(xy)
-    shapes = voronoi_shapes(xy, group, 8, area)
+    shapes, kept_group = voronoi_shapes(xy, group, 8, area)
+    assert kept_group.tolist() == group.tolist()  # nobody moves unless asked
     union = shapely.union_all(shapes)
     assert union.area == pytest.approx(area.area, rel=1e-6)
     assert shapely.area(shapes).sum() == pytest.approx(area.area, rel=1e-6)
@@ -340,16 +341,37 @@ def test_a_units_stray_piece_joins_the_neighbour_it_shares_most_border_with() ->
     one = shapely.box(10, 0, 30, 10).difference(shapely.box(20, 5, 22, 6))
     two = shapely.box(21, 5, 22, 6)
     xy, group = np.array([[5.0, 5.0], [25.0, 5.0], [21.5, 5.5]]), np.array([0, 1, 2])
-    out = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), xy, group)
+    out, _ = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), xy, group, None)
     assert out[0].equals(shapely.box(0, 0, 10, 10))
     assert out[1].geom_type == "Polygon" and out[1].area == one.area + 1
     assert out[2].equals(two)
     lonely = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(50, 50, 51, 51)])
-    assert _hand_over_stray_parts(np.array([lonely], dtype=object), xy[:1], group[:1])[0].equals(lonely)
+    assert _hand_over_stray_parts(np.array([lonely], dtype=object), xy[:1], group[:1], None)[0][0].equals(lonely)
     # a piece holding one of the unit's customers stays with the unit
     held = np.array([[5.0, 5.0], [20.5, 5.5], [25.0, 5.0], [21.5, 5.5]])
-    kept = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), held, np.array([0, 0, 1, 2]))
+    kept, same = _hand_over_stray_parts(np.array([zero, one, two], dtype=object), held, np.array([0, 0, 1, 2]), None)
     assert kept[0].equals(zero) and kept[1].equals(one)
+    assert same.tolist() == [0, 0, 1, 2]
+
+
+def test_an_automatic_units_stray_piece_moves_with_its_customers_within_their_zone() -> None:
+    from territory_opt.prepare.units import _hand_over_stray_parts
+
+    # the same sliver of unit 0 in a notch of unit 1, now holding unit 0's second customer: with automatic units
+    # the customer and the sliver go to unit 1 (one piece each), unless unit 1 lies in another zone
+    zero = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(20, 5, 21, 6)])
+    one = shapely.box(10, 0, 30, 10).difference(shapely.box(20, 5, 22, 6))
+    two = shapely.box(21, 5, 22, 6)
+    held = np.array([[5.0, 5.0], [20.5, 5.5], [25.0, 5.0], [21.5, 5.5]])
+    shapes = np.array([zero, one, two], dtype=object)
+    out, group = _hand_over_stray_parts(shapes, held, np.array([0, 0, 1, 2]), np.zeros(4, dtype=np.int64))
+    assert group.tolist() == [0, 1, 1, 2]
+    assert out[0].equals(shapely.box(0, 0, 10, 10))
+    assert out[1].geom_type == "Polygon" and out[1].area == one.area + 1
+    # unit 1 in another zone: the sliver goes to unit 2 (same zone as unit 0), the only other neighbour
+    out, group = _hand_over_stray_parts(shapes, held, np.array([0, 0, 1, 2]), np.array([0, 0, 1, 0]))
+    assert group.tolist() == [0, 2, 1, 2]
+    assert out[2].area == two.area + 1
 
 
 def test_a_layer_keeps_empty_units_only_where_they_meet_the_study_area() -> None:

@@ -159,9 +159,12 @@ def join_islands(edges: np.ndarray, centre_xy: np.ndarray) -> np.ndarray:
     return np.array(joins, dtype=np.int64).reshape(-1, 2)
 
 
-def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area: BaseGeometry) -> np.ndarray:
+def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area: BaseGeometry,
+                   movable: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each group's shape: the union of its customers' Voronoi cells, clipped to the study area (co-located
-    customers share one cell)."""
+    customers share one cell); and the groups, where `movable` (per customer, a zone code: customers move only
+    within their zone; None: nobody moves) let a detached piece's customers join the group around them
+    (`_hand_over_stray_parts`)."""
     rounded = np.round(points_xy, 0)
     _, first = np.unique(rounded, axis=0, return_index=True)
     cells = voronoi_cells(points_xy[first], area)
@@ -175,15 +178,19 @@ def voronoi_shapes(points_xy: np.ndarray, group: np.ndarray, n_groups: int, area
             shapes[g] = _polygonal(mine[0])
         else:
             shapes[g] = _polygonal(shapely.union_all(mine)) if len(mine) else shapely.Polygon()
-    return _hand_over_stray_parts(shapes, points_xy, group)
+    return _hand_over_stray_parts(shapes, points_xy, group, movable)
 
 
-def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """A group's cells can come out in pieces (a cell cut in two by the study area's edge): every piece but the
-    largest that holds none of the group's customers joins the neighbouring shape it shares the longest border
-    with, so each unit, and each territory drawn from units, is one piece on the map. A piece touching no other
-    shape, or holding a customer of the group, stays (a unit's shape always holds its customers)."""
-    out = shapes.copy()
+def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.ndarray,
+                           movable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A group's cells can come out in pieces (a cell cut in two by the study area's edge, or, with automatic
+    units, a few customers of one H3 cell whose Voronoi cells sit among another cell's): every piece but the
+    largest joins the neighbouring shape it shares the longest border with, so each unit, and each territory drawn
+    from units, is one piece on the map. A piece holding customers of the group moves with them where `movable`
+    allows (automatic units, to a neighbour of the same zone; at 100,000 synthetic customers 36 H3 units came out
+    in two pieces, and three one-piece territories were drawn in two); else, or touching no other shape, it stays
+    (a unit's shape always holds its customers)."""
+    out, group = shapes.copy(), np.asarray(group).copy()
     tree = shapely.STRtree(out)
     for g in range(len(out)):
         parts = list(getattr(out[g], "geoms", ()))
@@ -191,24 +198,31 @@ def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.
             continue
         parts.sort(key=lambda part: -part.area)
         kept = [parts[0]]
-        mine = points_xy[group == g]
-        for part in parts[1:]:
-            if shapely.intersects_xy(shapely.buffer(part, 1e-3), mine[:, 0], mine[:, 1]).any():
+        members = np.flatnonzero(group == g)
+        inside = [shapely.intersects_xy(shapely.buffer(part, 1e-3), points_xy[members, 0], points_xy[members, 1])
+                  for part in parts]
+        for part, holds in zip(parts[1:], inside[1:], strict=True):
+            if holds.any() and (movable is None or not inside[0].any()):
                 kept.append(part)
                 continue
+            zone = None if not holds.any() or movable is None else movable[members[holds][0]]
             best, longest = -1, 0.0
             for other in sorted(int(i) for i in tree.query(part, predicate="intersects")):
                 if other == g:
+                    continue
+                if zone is not None and (group == other).any() and movable is not None \
+                        and movable[np.flatnonzero(group == other)[0]] != zone:
                     continue
                 shared = shapely.intersection(part.boundary, out[other]).length
                 if shared > longest:
                     best, longest = other, shared
             if best < 0:
                 kept.append(part)
-            else:
-                out[best] = _polygonal(shapely.union(out[best], part))
+                continue
+            out[best] = _polygonal(shapely.union(out[best], part))
+            group[members[holds]] = best
         out[g] = _polygonal(shapely.union_all(kept))
-    return out
+    return out, group
 
 
 def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: object, area: BaseGeometry, *,
@@ -261,7 +275,11 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
             resolution = int(group_res.max()) if len(group_res) else start
             source = "h3"
         customer_unit = customer_unit.reshape(-1).astype(np.int64)
-        shapes = voronoi_shapes(customer_xy, customer_unit, len(ids), area)
+        movable = None
+        if source == "h3":  # automatic units may hand a few customers to the unit around them
+            movable = (np.zeros(len(customer_unit), dtype=np.int64) if zone is None
+                       else np.unique(np.asarray(zone).astype(str), return_inverse=True)[1].reshape(-1))
+        shapes, customer_unit = voronoi_shapes(customer_xy, customer_unit, len(ids), area, movable)
         edges = touching_pairs(shapes)
     ids = np.asarray(ids).astype(str)
     centres = np.zeros((len(shapes), 2))
