@@ -139,6 +139,7 @@ def eject_chains(problem: Problem, ledger: Ledger) -> int:
     """Chains of border moves until every workload band holds or no chain lowers the total breach; returns the
     moves kept."""
     kept = 0
+    search = _Chains(problem, ledger)  # reads the ledger's territories on demand: one for every chain
     for _ in range(MAX_ROUNDS):
         load, low, high = ledger.load[0], problem.band_min[0], problem.band_max[0]
         outside = np.flatnonzero((load > high) | (load < low))
@@ -148,7 +149,7 @@ def eject_chains(problem: Problem, ledger: Ledger) -> int:
         for rep in sorted(outside.tolist(), key=lambda r: (-abs(int(ledger.load[0, r] - (low[r] + high[r]) / 2)), r)):
             if low[rep] <= ledger.load[0, rep] <= high[rep]:
                 continue
-            search = _Chains(problem, ledger)
+            search.tried = 0
             before = _total_breach(problem, ledger)
             log: list[tuple[int, int]] = []
             over = ledger.load[0, rep] > high[rep]
