@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from territory_opt.errors import SolverLimitError
 from territory_opt.metrics import check
 from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import engine
@@ -76,3 +77,36 @@ def test_the_engine_from_the_grown_start_alone_gives_one_piece_within_the_bands(
     assert "contiguity_failed" not in result.stats
     assert check(problem, result.assignment) == []
     assert all(n == 1 for n in grid_pieces(rows, cols, unit_reps(problem, result.assignment)).values())
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(grid_cases(per_unit_draw=True))
+def test_where_the_large_engines_repair_fails_the_grown_territories_still_hold_every_rule(
+        case: tuple[Problem, np.ndarray, int, int]) -> None:
+    """At 1,000,000 customers the large engine's rounding could not be repaired; above
+    `RELAXED_START_MAX_BUNDLES` the contiguity-relaxed solve then only gives the bound and its rounding, and the
+    grown territories carry the answer."""
+    problem, _, rows, cols = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "RELAXED_START_MAX_BUNDLES", -1)
+        patch.setattr(engine, "repair", lambda *args, **kwargs: None)
+        result = solve(problem, Budget(work_s=5), seed=0,
+                       params=SolveParams(candidate_reps=problem.n_reps, engine="large"))
+    assert result.stats.get("rounded_only") == 1
+    assert result.stats.get("contiguity_start") == "grown"
+    assert check(problem, result.assignment) == []
+    assert all(n == 1 for n in grid_pieces(rows, cols, unit_reps(problem, result.assignment)).values())
+    assert result.bound <= result.objective + 1e-6
+
+
+def test_without_a_repair_and_without_a_one_piece_answer_the_run_says_so() -> None:
+    # two reps at the ends of a strip of five one-hour units, each rep's band 2.4-2.6 h: the flow splits the middle
+    # unit, but no alignment of whole units keeps the bands
+    problem = grid_problem(1, 5, [unit_cell(0, 0), unit_cell(0, 4)], rep_min_s=np.array([8640, 8640]),
+                           rep_max_s=np.array([9360, 9360]), rep_target_s=np.array([9000.0, 9000.0]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "RELAXED_START_MAX_BUNDLES", -1)
+        patch.setattr(engine, "repair", lambda *args, **kwargs: None)
+        with pytest.raises(SolverLimitError, match="no alignment keeping every band"):
+            solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2, engine="large"))

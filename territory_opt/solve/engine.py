@@ -74,6 +74,10 @@ class SolveParams:
     log: bool = False
     contiguity_weight: float = 0.0  # visit-km a move may cost to remove an enclave (contiguity.py); 0: off
     engine: str = "auto"  # "auto": by size; "large": the flow heuristic whenever it applies (fast, looser bound)
+    # the caller needs the bound and an alignment to compare with, not one within the bands: where the large
+    # engine's repair fails, it keeps the flow's rounding instead of trying more reps (the contiguity-relaxed solve
+    # of a units problem whose one-piece territories are grown from the homes, `_solve_units`)
+    relax_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,11 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     the contiguous teams' territories one piece by border moves (`contiguous.py`), and expand to the needs."""
     bundled = bundling.problem
     relaxed_problem = bundled.replace(team_contiguous=None)
-    relaxed = solve(relaxed_problem, budget, seed=seed, params=replace(params, contiguity_weight=0.0),
-                    executor=executor)
+    grown_only = bool(bundled.team_contiguous is not None and bundled.team_contiguous[bundled.need_team].all()
+                      and bundled.n_needs > RELAXED_START_MAX_BUNDLES and bundled.max_moved is None
+                      and bundled.max_moved_value is None)
+    relaxed = solve(relaxed_problem, budget, seed=seed, executor=executor,
+                    params=replace(params, contiguity_weight=0.0, relax_only=grown_only))
     assignment, stats = relaxed.assignment, dict(relaxed.stats)
     stats.update(units_bundles=bundled.n_needs, units_exceptions=bundling.exceptions)
     scope = f"{relaxed.bound_scope}, units whole"
@@ -224,6 +231,10 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
             stats["contiguity_travel"] = _travel(problem, bundling, assignment)
         if broken:  # border moves did not reach a one-piece alignment within the bands: keep the relaxed one, say so
             stats["contiguity_failed"] = "; ".join(v.message for v in broken[:3])
+            if relaxed.stats.get("rounded_only"):  # nothing within the bands to fall back on
+                raise SolverLimitError("no alignment keeping every band was found: the large engine's rounding was "
+                                       "not repaired, and one-piece territories grown from the reps' homes left "
+                                       f"{stats['contiguity_failed']}; check capacity and balance_tolerance")
             assignment = relaxed.assignment
             scope = scope.replace(", contiguity relaxed", ", contiguity NOT met (see solver_stats)")
     objective = objective_units(bundled, assignment) / COST_SCALE
@@ -406,14 +417,15 @@ def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
     while True:
         arcs = nearest_arcs(problem, k, extra=reach)
         relaxed = flow_relaxation(problem, arcs)  # the bound (margin 0)
-        start = None
+        start, repaired = None, False
         if relaxed.feasible:
             shrunk = flow_relaxation(problem, arcs, margin)  # rounding lands inside the bands
             last = k >= max_team or problem.n_needs * 2 * k > LARGE_MAX_ARCS
             if shrunk.feasible or last:
                 x = shrunk.x if shrunk.feasible else relaxed.x
                 start = repair(problem, arcs, x, allow_swaps=problem.n_needs <= SWAP_MAX_NEEDS)
-        if start is not None or k >= max_team:
+                repaired = True
+        if start is not None or k >= max_team or (repaired and params.relax_only):
             break
         if reach is None:  # first give every rep its own reach (reach_arcs), then more reps to every need
             reach = reach_arcs(problem)
@@ -423,12 +435,25 @@ def _large_part(problem: Problem, params: SolveParams) -> _LargeOutcome:
         k = min(2 * k, max_team)
     stats = {"arcs": len(arcs), "flow_feasible": int(relaxed.feasible), "repair_found": int(start is not None),
              "reach_arcs": int(reach is not None)}
+    if start is None and relaxed.feasible and params.relax_only:
+        stats["rounded_only"] = 1  # bands not repaired: the caller builds its alignment elsewhere
+        return _LargeOutcome(_rounded(arcs, relaxed.x, problem.n_needs), float(relaxed.bound), k, stats)
     if start is None:
         raise SolverLimitError(f"the large engine found no feasible assignment over the {k} nearest reps and each "
                                f"rep's own reach ({len(arcs):,} arcs); check capacity and balance_tolerance")
     improved = improve(problem, arcs, start)
     assignment = improved if not check(problem, improved) else start
     return _LargeOutcome(assignment, float(relaxed.bound), k, stats)
+
+
+def _rounded(arcs: Arcs, x: np.ndarray, n_needs: int) -> np.ndarray:
+    """Each need to the arc carrying most of it in the flow (ties: the first arc)."""
+    order = np.lexsort((np.arange(len(x)), -x, arcs.need))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = arcs.need[order][1:] != arcs.need[order][:-1]
+    out = np.zeros(n_needs, dtype=np.int64)
+    out[arcs.need[order][first]] = arcs.rep[order][first]
+    return out
 
 
 def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float | int | str],
@@ -449,12 +474,16 @@ def _solve_large(problem: Problem, params: SolveParams, stats: dict[str, float |
             assignment[need_part == i] = np.flatnonzero(rep_part == i)[outcome.assignment]
     current = problem.need_current_rep
     outside = (current != NO_REP) & (rep_part[np.maximum(current, 0)] != need_part)  # same penalty for every choice
-    stats.update(parts=n_parts, **{key: sum(o.stats[key] for o in outcomes) for key in outcomes[0].stats})
+    keys = sorted({key for o in outcomes for key in o.stats})
+    stats.update(parts=n_parts, **{key: sum(o.stats.get(key, 0) for o in outcomes) for key in keys})
     assignment, _ = _contiguous(problem, assignment, 0.0, params, stats)
     objective = float(problem.arc_cost(np.arange(problem.n_needs), assignment).sum()) \
         + balance_units(problem, assignment) / COST_SCALE
     flow_bound = sum(o.bound for o in outcomes) + problem.continuity_weight * int(outside.sum())
-    bound = proven_bound(flow_bound, objective)
+    # a rounding left unrepaired (`relax_only`) breaks bands, so it may cost less than the bound: only the bound
+    # counts then, and the caller's alignment is checked against it
+    rounded = any(o.stats.get("rounded_only") for o in outcomes)
+    bound = flow_bound if rounded else proven_bound(flow_bound, objective)
     gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
     k = max(o.candidate_reps for o in outcomes)
     return Result(assignment=assignment, status="optimal" if gap <= 1e-9 else "feasible", objective=objective,
