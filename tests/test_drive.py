@@ -4,6 +4,8 @@ exactly, the judge on drive-inclusive bands, and the solver keeping them."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territory_opt.config.run import Workload
 from territory_opt.metrics import check, rep_loads
@@ -140,3 +142,24 @@ def test_subsets_and_parts_keep_the_estimate() -> None:
     part = problem.part(keep, np.array([True, False, True]))
     assert (part.workload(need, np.ones(5, np.int64)) == problem.workload(np.flatnonzero(keep),
                                                                         np.full(5, 2))).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30), st.integers(1, 12), st.booleans())
+def test_the_least_workload_is_every_team_reps_minimum(seed: int, customers: int, reps: int, two_teams: bool) -> None:
+    """The nearest rep's estimate is the least (drive grows with distance): the k-d tree answer equals trying
+    every rep of the need's team."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 50_000, size=(customers, 2))
+    homes = rng.uniform(0, 50_000, size=(reps, 2))
+    teams = ("A", "B") if two_teams else ("A",)
+    in_team = rng.random((reps, len(teams))) < 0.6
+    in_team[0, :] = True  # every team has a rep
+    problem = with_drive(build_problem(xy, homes, workload=rng.integers(600, 7200, size=customers),
+                                       visits=rng.integers(1, 4, size=customers).astype(float), team_names=teams,
+                                       rep_in_team=in_team,
+                                       need_team=rng.integers(0, len(teams), size=customers)))
+    everyone = np.arange(problem.n_reps)
+    expected = [int(problem.workload(np.full(problem.n_reps, n), everyone)[in_team[:, problem.need_team[n]]].min())
+                for n in range(problem.n_needs)]
+    assert problem.min_workload_s.tolist() == expected
