@@ -40,15 +40,28 @@ class _Chains:
     def __init__(self, problem: Problem, ledger: Ledger) -> None:
         self.problem, self.ledger = problem, ledger
         self.border = Border(problem, ledger)
+        self.teams = sorted(set(self.border.key_team.tolist()))
         self.tried = 0
+
+    def touching(self, rep: int) -> set[int]:
+        """The reps whose territories touch `rep`'s (read around its own units: the whole map's touching sets cost
+        a pass over every border, too much for each link of a chain at 1,000,000 customers)."""
+        border, out = self.border, set()
+        for team in self.teams:
+            for unit in border.held.get((rep, team), ()):
+                for v in border.neighbours(team, unit):
+                    out.update(border.holders(team, v))
+        out.discard(rep)
+        return out
 
     def _hand_overs(self, giver: int, taker: int | None) -> list[tuple[int, list[int], int]]:
         """Border moves out of `giver`'s territories (to `taker` only, when given): (workload the giver sheds,
         its needs in the unit, target rep)."""
         out: list[tuple[int, list[int], int]] = []
         ledger, border = self.ledger, self.border
-        for (rep, team), units in sorted(border.held.items()):
-            if rep != giver:
+        for team in self.teams:
+            units = border.held.get((giver, team))
+            if not units:
                 continue
             for unit in sorted(units):
                 targets = {r for v in border.neighbours(team, unit) for r in border.holders(team, v)} - {giver}
@@ -108,7 +121,7 @@ class _Chains:
         problem, ledger = self.problem, self.ledger
         short = int(problem.band_min[0, rep] - ledger.load[0, rep])
         room = int(problem.band_max[0, rep] - ledger.load[0, rep])
-        givers = sorted(self.border.touching().get(rep, set()) - path)
+        givers = sorted(self.touching(rep) - path)
         options: list[tuple[int, int, list[int]]] = []
         for giver in givers:
             for _shed, needs, _ in self._hand_overs(giver, rep):
