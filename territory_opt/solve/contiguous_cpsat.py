@@ -30,6 +30,9 @@ from .rules.contiguity import unit_neighbours
 from .scaling import COST_SCALE, arc_costs, objective_units
 
 REPAIR_HOPS = 2  # the first attempt frees the reps within this many territory borders of a broken band
+# above this many (bundled) needs the second attempt, every rep free, is not made: at 100,000 customers (24,265
+# bundles, 300 reps) it made no progress in 58 work-s, and at 1,000,000 its model took minutes to build
+REPAIR_ALL_MAX_NEEDS = 8_000
 
 
 def _order(edges: np.ndarray, graph: csr_matrix, unit_xy: np.ndarray, territory: list[int], root: int) -> np.ndarray:
@@ -82,7 +85,7 @@ def repair_bands(problem: Problem, assignment: np.ndarray, budget: Budget, *, wo
     work, used, capped = float(budget.work_s or 0.0), 0.0, 0
     stats: dict[str, float | int | str] = {}
     current, breach = np.asarray(assignment), band_breach(problem, assignment)
-    for hops in (REPAIR_HOPS, None):
+    for hops in (REPAIR_HOPS, None) if problem.n_needs <= REPAIR_ALL_MAX_NEEDS else (REPAIR_HOPS,):
         free = np.ones(problem.n_reps, dtype=bool) if hops is None else _reps_around(problem, current, hops)
         share = work / 2 if hops is not None else work - used
         found, status, spent, wall_capped = _repair_among(problem, current, free, budget.with_work(
@@ -159,23 +162,33 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     for need in np.flatnonzero(counted).tolist():
         by_unit.setdefault((int(problem.need_team[need]), int(unit[need])), []).append(need)
     xy = problem.unit_xy
-    # only units where a free rep holds a need can change hands (every other need keeps its rep, no arc): the
-    # ordering rows of the others are empty, and walking them for every free rep took minutes at 1,000,000
-    # customers
-    in_play = {key for key, needs in by_unit.items() if any(free[int(assignment[n])] for n in needs)}
-    for team in sorted({t for t, _ in in_play}):
+    # per (rep, team): the units where the rep holds a need, and those where it has an arc. A rep's ordering rows
+    # only concern units where it has an arc (elsewhere its variables do not exist); walking every unit for every
+    # freed rep took minutes at 1,000,000 customers
+    held: dict[tuple[int, int], set[int]] = {}
+    reachable: dict[tuple[int, int], set[int]] = {}
+    for (team, u), needs in by_unit.items():
+        for n in needs:
+            held.setdefault((int(assignment[n]), team), set()).add(u)
+    need_unit_team = {n: (team, u) for (team, u), needs in by_unit.items() for n in needs}
+    for n, r in zip(arcs.need.tolist(), arcs.rep.tolist(), strict=True):
+        key = need_unit_team.get(n)
+        if key is not None and free[r]:
+            reachable.setdefault((r, key[0]), set()).add(key[1])
+    for team in sorted({t for _, t in reachable}):
         neighbours = unit_neighbours(problem, team)
         edges = np.array([(u, v) for u, vs in neighbours.items() for v in vs if u < v],
                          dtype=np.int64).reshape(-1, 2)
         graph = length_graph(edges, xy)
-        units = sorted(u for t, u in in_play if t == team)
         for rep in np.flatnonzero(problem.rep_in_team[:, team] & free).tolist():
-            territory = [u for u in units if any(int(assignment[n]) == rep for n in by_unit[(team, u)])]
-            pool = territory or units
+            options = sorted(reachable.get((rep, team), ()))
+            if not options:
+                continue
+            territory = sorted(held.get((rep, team), ()))
             home = problem.rep_xy[rep]
-            root = min(pool, key=lambda u: (float(np.hypot(*(xy[u] - home))), u))
+            root = min(territory or options, key=lambda u: (float(np.hypot(*(xy[u] - home))), u))
             order = _order(edges, graph, xy, territory or [root], root)
-            for u in units:
+            for u in options:
                 if u == root:
                     continue
                 earlier = [arc_of[(m, rep)] for v in neighbours.get(u, ()) if order[v] < order[u]
