@@ -91,60 +91,67 @@ class _Chains:
             self.ledger.move(need, source)
 
     def push(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int) -> bool:
-        """`rep` is above its band: hand a unit on, and on, until a rep ends within its band."""
+        """`rep` is above its band: hand a unit on, and on, until a rep ends within its band. At the chain's start
+        a unit smaller than the excess may go too (the rep ends nearer its band; the next round hands on more)."""
         problem, ledger = self.problem, self.ledger
         excess = int(ledger.load[0, rep] - problem.band_max[0, rep])
         spare = int(ledger.load[0, rep] - problem.band_min[0, rep])
-        options = [(shed, needs, t) for shed, needs, t in self._hand_overs(rep, None)
-                   if t not in path and excess <= shed <= spare]
-        # per target the smallest units that fit; targets with the most room first
-        by_target: dict[int, list[tuple[int, list[int]]]] = {}
-        for shed, needs, target in sorted(options, key=lambda o: (o[0], o[2])):
-            by_target.setdefault(target, []).append((shed, needs))
-        room = {t: int(problem.band_max[0, t] - ledger.load[0, t]) for t in by_target}
-        for target in sorted(by_target, key=lambda t: (-room[t], t))[:BRANCH]:
-            for _shed, needs in by_target[target][:2]:
-                if self.tried > MAX_LINKS_TRIED:
-                    return False
-                mark = len(log)
-                if not self._move(needs, target, log):
-                    continue
-                if ledger.load[0, target] <= problem.band_max[0, target]:
-                    return True
-                if depth + 1 < MAX_DEPTH and self.push(target, path | {target}, log, depth + 1):
-                    return True
-                self.undo(log, mark)
+        offers = [(shed, needs, t) for shed, needs, t in self._hand_overs(rep, None) if t not in path and shed <= spare]
+        # per target the smallest units that fit; targets with the most room first; then, at the start, the
+        # largest units that do not
+        fitting = sorted((o for o in offers if o[0] >= excess), key=lambda o: (o[0], o[2]))
+        partial = sorted((o for o in offers if 0 < o[0] < excess), key=lambda o: (-o[0], o[2])) if depth == 0 else []
+        for group in (fitting, partial):
+            by_target: dict[int, list[list[int]]] = {}
+            for _shed, needs, target in group:
+                by_target.setdefault(target, []).append(needs)
+            room = {t: int(problem.band_max[0, t] - ledger.load[0, t]) for t in by_target}
+            for target in sorted(by_target, key=lambda t: (-room[t], t))[:BRANCH]:
+                for needs in by_target[target][:2]:
+                    if self.tried > MAX_LINKS_TRIED:
+                        return False
+                    mark = len(log)
+                    if not self._move(needs, target, log):
+                        continue
+                    if ledger.load[0, target] <= problem.band_max[0, target]:
+                        return True
+                    if depth + 1 < MAX_DEPTH and self.push(target, path | {target}, log, depth + 1):
+                        return True
+                    self.undo(log, mark)
         return False
 
     def pull(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int) -> bool:
-        """`rep` is below its band: take a unit from a touching rep, which takes one from the next, and so on."""
+        """`rep` is below its band: take a unit from a touching rep, which takes one from the next, and so on. At
+        the chain's start a unit smaller than the shortfall may come too (the next round takes more)."""
         problem, ledger = self.problem, self.ledger
         short = int(problem.band_min[0, rep] - ledger.load[0, rep])
         room = int(problem.band_max[0, rep] - ledger.load[0, rep])
-        givers = sorted(self.touching(rep) - path)
-        options: list[tuple[int, int, list[int]]] = []
-        for giver in givers:
+        offers: list[tuple[int, int, list[int]]] = []
+        for giver in sorted(self.touching(rep) - path):
             for _shed, needs, _ in self._hand_overs(giver, rep):
                 idx = np.array(needs, dtype=np.int64)
                 gain = int(problem.workload(idx, np.full(len(idx), rep)).sum())
-                if short <= gain <= room:
-                    options.append((gain, giver, needs))
-        by_giver: dict[int, list[list[int]]] = {}
-        for _gain, giver, needs in sorted(options, key=lambda o: (o[0], o[1])):
-            by_giver.setdefault(giver, []).append(needs)
-        spare = {g: int(ledger.load[0, g] - problem.band_min[0, g]) for g in by_giver}
-        for giver in sorted(by_giver, key=lambda g: (-spare[g], g))[:BRANCH]:
-            for needs in by_giver[giver][:2]:
-                if self.tried > MAX_LINKS_TRIED:
-                    return False
-                mark = len(log)
-                if not self._move(needs, rep, log):
-                    continue
-                if ledger.load[0, giver] >= problem.band_min[0, giver]:
-                    return True
-                if depth + 1 < MAX_DEPTH and self.pull(giver, path | {giver}, log, depth + 1):
-                    return True
-                self.undo(log, mark)
+                if 0 < gain <= room:
+                    offers.append((gain, giver, needs))
+        fitting = sorted((o for o in offers if o[0] >= short), key=lambda o: (o[0], o[1]))
+        partial = sorted((o for o in offers if o[0] < short), key=lambda o: (-o[0], o[1])) if depth == 0 else []
+        for group in (fitting, partial):
+            by_giver: dict[int, list[list[int]]] = {}
+            for _gain, giver, needs in group:
+                by_giver.setdefault(giver, []).append(needs)
+            spare = {g: int(ledger.load[0, g] - problem.band_min[0, g]) for g in by_giver}
+            for giver in sorted(by_giver, key=lambda g: (-spare[g], g))[:BRANCH]:
+                for needs in by_giver[giver][:2]:
+                    if self.tried > MAX_LINKS_TRIED:
+                        return False
+                    mark = len(log)
+                    if not self._move(needs, rep, log):
+                        continue
+                    if ledger.load[0, giver] >= problem.band_min[0, giver]:
+                        return True
+                    if depth + 1 < MAX_DEPTH and self.pull(giver, path | {giver}, log, depth + 1):
+                        return True
+                    self.undo(log, mark)
         return False
 
 
