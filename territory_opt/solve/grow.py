@@ -32,18 +32,18 @@ BAND_MARGIN = 0.05
 KM_SCALE = 1000  # the flow's integer cost per second of workload: metres (per visit)
 
 
-def grown_alignment(problem: Problem, start: np.ndarray) -> np.ndarray:
+def grown_alignment(problem: Problem, start: np.ndarray, margin: float = BAND_MARGIN) -> np.ndarray:
     """`start` with each contiguous team's unit needs given to reps by the priced flow (needs without a unit, locked
     needs, needs of a unit no single eligible candidate can take whole, and teams whose flow has no answer keep
-    their `start` rep)."""
+    their `start` rep). `margin`: the share of each band's width the flow keeps free on each side."""
     assert problem.territory_unit is not None and problem.team_contiguous is not None
     out = np.asarray(start, dtype=np.int64).copy()
     for team in np.flatnonzero(problem.team_contiguous).tolist():
-        _grow_team(problem, team, out)
+        _grow_team(problem, team, out, margin)
     return out
 
 
-def _grow_team(problem: Problem, team: int, out: np.ndarray) -> None:
+def _grow_team(problem: Problem, team: int, out: np.ndarray, band_margin: float) -> None:
     unit_of = problem.territory_unit
     assert unit_of is not None
     reps = np.flatnonzero(problem.rep_in_team[:, team])
@@ -61,7 +61,7 @@ def _grow_team(problem: Problem, team: int, out: np.ndarray) -> None:
         last = k >= len(reps) or len(units) * min(2 * k, len(reps)) > MAX_ARCS
         # a flow inside the shrunk bands over more candidates beats one on the bands' edges over fewer: whole
         # units rounded from the edges break bands (at 100,000 customers 112 of 240 reps)
-        for margin in (BAND_MARGIN, 0.0) if last else (BAND_MARGIN,):
+        for margin in (band_margin, 0.0) if last else (band_margin,):
             choice = _flow_choice(arcs, len(units), low + margin * width, high - margin * width)
             if choice is not None:
                 moved = choice[slot] >= 0
