@@ -247,13 +247,20 @@ def improve(problem: Problem, ledger: Ledger) -> int:
         candidates = []
         for i in np.flatnonzero(delta < -1e-9).tolist():
             team, unit, target, needs = moves[i]
-            candidates.append((float(delta[i]), team, unit, target, int(ledger.assign[needs[0]])))
+            candidates.append((float(delta[i]), team, unit, target, int(ledger.assign[needs[0]]), i))
         changed = 0
-        for _delta, team, unit, target, source in sorted(candidates):
+        dirty: set[int] = set()  # reps a move of this sweep changed: their moves' changes are scored again
+        for scored, team, unit, target, source, i in sorted(candidates):
             needs = [n for n in border.by_unit[(team, unit)] if int(ledger.assign[n]) == source]
-            if needs and _objective_change(problem, ledger, [(needs, source, target)]) < -1e-9 \
+            if not needs:
+                continue
+            # the sweep's score stands where neither rep has changed since and it is clearly negative (the
+            # exact check per move took half the search at 1,000,000 customers, in member travel lookups)
+            fresh = source not in dirty and target not in dirty and needs == moves[i][3] and scored < -1e-6
+            if (fresh or _objective_change(problem, ledger, [(needs, source, target)]) < -1e-9) \
                     and border.try_move(needs, target):
                 changed += 1
+                dirty.update((source, target))
         made += changed
         if changed == 0:
             break
