@@ -27,6 +27,7 @@ from shapely import union_all
 
 from ..prepare.prepared import Prepared
 from .changes import CHANGE_COLUMNS
+from .colours import rep_colours
 from .edit_panel import edit_script, edit_section
 from .labels import label_point
 from .programmes import programmes_section
@@ -35,15 +36,8 @@ from .run import RunResult
 from .units import team_shape_table
 
 MAX_CUSTOMER_POINTS = 10_000
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
-           "#dbdb8d", "#9edae5")
 TIER_COLOURS = ("#d4a017", "#8a8d91", "#a0522d", "#555555")  # gold, silver, bronze, any further tier
 COORD_DECIMALS = 5  # about a metre: keeps the file small
-
-
-def _rep_colours(rep_ids: list[str]) -> dict[str, str]:
-    return {rep: PALETTE[i % len(PALETTE)] for i, rep in enumerate(sorted(set(rep_ids)))}
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
@@ -283,7 +277,7 @@ def _section(key: str, title: str, *body: str) -> str:
 def build_report(run: RunResult) -> str:
     """The whole page as one HTML string: folium's map document with the report's sections around the map."""
     kpis, scenario = run.kpis, run.prepared.scenario
-    colours = _rep_colours([str(r) for r in run.prepared.problem.rep_ids])
+    colours = rep_colours(run.territories, [str(r) for r in run.prepared.problem.rep_ids])
     one_at_a_time = teams_overlap(run.territories)
     map_html, thinning = build_map(run, colours, one_at_a_time)
     teams_in_map = list(dict.fromkeys(run.territories["team"].tolist()))

@@ -25,6 +25,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from .colours import rep_colours
 from .labels import Box, label_point, place
 
 MAX_POINTS = 20_000
@@ -64,6 +65,7 @@ def map_figure(territories: gpd.GeoDataFrame, customer_xy: np.ndarray, customer_
                routes: gpd.GeoDataFrame | None = None, footprints: gpd.GeoDataFrame | None = None) -> Figure:
     """The figure `draw_map` renders, laid out and labelled (the tests look at its labels and legend)."""
     teams = list(dict.fromkeys(territories["team"].tolist()))
+    colours = rep_colours(territories, territories["rep_id"].astype(str).tolist())  # before simplifying: borders meet
     minx, miny, maxx, maxy = territories.total_bounds
     tolerance = max(maxx - minx, maxy - miny) / SIMPLIFY_SHARE  # below a pixel: drawing every vertex is slow
     territories = territories.set_geometry(territories.geometry.simplify(tolerance, preserve_topology=True))
@@ -76,7 +78,8 @@ def map_figure(territories: gpd.GeoDataFrame, customer_xy: np.ndarray, customer_
     labels: list[tuple[Axes, list[tuple[str, float, float, float]], np.ndarray]] = []
     for ax, team, served in zip(axes, teams, customer_team, strict=False):
         mine = territories[territories["team"] == team]
-        mine.plot(ax=ax, column="rep_id", cmap="tab20", edgecolor="white", linewidth=0.6, alpha=0.85)
+        mine.plot(ax=ax, color=[colours[str(r)] for r in mine["rep_id"]], edgecolor="white", linewidth=0.6,
+                  alpha=0.85)
         if footprints is not None and len(footprints):
             footprints.boundary.plot(ax=ax, color="#333333", linewidth=0.8, linestyle="--")
         if routes is not None and len(routes):
