@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from territory_opt.model.problem import Problem
 from territory_opt.solve.chains import eject_chains
-from territory_opt.solve.contiguous import band_breach, rebalance, territory_pieces
+from territory_opt.solve.contiguous import rebalance, territory_pieces
 from territory_opt.solve.ledger import Ledger
 
 from .unit_problems import grid_problem, per_unit, unit_cell
@@ -68,8 +68,8 @@ def test_chains_keep_every_territory_one_piece_and_never_raise_the_breach(rows: 
     column = np.arange(n_units) % cols
     start = per_unit(problem, np.minimum(column * 4 // cols, 3))
     assert territory_pieces(problem, start) == 0
-    before = band_breach(problem, start)
+    before = Ledger(problem, start).breach()
     ledger = Ledger(problem, start)
     eject_chains(problem, ledger)
     assert territory_pieces(problem, ledger.assign) == 0
-    assert band_breach(problem, ledger.assign) <= before + 1e-9
+    assert ledger.breach() <= before + 1e-9

@@ -14,6 +14,7 @@ Every move is checked by the rules' own pieces through the ledger. Deterministic
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,19 +36,6 @@ REBALANCE_PASSES = 4
 # yet, not only the best one: at 100,000 customers in 24,265 unit bundles and 300 reps one move per sweep ran for
 # tens of minutes; below it (every shipped scenario) one move per sweep, as before
 DISJOINT_MOVES_MIN_NEEDS = 8_000
-
-
-def _breach(problem: Problem, load: np.ndarray, reps: list[int]) -> float:
-    """How far these reps lie outside their bands, each metric in units of its band's width."""
-    low, high = problem.band_min[:, reps], problem.band_max[:, reps]
-    width = np.maximum(high - low, 1).astype(float)
-    over = np.maximum(load[:, reps] - high, 0) + np.maximum(low - load[:, reps], 0)
-    return float((over / width).sum())
-
-
-def band_breach(problem: Problem, assignment: np.ndarray) -> float:
-    """`_breach` of every rep under `assignment`: how far the bands are broken, in band widths."""
-    return _breach(problem, Ledger(problem, assignment).load, list(range(problem.n_reps)))
 
 
 def _move_cost(problem: Problem, needs: list[int], source: int, target: int) -> float:
@@ -141,6 +129,28 @@ def _potentials(problem: Problem, load: np.ndarray, reps: np.ndarray, room: np.n
     return over * (1 + room[reps]) + under * (1 + spare[reps])
 
 
+@dataclass(frozen=True)
+class _Laid:
+    """Border moves (at least one) laid end to end for numpy: each move's needs from `starts`, each move's source
+    and target rep, and both repeated per need."""
+
+    needs: np.ndarray
+    starts: np.ndarray
+    source: np.ndarray
+    target: np.ndarray
+    from_rep: np.ndarray
+    to_rep: np.ndarray
+
+
+def _lay_out(ledger: Ledger, moves: list[Move]) -> _Laid:
+    sizes = np.array([len(m[3]) for m in moves], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    needs = np.fromiter((n for m in moves for n in m[3]), dtype=np.int64, count=int(sizes.sum()))
+    source = ledger.assign[needs[starts]].astype(np.int64)
+    target = np.array([m[2] for m in moves], dtype=np.int64)
+    return _Laid(needs, starts, source, target, np.repeat(source, sizes), np.repeat(target, sizes))
+
+
 def _per_move(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sums over each move's needs (the last axis), the moves' needs laid end to end from `starts`."""
     return np.add.reduceat(values, starts, axis=-1)
@@ -157,7 +167,7 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
     everyone = np.arange(problem.n_reps)
     per_sweep = 1 if problem.n_needs <= DISJOINT_MOVES_MIN_NEEDS else problem.n_reps
     for _ in range(MAX_ROUNDS * 10):
-        total = _breach(problem, ledger.load, list(range(problem.n_reps)))
+        total = ledger.breach()
         if total == 0:
             break
         touching = rep_touching(border)
@@ -177,15 +187,11 @@ def rebalance(problem: Problem, ledger: Ledger) -> int:
         moves = [m for m in border.moves(breached) if m[3]]
         if not moves:
             break
-        sizes = np.array([len(m[3]) for m in moves], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        needs = np.fromiter((n for m in moves for n in m[3]), dtype=np.int64, count=int(sizes.sum()))
-        source = ledger.assign[np.array([m[3][0] for m in moves], dtype=np.int64)].astype(np.int64)
-        target = np.array([m[2] for m in moves], dtype=np.int64)
-        from_rep, to_rep = np.repeat(source, sizes), np.repeat(target, sizes)
-        out_of = _per_move(np.asarray(problem.amounts(needs, from_rep), dtype=float), starts)
-        into = _per_move(np.asarray(problem.amounts(needs, to_rep), dtype=float), starts)
-        cost = _per_move(problem.arc_cost(needs, to_rep) - problem.arc_cost(needs, from_rep), starts)
+        laid = _lay_out(ledger, moves)
+        source, target = laid.source, laid.target
+        out_of, into = _move_amounts(problem, laid)
+        cost = _per_move(problem.arc_cost(laid.needs, laid.to_rep) - problem.arc_cost(laid.needs, laid.from_rep),
+                         laid.starts)
         load = ledger.load.astype(float)
         before = (_potentials(problem, load[:, source], source, room, spare)
                   + _potentials(problem, load[:, target], target, room, spare))
@@ -219,12 +225,9 @@ def move_changes(problem: Problem, ledger: Ledger, moves: list[Move]) -> np.ndar
     every border move (tens of thousands at 100,000 customers), one numpy pass instead of one call per move."""
     if not moves:
         return np.zeros(0)
-    sizes = np.array([len(m[3]) for m in moves], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    needs = np.fromiter((n for m in moves for n in m[3]), dtype=np.int64, count=int(sizes.sum()))
-    source = ledger.assign[needs[starts]].astype(np.int64)
-    target = np.array([m[2] for m in moves], dtype=np.int64)
-    from_rep, to_rep = np.repeat(source, sizes), np.repeat(target, sizes)
+    laid = _lay_out(ledger, moves)
+    needs, starts, source, target = laid.needs, laid.starts, laid.source, laid.target
+    from_rep, to_rep = laid.from_rep, laid.to_rep
     change = _per_move(problem.arc_cost(needs, to_rep), starts) - _per_move(problem.arc_cost(needs, from_rep), starts)
     units = minute_units(problem)
     if units == 0:
@@ -267,9 +270,13 @@ def improve(problem: Problem, ledger: Ledger) -> int:
     return made
 
 
+def _fit(problem: Problem, load: np.ndarray, reps: np.ndarray | list[int]) -> np.ndarray:
+    """Per column of `load` (Q, k), whether rep `reps[i]` at those totals is within every band."""
+    return np.asarray(((load >= problem.band_min[:, reps]) & (load <= problem.band_max[:, reps])).all(axis=0))
+
+
 def _in_bands(problem: Problem, ledger: Ledger, reps: list[int]) -> bool:
-    load = ledger.load[:, reps]
-    return bool(((load >= problem.band_min[:, reps]) & (load <= problem.band_max[:, reps])).all())
+    return bool(_fit(problem, ledger.load[:, reps], reps).all())
 
 
 def _exchange_keeps_bands(problem: Problem, ledger: Ledger, give: list[int], take: list[int], a_rep: int,
@@ -282,22 +289,13 @@ def _exchange_keeps_bands(problem: Problem, ledger: Ledger, give: list[int], tak
               + problem.amounts(take_idx, np.full(len(take), a_rep)).sum(axis=1))
     b_load = (ledger.load[:, b_rep] + problem.amounts(give_idx, np.full(len(give), b_rep)).sum(axis=1)
               - problem.amounts(take_idx, np.full(len(take), b_rep)).sum(axis=1))
-    return bool((a_load >= problem.band_min[:, a_rep]).all() and (a_load <= problem.band_max[:, a_rep]).all()
-                and (b_load >= problem.band_min[:, b_rep]).all() and (b_load <= problem.band_max[:, b_rep]).all())
+    return bool(_fit(problem, a_load[:, None], [a_rep]).all() and _fit(problem, b_load[:, None], [b_rep]).all())
 
 
-def _move_amounts(problem: Problem, ledger: Ledger, moves: list[Move]) -> tuple[np.ndarray, np.ndarray]:
+def _move_amounts(problem: Problem, laid: _Laid) -> tuple[np.ndarray, np.ndarray]:
     """(Q, moves) what each move takes off its source rep's balanced metrics and adds to its target's."""
-    if not moves:
-        empty = np.zeros((len(problem.balance_names), 0))
-        return empty, empty
-    sizes = np.array([len(m[3]) for m in moves], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    needs = np.fromiter((n for m in moves for n in m[3]), dtype=np.int64, count=int(sizes.sum()))
-    source = np.repeat(ledger.assign[needs[starts]].astype(np.int64), sizes)
-    target = np.repeat(np.array([m[2] for m in moves], dtype=np.int64), sizes)
-    out_of = _per_move(np.asarray(problem.amounts(needs, source), dtype=float), starts)
-    into = _per_move(np.asarray(problem.amounts(needs, target), dtype=float), starts)
+    out_of = _per_move(np.asarray(problem.amounts(laid.needs, laid.from_rep), dtype=float), laid.starts)
+    into = _per_move(np.asarray(problem.amounts(laid.needs, laid.to_rep), dtype=float), laid.starts)
     return out_of, into
 
 
@@ -364,7 +362,7 @@ def _exchanges_fit(problem: Problem, ledger: Ledger, moves: list[Move], candidat
     ledger's current loads (`_exchange_keeps_bands`, all at once)."""
     if not candidates:
         return np.zeros(0, dtype=bool)
-    out_of, into = _move_amounts(problem, ledger, moves)
+    out_of, into = _move_amounts(problem, _lay_out(ledger, moves))
     a = np.array([c[2] for c in candidates], dtype=np.int64)
     b = np.array([c[3] for c in candidates], dtype=np.int64)
     i1 = np.array([c[6] for c in candidates], dtype=np.int64)
@@ -372,9 +370,7 @@ def _exchanges_fit(problem: Problem, ledger: Ledger, moves: list[Move], candidat
     load = ledger.load.astype(float)
     a_load = load[:, a] - out_of[:, i1] + into[:, i2]
     b_load = load[:, b] + into[:, i1] - out_of[:, i2]
-    low, high = problem.band_min, problem.band_max
-    return ((a_load >= low[:, a]).all(axis=0) & (a_load <= high[:, a]).all(axis=0)
-            & (b_load >= low[:, b]).all(axis=0) & (b_load <= high[:, b]).all(axis=0))
+    return _fit(problem, a_load, a) & _fit(problem, b_load, b)
 
 
 def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
@@ -387,7 +383,7 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
     for pass_no in range(REBALANCE_PASSES):
         moved = rebalance(problem, ledger)
         stats["rebalance_moves"] += moved
-        if _breach(problem, ledger.load, list(range(problem.n_reps))):
+        if ledger.breach():
             chained = eject_chains(problem, ledger)
             stats["chain_moves"] += chained
             moved += chained
@@ -396,7 +392,7 @@ def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarra
         stats["improve_moves"] += improve(problem, ledger)
         stats["swaps"] += swap(problem, ledger)
         stats["improve_moves"] += improve(problem, ledger)
-        if not _breach(problem, ledger.load, list(range(problem.n_reps))):
+        if not ledger.breach():
             break
     stats["pieces_after"] = territory_pieces(problem, ledger.assign)
     return ledger.assign, stats

@@ -26,12 +26,13 @@ from .bound import LpResult, solve_lp
 from .budget import Budget
 from .candidates import Arcs, all_arcs, count_all_arcs, nearest_arcs, reach_arcs
 from .contiguity import reduce_enclaves
-from .contiguous import band_breach, make_contiguous, polish
+from .contiguous import make_contiguous, polish
 from .contiguous_cpsat import improve_windows, repair_bands
 from .cpsat import solve_cpsat
 from .diagnose import InfeasibleGroup, capacity_findings, explain_lp_infeasible
 from .grow import BAND_MARGIN, grown_alignment
 from .large import flow_relaxation, improve
+from .ledger import Ledger
 from .parts import independent_parts
 from .repair import repair
 from .scaling import COST_SCALE, balance_units, objective_units
@@ -201,8 +202,7 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     bundled = bundling.problem
     relaxed_problem = bundled.replace(team_contiguous=None)
     grown_only = bool(bundled.team_contiguous is not None and bundled.team_contiguous[bundled.need_team].all()
-                      and bundled.n_needs > RELAXED_START_MAX_BUNDLES and bundled.max_moved is None
-                      and bundled.max_moved_value is None)
+                      and bundled.n_needs > RELAXED_START_MAX_BUNDLES and _may_grow(bundled))
     relaxed = solve(relaxed_problem, budget, seed=seed, executor=executor,
                     params=replace(params, contiguity_weight=0.0, relax_only=grown_only))
     assignment, stats = relaxed.assignment, dict(relaxed.stats)
@@ -250,6 +250,12 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
                   relaxed=bundling.expand(relaxed.assignment) if "contiguity_travel" in stats else None)
 
 
+def _may_grow(bundled: Problem) -> bool:
+    """Whether the border search may start from territories grown from the homes: not under a hard limit on moves
+    (`rules.max_moved`), which the grown start, blind to today's alignment, would break."""
+    return bundled.max_moved is None and bundled.max_moved_value is None
+
+
 def _one_piece(bundled: Problem, relaxed: np.ndarray) -> tuple[np.ndarray, dict[str, int | str]]:
     """The border search's one-piece alignment from each start it is given (`RELAXED_START_MAX_BUNDLES`), the
     best kept: fewest broken rules, then the least band breach, then the lowest objective. A grown start whose
@@ -261,13 +267,13 @@ def _one_piece(bundled: Problem, relaxed: np.ndarray) -> tuple[np.ndarray, dict[
     def consider(name: str, start: np.ndarray) -> bool:
         nonlocal best
         assignment, moves = make_contiguous(bundled, start)
-        rank = (len(check(bundled, assignment)), band_breach(bundled, assignment),
+        rank = (len(check(bundled, assignment)), Ledger(bundled, assignment).breach(),
                 objective_units(bundled, assignment))
         if best is None or rank < best[0]:
             best = (rank, assignment, {**moves, "start": name})
         return rank[0] == 0
 
-    grown = bundled.max_moved is None and bundled.max_moved_value is None
+    grown = _may_grow(bundled)
     if grown:
         for margin in (BAND_MARGIN, *GROW_RETRY_MARGINS):
             if consider("grown" if margin == BAND_MARGIN else f"grown, margin {margin:g}",

@@ -60,6 +60,14 @@ class Ledger:
 
     # -- tallies -----------------------------------------------------------------------------------------------
 
+    def breach(self) -> float:
+        """How far the reps lie outside their bands in all, each metric in units of its band's width (the border
+        search's and the ejection chains' measure of progress)."""
+        low, high = self.problem.band_min, self.problem.band_max
+        width = np.maximum(high - low, 1).astype(float)
+        over = np.maximum(self.load - high, 0) + np.maximum(low - self.load, 0)
+        return float((over / width).sum())
+
     def amounts(self, need: int, rep: int) -> np.ndarray:
         """(Q,) what `need` adds to every balanced metric of `rep`."""
         return self.problem.amounts(np.array([need]), np.array([rep]))[:, 0]
