@@ -27,13 +27,6 @@ MAX_ROUNDS = 20  # passes over the reps still outside their bands
 MAX_LINKS_TRIED = 2_000  # moves tried for one rep's chain before it gives up
 
 
-def _total_breach(problem: Problem, ledger: Ledger) -> float:
-    low, high = problem.band_min, problem.band_max
-    width = np.maximum(high - low, 1).astype(float)
-    load = ledger.load
-    return float(((np.maximum(load - high, 0) + np.maximum(low - load, 0)) / width).sum())
-
-
 class _Chains:
     """Depth-first search of one chain at a time, with the moves made so far (undone when the chain fails)."""
 
@@ -96,29 +89,8 @@ class _Chains:
         problem, ledger = self.problem, self.ledger
         excess = int(ledger.load[0, rep] - problem.band_max[0, rep])
         spare = int(ledger.load[0, rep] - problem.band_min[0, rep])
-        offers = [(shed, needs, t) for shed, needs, t in self._hand_overs(rep, None) if t not in path and shed <= spare]
-        # per target the smallest units that fit; targets with the most room first; then, at the start, the
-        # largest units that do not
-        fitting = sorted((o for o in offers if o[0] >= excess), key=lambda o: (o[0], o[2]))
-        partial = sorted((o for o in offers if 0 < o[0] < excess), key=lambda o: (-o[0], o[2])) if depth == 0 else []
-        for group in (fitting, partial):
-            by_target: dict[int, list[list[int]]] = {}
-            for _shed, needs, target in group:
-                by_target.setdefault(target, []).append(needs)
-            room = {t: int(problem.band_max[0, t] - ledger.load[0, t]) for t in by_target}
-            for target in sorted(by_target, key=lambda t: (-room[t], t))[:BRANCH]:
-                for needs in by_target[target][:2]:
-                    if self.tried > MAX_LINKS_TRIED:
-                        return False
-                    mark = len(log)
-                    if not self._move(needs, target, log):
-                        continue
-                    if ledger.load[0, target] <= problem.band_max[0, target]:
-                        return True
-                    if depth + 1 < MAX_DEPTH and self.push(target, path | {target}, log, depth + 1):
-                        return True
-                    self.undo(log, mark)
-        return False
+        offers = [(shed, t, needs) for shed, needs, t in self._hand_overs(rep, None) if t not in path and shed <= spare]
+        return self._links(rep, path, log, depth, offers, excess, pushing=True)
 
     def pull(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int) -> bool:
         """`rep` is below its band: take a unit from a touching rep, which takes one from the next, and so on. At
@@ -133,23 +105,36 @@ class _Chains:
                 gain = int(problem.workload(idx, np.full(len(idx), rep)).sum())
                 if 0 < gain <= room:
                     offers.append((gain, giver, needs))
-        fitting = sorted((o for o in offers if o[0] >= short), key=lambda o: (o[0], o[1]))
-        partial = sorted((o for o in offers if o[0] < short), key=lambda o: (-o[0], o[1])) if depth == 0 else []
+        return self._links(rep, path, log, depth, offers, short, pushing=False)
+
+    def _links(self, rep: int, path: set[int], log: list[tuple[int, int]], depth: int,
+               offers: list[tuple[int, int, list[int]]], breach: int, *, pushing: bool) -> bool:
+        """One link of a chain from `rep`: each offer (workload moved, neighbour, needs) hands the needs to the
+        neighbour (`pushing`) or takes them from it. Per neighbour the smallest units that cover the breach,
+        neighbours with the most room (pushing) or to spare (pulling) first; then, at the chain's start, the
+        largest units that do not. The chain ends where the neighbour is within its band, else goes on from it."""
+        problem, ledger = self.problem, self.ledger
+        fitting = sorted((o for o in offers if o[0] >= breach), key=lambda o: (o[0], o[1]))
+        partial = sorted((o for o in offers if 0 < o[0] < breach), key=lambda o: (-o[0], o[1])) if depth == 0 else []
         for group in (fitting, partial):
-            by_giver: dict[int, list[list[int]]] = {}
-            for _gain, giver, needs in group:
-                by_giver.setdefault(giver, []).append(needs)
-            spare = {g: int(ledger.load[0, g] - problem.band_min[0, g]) for g in by_giver}
-            for giver in sorted(by_giver, key=lambda g: (-spare[g], g))[:BRANCH]:
-                for needs in by_giver[giver][:2]:
+            by_neighbour: dict[int, list[list[int]]] = {}
+            for _amount, neighbour, needs in group:
+                by_neighbour.setdefault(neighbour, []).append(needs)
+            slack = {r: int(problem.band_max[0, r] - ledger.load[0, r]) if pushing
+                     else int(ledger.load[0, r] - problem.band_min[0, r]) for r in by_neighbour}
+            for neighbour in sorted(by_neighbour, key=lambda r: (-slack[r], r))[:BRANCH]:
+                for needs in by_neighbour[neighbour][:2]:
                     if self.tried > MAX_LINKS_TRIED:
                         return False
                     mark = len(log)
-                    if not self._move(needs, rep, log):
+                    if not self._move(needs, neighbour if pushing else rep, log):
                         continue
-                    if ledger.load[0, giver] >= problem.band_min[0, giver]:
+                    settled = (ledger.load[0, neighbour] <= problem.band_max[0, neighbour] if pushing
+                               else ledger.load[0, neighbour] >= problem.band_min[0, neighbour])
+                    if settled:
                         return True
-                    if depth + 1 < MAX_DEPTH and self.pull(giver, path | {giver}, log, depth + 1):
+                    follow = self.push if pushing else self.pull
+                    if depth + 1 < MAX_DEPTH and follow(neighbour, path | {neighbour}, log, depth + 1):
                         return True
                     self.undo(log, mark)
         return False
@@ -170,11 +155,11 @@ def eject_chains(problem: Problem, ledger: Ledger) -> int:
             if low[rep] <= ledger.load[0, rep] <= high[rep]:
                 continue
             search.tried = 0
-            before = _total_breach(problem, ledger)
+            before = ledger.breach()
             log: list[tuple[int, int]] = []
             over = ledger.load[0, rep] > high[rep]
             found = search.push(rep, {rep}, log, 0) if over else search.pull(rep, {rep}, log, 0)
-            if found and _total_breach(problem, ledger) < before - 1e-12:
+            if found and ledger.breach() < before - 1e-12:
                 kept += len(log)
                 progress = True
             else:
