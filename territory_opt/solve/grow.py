@@ -16,6 +16,8 @@ ends in about a minute with every band held (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from ortools.graph.python import min_cost_flow
 from scipy.spatial import cKDTree
@@ -72,12 +74,15 @@ def _grow_team(problem: Problem, team: int, out: np.ndarray, band_margin: float)
         k = min(2 * k, len(reps))
 
 
+@dataclass(frozen=True)
 class _UnitArcs:
-    """Candidate (unit, rep) pairs of one team: the rep may take every need of the unit; its workload and price."""
+    """Candidate (unit, rep) pairs of one team (the rep may take every need of the unit) with their price, and
+    each unit's workload to ship (its least over its candidates)."""
 
-    def __init__(self, unit: np.ndarray, rep: np.ndarray, load: np.ndarray, price: np.ndarray,
-                 supply: np.ndarray) -> None:
-        self.unit, self.rep, self.load, self.price, self.supply = unit, rep, load, price, supply
+    unit: np.ndarray
+    rep: np.ndarray
+    price: np.ndarray
+    supply: np.ndarray
 
 
 def _unit_arcs(problem: Problem, needs: np.ndarray, slot: np.ndarray, units: np.ndarray, reps: np.ndarray,
@@ -107,7 +112,7 @@ def _unit_arcs(problem: Problem, needs: np.ndarray, slot: np.ndarray, units: np.
     least = np.full(n_units, np.inf)
     np.minimum.at(least, unit, load)
     supply = np.where(np.isfinite(least), np.rint(least), 0).astype(np.int64)
-    return _UnitArcs(unit, rep, load, price, supply)
+    return _UnitArcs(unit, rep, price, supply)
 
 
 def _team_band(problem: Problem, assignment: np.ndarray, fixed: np.ndarray,
