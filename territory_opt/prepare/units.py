@@ -192,6 +192,9 @@ def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.
     (a unit's shape always holds its customers)."""
     out, group = shapes.copy(), np.asarray(group).copy()
     tree = shapely.STRtree(out)
+    group_zone = np.full(len(out), -1, dtype=np.int64)  # groups are zone-pure, and pieces move within a zone
+    if movable is not None:
+        group_zone[group] = movable
     for g in range(len(out)):
         parts = list(getattr(out[g], "geoms", ()))
         if len(parts) < 2:
@@ -210,8 +213,7 @@ def _hand_over_stray_parts(shapes: np.ndarray, points_xy: np.ndarray, group: np.
             for other in sorted(int(i) for i in tree.query(part, predicate="intersects")):
                 if other == g:
                     continue
-                if zone is not None and (group == other).any() and movable is not None \
-                        and movable[np.flatnonzero(group == other)[0]] != zone:
+                if zone is not None and group_zone[other] >= 0 and group_zone[other] != zone:
                     continue
                 shared = shapely.intersection(part.boundary, out[other]).length
                 if shared > longest:
@@ -259,26 +261,24 @@ def build_units(customer_xy: np.ndarray, customer_lonlat: np.ndarray, crs: objec
         ids, shapes, customer_unit = ids_all[keep], shapes_all[keep], renumber[of_customer].astype(np.int64)
         edges = touching_pairs(shapes)
     else:
+        movable = None  # automatic units may hand a few customers to the unit around them, within their zone
         if unit_column is not None:
             ids, customer_unit = np.unique(np.asarray(unit_column).astype(str), return_inverse=True)
             source = "column"
         else:
             cap = max(1, int(max_share * customers_per_rep))
             customer_unit, group_res = h3_groups(customer_lonlat[:, 0], customer_lonlat[:, 1], cap, start, finest)
-            if zone is not None and len(np.unique(zone)) > 1:  # one unit per cell and zone, in cell order
-                _, zone_code = np.unique(np.asarray(zone).astype(str), return_inverse=True)
-                key = customer_unit * (int(zone_code.max()) + 1) + zone_code.reshape(-1)
+            movable = (np.zeros(len(customer_unit), dtype=np.int64) if zone is None
+                       else np.unique(np.asarray(zone).astype(str), return_inverse=True)[1].reshape(-1))
+            if movable.max(initial=0) > 0:  # one unit per cell and zone, in cell order
+                key = customer_unit * (int(movable.max()) + 1) + movable
                 keys, customer_unit = np.unique(key, return_inverse=True)
-                group_res = group_res[keys // (int(zone_code.max()) + 1)]
+                group_res = group_res[keys // (int(movable.max()) + 1)]
             width = len(str(max(len(group_res) - 1, 0)))
             ids = np.array([f"U{g:0{width}d}" for g in range(len(group_res))])  # stable: groups in cell order
             resolution = int(group_res.max()) if len(group_res) else start
             source = "h3"
         customer_unit = customer_unit.reshape(-1).astype(np.int64)
-        movable = None
-        if source == "h3":  # automatic units may hand a few customers to the unit around them
-            movable = (np.zeros(len(customer_unit), dtype=np.int64) if zone is None
-                       else np.unique(np.asarray(zone).astype(str), return_inverse=True)[1].reshape(-1))
         shapes, customer_unit = voronoi_shapes(customer_xy, customer_unit, len(ids), area, movable)
         edges = touching_pairs(shapes)
     ids = np.asarray(ids).astype(str)
