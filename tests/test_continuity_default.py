@@ -1,5 +1,5 @@
 """`rules.continuity_weight` by default (null): 20 visit-km per moved (customer, team) pair when customers.csv names
-today's reps, 60 when the baseline is a previous run's plan, nothing without a baseline; an explicit value always
+today's reps, 120 when the baseline is a previous run's plan, nothing without a baseline; an explicit value always
 wins."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_a_previous_run_is_the_baseline_of_continuity(write_case: CaseWriter) ->
                        out.need_current_rep[in_team].tolist(), strict=True))
     assert current[ids[0]] == current[ids[2]] == rep["F2"]
     assert current[ids[1]] == current[ids[3]] == rep["F1"]
-    assert out.continuity_weight == DEFAULT_PREVIOUS_CONTINUITY_WEIGHT == 60.0
+    assert out.continuity_weight == DEFAULT_PREVIOUS_CONTINUITY_WEIGHT == 120.0
     nobody = with_baseline(problem.replace(need_current_rep=problem.need_current_rep * 0 + NO_REP,
                                            continuity_weight=0.0), previous.iloc[:1], prepared.scenario)
     assert nobody.continuity_weight == DEFAULT_PREVIOUS_CONTINUITY_WEIGHT

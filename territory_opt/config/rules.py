@@ -81,7 +81,7 @@ class Rules(StrictModel):
         description="Cost of moving a (customer, team) pair away from its current rep, in visit-kilometres (0: "
         "continuity is ignored). Default (null): 20 when customers.csv names a `current_rep_id` for any customer "
         "of a team that may keep that rep, else 0. With `run --previous`, the previous run's reps are the "
-        "baseline (customers it did not have keep current_rep_id) and the default is 60: a plan this tool made "
+        "baseline (customers it did not have keep current_rep_id) and the default is 120: a plan this tool made "
         "last night moves only where tonight's data gives a reason.",
     )
     balance_weight: Weight = Field(
