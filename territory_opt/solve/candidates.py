@@ -63,10 +63,16 @@ def _cheapest_near(problem: Problem, table: MemberTravel, needs: np.ndarray, mem
     return np.take_along_axis(idx, pick, axis=1)
 
 
-def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Arcs:
-    """The k nearest eligible reps of each need's team (zone pins respected), plus locked, current, `extra` arcs."""
+def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] | None = None,
+                 only: np.ndarray | None = None) -> Arcs:
+    """The k nearest eligible reps of each need's team (zone pins respected), plus locked, current, `extra` arcs;
+    with `only` (sorted need indices), the nearest, locked and current arcs of those needs alone."""
     needs_parts, reps_parts = [], []
     for key, needs in need_groups(problem).items():
+        if only is not None:
+            needs = np.intersect1d(needs, only)
+            if len(needs) == 0:
+                continue
         members = group_members(problem, key)
         if len(members) == 0:
             continue
@@ -83,6 +89,8 @@ def nearest_arcs(problem: Problem, k: int, extra: tuple[np.ndarray, np.ndarray] 
         reps_parts.append(members[idx.ravel()])
     for column in (problem.need_locked_rep, problem.need_current_rep):
         has = np.flatnonzero(column != NO_REP)
+        if only is not None:
+            has = np.intersect1d(has, only)
         needs_parts.append(has)
         reps_parts.append(column[has])
     if extra is not None:

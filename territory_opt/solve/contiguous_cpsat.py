@@ -145,7 +145,10 @@ def _repair_among(problem: Problem, assignment: np.ndarray, free: np.ndarray, bu
     None), CP-SAT's status, its work seconds and whether the wall-clock stop ended it. With `soft_bands` the
     bands `assignment` breaks are soft (`_soften_bands`), so the alignment found may still break them, less."""
     assert problem.need_unit is not None and problem.team_contiguous is not None
-    every = nearest_arcs(problem, 8, extra=(np.arange(problem.n_needs), assignment))
+    # a need held outside the free reps keeps its own arc only, so only the free reps' needs look for others
+    # (the nearest arcs of every need took 1.6 s a window at 1,000,000 customers; the arcs kept are the same)
+    every = nearest_arcs(problem, 8, extra=(np.arange(problem.n_needs), assignment),
+                         only=np.flatnonzero(free[assignment]))
     own = every.rep == assignment[every.need]
     keep = own | (free[every.rep] & free[assignment[every.need]])
     arcs = make_arcs(problem, every.need[keep], every.rep[keep])
