@@ -16,8 +16,9 @@ from territory_opt.solve.engine import SolveParams, solve
 from territory_opt.solve.grow import grown_alignment
 from territory_opt.solve.rules import eligible
 
+from .problems import build_problem
 from .test_contiguous import grid_cases, grid_pieces, unit_reps
-from .unit_problems import grid_problem, per_unit, unit_cell
+from .unit_problems import grid_centres, grid_edges, grid_problem, per_unit, unit_cell
 
 
 def test_a_strip_splits_in_the_middle_between_its_two_ends() -> None:
@@ -110,3 +111,35 @@ def test_without_a_repair_and_without_a_one_piece_answer_the_run_says_so() -> No
         patch.setattr(engine, "repair", lambda *args, **kwargs: None)
         with pytest.raises(SolverLimitError, match="no alignment keeping every band"):
             solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=2, engine="large"))
+
+
+def _two_team_grid(rows: int, cols: int) -> Problem:
+    """Every customer of a rows x cols grid needs a field rep (reps 0, 1: west and east) and a HoReCa rep (reps 2,
+    3: north and south); both teams keep one-piece territories, bands +/-20 %. No rep serves both teams and two
+    needs per customer do not reach the cap of two reps, so each team is its own independent part."""
+    n = rows * cols
+    homes = [unit_cell(rows / 2, 0), unit_cell(rows / 2, cols - 1),
+             unit_cell(0, cols / 2), unit_cell(rows - 1, cols / 2)]
+    unit = np.arange(n)
+    return build_problem(
+        grid_centres(rows, cols), homes, need_customer=np.tile(unit, 2), need_team=np.repeat([0, 1], n),
+        team_names=("field", "horeca"), rep_in_team=[[True, False], [True, False], [False, True], [False, True]],
+        tolerance=0.2, max_reps_per_customer=2, need_unit=np.tile(unit, 2), unit_edges=grid_edges(rows, cols),
+        unit_xy=grid_centres(rows, cols), team_contiguous=np.array([True, True]))
+
+
+def test_above_the_relaxed_start_limit_each_independent_team_is_searched_on_its_own() -> None:
+    problem = _two_team_grid(4, 6)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "RELAXED_START_MAX_BUNDLES", -1)
+        result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
+        # the same answer as each team's part searched by hand
+        parts = [problem.part(problem.need_team == t, problem.rep_in_team[:, t]) for t in (0, 1)]
+        by_hand = [engine._one_piece(part, np.asarray(result.relaxed)[problem.need_team == t] - 2 * t)[0] + 2 * t
+                   for t, part in enumerate(parts)]
+    assert result.stats.get("contiguity_parts") == 2
+    assert result.stats.get("contiguity_start") == "grown; grown"
+    assert check(problem, result.assignment) == []
+    assert territory_pieces(problem, result.assignment) == 0
+    assert np.array_equal(result.assignment, np.concatenate(by_hand))
+    assert set(result.assignment[:24].tolist()) == {0, 1} and set(result.assignment[24:].tolist()) == {2, 3}

@@ -209,7 +209,7 @@ def _solve_units(problem: Problem, bundling: Bundling, budget: Budget, seed: int
     stats.update(units_bundles=bundled.n_needs, units_exceptions=bundling.exceptions)
     scope = f"{relaxed.bound_scope}, units whole"
     if bundled.team_contiguous is not None and bundled.team_contiguous.any():
-        assignment, moves = _one_piece(bundled, relaxed.assignment)
+        assignment, moves = _one_piece_by_part(bundled, relaxed.assignment, params, executor)
         stats.update({f"contiguity_{key}": value for key, value in moves.items()})
         # the price of contiguity against the relaxed alignment it came from: in travel (visit-km, as weighted in the
         # objective) and in the whole objective (travel, continuity and soft balance)
@@ -254,6 +254,44 @@ def _may_grow(bundled: Problem) -> bool:
     """Whether the border search may start from territories grown from the homes: not under a hard limit on moves
     (`rules.max_moved`), which the grown start, blind to today's alignment, would break."""
     return bundled.max_moved is None and bundled.max_moved_value is None
+
+
+def _one_piece_by_part(bundled: Problem, relaxed: np.ndarray, params: SolveParams,
+                       executor: PartExecutor | None) -> tuple[np.ndarray, dict[str, int | str]]:
+    """`_one_piece` on each independent part (`parts.py`) of a problem whose territories are grown
+    (`RELAXED_START_MAX_BUNDLES`), on `executor` (default: `params.workers` processes): a part's border search,
+    and a part's retry with wider margins, leave the other parts alone (at 1,000,000 customers the HoReCa team's
+    one-piece territories were searched twice because the field team's first start failed). Only where each
+    contiguous team lies whole in one part: a team split by hard boundaries sees its units' graph only whole."""
+    need_part, rep_part, n_parts = independent_parts(bundled)
+    assert bundled.team_contiguous is not None
+    contiguous = np.flatnonzero(bundled.team_contiguous).tolist()
+    whole = all(len(np.unique(need_part[bundled.need_team == t])) <= 1 for t in contiguous)
+    if n_parts == 1 or not whole or bundled.n_needs <= RELAXED_START_MAX_BUNDLES:
+        return _one_piece(bundled, relaxed)
+    parts = [i for i in range(n_parts) if bundled.team_contiguous[bundled.need_team[need_part == i]].any()]
+    reps_of = [np.flatnonzero(rep_part == i) for i in parts]
+    starts = [np.searchsorted(reps, relaxed[need_part == i]) for i, reps in zip(parts, reps_of, strict=True)]
+    assert all((reps[start] == relaxed[need_part == i]).all()
+               for i, reps, start in zip(parts, reps_of, starts, strict=True)), "a need's rep outside its part"
+    runner = executor if executor is not None else ProcessExecutor(workers=params.workers)
+    outcomes = runner.map(_one_piece_of_part, [(bundled.part(need_part == i, rep_part == i), start)
+                                               for i, start in zip(parts, starts, strict=True)], stage="solve")
+    out = np.asarray(relaxed, dtype=np.int64).copy()
+    stats: dict[str, int | str] = {"parts": len(parts)}
+    for i, reps, (assignment, moves) in zip(parts, reps_of, outcomes, strict=True):
+        out[need_part == i] = reps[assignment]
+        for key, value in moves.items():
+            if isinstance(value, str):
+                stats[key] = value if key not in stats else f"{stats[key]}; {value}"
+            else:
+                stats[key] = int(stats.get(key, 0)) + value
+    return out, stats
+
+
+def _one_piece_of_part(item: tuple[Problem, np.ndarray]) -> tuple[np.ndarray, dict[str, int | str]]:
+    """`_one_piece` of one part (module level: parts run in processes)."""
+    return _one_piece(*item)
 
 
 def _one_piece(bundled: Problem, relaxed: np.ndarray) -> tuple[np.ndarray, dict[str, int | str]]:
