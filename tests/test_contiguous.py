@@ -18,6 +18,7 @@ from territory_opt.metrics import check, contiguity_violations, metric_totals, t
 from territory_opt.model.problem import NO_REP, Problem
 from territory_opt.solve import Budget, SolveParams, solve
 from territory_opt.solve.contiguous import (
+    _moves_stay_settled,
     improve,
     join_pieces,
     make_contiguous,
@@ -639,3 +640,20 @@ def test_the_price_of_contiguity_counts_travel_alone_not_the_bundles_continuity(
     assert moved > 0
     travel = float(problem.travel_cost(np.arange(problem.n_needs), result.assignment).sum())
     assert result.stats["contiguity_travel"] == pytest.approx(travel, abs=1e-3)
+
+
+def test_only_rules_between_the_two_reps_let_a_sweep_skip_unchanged_territories() -> None:
+    """`improve` and `swap` score again only moves touching a changed rep, unless a rule reads beyond the move's
+    two reps: a limit on moves over the whole alignment, or a contact cap a customer's other teams can reach."""
+    problem = grid_problem(3, 3, [unit_cell(0, 0), unit_cell(2, 2)])
+    assert _moves_stay_settled(problem)
+    assert not _moves_stay_settled(problem.replace(max_moved=2))
+    n = problem.n_customers
+    two_teams = problem.replace(
+        need_customer=np.tile(np.arange(n), 2), need_team=np.repeat([0, 1], n), team_names=("F", "S"),
+        rep_in_team=np.ones((2, 2), bool), max_reps_per_customer=1, need_visits=np.ones(2 * n),
+        need_workload_s=np.full(2 * n, 3600), need_travel_weight=np.ones(2 * n),
+        need_locked_rep=np.full(2 * n, NO_REP), need_current_rep=np.full(2 * n, NO_REP),
+        need_unit=np.tile(np.arange(n), 2), team_contiguous=np.array([True, False]),
+        rep_max_s=np.full(2, 2 * n * 3600))
+    assert not _moves_stay_settled(two_teams)

@@ -135,7 +135,8 @@ def test_above_the_relaxed_start_limit_each_independent_team_is_searched_on_its_
         result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
         # the same answer as each team's part searched by hand
         parts = [problem.part(problem.need_team == t, problem.rep_in_team[:, t]) for t in (0, 1)]
-        by_hand = [engine._one_piece(part, np.asarray(result.relaxed)[problem.need_team == t] - 2 * t)[0] + 2 * t
+        by_hand = [engine._one_piece(part, np.asarray(result.relaxed)[problem.need_team == t] - 2 * t,
+                                     problem.n_needs)[0] + 2 * t
                    for t, part in enumerate(parts)]
     assert result.stats.get("contiguity_parts") == 2
     assert result.stats.get("contiguity_start") == "grown; grown"
@@ -143,3 +144,22 @@ def test_above_the_relaxed_start_limit_each_independent_team_is_searched_on_its_
     assert territory_pieces(problem, result.assignment) == 0
     assert np.array_equal(result.assignment, np.concatenate(by_hand))
     assert set(result.assignment[:24].tolist()) == {0, 1} and set(result.assignment[24:].tolist()) == {2, 3}
+
+
+def test_a_part_below_the_relaxed_start_limit_is_searched_as_its_whole_problem_asks() -> None:
+    """The size limits read the whole problem's bundles: each team's part (24 bundles) of a 48-bundle problem above
+    the limit of 30 is searched from the grown start only, as the whole problem would be."""
+    problem = _two_team_grid(4, 6)
+    searched: list[int] = []
+    real = engine.make_contiguous
+
+    def counting(part: Problem, start: np.ndarray, size: int | None = None) -> tuple[np.ndarray, dict[str, int]]:
+        searched.append(part.n_needs)
+        return real(part, start, size)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "RELAXED_START_MAX_BUNDLES", 30)
+        patch.setattr(engine, "make_contiguous", counting)
+        result = solve(problem, Budget(work_s=5), seed=0, params=SolveParams(candidate_reps=problem.n_reps))
+    assert result.stats.get("contiguity_start") == "grown; grown"
+    assert searched == [24, 24]  # one grown start per part, no relaxed one

@@ -22,7 +22,7 @@ from ..model.problem import Problem
 from .border import Border, Move, rep_touching
 from .chains import eject_chains
 from .ledger import Ledger
-from .rules import eligible
+from .rules import active_rules, eligible
 from .rules.contiguity import pieces, unit_neighbours
 from .scaling import COST_SCALE, minute_units, minutes_off, off_target_growth, rep_targets
 
@@ -156,16 +156,17 @@ def _per_move(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, starts, axis=-1)
 
 
-def rebalance(problem: Problem, ledger: Ledger) -> int:
+def rebalance(problem: Problem, ledger: Ledger, size: int | None = None) -> int:
     """Border moves (contiguity kept) until every band holds or no move lowers the breach potential
     (`_potentials`); returns the moves made. Each sweep scores every border move at once (numpy) and makes the
-    best that every other rule allows; above `DISJOINT_MOVES_MIN_NEEDS` bundles also every next best whose two
-    reps no move of the sweep has touched (their gains are still exact), since a sweep then costs about a second
-    and thousands of reps' bands wait for one move each."""
+    best that every other rule allows; above `DISJOINT_MOVES_MIN_NEEDS` bundles (`size`: of the whole problem
+    `problem` is a part of; default its own) also every next best whose two reps no move of the sweep has touched
+    (their gains are still exact), since a sweep then costs about a second and thousands of reps' bands wait for
+    one move each."""
     border = Border(problem, ledger)
     made, best, best_potential, stale = 0, float("inf"), float("inf"), 0
     everyone = np.arange(problem.n_reps)
-    per_sweep = 1 if problem.n_needs <= DISJOINT_MOVES_MIN_NEEDS else problem.n_reps
+    per_sweep = 1 if (problem.n_needs if size is None else size) <= DISJOINT_MOVES_MIN_NEEDS else problem.n_reps
     for _ in range(MAX_ROUNDS * 10):
         total = ledger.breach()
         if total == 0:
@@ -240,13 +241,21 @@ def move_changes(problem: Problem, ledger: Ledger, moves: list[Move]) -> np.ndar
     return np.asarray(change + grow * units / COST_SCALE, dtype=float)
 
 
+def _moves_stay_settled(problem: Problem) -> bool:
+    """Whether a border move between two territories no sweep has changed since it was scored still costs what it
+    cost and breaks what it broke: not under a rule that reads beyond its two reps, a limit on moves over the whole
+    alignment (`continuity`) or a customer's reps in its other teams (`contact_cap`)."""
+    return not any(rule.name in ("continuity", "contact_cap") for rule in active_rules(problem))
+
+
 def improve(problem: Problem, ledger: Ledger) -> int:
     """Border moves that lower the cost and keep every rule, best first, sweep after sweep; returns the moves.
-    After the first sweep only moves from or to a rep the last sweep changed are scored: a move between two
-    unchanged territories costs what it cost and breaks what it broke. With `swap`'s like rule, the border search at
-    1,000,000 customers took 135 s instead of 247 s (docs/benchmarks.md), the demo's answer unchanged."""
+    After the first sweep only moves from or to a rep the last sweep changed are scored (`_moves_stay_settled`): a
+    move between two unchanged territories costs what it cost and breaks what it broke. With `swap`'s like rule,
+    the border search at 1,000,000 customers took 135 s instead of 247 s (docs/benchmarks.md), the demo's answer
+    unchanged."""
     border = Border(problem, ledger)
-    made = 0
+    made, settled = 0, _moves_stay_settled(problem)
     changed_reps: set[int] | None = None  # None: every rep (the first sweep)
     for _ in range(MAX_ROUNDS):
         moves = border.moves(changed_reps)
@@ -271,7 +280,7 @@ def improve(problem: Problem, ledger: Ledger) -> int:
         made += changed
         if changed == 0:
             break
-        changed_reps = dirty
+        changed_reps = dirty if settled else None
     return made
 
 
@@ -313,7 +322,7 @@ def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
     changed are checked again one by one. After the first sweep only pairs with a rep the last sweep changed are
     offered: an exchange between two unchanged territories fails as it failed (as in `improve`)."""
     border = Border(problem, ledger)
-    made = 0
+    made, settled = 0, _moves_stay_settled(problem)
     changed_reps: set[int] | None = None  # None: every rep (the first sweep)
     for _ in range(MAX_ROUNDS):
         offers: dict[tuple[int, int, int], list[tuple[float, int, int]]] = {}  # (team, A, B) -> (delta, unit, move)
@@ -360,7 +369,7 @@ def swap(problem: Problem, ledger: Ledger, tries_per_pair: int = 40) -> int:
         made += changed
         if changed == 0:
             break
-        changed_reps = dirty
+        changed_reps = dirty if settled else None
     return made
 
 
@@ -381,15 +390,16 @@ def _exchanges_fit(problem: Problem, ledger: Ledger, moves: list[Move], candidat
     return _fit(problem, a_load, a) & _fit(problem, b_load, b)
 
 
-def make_contiguous(problem: Problem, assignment: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+def make_contiguous(problem: Problem, assignment: np.ndarray, size: int | None = None,
+                    ) -> tuple[np.ndarray, dict[str, int]]:
     """A contiguous alignment near `assignment` under every hard rule (as far as border moves reach); returns it
-    and counts of what was done."""
+    and counts of what was done. `size`: the bundles of the whole problem `problem` is a part of (`rebalance`)."""
     ledger = Ledger(problem, assignment)
     stats = {"pieces_before": territory_pieces(problem, ledger.assign)}
     stats["join_moves"] = join_pieces(problem, ledger)
     stats.update(rebalance_moves=0, chain_moves=0, improve_moves=0, swaps=0)
     for pass_no in range(REBALANCE_PASSES):
-        moved = rebalance(problem, ledger)
+        moved = rebalance(problem, ledger, size)
         stats["rebalance_moves"] += moved
         if ledger.breach():
             chained = eject_chains(problem, ledger)

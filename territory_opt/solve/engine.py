@@ -263,20 +263,26 @@ def _one_piece_by_part(bundled: Problem, relaxed: np.ndarray, params: SolveParam
     and a part's retry with wider margins, leave the other parts alone (at 1,000,000 customers the HoReCa team's
     one-piece territories were searched twice because the field team's first start failed). Only where each
     contiguous team lies whole in one part: a team split by hard boundaries sees its units' graph only whole."""
+    if bundled.n_needs <= RELAXED_START_MAX_BUNDLES:
+        return _one_piece(bundled, relaxed, bundled.n_needs)
     need_part, rep_part, n_parts = independent_parts(bundled)
     assert bundled.team_contiguous is not None
     contiguous = np.flatnonzero(bundled.team_contiguous).tolist()
-    whole = all(len(np.unique(need_part[bundled.need_team == t])) <= 1 for t in contiguous)
-    if n_parts == 1 or not whole or bundled.n_needs <= RELAXED_START_MAX_BUNDLES:
-        return _one_piece(bundled, relaxed)
+    if n_parts == 1 or any(len(np.unique(need_part[bundled.need_team == t])) > 1 for t in contiguous):
+        return _one_piece(bundled, relaxed, bundled.n_needs)
     parts = [i for i in range(n_parts) if bundled.team_contiguous[bundled.need_team[need_part == i]].any()]
     reps_of = [np.flatnonzero(rep_part == i) for i in parts]
-    starts = [np.searchsorted(reps, relaxed[need_part == i]) for i, reps in zip(parts, reps_of, strict=True)]
-    assert all((reps[start] == relaxed[need_part == i]).all()
-               for i, reps, start in zip(parts, reps_of, starts, strict=True)), "a need's rep outside its part"
+    starts = []
+    for i, reps in zip(parts, reps_of, strict=True):
+        held = relaxed[need_part == i]
+        start = np.minimum(np.searchsorted(reps, held), len(reps) - 1)
+        if not np.array_equal(reps[start], held):
+            raise RuntimeError(f"part {i}: the relaxed alignment gives a need a rep outside its part")
+        starts.append(start)
     runner = executor if executor is not None else ProcessExecutor(workers=params.workers)
     outcomes = runner.map(_one_piece_of_part, [(bundled.part(need_part == i, rep_part == i), start)
-                                               for i, start in zip(parts, starts, strict=True)], stage="solve")
+                                               for i, start in zip(parts, starts, strict=True)],
+                          bundled.n_needs, stage="solve")
     out = np.asarray(relaxed, dtype=np.int64).copy()
     stats: dict[str, int | str] = {"parts": len(parts)}
     for i, reps, (assignment, moves) in zip(parts, reps_of, outcomes, strict=True):
@@ -289,22 +295,23 @@ def _one_piece_by_part(bundled: Problem, relaxed: np.ndarray, params: SolveParam
     return out, stats
 
 
-def _one_piece_of_part(item: tuple[Problem, np.ndarray]) -> tuple[np.ndarray, dict[str, int | str]]:
-    """`_one_piece` of one part (module level: parts run in processes)."""
-    return _one_piece(*item)
+def _one_piece_of_part(item: tuple[Problem, np.ndarray], size: int) -> tuple[np.ndarray, dict[str, int | str]]:
+    """`_one_piece` of one part of a problem of `size` bundles (module level: parts run in processes)."""
+    return _one_piece(*item, size)
 
 
-def _one_piece(bundled: Problem, relaxed: np.ndarray) -> tuple[np.ndarray, dict[str, int | str]]:
+def _one_piece(bundled: Problem, relaxed: np.ndarray, size: int) -> tuple[np.ndarray, dict[str, int | str]]:
     """The border search's one-piece alignment from each start it is given (`RELAXED_START_MAX_BUNDLES`), the
     best kept: fewest broken rules, then the least band breach, then the lowest objective. A grown start whose
     search leaves a rule broken is grown again with wider band margins (`GROW_RETRY_MARGINS`: chunky units round
     further from the flow). A hard limit on moves (`rules.max_moved`) keeps the relaxed start only: the grown one
-    ignores today's alignment."""
+    ignores today's alignment. `size`: the bundles of the whole problem `bundled` is a part of (or its own), which
+    the size limits read, so that a part is searched as its problem's size asks."""
     best: tuple[tuple[int, float, float], np.ndarray, dict[str, int | str]] | None = None
 
     def consider(name: str, start: np.ndarray) -> bool:
         nonlocal best
-        assignment, moves = make_contiguous(bundled, start)
+        assignment, moves = make_contiguous(bundled, start, size)
         rank = (len(check(bundled, assignment)), Ledger(bundled, assignment).breach(),
                 objective_units(bundled, assignment))
         if best is None or rank < best[0]:
@@ -317,7 +324,7 @@ def _one_piece(bundled: Problem, relaxed: np.ndarray) -> tuple[np.ndarray, dict[
             if consider("grown" if margin == BAND_MARGIN else f"grown, margin {margin:g}",
                         grown_alignment(bundled, relaxed, margin)):
                 break
-    if not grown or bundled.n_needs <= RELAXED_START_MAX_BUNDLES:
+    if not grown or size <= RELAXED_START_MAX_BUNDLES:
         consider("relaxed", relaxed)
     assert best is not None
     return best[1], best[2]
